@@ -1,0 +1,34 @@
+# Everything a fresh machine needs: `make demo`, `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/newsearch index seeds
+	$(BIN)/newsearch query "Kim Poutine"
+
+lint: install
+	$(BIN)/ruff check searchengine tests benchmarks
+	$(BIN)/python -W error -c "import searchengine, searchengine.cli"
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python benchmarks/analysis.py
+	$(BIN)/python benchmarks/relevance.py
+	$(BIN)/python benchmarks/indexing.py
+	$(BIN)/python benchmarks/queries.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

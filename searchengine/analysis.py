@@ -1,0 +1,177 @@
+"""The French analyser: what a piece of French text means to the index.
+
+Index and queries go through the same function, so whatever is conflated here
+(case, accents, elisions, plurals) is conflated on both sides. Every word keeps
+a position and its character range in the original text: positions make
+phrases exact, ranges put highlights on whole original words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from functools import lru_cache
+from importlib import resources
+
+import Stemmer
+from unidecode import unidecode
+from whoosh.analysis import Analyzer, Token
+
+__all__ = ["FrenchAnalyzer", "Term", "STOP_WORDS", "analyse", "fold", "stem"]
+
+_TOKEN = re.compile(
+    r"https?://[^\s<>\"«»]+"
+    r"|www\.[^\s<>\"«»]+"
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|[@#][^\W_]\w*"
+    r"|[^\W_]+(?:[-‐‑'’ʼ.,][^\W_]+)*"
+)
+_TRAILING = ".,;:!?)]}'\"’»"
+_ACRONYM = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_SENTENCE_BREAK = re.compile(r"[.,]")
+_HYPHEN = re.compile(r"[-‐‑]")
+_ELISION = re.compile(
+    r"(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu|presqu)['’ʼ](?=[aeiouyhàâäéèêëîïôöùûüÿœæ])",
+    re.IGNORECASE,
+)
+_APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'"})
+_STEMMER = Stemmer.Stemmer("french")
+
+# A term and where it came from: (text, start, end, same_position_as_previous).
+Term = tuple[str, int, int, bool]
+
+
+def fold(word: str) -> str:
+    """Lower-case and strip accents and ligatures, the form every term starts from."""
+    return unidecode(word.translate(_APOSTROPHES)).lower().replace(" ", "")
+
+
+def stem(folded: str) -> str:
+    """Snowball French on the folded word, so a query typed without accents
+    stems exactly like the accented one."""
+    if not folded.isalpha():
+        return folded
+    return _STEMMER.stemWord(folded)
+
+
+def _load_stop_words() -> frozenset[str]:
+    text = resources.files("searchengine.data").joinpath("stopwords_fr.txt").read_text("utf-8")
+    words = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return frozenset(stem(fold(w)) for w in words if w)
+
+
+def _words(chunk: str, offset: int) -> Iterator[Term]:
+    """Terms of one chunk without dots: elision first, then hyphenated parts."""
+    elided = _ELISION.match(chunk)
+    if elided:
+        offset += elided.end()
+        chunk = chunk[elided.end():]
+    parts = [(m.start(), m.end()) for m in re.finditer(r"[^-‐‑]+", chunk)]
+    if len(parts) == 1:
+        term = stem(fold(chunk))
+        if term:
+            yield term, offset, offset + len(chunk), False
+        return
+    for start, end in parts:
+        term = stem(fold(chunk[start:end]))
+        if term:
+            yield term, offset + start, offset + end, False
+    joined = stem(fold(_HYPHEN.sub("", chunk)))
+    if joined:
+        yield joined, offset, offset + len(chunk), True
+
+
+@lru_cache(maxsize=400_000)
+def analyse_token(raw: str) -> tuple[Term, ...]:
+    """All the terms of one raw token, with offsets relative to the token.
+
+    Cached: news text repeats the same few thousand words, so most tokens cost
+    one dictionary look-up.
+    """
+    first = raw[0]
+    if first in "@#" or "://" in raw or raw.startswith("www.") or "@" in raw:
+        return ((fold(raw), 0, len(raw), False),)
+    if _ACRONYM.fullmatch(raw):
+        return ((fold(raw.replace(".", "")), 0, len(raw), False),)
+    if _NUMBER.fullmatch(raw):
+        return ((raw.replace(",", "."), 0, len(raw), False),)
+    if "." not in raw and "," not in raw:
+        return tuple(_words(raw, 0))
+    terms: list[Term] = []
+    start = 0
+    for piece in _SENTENCE_BREAK.split(raw):
+        if piece:
+            terms.extend(_words(piece, start))
+        start += len(piece) + 1
+    return tuple(terms)
+
+
+def analyse(text: str, query: bool = False) -> Iterator[tuple[str, int, int, int]]:
+    """Yield (term, start, end, position) for a text, offsets into ``text``.
+
+    The text must be NFC (articles are normalised when read); ``query`` drops
+    the joined form of hyphenated words, which would break phrase positions.
+    """
+    pos = -1
+    for match in _TOKEN.finditer(text):
+        raw = match.group()
+        if raw[-1] in _TRAILING:
+            raw = raw.rstrip(_TRAILING)
+            if not raw:
+                continue
+        base = match.start()
+        for term, start, end, same in analyse_token(raw):
+            if same:
+                if query:
+                    continue
+            else:
+                pos += 1
+            yield term, base + start, base + end, pos
+
+
+def nfc(text: str) -> str:
+    """Compose accents so offsets computed on the text are offsets in what is stored."""
+    if unicodedata.is_normalized("NFC", text):
+        return text
+    return unicodedata.normalize("NFC", text)
+
+
+class FrenchAnalyzer(Analyzer):
+    """Whoosh analyser over :func:`analyse`; pickled into the index by name."""
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: object,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        token.boost = 1.0
+        token.stopped = False
+        value = nfc(value)
+        if not tokenize:
+            terms: Iterator[tuple[str, int, int, int]] = iter([(fold(value), 0, len(value), 0)])
+        else:
+            terms = analyse(value, query=mode == "query")
+        for term, start, end, pos in terms:
+            token.text = term
+            if keeporiginal:
+                token.original = value[start:end]
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar = start_char + start
+                token.endchar = start_char + end
+            yield token
+
+
+STOP_WORDS = _load_stop_words()

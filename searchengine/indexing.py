@@ -1,0 +1,243 @@
+"""The index on disk: its schema, and bringing it up to date with a collection.
+
+Updates are incremental. Each document carries a small column, ``state``,
+with its key (file and record), a fingerprint of its content and the size and
+time of its file, so a run re-reads only files that changed and rewrites only
+articles that did. Everything happens in one Whoosh writer and one commit:
+a run that is killed leaves the index as it was at the last commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whoosh import fields, index, writing
+from whoosh.columns import VarBytesColumn
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import EmptyIndexError, LockError
+
+from .analysis import FrenchAnalyzer, fold
+from .articles import Article, find_files, read_file
+from .errors import BadArticle, IndexCorrupt, IndexLocked, IndexNotFound
+
+__all__ = ["IndexReport", "Progress", "make_schema", "open_index", "update_index"]
+
+INDEX_NAME = "newsearch"
+
+
+def make_schema() -> fields.Schema:
+    """Title, lede and body are searched; the original text is stored for snippets."""
+    french = FrenchAnalyzer()
+    return fields.Schema(
+        key=fields.ID(unique=True),
+        state=fields.COLUMN(VarBytesColumn()),
+        id=fields.ID(stored=True),
+        path=fields.STORED(),
+        title=fields.TEXT(analyzer=french, stored=True),
+        lede=fields.TEXT(analyzer=french, stored=True),
+        body=fields.TEXT(analyzer=french, stored=True),
+        date=fields.DATETIME(stored=True, sortable=True),
+        source=fields.STORED(),
+        source_id=fields.ID(),
+        url=fields.STORED(),
+        author=fields.STORED(),
+    )
+
+
+@dataclass
+class IndexReport:
+    """What one indexing run did; ``problems`` holds one entry per failure."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    problems: list[BadArticle] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.added + self.updated + self.unchanged
+
+
+@dataclass
+class Progress:
+    """Passed to the progress callback after each file."""
+
+    files_done: int
+    files_total: int
+    articles: int
+    path: str
+
+
+def open_index(path: Path) -> index.Index:
+    """Open an existing index, translating Whoosh's failures into ours."""
+    if not path.is_dir():
+        raise IndexNotFound(path)
+    try:
+        if not index.exists_in(str(path), indexname=INDEX_NAME):
+            raise IndexNotFound(path)
+        return index.open_dir(str(path), indexname=INDEX_NAME)
+    except EmptyIndexError as exc:
+        raise IndexNotFound(path) from exc
+    except PermissionError as exc:
+        raise IndexCorrupt(path, "permission denied") from exc
+    except (OSError, ValueError, EOFError) as exc:
+        raise IndexCorrupt(path, str(exc)) from exc
+
+
+def _create_index(path: Path) -> index.Index:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return FileStorage(str(path)).create_index(make_schema(), indexname=INDEX_NAME)
+    except OSError as exc:
+        raise IndexCorrupt(path, f"cannot create it: {exc.strerror or exc}") from exc
+
+
+def _key(file: str, record: str) -> str:
+    return f"{file}\x1f{record}"
+
+
+def _signature(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def _document(article: Article, key: str, signature: str) -> dict[str, object]:
+    state = "\x1f".join((key, article.fingerprint, signature)).encode()
+    doc: dict[str, object] = {
+        "key": key,
+        "state": state,
+        "id": article.id,
+        "path": article.path,
+        "title": article.title,
+        "lede": article.lede,
+        "body": article.body,
+    }
+    if article.date:
+        doc["date"] = dt.datetime.combine(article.date, dt.time())
+    for name in ("source", "url", "author"):
+        value = getattr(article, name)
+        if value:
+            doc[name] = value
+    if article.source:
+        doc["source_id"] = fold(article.source)
+    return doc
+
+
+def _known_state(reader: object) -> dict[str, tuple[str, str]]:
+    """key -> (fingerprint, file signature) for every live document."""
+    known: dict[str, tuple[str, str]] = {}
+    if not reader.doc_count_all():  # type: ignore[attr-defined]
+        return known
+    column = reader.column_reader("state")  # type: ignore[attr-defined]
+    for docnum in reader.all_doc_ids():  # type: ignore[attr-defined]
+        raw = column[docnum]
+        if raw:
+            key, fingerprint, signature = raw.decode().rsplit("\x1f", 2)
+            known[key] = (fingerprint, signature)
+    return known
+
+
+def update_index(
+    index_dir: str | os.PathLike[str],
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    rebuild: bool = False,
+    fields: Mapping[str, str] | None = None,
+    wait: float = 0.0,
+    memory_mb: int = 256,
+    jobs: int = 1,
+    on_problem: Callable[[BadArticle], None] | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> IndexReport:
+    """Bring the index in ``index_dir`` in line with the articles under ``paths``.
+
+    New articles are added, changed ones replaced, and those whose file is gone
+    from ``paths`` removed; nothing else in the index is touched. A file that
+    could not be read keeps its articles as they were.
+    """
+    started = time.perf_counter()
+    path = Path(index_dir)
+    report = IndexReport()
+
+    def problem(exc: BadArticle) -> None:
+        report.failed += 1
+        report.problems.append(exc)
+        if on_problem:
+            on_problem(exc)
+
+    given = [Path(p) for p in paths]
+    roots = [os.path.abspath(p) for p in given]
+    files = list(find_files(given, problem))
+    ix = _create_index(path) if not index.exists_in(str(path), indexname=INDEX_NAME) else open_index(path)
+    try:
+        writer = ix.writer(timeout=wait, delay=0.25, limitmb=memory_mb, procs=max(1, jobs),
+                           multisegment=jobs > 1)
+    except LockError as exc:
+        raise IndexLocked(path) from exc
+    try:
+        with writer.reader() as reader:
+            known = {} if rebuild else _known_state(reader)
+        by_file: dict[str, set[str]] = defaultdict(set)
+        for key in known:
+            by_file[key.split("\x1f", 1)[0]].add(key)
+        articles_seen = 0
+        for done, file in enumerate(files, 1):
+            name = os.path.abspath(file)
+            try:
+                signature = _signature(file)
+            except OSError:
+                signature = ""
+            old_keys = by_file.pop(name, set())
+            if old_keys and signature and all(known[k][1] == signature for k in old_keys):
+                report.unchanged += len(old_keys)
+                articles_seen += len(old_keys)
+            else:
+                failures = report.failed
+                seen: set[str] = set()
+                for article in read_file(file, fields, on_problem=problem):
+                    key = _key(name, article.record)
+                    if key in seen:
+                        problem(BadArticle(article.path, f"duplicate id {article.id!r} in the same file"))
+                        continue
+                    seen.add(key)
+                    articles_seen += 1
+                    before = known.get(key)
+                    if before is None:
+                        writer.add_document(**_document(article, key, signature))
+                        report.added += 1
+                    elif before[0] != article.fingerprint or before[1] != signature:
+                        if before[0] == article.fingerprint:
+                            report.unchanged += 1
+                        else:
+                            report.updated += 1
+                        writer.delete_by_term("key", key)
+                        writer.add_document(**_document(article, key, signature))
+                    else:
+                        report.unchanged += 1
+                if report.failed == failures:
+                    for key in old_keys - seen:
+                        writer.delete_by_term("key", key)
+                        report.removed += 1
+            if progress:
+                progress(Progress(done, len(files), articles_seen, str(file)))
+        for name, keys in by_file.items():
+            inside = any(name == root or name.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+            if inside and not os.path.lexists(name):
+                for key in keys:
+                    writer.delete_by_term("key", key)
+                    report.removed += 1
+        writer.commit(mergetype=writing.CLEAR if rebuild else None)
+    except BaseException:
+        writer.cancel()
+        raise
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,66 @@
+"""The article inside a saved web page.
+
+BeautifulSoup with Python's own parser copes with the broken markup that saved
+pages are full of, and needs no compiled code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bs4 import BeautifulSoup
+
+_NOISE = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form",
+          "iframe", "svg", "button", "template")
+_BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "figcaption",
+           "td", "div", "section", "article", "br")
+_SPACES = re.compile(r"[ \t\r\f\v\xa0]+")
+
+
+@dataclass
+class Page:
+    title: str
+    body: str
+    lede: str = ""
+    date: str = ""
+    source: str = ""
+    url: str = ""
+    author: str = ""
+
+
+def _meta(soup: BeautifulSoup, *names: str) -> str:
+    for name in names:
+        tag = soup.find("meta", attrs={"property": name}) or soup.find("meta", attrs={"name": name})
+        if tag and tag.get("content"):
+            return str(tag["content"]).strip()
+    return ""
+
+
+def extract(markup: str) -> Page:
+    """Title from <title> (else the first <h1>), text of <article> or <main>
+    (else <body>) without navigation, scripts and styles."""
+    soup = BeautifulSoup(markup, "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    h1 = soup.find("h1")
+    if not title and h1:
+        title = h1.get_text(" ", strip=True)
+    lede = _meta(soup, "og:description", "description")
+    date = _meta(soup, "article:published_time", "date", "dc.date", "pubdate")
+    if not date and (time := soup.find("time")):
+        date = str(time.get("datetime") or time.get_text(strip=True))
+    source = _meta(soup, "og:site_name")
+    author = _meta(soup, "author", "article:author")
+    canonical = soup.find("link", attrs={"rel": "canonical"})
+    url = str(canonical["href"]) if canonical and canonical.get("href") else _meta(soup, "og:url")
+    for tag in soup.find_all(_NOISE):
+        tag.decompose()
+    root = soup.find("article") or soup.find("main") or soup.body or soup
+    if h1 and title and h1.get_text(" ", strip=True) == title:
+        h1.decompose()
+    for tag in root.find_all(_BLOCKS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    lines = (_SPACES.sub(" ", line).strip() for line in root.get_text().splitlines())
+    body = "\n".join(line for line in lines if line)
+    return Page(title=title, body=body, lede=lede, date=date, source=source, url=url, author=author)

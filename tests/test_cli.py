@@ -1,0 +1,133 @@
+"""The README's commands, run as a user runs them."""
+
+import json
+import os
+import subprocess
+import sys
+
+from searchengine.cli import cli
+
+from .conftest import ROOT, SEEDS, write_article
+
+SEED = "seeds/000_aa2ef83bf32b1372.txt"
+
+
+def index_seeds(runner, tmp_path):
+    return runner.invoke(cli, ["index", str(SEEDS), "--index-dir", str(tmp_path / "ix")])
+
+
+def test_seed_is_first_hit_with_kim_and_poutine_highlighted(runner, tmp_path):
+    index_seeds(runner, tmp_path)
+    result = runner.invoke(cli, ["query", "Kim Poutine", "--index-dir", str(tmp_path / "ix"), "--json"])
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert set(doc) == {"query", "total", "hits", "suggestion"}
+    assert doc["query"] == "Kim Poutine"
+    first = doc["hits"][0]
+    assert set(first) == {"id", "path", "title", "date", "score", "snippet", "highlights"}
+    assert first["path"].endswith(SEED)
+    marked = {first["snippet"][s:e] for s, e in first["highlights"]}
+    assert {"Kim", "Poutine"} <= marked
+
+
+def test_every_highlight_cuts_a_whole_matched_word(runner, tmp_path):
+    index_seeds(runner, tmp_path)
+    result = runner.invoke(cli, ["query", "coree missile agence", "--index-dir", str(tmp_path / "ix"), "--json"])
+    hit = json.loads(result.stdout)["hits"][0]
+    words = [hit["snippet"][s:e] for s, e in hit["highlights"]]
+    assert words, hit
+    for (start, end), word in zip(hit["highlights"], words, strict=True):
+        assert word.strip() == word and word
+        before = hit["snippet"][start - 1] if start else " "
+        after = hit["snippet"][end] if end < len(hit["snippet"]) else " "
+        assert not before.isalnum() and not after.isalnum(), word
+    assert {w.lower() for w in words} <= {"corée", "missiles", "agence"}
+
+
+def test_accentless_query_finds_the_seed(runner, tmp_path):
+    index_seeds(runner, tmp_path)
+    result = runner.invoke(cli, ["query", "Coree du Nord", "--index-dir", str(tmp_path / "ix")])
+    assert result.exit_code == 0
+    assert "Kim Jong-un attendu à Vladivostok" in result.stdout
+    assert "**Corée**" in result.stdout
+
+
+def test_second_run_reports_everything_unchanged(runner, tmp_path):
+    first = index_seeds(runner, tmp_path)
+    assert first.exit_code == 0
+    assert "1 added, 0 updated, 0 unchanged, 0 removed, 0 failed" in first.stderr
+    second = index_seeds(runner, tmp_path)
+    assert second.exit_code == 0
+    assert "0 added, 0 updated, 1 unchanged, 0 removed, 0 failed" in second.stderr
+
+
+def test_query_without_index_says_to_run_index(runner, tmp_path):
+    result = runner.invoke(cli, ["query", "Kim", "--index-dir", str(tmp_path / "nothing")])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: no index in")
+    assert "newsearch index" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_query_matching_nothing_exits_1(runner, tmp_path):
+    index_seeds(runner, tmp_path)
+    result = runner.invoke(cli, ["query", "zzzyzx", "--index-dir", str(tmp_path / "ix")])
+    assert result.exit_code == 1
+    assert "No article matches 'zzzyzx'" in result.stdout
+
+
+def test_index_dir_from_environment(runner, tmp_path, articles):
+    env = {"NEWSEARCH_INDEX": str(tmp_path / "env-ix")}
+    assert runner.invoke(cli, ["index", str(articles)], env=env).exit_code == 0
+    result = runner.invoke(cli, ["query", "hôpital", "--json"], env=env)
+    assert json.loads(result.stdout)["hits"][0]["title"] == "Les hôpitaux en grève"
+
+
+def test_colour_on_request_and_visible_marks_without(runner, tmp_path):
+    index_seeds(runner, tmp_path)
+    args = ["query", "Poutine", "--index-dir", str(tmp_path / "ix")]
+    coloured = runner.invoke(cli, [*args, "--color", "always"])
+    assert "\x1b[1;33mPoutine\x1b[0m" in coloured.stdout
+    plain = runner.invoke(cli, [*args, "--color", "never"])
+    assert "\x1b[" not in plain.stdout and "**Poutine**" in plain.stdout
+    auto = runner.invoke(cli, args, env={"NO_COLOR": "1"})
+    assert "\x1b[" not in auto.stdout
+
+
+def test_limit(runner, tmp_path, articles):
+    for n in range(5):
+        write_article(articles, f"extra{n}.txt", f"Chaleur {n}", "Encore un été de chaleur.")
+    runner.invoke(cli, ["index", str(articles), "--index-dir", str(tmp_path / "ix")])
+    result = runner.invoke(cli, ["query", "chaleur", "--limit", "2", "--json", "--index-dir", str(tmp_path / "ix")])
+    doc = json.loads(result.stdout)
+    assert doc["total"] == 6
+    assert len(doc["hits"]) == 2
+
+
+def test_info_describes_the_index(runner, tmp_path):
+    index_seeds(runner, tmp_path)
+    result = runner.invoke(cli, ["info", "--index-dir", str(tmp_path / "ix")])
+    assert result.exit_code == 0
+    assert "Articles:    1" in result.stdout
+    assert "searchengine.analysis.FrenchAnalyzer" in result.stdout
+    doc = json.loads(runner.invoke(cli, ["info", "--json", "--index-dir", str(tmp_path / "ix")]).stdout)
+    assert doc["articles"] == 1 and doc["terms"] > 50 and doc["size_bytes"] > 0
+    assert doc["last_update"]
+
+
+def test_info_without_index(runner, tmp_path):
+    result = runner.invoke(cli, ["info", "--index-dir", str(tmp_path / "none")])
+    assert result.exit_code == 2
+    assert "run `newsearch index`" in result.stderr
+
+
+def test_installed_console_script_runs_end_to_end(tmp_path):
+    """The real `newsearch` in a fresh process, from the repository root like `make demo`."""
+    script = os.path.join(os.path.dirname(sys.executable), "newsearch")
+    env = {**os.environ, "NEWSEARCH_INDEX": str(tmp_path / "ix")}
+    done = subprocess.run([script, "index"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    found = subprocess.run([script, "query", "Kim Poutine"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert found.returncode == 0
+    assert "1. **Kim** Jong-un" in found.stdout
+    assert SEED in found.stdout
