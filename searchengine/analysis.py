@@ -109,11 +109,13 @@ def analyse_token(raw: str) -> tuple[Term, ...]:
 
 
 def analyse(text: str, query: bool = False) -> Iterator[tuple[str, int, int, int]]:
-    """Yield (term, start, end, position) for a text, offsets into ``text``.
+    """Yield (term, start, end, position) for a text.
 
-    The text must be NFC (articles are normalised when read); ``query`` drops
-    the joined form of hyphenated words, which would break phrase positions.
+    Offsets are into the NFC form of ``text`` (articles are stored as NFC, so
+    for them it is the text itself). ``query`` drops the joined form of
+    hyphenated words, which would break phrase positions.
     """
+    text = nfc(text)
     pos = -1
     for match in _TOKEN.finditer(text):
         raw = match.group()
@@ -157,9 +159,8 @@ class FrenchAnalyzer(Analyzer):
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         token.boost = 1.0
         token.stopped = False
-        value = nfc(value)
         if not tokenize:
-            terms: Iterator[tuple[str, int, int, int]] = iter([(fold(value), 0, len(value), 0)])
+            terms: Iterator[tuple[str, int, int, int]] = iter([(fold(nfc(value)), 0, len(value), 0)])
         else:
             terms = analyse(value, query=mode == "query")
         for term, start, end, pos in terms:

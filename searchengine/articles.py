@@ -153,7 +153,8 @@ def find_files(paths: Iterable[str | os.PathLike[str]], on_problem: Problem) -> 
         elif _suffix(path) in SUFFIXES:
             yield path
         elif explicit:
-            on_problem(BadArticle(str(path), f"unsupported format (expected one of {', '.join(SUFFIXES)}, optionally .gz)"))
+            expected = ", ".join(SUFFIXES)
+            on_problem(BadArticle(str(path), f"unsupported format (expected one of {expected}, optionally .gz)"))
 
     for p in paths:
         yield from walk(Path(p), explicit=True)

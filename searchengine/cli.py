@@ -39,10 +39,43 @@ def index_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
-def _engine(index_dir: str):  # noqa: ANN202 - keeps the import lazy
+def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by the commands that print hits."""
+    options = [
+        click.option("--limit", "-n", type=click.IntRange(1), default=10, show_default=True, help="Hits per page."),
+        click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text",
+                     show_default=True, help="Output format."),
+        click.option("--json", "as_json", is_flag=True, help="Short for --format json."),
+        click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+                     show_default=True,
+                     help="Highlight with colour (auto: on a terminal, unless NO_COLOR is set)."),
+        click.option("--fragments", type=click.IntRange(1), default=1, show_default=True,
+                     help="Passages per snippet."),
+        click.option("--fragment-size", type=click.IntRange(20), default=200, show_default=True,
+                     metavar="CHARS", help="Length of each passage."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _engine(index_dir: str, names: str | None = None):  # noqa: ANN202 - keeps the import lazy
     from .engine import SearchEngine
 
-    return SearchEngine(index_dir)
+    return SearchEngine(index_dir, names=names)
+
+
+def _print_results(results: Any, fmt: str, as_json: bool, color: str) -> None:
+    from .render import render_html, render_json, render_text
+
+    fmt = "json" if as_json else fmt
+    if fmt == "json":
+        click.echo(render_json(results), nl=False)
+    elif fmt == "html":
+        click.echo(render_html(results), nl=False)
+    else:
+        click.echo(render_text(results, color=_use_color(color)), nl=False, color=True)
+    sys.exit(EXIT_FOUND if results.hits else EXIT_NONE)
 
 
 @click.group(cls=NewsearchGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -132,24 +165,18 @@ def _use_color(choice: str) -> bool:
 @cli.command()
 @click.argument("text")
 @index_dir_option
-@click.option("--limit", "-n", type=click.IntRange(1), default=10, show_default=True, help="Hits per page.")
+@output_options
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True, help="Page of results.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text",
-              show_default=True, help="Output format.")
-@click.option("--json", "as_json", is_flag=True, help="Short for --format json.")
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
-              show_default=True, help="Highlight with colour (auto: on a terminal, unless NO_COLOR is set).")
-@click.option("--since", metavar="DATE", help="Only articles from this date on.")
+@click.option("--since", metavar="DATE", help="Only articles from this date on (2023-09-12, 12/09/2023, ...).")
 @click.option("--until", metavar="DATE", help="Only articles up to this date.")
 @click.option("--source", metavar="NAME", help="Only articles from this source.")
-@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
-@click.option("--fragments", type=click.IntRange(1), default=1, show_default=True,
-              help="Passages per snippet.")
-@click.option("--fragment-size", type=click.IntRange(20), default=200, show_default=True,
-              metavar="CHARS", help="Length of each passage.")
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True,
+              help="Best first, or newest first.")
+@click.option("--names", type=click.Path(dir_okay=False), envvar="NEWSEARCH_NAMES",
+              help="Extra name variants, one set a line: Poutine | Putin (also $NEWSEARCH_NAMES).")
 def query(text: str, index_dir: str, limit: int, page: int, fmt: str, as_json: bool, color: str,
           since: str | None, until: str | None, source: str | None, sort: str,
-          fragments: int, fragment_size: int) -> None:
+          fragments: int, fragment_size: int, names: str | None) -> None:
     """Search the index for TEXT and print the best articles.
 
     \b
@@ -161,25 +188,32 @@ def query(text: str, index_dir: str, limit: int, page: int, fmt: str, as_json: b
       title:sommet         only in the title (also lede:, body:)
       nucl*                words starting with nucl
     Accents and case never matter; plurals and feminines match; typos are
-    forgiven in words of 5 letters or more. A malformed query is read as
-    plain words.
+    forgiven (1 from 5 letters, 2 from 9), exact spellings ranking first;
+    known name variants match each other (Putin finds Poutine). A malformed
+    query is read as plain words.
 
     Exit status: 0 hits found, 1 no hit, 2 error.
     """
-    from .render import render_html, render_json, render_text
-
-    with _engine(index_dir) as engine:
+    with _engine(index_dir, names) as engine:
         results = engine.search(text, limit=limit, page=page, since=since, until=until,
                                 source=source, sort=sort, fragments=fragments,
                                 fragment_size=fragment_size)
-    fmt = "json" if as_json else fmt
-    if fmt == "json":
-        click.echo(render_json(results), nl=False)
-    elif fmt == "html":
-        click.echo(render_html(results), nl=False)
-    else:
-        click.echo(render_text(results, color=_use_color(color)), nl=False, color=True)
-    sys.exit(EXIT_FOUND if results.total else EXIT_NONE)
+    _print_results(results, fmt, as_json, color)
+
+
+@cli.command()
+@click.argument("article_id", metavar="ID")
+@index_dir_option
+@output_options
+def similar(article_id: str, index_dir: str, limit: int, fmt: str, as_json: bool, color: str,
+            fragments: int, fragment_size: int) -> None:
+    """Articles closest to the article ID (as shown by `query`), itself excluded.
+
+    Exit status: 0 hits found, 1 no hit, 2 error (such as an unknown ID).
+    """
+    with _engine(index_dir) as engine:
+        results = engine.similar(article_id, limit=limit, fragments=fragments, fragment_size=fragment_size)
+    _print_results(results, fmt, as_json, color)
 
 
 @cli.command()

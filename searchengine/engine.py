@@ -13,9 +13,10 @@ from whoosh import query as wq
 
 from .analysis import fold
 from .articles import parse_date
-from .errors import BadArticle, IndexCorrupt, NewsearchError
+from .errors import ArticleNotFound, BadArticle, IndexCorrupt, NewsearchError
 from .indexing import IndexReport, Progress, open_index, update_index
-from .searching import SearchResults, run_search
+from .names import NameTable, load_names
+from .searching import SearchResults, run_search, run_similar
 
 __all__ = ["IndexInfo", "SearchEngine"]
 
@@ -48,8 +49,12 @@ class SearchEngine:
     ...         print(hit.title)
     """
 
-    def __init__(self, path: str | os.PathLike[str] = "index") -> None:
+    def __init__(self, path: str | os.PathLike[str] = "index", *,
+                 names: str | os.PathLike[str] | None = None) -> None:
+        """``names``: a file of extra name variants, added to the shipped table."""
         self.path = Path(path)
+        self._names_file = names
+        self._names: NameTable | None = None
         self._index = None
         self._searcher = None
 
@@ -127,10 +132,21 @@ class SearchEngine:
         if source:
             filters.append(wq.Term("source_id", fold(source)))
         flt = None if not filters else filters[0] if len(filters) == 1 else wq.And(filters)
+        if self._names is None:
+            self._names = load_names(self._names_file)
         return run_search(
             self._open_searcher(), query, limit=limit, page=page, filter=flt, sort=sort,
-            fragments=fragments, fragment_size=fragment_size,
+            fragments=fragments, fragment_size=fragment_size, names=self._names,
         )
+
+    def similar(self, article_id: str, *, limit: int = 10, fragments: int = 1,
+                fragment_size: int = 200) -> SearchResults:
+        """The articles closest to one article, itself excluded."""
+        searcher = self._open_searcher()
+        docnum = searcher.document_number(id=article_id)
+        if docnum is None:
+            raise ArticleNotFound(article_id)
+        return run_similar(searcher, docnum, limit=limit, fragments=fragments, fragment_size=fragment_size)
 
     def info(self) -> IndexInfo:
         """What is in the index and how big it is."""

@@ -27,6 +27,11 @@ def mark(text: str, spans: Sequence[Span], before: str, after: str,
     return "".join(out)
 
 
+def _place(hit: Hit) -> str:
+    """The file, and the article's id when it is not the file itself."""
+    return hit.path if hit.id == hit.path else f"{hit.path} (id {hit.id})"
+
+
 def render_text(results: SearchResults, color: bool = False) -> str:
     """For a terminal: highlights in bold yellow, or between ** when colour is off."""
     on, off = ("\x1b[1;33m", "\x1b[0m") if color else ("**", "**")
@@ -45,7 +50,7 @@ def render_text(results: SearchResults, color: bool = False) -> str:
         lines.append("")
         title = mark(hit.title, hit.title_highlights, on + bold if color else on, off)
         lines.append(f"{bold}{hit.rank}. {plain}{title}  {dim}(score {hit.score:.2f}){plain}")
-        where = " · ".join(x for x in (hit.path, str(hit.date or ""), hit.source, hit.author) if x)
+        where = " · ".join(x for x in (_place(hit), str(hit.date or ""), hit.source, hit.author) if x)
         lines.append(f"   {dim}{where}{plain}")
         if hit.url:
             lines.append(f"   {dim}{hit.url}{plain}")
@@ -105,7 +110,7 @@ def render_html(results: SearchResults) -> str:
         title = mark(hit.title, hit.title_highlights, "<mark>", "</mark>", esc)
         if hit.url:
             title = f'<a href="{esc(hit.url)}">{title}</a>'
-        meta = " · ".join(esc(x) for x in (hit.path, str(hit.date or ""), hit.source, hit.author) if x)
+        meta = " · ".join(esc(x) for x in (_place(hit), str(hit.date or ""), hit.source, hit.author) if x)
         snippet = mark(hit.snippet, hit.highlights, "<mark>", "</mark>", esc)
         items.append(
             f'<li><h2>{title}</h2>\n<p class="meta">{meta} · score {hit.score:.2f}</p>\n<p>{snippet}</p></li>'

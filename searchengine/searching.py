@@ -9,6 +9,9 @@ orders them, a match in the title weighing more than one in the body.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -16,10 +19,11 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from .analysis import STOP_WORDS, analyse, fold, stem
+from .names import NameTable
 from .queries import FIELDS, Clause, ParsedQuery, parse_query
-from .snippets import highlight, make_snippet
+from .snippets import Highlighter, make_snippet
 
-__all__ = ["Hit", "SearchResults", "FIELD_BOOSTS", "run_search"]
+__all__ = ["Hit", "SearchResults", "FIELD_BOOSTS", "run_search", "run_similar"]
 
 FIELD_BOOSTS = {"title": 2.0, "lede": 1.5, "body": 1.0}
 STOP_WORD_BOOST = 0.2
@@ -28,6 +32,7 @@ LONG_QUERY = 12
 RARE_TERMS = 10
 TYPO_MAX_DF = 3
 """A word in fewer articles than this may be a typo, so close spellings are tried too."""
+SIMILAR_TERMS = 15
 
 
 @dataclass
@@ -86,8 +91,9 @@ class _Planner:
         self.searcher = searcher
         self.reader = searcher.reader()
         self.fields = fields
-        self.terms: set[str] = set()
-        self.prefixes: set[str] = set()
+        self.highlighter = Highlighter()
+        self.corrections: dict[str, str] = {}
+        """Typed word -> the more frequent close term, for "did you mean"."""
 
     def df(self, term: str) -> int:
         return sum(self.reader.doc_frequency(f, term) for f in self.fields)
@@ -105,17 +111,18 @@ class _Planner:
         terms = [t for t, _, _, _ in analyse(clause.text, query=True)]
         if not terms:
             return None
-        self.terms.update(terms)
         if clause.kind == "prefix":
             folded = fold(clause.text)
             stemmed = stem(folded)
-            common = next((i for i, (a, b) in enumerate(zip(folded, stemmed)) if a != b), min(len(folded), len(stemmed)))
-            prefix = folded[:max(common, 2)] if " " not in folded else terms[-1]
-            self.prefixes.add(prefix)
+            prefix = os.path.commonprefix([folded, stemmed]) if folded.isalpha() else terms[-1]
+            prefix = prefix if len(prefix) >= 2 else folded
+            self.highlighter.prefixes.add(prefix)
             return self._per_field(clause, lambda f: wq.Prefix(f, prefix, boost=FIELD_BOOSTS.get(f, 1.0)))
         if len(terms) > 1:
+            self.highlighter.phrases.add(tuple(terms))
             return self._per_field(clause, lambda f: wq.Phrase(f, terms, boost=FIELD_BOOSTS.get(f, 1.0)))
         term = terms[0]
+        self.highlighter.terms.add(term)
         weight = STOP_WORD_BOOST if term in STOP_WORDS else 1.0
         return self._per_field(clause, lambda f: wq.Term(f, term, boost=weight * FIELD_BOOSTS.get(f, 1.0)))
 
@@ -133,14 +140,14 @@ class _Planner:
         found.discard(terms[0])
         if not found:
             return None
-        self.terms.update(found)
+        best = max(sorted(found), key=self.df)
+        if self.df(best) > self.df(terms[0]):
+            self.corrections[clause.text] = best
+        self.highlighter.terms.update(found)
         return wq.Or([
             wq.Term(f, t, boost=0.5 * FIELD_BOOSTS.get(f, 1.0))
             for t in sorted(found) for f in self._fields(clause)
         ])
-
-    def matches(self, term: str) -> bool:
-        return term in self.terms or any(term.startswith(p) for p in self.prefixes)
 
 
 def _group(queries: list[wq.Query | None]) -> wq.Query | None:
@@ -163,7 +170,8 @@ def plan_tiers(planner: _Planner, parsed: ParsedQuery) -> list[wq.Query]:
         keep = {c for _, c in sorted(scored, key=lambda x: x[0])[:RARE_TERMS]}
         for clause in words:
             if clause not in keep:
-                planner.terms.update(t for t, _, _, _ in analyse(clause.text, query=True) if t not in STOP_WORDS)
+                terms = analyse(clause.text, query=True)
+                planner.highlighter.terms.update(t for t, _, _, _ in terms if t not in STOP_WORDS)
         subs = [q for c in keep if (q := planner.exact(c)) is not None]
         return [_ArrayOr(subs)] if subs else []
     exact = [_group([planner.exact(c) for c in g]) for g in groups]
@@ -181,9 +189,10 @@ def plan_tiers(planner: _Planner, parsed: ParsedQuery) -> list[wq.Query]:
 
 
 def _exclude(q: wq.Query, planner: _Planner, excluded: list[Clause]) -> wq.Query:
-    saved = set(planner.terms), set(planner.prefixes)
+    saved = planner.highlighter
+    planner.highlighter = Highlighter()
     negatives = [n for c in excluded if (n := planner.exact(c)) is not None]
-    planner.terms, planner.prefixes = saved
+    planner.highlighter = saved
     return wq.AndNot(q, wq.Or(negatives)) if negatives else q
 
 
@@ -197,9 +206,11 @@ def run_search(
     sort: str = "relevance",
     fragments: int = 1,
     fragment_size: int = 200,
-    parsed: ParsedQuery | None = None,
+    names: NameTable | None = None,
 ) -> SearchResults:
-    parsed = parsed or parse_query(text)
+    parsed = parse_query(text)
+    if names:
+        parsed = names.expand(parsed)
     planner = _Planner(searcher)
     tiers = plan_tiers(planner, parsed)
     if not tiers and parsed.excluded:
@@ -230,27 +241,82 @@ def run_search(
                     earlier.update(searcher.docs_for_query(tier, for_deletion=False))
                     if filter is not None:
                         earlier &= set(searcher.docs_for_query(filter))
+    highlighter = planner.highlighter
+    plain = {t for t in highlighter.terms if t not in STOP_WORDS}
+    if plain:
+        highlighter.terms = plain
     hits = [
-        _hit(searcher, docnum, score, planner.matches, fragments, fragment_size)
+        _hit(searcher, docnum, score, highlighter, fragments, fragment_size)
         for docnum, score in found[(page - 1) * limit:needed]
     ]
     for rank, hit in enumerate(hits, (page - 1) * limit + 1):
         hit.rank = rank
-    return SearchResults(query=text, total=total, hits=hits, page=page, limit=limit)
+    return SearchResults(query=text, total=total, hits=hits, page=page, limit=limit,
+                         suggestion=_suggestion(searcher, text, planner.corrections))
+
+
+def _surface(searcher: Searcher, term: str) -> str | None:
+    """The word as an article writes it (accents, case) for an index term."""
+    reader = searcher.reader()
+    for name in ("title", "lede", "body"):
+        if not reader.doc_frequency(name, term):
+            continue
+        docnum = reader.postings(name, term).id()
+        text = searcher.stored_fields(docnum).get(name, "")
+        for found, start, end, _ in analyse(text):
+            if found == term:
+                return text[start:end]
+    return None
+
+
+def _suggestion(searcher: Searcher, text: str, corrections: dict[str, str]) -> str | None:
+    suggestion = text
+    for typed, term in corrections.items():
+        word = _surface(searcher, term)
+        if word:
+            suggestion = suggestion.replace(typed, word, 1)
+    return suggestion if suggestion != text else None
+
+
+def run_similar(
+    searcher: Searcher, docnum: int, *, limit: int = 10, fragments: int = 1, fragment_size: int = 200,
+) -> SearchResults:
+    """Articles sharing the most distinctive words of one article, itself excluded."""
+    stored = searcher.stored_fields(docnum)
+    text = "\n".join(stored.get(f, "") for f in FIELDS)
+    counts = Counter(t for t, _, _, _ in analyse(text) if t not in STOP_WORDS and len(t) > 2 and not t.isdigit())
+    planner = _Planner(searcher)
+    total_docs = max(1, searcher.doc_count_all())
+    weights = {t: tf * math.log(1 + total_docs / (1 + planner.df(t))) for t, tf in counts.items()}
+    top = sorted(weights, key=lambda t: (-weights[t], t))[:SIMILAR_TERMS]
+    planner.highlighter.terms.update(top)
+    subs = [wq.Term(f, t, boost=FIELD_BOOSTS[f]) for t in top for f in FIELDS]
+    found: list[tuple[int, float]] = []
+    total = 0
+    if subs:
+        results = searcher.search(_ArrayOr(subs), limit=limit, mask={docnum})
+        found = [(r.docnum, r.score) for r in results]
+        total = len(results)
+    hits = [_hit(searcher, d, sc, planner.highlighter, fragments, fragment_size) for d, sc in found]
+    for rank, hit in enumerate(hits, 1):
+        hit.rank = rank
+    return SearchResults(query=f"similar to {stored.get('id', '')}", total=total, hits=hits, limit=limit)
 
 
 def _hit(
-    searcher: Searcher, docnum: int, score: float, matches: Callable[[str], bool],
+    searcher: Searcher, docnum: int, score: float, highlighter: Highlighter,
     fragments: int, fragment_size: int,
 ) -> Hit:
     stored = searcher.stored_fields(docnum)
     title = stored.get("title", "")
     body = stored.get("body", "")
     lede = stored.get("lede", "")
-    source_text = body
-    if lede and not highlight(body, matches) and highlight(lede, matches):
-        source_text = lede
-    snippet, ranges = make_snippet(source_text or lede, matches, fragments, fragment_size)
+    text, spans = body, highlighter.spans(body)
+    if lede and (not spans or not body):
+        lede_spans = highlighter.spans(lede)
+        if lede_spans or not body:
+            text, spans = lede, lede_spans
+    snippet, ranges = make_snippet(text, highlighter, fragments, fragment_size, spans)
     date = stored.get("date")
     return Hit(
         id=stored.get("id", ""),
@@ -260,7 +326,7 @@ def _hit(
         score=round(float(score), 4),
         snippet=snippet,
         highlights=ranges,
-        title_highlights=[(s, e) for s, e, _ in highlight(title, matches)],
+        title_highlights=[(s, e) for s, e, _ in highlighter.spans(title)],
         lede=lede,
         source=stored.get("source", ""),
         url=stored.get("url", ""),

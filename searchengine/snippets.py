@@ -1,46 +1,74 @@
 """Snippets: the passages of an article where the hits are densest.
 
 Highlights are character ranges of whole original words, found by running the
-analyser over the stored text and keeping the words whose terms matched.
+analyser over the stored text: single words by their terms, phrases only
+where their words stand together.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from .analysis import analyse
 
-__all__ = ["highlight", "make_snippet"]
+__all__ = ["Highlighter", "make_snippet"]
 
 Span = tuple[int, int]
+Match = tuple[int, int, str]
 ELLIPSIS = "…"
 
 
-def highlight(text: str, matches: Callable[[str], bool]) -> list[tuple[int, int, str]]:
-    """Ranges of the words of ``text`` whose terms match, overlaps merged."""
-    spans: list[tuple[int, int, str]] = []
-    for term, start, end, _ in analyse(text):
-        if not matches(term):
-            continue
-        if spans and start < spans[-1][1]:
-            last = spans[-1]
-            spans[-1] = (last[0], max(last[1], end), last[2])
-        elif spans and start <= spans[-1][0]:
-            continue
-        else:
-            spans.append((start, end, term))
-    return spans
+@dataclass
+class Highlighter:
+    """What to highlight: terms, term prefixes, and phrases as term tuples."""
+
+    terms: set[str] = field(default_factory=set)
+    prefixes: set[str] = field(default_factory=set)
+    phrases: set[tuple[str, ...]] = field(default_factory=set)
+
+    def word(self, term: str) -> bool:
+        return term in self.terms or any(term.startswith(p) for p in self.prefixes)
+
+    def spans(self, text: str) -> list[Match]:
+        """Ranges of the matching words of ``text``, in order, overlaps merged."""
+        tokens = list(analyse(text))
+        found: list[Match] = [(s, e, t) for t, s, e, _ in tokens if self.word(t)]
+        if self.phrases:
+            by_pos: dict[int, list[tuple[str, int, int]]] = {}
+            for t, s, e, p in tokens:
+                by_pos.setdefault(p, []).append((t, s, e))
+            for phrase in self.phrases:
+                for pos, entries in by_pos.items():
+                    if not any(t == phrase[0] for t, _, _ in entries):
+                        continue
+                    run = [next((x for x in by_pos.get(pos + k, []) if x[0] == term), None)
+                           for k, term in enumerate(phrase)]
+                    if all(run):
+                        found.append((run[0][1], run[-1][2], " ".join(phrase)))  # type: ignore[index]
+        found.sort()
+        merged: list[Match] = []
+        for start, end, key in found:
+            if merged and start < merged[-1][1]:
+                last = merged[-1]
+                merged[-1] = (last[0], max(last[1], end), last[2])
+            else:
+                merged.append((start, end, key))
+        return merged
 
 
-def _best_windows(spans: list[tuple[int, int, str]], size: int, count: int) -> list[Span]:
+def _best_windows(spans: list[Match], size: int, count: int) -> list[Span]:
     """Greedy: the window holding the most distinct terms (then most hits), again and again."""
     windows: list[Span] = []
-    free = list(spans)
+    free = spans[:400]
     while free and len(windows) < count:
-        best: tuple[int, int] | None = None
+        best: Span | None = None
         best_score = (-1, -1)
+        end_index = 0
         for i, (start, _, _) in enumerate(free):
-            inside = [s for s in free[i:] if s[1] <= start + size]
+            end_index = max(end_index, i)
+            while end_index + 1 < len(free) and free[end_index + 1][1] <= start + size:
+                end_index += 1
+            inside = free[i:end_index + 1]
             score = (len({s[2] for s in inside}), len(inside))
             if score > best_score:
                 best_score, best = score, (start, inside[-1][1])
@@ -56,25 +84,25 @@ def _expand(text: str, first: int, last: int, size: int) -> Span:
     start = max(0, first - room // 3)
     end = min(len(text), max(last, start + size))
     if start > 0:
-        space = text.rfind(" ", start, first)
-        newline = text.rfind("\n", start, first)
-        cut = max(space, newline)
-        start = cut + 1 if cut >= 0 else first
+        cuts = [c for c in (text.find(" ", start, first), text.find("\n", start, first)) if c >= 0]
+        start = min(cuts) + 1 if cuts else first
     if end < len(text):
-        cut = text.rfind(" ", last, end + 1)
+        cut = max(text.rfind(" ", last, end + 1), text.rfind("\n", last, end + 1))
         end = cut if cut >= last else last
     return start, end
 
 
 def make_snippet(
-    text: str, matches: Callable[[str], bool], fragments: int = 1, size: int = 200
+    text: str, highlighter: Highlighter, fragments: int = 1, size: int = 200,
+    spans: list[Match] | None = None,
 ) -> tuple[str, list[Span]]:
-    """The snippet and the ranges of ``snippet`` to highlight.
+    """The snippet and the ranges of it to highlight.
 
     Fragments start and end on word boundaries, are marked with … where text
     was cut, and merge when they overlap.
     """
-    spans = highlight(text, matches)
+    if spans is None:
+        spans = highlighter.spans(text)
     if spans:
         windows = [_expand(text, a, b, size) for a, b in _best_windows(spans, size, max(1, fragments))]
     else:
@@ -85,20 +113,16 @@ def make_snippet(
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
-    parts: list[str] = []
+    out = ""
     ranges: list[Span] = []
-    length = 0
     for start, end in merged:
-        lead = ELLIPSIS if start > 0 and (not parts or not parts[-1].endswith(ELLIPSIS)) else ""
-        if parts:
-            lead = " " + (lead or "")
+        if out:
+            out += " "
+        if start > 0 and not out.endswith(ELLIPSIS + " "):
+            out += ELLIPSIS
         chunk = text[start:end].replace("\n", " ").replace("\t", " ")
-        offset = length + len(lead)
-        for s, e, _ in spans:
-            if s >= start and e <= end:
-                ranges.append((offset + s - start, offset + e - start))
-        tail = ELLIPSIS if end < len(text) else ""
-        piece = lead + chunk + tail
-        parts.append(piece)
-        length += len(piece)
-    return "".join(parts), ranges
+        ranges.extend((len(out) + s - start, len(out) + e - start) for s, e, _ in spans if s >= start and e <= end)
+        out += chunk
+        if end < len(text):
+            out += ELLIPSIS
+    return out, ranges

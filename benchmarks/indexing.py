@@ -1,0 +1,185 @@
+"""Indexing throughput of newsearch against stock Whoosh on the OrangeSum corpus.
+
+Measures, in one run (so both see the same machine load):
+  1. stock Whoosh: title/heading/article ``TEXT`` fields with ``LanguageAnalyzer("fr")``,
+     all stored, one default ``ix.writer()``, ``add_document`` per article, ``commit``;
+  2. newsearch: ``SearchEngine(dir).index([file], memory_mb=..., jobs=...)`` for each
+     ``--jobs`` value, then the same call again on the unchanged collection (re-index);
+and prints for each: articles/s, MB/s of raw JSON input, seconds spent adding vs
+committing, index size on disk, peak memory, and the ratio ours/stock.
+
+Each build runs in its own subprocess so that peak memory (``VmHWM`` of the process,
+plus the largest ``ru_maxrss`` of its own worker processes) belongs to it alone.
+Needs ``../shared/corpora/orangesum`` next to the project; skips (exit 0) without it.
+
+    python benchmarks/indexing.py                       # full corpus, --jobs 1
+    python benchmarks/indexing.py --jobs 1 2 --memory 256
+    python benchmarks/indexing.py --limit 5000 --no-stock  # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+CORPUS = SHARED / "corpora" / "orangesum" / "orangesum_all.jsonl.gz"
+TARGET_RATIO = 3.0
+
+
+def peak_rss_mb() -> tuple[float, float]:
+    """(this process's VmHWM, the largest ru_maxrss of its waited-for children), in MB."""
+    own = 0.0
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                own = int(line.split()[1]) / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, children
+
+
+def folder_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def read_lines(path: Path) -> list[bytes]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        return [line for line in fh if line.strip()]
+
+
+def child_stock(source: Path, index_dir: Path) -> dict:
+    from whoosh import fields, index
+    from whoosh.analysis import LanguageAnalyzer
+
+    def text() -> fields.TEXT:
+        return fields.TEXT(analyzer=LanguageAnalyzer("fr"), stored=True)
+
+    schema = fields.Schema(title=text(), heading=text(), article=text())
+    records = [json.loads(line) for line in read_lines(source)]
+    index_dir.mkdir(parents=True)
+    started = time.perf_counter()
+    ix = index.create_in(str(index_dir), schema)
+    writer = ix.writer()
+    for record in records:
+        writer.add_document(title=record.get("title") or "", heading=record.get("heading") or "",
+                            article=record.get("article") or "")
+    added = time.perf_counter()
+    writer.commit()
+    done = time.perf_counter()
+    return {"articles": len(records), "add_s": added - started, "commit_s": done - added,
+            "total_s": done - started}
+
+
+def child_ours(source: Path, index_dir: Path, memory: int, jobs: int) -> dict:
+    from searchengine import SearchEngine
+
+    marks: list[float] = []
+    started = time.perf_counter()
+    with SearchEngine(index_dir) as engine:
+        report = engine.index([source], memory_mb=memory, jobs=jobs,
+                              progress=lambda _: marks.append(time.perf_counter()))
+    done = time.perf_counter()
+    if report.failed:
+        raise SystemExit(f"{report.failed} failures: {report.problems[:3]}")
+    # The progress callback fires once the file is read, just before the commit.
+    added = marks[-1] if marks else done
+    return {"articles": report.total, "added": report.added, "unchanged": report.unchanged,
+            "add_s": added - started, "commit_s": done - added, "total_s": done - started}
+
+
+def run_child(kind: str, source: Path, index_dir: Path, memory: int, jobs: int) -> dict:
+    command = [sys.executable, __file__, "--child", kind, "--source", str(source),
+               "--index-dir", str(index_dir), "--memory", str(memory), "--jobs", str(jobs)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"{kind} build failed:\n{done.stderr}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["index_mb"] = folder_mb(index_dir)
+    return result
+
+
+def row(name: str, r: dict, input_mb: float) -> str:
+    rate = r["articles"] / r["total_s"]
+    return (f"{name:<22} {r['articles']:>8} {r['add_s']:>7.1f} {r['commit_s']:>8.1f} {r['total_s']:>7.1f} "
+            f"{rate:>7.0f} {input_mb / r['total_s']:>6.2f} {r['index_mb']:>8.1f} "
+            f"{r['peak_mb']:>7.0f} {r['workers_mb']:>8.0f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1], help="newsearch --jobs values to run")
+    parser.add_argument("--memory", type=int, default=256, help="newsearch --memory (MB)")
+    parser.add_argument("--limit", type=int, help="index only the first N articles")
+    parser.add_argument("--no-stock", action="store_true", help="skip the stock Whoosh build")
+    parser.add_argument("--child", choices=["stock", "ours"], help=argparse.SUPPRESS)
+    parser.add_argument("--source", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--index-dir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        if args.child == "stock":
+            result = child_stock(args.source, args.index_dir)
+        else:
+            result = child_ours(args.source, args.index_dir, args.memory, args.jobs[0])
+        result["peak_mb"], result["workers_mb"] = peak_rss_mb()
+        print(json.dumps(result))
+        return 0
+
+    if not CORPUS.exists():
+        print(f"skipped: {CORPUS} is absent (the shared corpora are not on this machine)")
+        return 0
+
+    work = Path(tempfile.mkdtemp(prefix="newsearch-bench-"))
+    try:
+        lines = read_lines(CORPUS)
+        source = CORPUS
+        if args.limit:
+            lines = lines[:args.limit]
+            source = work / "orangesum_head.jsonl"
+            source.write_bytes(b"".join(lines))
+        input_mb = sum(len(line) for line in lines) / 2**20
+        print(f"{len(lines)} articles, {input_mb:.1f} MB of JSON; memory {args.memory} MB; "
+              f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores")
+        print(f"{'engine':<22} {'articles':>8} {'add s':>7} {'commit s':>8} {'total s':>7} "
+              f"{'art/s':>7} {'MB/s':>6} {'index MB':>8} {'peak MB':>7} {'workers':>8}", flush=True)
+        stock = None
+        if not args.no_stock:
+            stock = run_child("stock", source, work / "stock", args.memory, 1)
+            print(row("stock whoosh", stock, input_mb), flush=True)
+        ours: dict[int, dict] = {}
+        for jobs in args.jobs:
+            folder = work / f"ours-{jobs}"
+            ours[jobs] = run_child("ours", source, folder, args.memory, jobs)
+            print(row(f"newsearch --jobs {jobs}", ours[jobs], input_mb), flush=True)
+            again = run_child("ours", source, folder, args.memory, jobs)
+            print(row(f"  re-index unchanged", again, input_mb), flush=True)
+            if again["unchanged"] != ours[jobs]["articles"]:
+                print(f"  warning: re-index saw {again['unchanged']} unchanged articles")
+            print(f"  re-index took {again['total_s']:.2f} s = "
+                  f"{100 * again['total_s'] / ours[jobs]['total_s']:.1f} % of the full build")
+            shutil.rmtree(folder)
+        if stock:
+            stock_rate = stock["articles"] / stock["total_s"]
+            for jobs, r in ours.items():
+                ratio = r["articles"] / r["total_s"] / stock_rate
+                verdict = "meets" if ratio >= TARGET_RATIO else "below"
+                print(f"ours/stock articles/s, --jobs {jobs}: {ratio:.2f}x "
+                      f"({verdict} the {TARGET_RATIO:.0f}x target)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The French analyser, as a reader of French would judge it."""
+
+import unicodedata
+
+import pytest
+from whoosh.analysis import LanguageAnalyzer
+
+from searchengine import SearchEngine
+from searchengine.analysis import STOP_WORDS, FrenchAnalyzer, analyse, stem
+
+from .conftest import needs_shared, write_article
+
+
+def terms(text: str, query: bool = False) -> list[str]:
+    return [t for t, _, _, _ in analyse(text, query=query)]
+
+
+def same(a: str, b: str) -> bool:
+    return terms(a) == terms(b)
+
+
+@pytest.mark.parametrize("a,b", [
+    ("coree", "Corée"), ("CORÉE", "corée"), ("coeur", "cœur"), ("oeuvre", "œuvre"),
+    ("naivete", "naïveté"), ("Elysee", "Élysée"),
+])
+def test_accents_case_and_ligatures_are_folded(a, b):
+    assert same(a, b)
+
+
+def test_decomposed_unicode_behaves_like_composed(tmp_path):
+    text = "La Corée et l’Élysée, naïveté"
+    nfd = unicodedata.normalize("NFD", text)
+    assert nfd != text
+    assert terms(nfd) == terms(text)
+    write_article(tmp_path / "a", "nfd.txt", "Dépêche", unicodedata.normalize("NFD", "Séoul répond à la Corée."))
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "a"])
+        for query in ["Corée", unicodedata.normalize("NFD", "Corée"), "coree"]:
+            hit = engine.search(query).hits[0]
+            assert [hit.snippet[s:e] for s, e in hit.highlights] == ["Corée"]
+
+
+@pytest.mark.parametrize("apostrophe", ["’", "'", "ʼ"])
+def test_elisions_with_every_apostrophe(apostrophe):
+    text = f"l{apostrophe}Élysée d{apostrophe}Ukraine jusqu{apostrophe}à qu{apostrophe}il"
+    assert terms(text) == ["elyse", "ukrain", "a", "il"]
+
+
+def test_elided_article_is_not_a_term_and_aujourdhui_stays_whole():
+    assert terms("l’agence") == terms("agence") == ["agenc"]
+    assert terms("aujourd’hui") == terms("aujourd'hui") == ["aujourd'hui"]
+    assert "l" not in terms("l’agence l'avion")
+
+
+@pytest.mark.parametrize("words", [
+    ("missile", "missiles"), ("élection", "élections"), ("coréen", "coréenne", "coréens"),
+    ("hôpital", "hôpitaux"), ("château", "châteaux"), ("manifestant", "manifestants"),
+])
+def test_stemming_conflates_number_and_gender(words):
+    assert len({tuple(terms(w)) for w in words}) == 1
+
+
+@pytest.mark.parametrize("accented", ["université", "élection", "créée", "hôpitaux", "Corée"])
+def test_accentless_query_gets_the_accented_term(accented):
+    from unidecode import unidecode
+
+    assert terms(unidecode(accented)) == terms(accented)
+
+
+@pytest.mark.parametrize("name", ["Novosti", "RIA", "Vladivostok", "Poutine"])
+def test_proper_names_match_as_written(tmp_path, name):
+    write_article(tmp_path / "a", "n.txt", "Dépêche", "L’agence RIA Novosti cite Vladimir Poutine à Vladivostok.")
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "a"])
+        assert engine.search(name).total == 1
+        assert engine.search(name.lower()).total == 1
+
+
+def test_stop_words_keep_their_positions():
+    assert [p for _, _, _, p in analyse("le chat et la souris")] == [0, 1, 2, 3, 4]
+    assert "le" in STOP_WORDS and "ete" not in STOP_WORDS
+
+
+def test_stop_words_stay_searchable(tmp_path):
+    folder = tmp_path / "a"
+    write_article(folder, "ete.txt", "Un été brûlant", "Les vacances d’été.")
+    write_article(folder, "avions.txt", "Les avions de chasse", "Des avions ont décollé.")
+    write_article(folder, "son.txt", "Le son du canon", "On entend un son sourd.")
+    write_article(folder, "or.txt", "Le cours de l’or", "L'or atteint un record.")
+    write_article(folder, "fin.txt", "La fin de la grève", "C’est la fin.")
+    write_article(folder, "il.txt", "Kim Jong-il est mort", "Le père, Kim Jong-il, est mort.")
+    write_article(folder, "un.txt", "Kim Jong-un parle", "Le fils, Kim Jong-un, a parlé.")
+    write_article(folder, "monde.txt", "Le Monde publie une enquête", "Selon Le Monde, la crise dure.")
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([folder])
+        for word, title in [("été", "Un été brûlant"), ("avions", "Les avions de chasse"),
+                            ("son", "Le son du canon"), ("or", "Le cours de l’or"),
+                            ("fin", "La fin de la grève")]:
+            assert engine.search(word).hits[0].title == title
+        jong_un = engine.search('"Kim Jong-un"')
+        assert [h.title for h in jong_un] == ["Kim Jong-un parle"]
+        assert [h.title for h in engine.search('"Le Monde"')] == ["Le Monde publie une enquête"]
+
+
+def test_hyphenated_words_match_as_phrase_parts_and_joined(tmp_path):
+    folder = tmp_path / "a"
+    write_article(folder, "a.txt", "Essai nord-coréen", "Jean-Luc Mélenchon parle des États-Unis.")
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([folder])
+        for q in ["nord-coréen", "nord coréen", "nordcoréen", '"nord coreen"', "coréen",
+                  "Jean-Luc", "jean luc", "jeanluc", "Etats-Unis", '"etats unis"', "etatsunis"]:
+            assert engine.search(q).total == 1, q
+
+
+def test_glued_sentences_split_at_the_dot():
+    assert terms("jeudi.Le gouvernement") == terms("jeudi. Le gouvernement")
+
+
+def test_acronyms_numbers_and_codes_survive():
+    assert terms("U.S.A.") == terms("USA") == ["usa"]
+    assert terms("M. Macron") == ["m", "macron"]
+    assert terms("2023") == ["2023"]
+    assert terms("3,5 %") == ["3.5"]
+    assert terms("G7") == ["g7"]
+    assert "covid19" in terms("COVID-19") and "covid" in terms("COVID-19")
+
+
+def test_urls_and_handles_are_one_term_each():
+    assert terms("Voir https://www.lemonde.fr/politique/article.html ou @EmmanuelMacron.") == [
+        "voir", "https://www.lemonde.fr/politique/article.html", "ou", "@emmanuelmacron",
+    ]
+
+
+def test_offsets_cover_whole_original_words():
+    text = "Les missiles de la Corée et le cœur d’Ukraine"
+    spans = {text[s:e] for _, s, e, _ in analyse(text)}
+    assert {"missiles", "Corée", "cœur", "Ukraine"} <= spans
+
+
+@pytest.mark.parametrize("query,word", [("coree", "Corée"), ("missile", "missiles"), ("coeur", "cœur")])
+def test_highlights_land_on_original_words(tmp_path, query, word):
+    write_article(tmp_path / "a", "a.txt", "Titre", "Les missiles de la Corée visent le cœur du pays.")
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "a"])
+        hit = engine.search(query).hits[0]
+        assert [hit.snippet[s:e] for s, e in hit.highlights] == [word]
+
+
+def test_whoosh_analyzer_interface_yields_positions_and_chars():
+    tokens = [(t.text, t.pos, t.startchar, t.endchar)
+              for t in FrenchAnalyzer()("L’Élysée répond", positions=True, chars=True)]
+    assert tokens == [("elyse", 0, 2, 8), ("repond", 1, 9, 15)]
+    assert FrenchAnalyzer() == FrenchAnalyzer()
+
+
+def test_snowball_french_agrees_with_reference_vocabulary():
+    """PyStemmer is exact Snowball French, word for word (Whoosh's port is not)."""
+    folder = needs_shared("corpora", "snowball-french")
+    import Stemmer
+
+    snowball = Stemmer.Stemmer("french")
+    words = (folder / "voc.txt").read_text("utf-8").split()
+    expected = (folder / "output.txt").read_text("utf-8").split()
+    assert len(words) == len(expected) == 21655
+    wrong = [(w, e) for w, e in zip(words, expected, strict=True) if snowball.stemWord(w) != e]
+    assert wrong == []
+    stock = LanguageAnalyzer("fr")
+    assert sum(1 for w, e in zip(words[:3000], expected[:3000], strict=True)
+               if [t.text for t in stock(w)] not in ([e], [])) > 0
+
+
+def test_our_stem_is_snowball_on_the_folded_word():
+    import Stemmer
+
+    snowball = Stemmer.Stemmer("french")
+    for word in ["elections", "hopitaux", "chateaux", "coreennes", "gouvernement"]:
+        assert stem(word) == snowball.stemWord(word)

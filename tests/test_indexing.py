@@ -1,0 +1,150 @@
+"""Keeping an index in line with a collection, safely."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from searchengine import IndexLocked, SearchEngine
+from searchengine.indexing import open_index
+
+from .conftest import write_article
+
+
+def titles(engine, query):
+    return sorted(h.title for h in engine.search(query, limit=100))
+
+
+def test_updates_removals_and_unchanged(tmp_path, articles):
+    with SearchEngine(tmp_path / "ix") as engine:
+        first = engine.index([articles])
+        assert (first.added, first.updated, first.unchanged, first.removed, first.failed) == (3, 0, 0, 0, 0)
+        write_article(articles, "meteo.txt", "Un été très chaud", "Canicule et sécheresse en 2023.")
+        (articles / "hopitaux.md").unlink()
+        write_article(articles, "nouveau.txt", "Nouvel article", "Des élections en Corée.")
+        second = engine.index([articles])
+        assert (second.added, second.updated, second.unchanged, second.removed) == (1, 1, 1, 1)
+        assert titles(engine, "canicule") == ["Un été très chaud"]
+        assert engine.search("hôpitaux").total == 0
+        assert engine.info().articles == 3
+
+
+def test_indexing_one_path_leaves_other_paths_alone(tmp_path, articles):
+    other = tmp_path / "other"
+    write_article(other, "x.txt", "Ailleurs", "Un article indexé à part.")
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([articles])
+        engine.index([other])
+        report = engine.index([articles])
+        assert (report.unchanged, report.removed) == (3, 0)
+        assert engine.info().articles == 4
+
+
+def test_unreadable_file_keeps_its_articles(tmp_path, articles):
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([articles])
+        (articles / "sommet.txt").write_bytes(b"\xff\xfe broken")
+        report = engine.index([articles])
+        assert report.failed == 1 and report.removed == 0
+        assert engine.search("Vladivostok").total == 1
+
+
+def test_jsonl_records_update_one_by_one(tmp_path):
+    path = tmp_path / "dump.jsonl"
+    records = [{"id": str(i), "title": f"Dépêche {i}", "body": f"Texte numéro {i}"} for i in range(4)]
+    path.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+    with SearchEngine(tmp_path / "ix") as engine:
+        assert engine.index([path]).added == 4
+        records[1]["body"] = "Texte modifié"
+        del records[3]
+        path.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+        report = engine.index([path])
+        assert (report.added, report.updated, report.unchanged, report.removed) == (0, 1, 2, 1)
+        assert [h.id for h in engine.search("modifié")] == ["1"]
+
+
+def test_rebuild_starts_from_scratch(tmp_path, articles):
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([articles])
+        report = engine.index([articles], rebuild=True)
+        assert report.added == 3 and report.unchanged == 0
+        assert engine.info().articles == 3
+
+
+def test_second_writer_gets_a_clear_error(tmp_path, articles):
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([articles])
+    ix = open_index(tmp_path / "ix")
+    writer = ix.writer()
+    try:
+        with pytest.raises(IndexLocked, match="being updated"):
+            SearchEngine(tmp_path / "ix").index([articles])
+        with SearchEngine(tmp_path / "ix") as reader:
+            assert reader.search("Poutine").total == 1
+    finally:
+        writer.cancel()
+
+
+def newsearch(*args, **kwargs):
+    script = os.path.join(os.path.dirname(sys.executable), "newsearch")
+    return subprocess.run([script, *args], capture_output=True, text=True, **kwargs)
+
+
+def big_collection(folder, count):
+    folder.mkdir(parents=True, exist_ok=True)
+    body = " ".join(["Le gouvernement annonce une réforme des retraites et des hôpitaux."] * 40)
+    with open(folder / "big.jsonl", "w", encoding="utf-8") as fh:
+        for i in range(count):
+            fh.write(json.dumps({"id": str(i), "title": f"Article {i}", "body": f"{body} numéro{i}"}) + "\n")
+
+
+def test_locked_index_from_another_process_and_wait(tmp_path, articles):
+    big_collection(tmp_path / "big", 3000)
+    ix = str(tmp_path / "ix")
+    assert newsearch("index", str(articles), "--index-dir", ix).returncode == 0
+    slow = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "newsearch"), "index",
+                             str(tmp_path / "big"), "--index-dir", ix],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 30
+        while not any(p.name.endswith("WRITELOCK") for p in (tmp_path / "ix").iterdir()):
+            assert time.time() < deadline
+            time.sleep(0.05)
+        time.sleep(0.3)
+        second = newsearch("index", str(articles), "--index-dir", ix)
+        assert second.returncode == 2
+        assert second.stderr.startswith("Error: the index in") and "being updated" in second.stderr
+        during = newsearch("query", "Vladivostok", "--index-dir", ix, "--json")
+        assert during.returncode == 0 and json.loads(during.stdout)["total"] == 1
+        waited = newsearch("index", str(articles), "--index-dir", ix, "--wait", "120")
+        assert waited.returncode == 0, waited.stderr
+    finally:
+        slow.wait(timeout=120)
+    assert slow.returncode == 0
+
+
+def test_kill_9_leaves_the_last_commit_and_the_next_run_completes(tmp_path, articles):
+    big_collection(tmp_path / "big", 3000)
+    ix = str(tmp_path / "ix")
+    assert newsearch("index", str(articles), "--index-dir", ix).returncode == 0
+    for delay in (0.5, 1.5):
+        proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "newsearch"), "index",
+                                 str(articles), str(tmp_path / "big"), "--index-dir", ix],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        found = newsearch("query", "Vladivostok", "--index-dir", ix, "--json")
+        assert found.returncode == 0, found.stderr
+        assert json.loads(found.stdout)["total"] == 1
+    done = newsearch("index", str(articles), str(tmp_path / "big"), "--index-dir", ix)
+    assert done.returncode == 0, done.stderr
+    assert "3000 added, 0 updated, 3 unchanged, 0 removed, 0 failed" in done.stderr
+    info = json.loads(newsearch("info", "--json", "--index-dir", ix).stdout)
+    assert info["articles"] == 3003
+    again = newsearch("index", str(articles), str(tmp_path / "big"), "--index-dir", ix)
+    assert "0 added, 0 updated, 3003 unchanged" in again.stderr
