@@ -254,7 +254,7 @@ def _read_json(
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise BadArticle(display, f"malformed JSON: {exc.msg}", exc.lineno) from exc
+            raise BadArticle(display, f"malformed JSON at column {exc.colno}: {exc.msg}", exc.lineno) from exc
         records = data if isinstance(data, list) else [data]
         for number, record in enumerate(records, 1):
             try:
@@ -269,11 +269,11 @@ def _read_json(
                 continue
             empty = False
             try:
-                line = _decode(raw, display, number)
+                line = _decode(raw, display, number).strip()
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise BadArticle(display, f"malformed JSON: {exc.msg}", number) from exc
+                    raise BadArticle(display, f"malformed JSON at column {exc.colno}: {exc.msg}", number) from exc
                 yield _record(record, display, number, number, fields)
             except BadArticle as exc:
                 on_problem(exc)

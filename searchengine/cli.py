@@ -131,7 +131,8 @@ def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, fields: tuple[s
     bar = None
 
     def on_problem(exc: Exception) -> None:
-        click.echo(f"\rskipped {exc}", err=True)
+        clear = "\r\x1b[K" if bar is not None else ""
+        click.echo(f"{clear}skipped {exc}", err=True)
 
     def progress(p: Any) -> None:
         nonlocal bar

@@ -27,6 +27,10 @@ def mark(text: str, spans: Sequence[Span], before: str, after: str,
     return "".join(out)
 
 
+def _count(total: int) -> str:
+    return f"{total} article matches" if total == 1 else f"{total} articles match"
+
+
 def _place(hit: Hit) -> str:
     """The file, and the article's id when it is not the file itself."""
     return hit.path if hit.id == hit.path else f"{hit.path} (id {hit.id})"
@@ -41,7 +45,7 @@ def render_text(results: SearchResults, color: bool = False) -> str:
     first = (results.page - 1) * results.limit + 1
     if results.hits:
         shown = f"{first}-{first + len(results.hits) - 1}"
-        lines.append(f"{results.total} articles match {results.query!r} (showing {shown})")
+        lines.append(f"{_count(results.total)} {results.query!r} (showing {shown})")
     else:
         lines.append(f"No article matches {results.query!r}")
     if results.suggestion:
@@ -115,7 +119,7 @@ def render_html(results: SearchResults) -> str:
         items.append(
             f'<li><h2>{title}</h2>\n<p class="meta">{meta} · score {hit.score:.2f}</p>\n<p>{snippet}</p></li>'
         )
-    summary = f"{results.total} articles match"
+    summary = _count(results.total)
     if results.suggestion:
         summary += f" · Did you mean: {esc(results.suggestion)} ?"
     return _PAGE.format(

@@ -116,7 +116,7 @@ def test_each_bad_input_is_one_problem_and_the_good_ones_are_kept(tmp_path):
         f"{tmp_path / 'binary.txt'}: binary file, not text",
         f"{tmp_path / 'empty.md'}: empty file",
         f"{tmp_path / 'latin1.txt'}: not valid UTF-8 (bad byte 0xe9 at byte 9)",
-        f"{tmp_path / 'mixed.jsonl'}:2: malformed JSON: Expecting value",
+        f"{tmp_path / 'mixed.jsonl'}:2: malformed JSON at column 27: Expecting value",
         f"{tmp_path / 'mixed.jsonl'}:3: record 3 has no body"
         " (looked for: body, text, content, article, texte, contenu)",
     ])

@@ -2,8 +2,13 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
+
+import pytest
 
 from searchengine.cli import cli
 
@@ -131,3 +136,63 @@ def test_installed_console_script_runs_end_to_end(tmp_path):
     assert found.returncode == 0
     assert "1. **Kim** Jong-un" in found.stdout
     assert SEED in found.stdout
+
+
+def as_unprivileged(args):
+    """Root reads files whatever their mode: run the command as nobody so a
+    file without read permission really is unreadable."""
+    if os.geteuid() != 0:
+        return args
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *args]
+
+
+@pytest.fixture
+def world_writable():
+    """A folder the unprivileged user can reach (pytest's own is root's only)."""
+    folder = Path(tempfile.mkdtemp(prefix="newsearch-test-"))
+    folder.chmod(0o777)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_bad_input_collection_is_reported_and_the_rest_indexed(world_writable):
+    base = world_writable
+    col = base / "collection"
+    col.mkdir(parents=True)
+    write_article(col, "good.txt", "Sommet à Vladivostok", "Kim a rencontré Poutine.")
+    (col / "latin1.txt").write_bytes("Titre\nCaf\xe9".encode("latin-1"))
+    (col / "binary.txt").write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00")
+    (col / "empty.txt").write_bytes(b"")
+    with open(col / "huge.txt", "wb") as fh:
+        fh.write(b"Titre\n" + b"mot " * (50 * 2**20 // 4))
+    (col / "mixed.jsonl").write_text(
+        '{"id": "1", "title": "Bon", "body": "Premier article."}\n'
+        '{"id": "2", "title": "Cass\n'
+        '{"id": "3", "title": "Sans corps"}\n'
+        '{"id": "4", "title": "Bon aussi", "body": "Dernier article."}\n', encoding="utf-8")
+    secret = write_article(col, "secret.txt", "Secret", "Illisible.")
+    secret.chmod(0)
+    (col / "loop").symlink_to(col)
+    col.chmod(0o777)
+    ix = base / "ix"
+    script = os.path.join(os.path.dirname(sys.executable), "newsearch")
+    done = subprocess.run(as_unprivileged([script, "index", str(col), "--index-dir", str(ix)]),
+                          capture_output=True, text=True)
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith("3 added, 0 updated, 0 unchanged, 0 removed, 8 failed in ")
+    assert sorted(lines[:-1]) == sorted([
+        f"skipped {col / 'loop'}: symlink loop: folder already visited",
+        f"skipped {col / 'binary.txt'}: binary file, not text",
+        f"skipped {col / 'empty.txt'}: empty file",
+        f"skipped {col / 'huge.txt'}: too large for one article (over 20 MB)",
+        f"skipped {col / 'latin1.txt'}: not valid UTF-8 (bad byte 0xe9 at byte 9)",
+        f"skipped {col / 'mixed.jsonl'}:2: malformed JSON at column 22: Unterminated string starting at",
+        f"skipped {col / 'mixed.jsonl'}:3: record 3 has no body"
+        " (looked for: body, text, content, article, texte, contenu)",
+        f"skipped {col / 'secret.txt'}: permission denied",
+    ])
+    found = subprocess.run([script, "query", "article OR Poutine", "--index-dir", str(ix), "--json"],
+                           capture_output=True, text=True)
+    assert sorted(h["title"] for h in json.loads(found.stdout)["hits"]) == ["Bon", "Bon aussi", "Sommet à Vladivostok"]

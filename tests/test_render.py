@@ -1,0 +1,53 @@
+"""What each output format shows."""
+
+import datetime as dt
+import html
+import json
+import re
+
+from searchengine.indexing import IndexReport
+from searchengine.render import render_html, render_json, render_report, render_text
+from searchengine.searching import Hit, SearchResults
+
+
+def results(**extra):
+    hit = Hit(id="a&b", path="news/<x>.txt", title="Tom & Jerry <script>alert(1)</script>",
+              date=dt.date(2023, 9, 12), score=3.14159, snippet="Le <script>x()</script> & Poutine arrive…",
+              highlights=[(26, 33)], title_highlights=[(0, 3)], source="AFP", rank=1, url="https://e.org/?a=1&b=2")
+    return SearchResults(query="Poutine <b>", total=1, hits=[hit], **extra)
+
+
+def test_html_is_a_standalone_page_with_everything_escaped():
+    page = render_html(results())
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert "<script>" not in page
+    assert "&lt;script&gt;x()&lt;/script&gt; &amp; <mark>Poutine</mark> arrive…" in page
+    assert "<mark>Tom</mark> &amp; Jerry &lt;script&gt;" in page
+    assert 'href="https://e.org/?a=1&amp;b=2"' in page
+    assert "newsearch: Poutine &lt;b&gt;" in page
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert "Le <script>x()</script> & Poutine arrive…" in text
+
+
+def test_json_has_exactly_the_documented_shape():
+    doc = json.loads(render_json(results(suggestion="Poutine")))
+    assert doc == {
+        "query": "Poutine <b>", "total": 1, "suggestion": "Poutine",
+        "hits": [{"id": "a&b", "path": "news/<x>.txt", "title": "Tom & Jerry <script>alert(1)</script>",
+                  "date": "2023-09-12", "score": 3.14159, "snippet": "Le <script>x()</script> & Poutine arrive…",
+                  "highlights": [[26, 33]]}],
+    }
+
+
+def test_text_marks_hits_and_shows_where_the_article_is():
+    out = render_text(results(suggestion="Poutine"))
+    assert "1 article matches 'Poutine <b>' (showing 1-1)" in out
+    assert "Did you mean: Poutine ?" in out
+    assert "1. **Tom** & Jerry" in out and "(score 3.14)" in out
+    assert "news/<x>.txt (id a&b) · 2023-09-12 · AFP" in out
+    assert "& **Poutine** arrive…" in out
+
+
+def test_report_line():
+    report = IndexReport(added=1, updated=2, unchanged=3, removed=4, failed=5, seconds=1.26)
+    assert render_report(report) == "1 added, 2 updated, 3 unchanged, 4 removed, 5 failed in 1.3s"
