@@ -138,9 +138,9 @@ def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, fields: tuple[s
         nonlocal bar
         if bar is None:
             bar = click.progressbar(length=p.files_total, label="Indexing", file=sys.stderr,
-                                    item_show_func=lambda _: f"{p.articles} articles")
+                                    item_show_func=lambda item: item)
             bar.__enter__()
-        bar.update(1)
+        bar.update(1, current_item=f"{p.articles} articles")
 
     show = not quiet and sys.stderr.isatty()
     try:

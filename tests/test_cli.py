@@ -196,3 +196,31 @@ def test_bad_input_collection_is_reported_and_the_rest_indexed(world_writable):
     found = subprocess.run([script, "query", "article OR Poutine", "--index-dir", str(ix), "--json"],
                            capture_output=True, text=True)
     assert sorted(h["title"] for h in json.loads(found.stdout)["hits"]) == ["Bon", "Bon aussi", "Sommet à Vladivostok"]
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path, articles):
+    """stderr on a pseudo-terminal gets a progress bar; piped, just the summary."""
+    import pty
+
+    script = os.path.join(os.path.dirname(sys.executable), "newsearch")
+    ix = str(tmp_path / "ix")
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([script, "index", str(articles), "--index-dir", ix],
+                            stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    proc.wait()
+    os.close(leader)
+    text = output.decode()
+    assert "Indexing" in text and "3 articles" in text
+    assert "3 added, 0 updated" in text
+    piped = subprocess.run([script, "index", str(articles), "--index-dir", ix], capture_output=True, text=True)
+    assert piped.stderr.startswith("0 added, 0 updated, 3 unchanged")
