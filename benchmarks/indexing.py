@@ -163,7 +163,7 @@ def main() -> int:
             ours[jobs] = run_child("ours", source, folder, args.memory, jobs)
             print(row(f"newsearch --jobs {jobs}", ours[jobs], input_mb), flush=True)
             again = run_child("ours", source, folder, args.memory, jobs)
-            print(row(f"  re-index unchanged", again, input_mb), flush=True)
+            print(row("  re-index unchanged", again, input_mb), flush=True)
             if again["unchanged"] != ours[jobs]["articles"]:
                 print(f"  warning: re-index saw {again['unchanged']} unchanged articles")
             print(f"  re-index took {again['total_s']:.2f} s = "

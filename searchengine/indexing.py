@@ -25,6 +25,7 @@ from whoosh.index import EmptyIndexError, LockError
 from .analysis import FrenchAnalyzer, fold
 from .articles import Article, find_files, read_file
 from .errors import BadArticle, IndexCorrupt, IndexLocked, IndexNotFound
+from .fastwriter import FastWriter, ParallelWriter, collecting_rarely
 
 __all__ = ["IndexReport", "Progress", "make_schema", "open_index", "update_index"]
 
@@ -132,17 +133,44 @@ def _document(article: Article, key: str, signature: str) -> dict[str, object]:
     return doc
 
 
-def _known_state(reader: object) -> dict[str, tuple[str, str]]:
-    """key -> (fingerprint, file signature) for every live document."""
-    known: dict[str, tuple[str, str]] = {}
-    if not reader.doc_count_all():  # type: ignore[attr-defined]
-        return known
-    column = reader.column_reader("state")  # type: ignore[attr-defined]
-    for docnum in reader.all_doc_ids():  # type: ignore[attr-defined]
-        raw = column[docnum]
-        if raw:
-            key, fingerprint, signature = raw.decode().rsplit("\x1f", 2)
-            known[key] = (fingerprint, signature)
+@dataclass
+class _KnownState:
+    """What the index holds: key -> (fingerprint, file signature) for every live
+    document, and key -> its document numbers, to delete them by."""
+
+    state: dict[str, tuple[str, str]] = field(default_factory=dict)
+    docnums: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+    def delete(self, writer: FastWriter, key: str) -> None:
+        for docnum in self.docnums.get(key, ()):
+            writer.delete_document(docnum)
+
+
+def _known_state(writer: FastWriter) -> _KnownState:
+    """Read from each segment's ``state`` column alone: a full reader (or the
+    searcher ``delete_by_term`` opens) would load every segment's terms and
+    postings into memory first."""
+    known = _KnownState()
+    column_type = writer.schema["state"].column_type
+    base = 0
+    for segment in writer.segments:
+        count = segment.doc_count_all()
+        storage = segment.open_compound_file(writer.storage) if segment.is_compound() else writer.storage
+        reader = writer.codec.per_document_reader(storage, segment)
+        try:
+            if reader.has_column("state"):
+                column = reader.column_reader("state", column_type)
+                for docnum in range(count):
+                    raw = column[docnum]
+                    if raw and not segment.is_deleted(docnum):
+                        key, fingerprint, signature = raw.decode().rsplit("\x1f", 2)
+                        known.state[key] = (fingerprint, signature)
+                        known.docnums[key].append(base + docnum)
+        finally:
+            reader.close()
+            if storage is not writer.storage:
+                storage.close()
+        base += count
     return known
 
 
@@ -179,65 +207,68 @@ def update_index(
     files = list(find_files(given, problem))
     ix = _create_index(path) if not index.exists_in(str(path), indexname=INDEX_NAME) else open_index(path)
     try:
-        writer = ix.writer(timeout=wait, delay=0.25, limitmb=memory_mb, procs=max(1, jobs),
-                           multisegment=jobs > 1)
+        if jobs > 1:
+            writer: FastWriter = ParallelWriter(ix, procs=jobs, limitmb=memory_mb, timeout=wait, delay=0.25)
+        else:
+            writer = FastWriter(ix, limitmb=memory_mb, timeout=wait, delay=0.25)
     except LockError as exc:
         raise IndexLocked(path) from exc
-    try:
-        with writer.reader() as reader:
-            known = {} if rebuild else _known_state(reader)
-        by_file: dict[str, set[str]] = defaultdict(set)
-        for key in known:
-            by_file[key.split("\x1f", 1)[0]].add(key)
-        articles_seen = 0
-        for done, file in enumerate(files, 1):
-            name = os.path.abspath(file)
-            try:
-                signature = _signature(file)
-            except OSError:
-                signature = ""
-            old_keys = by_file.pop(name, set())
-            if old_keys and signature and all(known[k][1] == signature for k in old_keys):
-                report.unchanged += len(old_keys)
-                articles_seen += len(old_keys)
-            else:
-                failures = report.failed
-                seen: set[str] = set()
-                for article in read_file(file, fields, on_problem=problem):
-                    key = _key(name, article.record)
-                    if key in seen:
-                        problem(BadArticle(article.path, f"duplicate id {article.id!r} in the same file"))
-                        continue
-                    seen.add(key)
-                    articles_seen += 1
-                    before = known.get(key)
-                    if before is None:
-                        writer.add_document(**_document(article, key, signature))
-                        report.added += 1
-                    elif before[0] != article.fingerprint or before[1] != signature:
-                        if before[0] == article.fingerprint:
-                            report.unchanged += 1
+    with collecting_rarely():
+        try:
+            current = _KnownState() if rebuild else _known_state(writer)
+            known = current.state
+            by_file: dict[str, set[str]] = defaultdict(set)
+            for key in known:
+                by_file[key.split("\x1f", 1)[0]].add(key)
+            articles_seen = 0
+            for done, file in enumerate(files, 1):
+                name = os.path.abspath(file)
+                try:
+                    signature = _signature(file)
+                except OSError:
+                    signature = ""
+                old_keys = by_file.pop(name, set())
+                if old_keys and signature and all(known[k][1] == signature for k in old_keys):
+                    report.unchanged += len(old_keys)
+                    articles_seen += len(old_keys)
+                else:
+                    failures = report.failed
+                    seen: set[str] = set()
+                    for article in read_file(file, fields, on_problem=problem):
+                        key = _key(name, article.record)
+                        if key in seen:
+                            problem(BadArticle(article.path, f"duplicate id {article.id!r} in the same file"))
+                            continue
+                        seen.add(key)
+                        articles_seen += 1
+                        before = known.get(key)
+                        if before is None:
+                            writer.add_document(**_document(article, key, signature))
+                            report.added += 1
+                        elif before[0] != article.fingerprint or before[1] != signature:
+                            if before[0] == article.fingerprint:
+                                report.unchanged += 1
+                            else:
+                                report.updated += 1
+                            current.delete(writer, key)
+                            writer.add_document(**_document(article, key, signature))
                         else:
-                            report.updated += 1
-                        writer.delete_by_term("key", key)
-                        writer.add_document(**_document(article, key, signature))
-                    else:
-                        report.unchanged += 1
-                if report.failed == failures:
-                    for key in old_keys - seen:
-                        writer.delete_by_term("key", key)
+                            report.unchanged += 1
+                    if report.failed == failures:
+                        for key in old_keys - seen:
+                            current.delete(writer, key)
+                            report.removed += 1
+                if progress:
+                    progress(Progress(done, len(files), articles_seen, str(file)))
+            for name, keys in by_file.items():
+                inside = any(name == root or name.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+                if inside and not os.path.lexists(name):
+                    for key in keys:
+                        current.delete(writer, key)
                         report.removed += 1
-            if progress:
-                progress(Progress(done, len(files), articles_seen, str(file)))
-        for name, keys in by_file.items():
-            inside = any(name == root or name.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
-            if inside and not os.path.lexists(name):
-                for key in keys:
-                    writer.delete_by_term("key", key)
-                    report.removed += 1
-        writer.commit(mergetype=writing.CLEAR if rebuild else None)
-    except BaseException:
-        writer.cancel()
-        raise
+            writer.commit(mergetype=writing.CLEAR if rebuild else None)
+        except BaseException:
+            writer.cancel()
+            raise
     report.seconds = time.perf_counter() - started
     return report

@@ -1,0 +1,556 @@
+"""A Whoosh segment writer that does less work per posting.
+
+Whoosh's ``SegmentWriter`` turns every token into an object, every posting into
+a tuple for an external merge sort (pickled one by one to disk when memory runs
+out), and at commit looks up each posting's field length on disk. For text
+fields analysed by :class:`~searchengine.analysis.FrenchAnalyzer` this writer
+instead groups a document's terms in one pass
+(:func:`~searchengine.analysis.term_positions`), keeps postings in memory grouped
+by field and term (spilling sorted runs of whole posting lists to disk past
+``limitmb``), and writes them a block at a time at commit.
+
+It writes the files of Whoosh's own codec (W3) with the same encodings, so
+stock Whoosh reads the index; segments, TOC, deletions, merges and commit are
+``SegmentWriter``'s own, so a killed run leaves the last committed index.
+:class:`ParallelWriter` runs several such writers in worker processes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import heapq
+import multiprocessing
+import os
+import queue
+import signal
+import zlib
+from array import array
+from collections.abc import Hashable, Iterator, Mapping
+from contextlib import contextmanager
+from itertools import chain
+from operator import itemgetter, sub
+from pickle import HIGHEST_PROTOCOL, dump, dumps, load
+from typing import Any
+
+from whoosh import fields as wfields
+from whoosh import formats
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3FieldWriter, W3TermInfo, _lenfield
+from whoosh.filedb.filestore import Storage
+from whoosh.index import Index
+from whoosh.system import pack_int, pack_ushort
+from whoosh.util import random_name
+from whoosh.util.numeric import length_to_byte
+from whoosh.writing import IndexingError, SegmentWriter
+
+from .analysis import FrenchAnalyzer, term_positions
+
+__all__ = ["FastWriter", "ParallelWriter", "collecting_rarely"]
+
+# Rough bytes of memory per term (dict slot, key, list) and per posting (three
+# list slots): what --memory counts.
+_TERM_BYTES = 200
+_POSTING_BYTES = 27
+_BYTES_OBJECT = 33
+
+_PR_SET_PDEATHSIG = 1
+_NUMBERS_CACHED = 10_000
+
+# Posting blocks are pickled with protocol 4, not Whoosh's 2: protocol 2 turns
+# each value (bytes) into a call to _codecs.encode on a latin-1 string. With 4
+# a block pickles ~9x faster, is half the size before zlib and a third after,
+# and unpickles ~9x faster when searching; Whoosh's reader takes any protocol.
+_BLOCK_PICKLE = 4
+
+# Smaller blocks (most terms occur in one or two documents) are written
+# uncompressed: deflate makes them longer, or shorter by a few bytes.
+_COMPRESS_MIN_BYTES = 60
+
+
+@contextmanager
+def collecting_rarely() -> Iterator[None]:
+    """Run the cyclic garbage collector rarely. Indexing keeps millions of
+    small lists alive (the posting buffer, the analyser's caches) that every
+    full collection would walk again for nothing: about a tenth of the time."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def _fast_field(field: wfields.FieldType) -> bool:
+    """Text fields whose postings :meth:`PostingBuffer.add_positions` can make."""
+    return (
+        field.indexed
+        and type(field.format) is formats.Positions
+        and isinstance(getattr(field, "analyzer", None), FrenchAnalyzer)
+        and type(field).index is wfields.FieldType.index
+    )
+
+
+_POSITIONS = formats.Positions()
+_ONE_POSITION: dict[int, bytes] = {}
+
+
+def encode_positions(where: list[int]) -> bytes:
+    """``formats.Positions.encode``; most terms occur once in a document, and
+    those encodings are made once and shared."""
+    if len(where) > 1:
+        return _POSITIONS.encode(where)
+    encoded = _ONE_POSITION.get(where[0])
+    if encoded is None:
+        encoded = _ONE_POSITION[where[0]] = _POSITIONS.encode(where)
+    return encoded
+
+
+class PostingBuffer:
+    """The postings of one segment, grouped by field and term.
+
+    Each term has one flat list, ``[docnum, weight, value, docnum, ...]`` in
+    document order: one list operation per posting. In memory up to
+    ``limitmb``, then spilled to a sorted run on disk; runs hold whole posting
+    lists, so a spill costs one record per term rather than one per posting.
+    Also takes ``PostingPool.add`` items, as merged segments come in.
+    """
+
+    def __init__(self, tempstore: Storage, limitmb: float, text_fields: set[str]) -> None:
+        self.tempstore = tempstore
+        self.limit = limitmb * 2**20
+        self.text_fields = text_fields
+        """Fields keyed by term text rather than UTF-8 bytes (encoded when written)."""
+        self.fields: dict[str, dict[Any, list]] = {}
+        self.size = 0
+        self.runs: list[str] = []
+
+    def _terms(self, fieldname: str) -> dict[Any, list]:
+        terms = self.fields.get(fieldname)
+        if terms is None:
+            terms = self.fields[fieldname] = {}
+        return terms
+
+    def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
+        """One posting: (fieldname, term bytes, docnum, weight, value bytes)."""
+        fieldname, tbytes, docnum, weight, vbytes = item
+        terms = self._terms(fieldname)
+        key = tbytes.decode("utf-8") if fieldname in self.text_fields else tbytes
+        postings = terms.get(key)
+        if postings is None:
+            postings = terms[key] = []
+            self.size += _TERM_BYTES
+        postings += (docnum, weight, vbytes or b"")
+        self.size += _POSTING_BYTES + (_BYTES_OBJECT + len(vbytes) if vbytes else 0)
+        if self.size > self.limit:
+            self.spill()
+
+    def add_positions(self, fieldname: str, docnum: int, positions: Mapping[str, list[int]],
+                      boost: float = 1.0) -> int:
+        """The postings of one document's field, from :func:`term_positions`;
+        returns the field's length (its number of terms)."""
+        terms = self._terms(fieldname)
+        found = terms.get
+        one = _ONE_POSITION.get
+        size = _POSTING_BYTES * len(positions)
+        length = 0
+        for term, where in positions.items():
+            postings = found(term)
+            if postings is None:
+                postings = terms[term] = []
+                size += _TERM_BYTES
+            count = len(where)
+            if count == 1:
+                vbytes = one(where[0]) or encode_positions(where)
+            else:
+                vbytes = _POSITIONS.encode(where)
+                size += _BYTES_OBJECT + len(vbytes)
+            # An int weight is a shared object; Whoosh's float(count) is the same number.
+            postings += (docnum, count if boost == 1.0 else count * boost, vbytes)
+            length += count
+        self.size += size
+        if self.size > self.limit:
+            self.spill()
+        return length
+
+    def _sorted(self) -> Iterator[tuple[str, bytes, list]]:
+        for fieldname in sorted(self.fields):
+            terms = self.fields[fieldname]
+            if fieldname in self.text_fields:
+                for key in sorted(terms):  # code point order is UTF-8 byte order
+                    yield fieldname, key.encode("utf-8"), terms[key]
+            else:
+                for key in sorted(terms):
+                    yield fieldname, key, terms[key]
+
+    def spill(self) -> None:
+        """Write the buffered postings to a new sorted run and empty the buffer."""
+        name = f"{random_name()}.run"
+        with self.tempstore.create_file(name).raw_file() as fh:
+            for record in self._sorted():
+                dump(record, fh, HIGHEST_PROTOCOL)
+        self.runs.append(name)
+        self.fields = {}
+        self.size = 0
+
+    def _read_run(self, name: str) -> Iterator[tuple[str, bytes, list]]:
+        with self.tempstore.open_file(name).raw_file() as fh:
+            while True:
+                try:
+                    yield load(fh)
+                except EOFError:
+                    break
+        self.tempstore.delete_file(name)
+
+    def postings(self) -> Iterator[tuple[str, bytes, list]]:
+        """(fieldname, term bytes, flat postings) by field and term, each term's
+        postings in document order (runs are in document order)."""
+        if not self.runs:
+            yield from self._sorted()
+            return
+        sources = [self._read_run(name) for name in self.runs] + [self._sorted()]
+        merged = heapq.merge(*sources, key=itemgetter(0, 1))
+        current = next(merged, None)
+        for item in merged:
+            if current is not None and item[0] == current[0] and item[1] == current[1]:
+                current[2].extend(item[2])
+            else:
+                yield current  # type: ignore[misc]
+                current = item
+        if current is not None:
+            yield current
+
+    def cleanup(self) -> None:
+        for name in self.runs:
+            try:
+                self.tempstore.delete_file(name)
+            except OSError:
+                pass
+        self.runs = []
+        self.fields = {}
+
+
+class _FieldPostingsWriter:
+    """Writes a field's posting lists a term at a time, in the layout of the W3
+    codec of whoosh-reloaded 2.7 (``W3PostingsWriter._write_block`` and
+    ``finish_postings``, ``W3FieldWriter.finish_term``), which would otherwise
+    take them a posting at a time.
+
+    Two departures, both read back unchanged by Whoosh: blocks are pickled
+    with ``_BLOCK_PICKLE``, and those under ``_COMPRESS_MIN_BYTES`` are stored
+    uncompressed (each block says whether it is), which saves a zlib call for
+    most terms and makes the index no larger.
+    """
+
+    def __init__(self, fieldwriter: W3FieldWriter, fieldname: str, fieldobj: wfields.FieldType,
+                 lengths: list[int] | None) -> None:
+        fieldwriter.start_field(fieldname, fieldobj)
+        self.fieldwriter = fieldwriter
+        self.fieldname = fieldname
+        self.level = fieldwriter._codec._compression
+        self.blocksize = fieldwriter._codec._blocklimit
+        self.fixedsize = fieldobj.format.fixed_value_size()
+        self.postfile = fieldwriter._postfile
+        self.offset = self.postfile.tell()
+        self.prefix = pack_ushort(fieldwriter._fieldid)
+        self.lengths = lengths
+        """Each document's length in this field as the index reports it (None if unscored)."""
+
+    def write(self, tbytes: bytes, postings: list) -> None:
+        """One term's flat posting list (see :class:`PostingBuffer`)."""
+        docs = array("I", postings[0::3])
+        weights = array("f", postings[1::3])
+        values = postings[2::3]
+        if not all(values):  # as add_posting, which keeps only non-empty values
+            values = [value for value in values if value]
+        lengths = self.lengths
+        count = len(docs)
+        blocksize = self.blocksize
+        parts = [WHOOSH3_HEADER_MAGIC]
+        weight = 0.0
+        minlength = None
+        maxlength = 0
+        maxweight = 0
+        for begin in range(0, count, blocksize):
+            end = begin + blocksize
+            ids = docs[begin:end]
+            chunk = weights[begin:end]
+            n = len(ids)
+            blockmax = max(max(chunk), 0)
+            low = None
+            high = 0
+            if lengths is not None:
+                known = list(map(lengths.__getitem__, ids))
+                if 0 in known:
+                    known = [length for length in known if length]
+                if known:
+                    low = min(known)
+                    high = max(known)
+            # The term's statistics, as W3TermInfo.add_block gathers them.
+            weight += sum(chunk)
+            if low is not None:
+                minlength = low if minlength is None else min(minlength, low)
+            maxlength = max(maxlength, high)
+            maxweight = max(maxweight, blockmax)
+            # The block: delta-coded ids, weights (None when all 1, one when all equal), values.
+            if chunk.count(1.0) == n:
+                mini_weights = None
+            elif chunk.count(chunk[0]) == n:
+                mini_weights = chunk[0]
+            else:
+                mini_weights = tuple(chunk)
+            if self.fixedsize is None or self.fixedsize < 0:
+                mini_values = tuple(values[begin:end])
+            else:
+                mini_values = b"".join(values[begin:end]) if self.fixedsize else None
+            data = dumps((tuple(map(sub, ids, chain((0,), ids))), mini_weights, mini_values), _BLOCK_PICKLE)
+            comp = self.level if len(data) >= _COMPRESS_MIN_BYTES else 0
+            if comp:
+                data = zlib.compress(data, comp)
+            info = dumps((n, ids[-1], blockmax, comp, length_to_byte(low), length_to_byte(high)), 2)
+            blocklength = len(info) + len(data)
+            parts += (pack_int(blocklength if end < count else -blocklength), info, data)
+        blob = b"".join(parts)
+        self.postfile.write(blob)
+        terminfo = W3TermInfo(weight, count, minlength, maxlength, maxweight, docs[0], docs[-1])
+        terminfo.set_extent(self.offset, len(blob))
+        self.offset += len(blob)
+        self.fieldwriter._tindex.add(self.prefix + tbytes, terminfo.to_bytes())
+
+    def finish(self) -> None:
+        self.fieldwriter.finish_field()
+
+
+class FastWriter(SegmentWriter):
+    """A ``SegmentWriter`` with a faster path for our text fields (see the module)."""
+
+    def __init__(self, ix: Index, limitmb: float = 128, **kwargs: Any) -> None:
+        super().__init__(ix, limitmb=limitmb, **kwargs)
+        if not isinstance(self.codec, W3Codec):
+            self.cancel()
+            raise IndexingError(f"FastWriter writes the W3 codec, not {self.codec!r}")
+        if any(f.vector or f.separate_spelling() for _, f in self.schema.items()):
+            self.cancel()
+            raise IndexingError("FastWriter does not write term vectors or spelling fields")
+        self._fast = {name for name, f in self.schema.items() if _fast_field(f)}
+        self.pool = PostingBuffer(self._tempstorage, limitmb, self._fast)  # type: ignore[assignment]
+        self._numbers: dict[tuple[str, Any], list] = {}
+        """Whoosh indexes a number or a date as several terms, computed in Python; news dates repeat."""
+
+    def _index_number(self, name: str, field: wfields.NUMERIC, value: Any) -> list:
+        postings = self._numbers.get((name, value))
+        if postings is None:
+            postings = list(field.index(value))
+            if len(self._numbers) >= _NUMBERS_CACHED:
+                self._numbers.clear()
+            self._numbers[name, value] = postings
+        return postings
+
+    def add_document(self, **fields: Any) -> None:
+        if any(name.startswith("_") for name in fields):
+            # Boosts and custom stored values: Whoosh's own path handles them.
+            super().add_document(**fields)
+            return
+        self._check_state()
+        schema = self.schema
+        names = sorted(fields)
+        self._check_fields(schema, names)
+        pool: PostingBuffer = self.pool  # type: ignore[assignment]
+        docnum = self.docnum
+        # Analyse everything first: a value that fails leaves nothing behind.
+        analysed: list[tuple[str, wfields.FieldType, Any, Any]] = []
+        for name in names:
+            value = fields[name]
+            if value is None:
+                continue
+            field = schema[name]
+            if name in self._fast and isinstance(value, str):
+                analysed.append((name, field, value, term_positions(value)))
+            elif isinstance(field, wfields.NUMERIC) and isinstance(value, Hashable):
+                analysed.append((name, field, value, self._index_number(name, field, value)))
+            elif field.indexed:
+                analysed.append((name, field, value, list(field.index(value))))
+            else:
+                analysed.append((name, field, value, None))
+        perdoc = self.perdocwriter
+        perdoc.start_doc(docnum)
+        try:
+            for name, field, value, postings in analysed:
+                length = 0
+                if isinstance(postings, dict):
+                    length = pool.add_positions(name, docnum, postings, field.format.field_boost)
+                elif postings is not None:
+                    for tbytes, freq, weight, vbytes in postings:
+                        length += freq
+                        pool.add((name, tbytes, docnum, weight, vbytes))
+                perdoc.add_field(name, field, value if field.stored else None,
+                                 length if field.scorable else 0)
+                if field.column_type:
+                    perdoc.add_column_value(name, field.column_type, field.to_column_value(value))
+        except Exception:
+            perdoc.cancel_doc()
+            raise
+        perdoc.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    def _flush_segment(self) -> None:
+        self.perdocwriter.close()
+        pdr = self.per_document_reader()
+        try:
+            doccount = pdr.doc_count_all()
+            fieldwriter = self.fieldwriter
+            pool: PostingBuffer = self.pool  # type: ignore[assignment]
+            current: _FieldPostingsWriter | None = None
+            for fieldname, tbytes, postings in pool.postings():
+                if current is None or fieldname != current.fieldname:
+                    if current is not None:
+                        current.finish()
+                    if fieldname not in self.schema:
+                        raise IndexingError(f"postings for unknown field {fieldname!r}")
+                    lengths = None
+                    if pdr.has_column(_lenfield(fieldname)):
+                        lengths = [pdr.doc_field_length(d, fieldname) or 0 for d in range(doccount)]
+                    current = _FieldPostingsWriter(fieldwriter, fieldname, self.schema[fieldname], lengths)
+                current.write(tbytes, postings)
+            if current is not None:
+                current.finish()
+            fieldwriter.close()
+        finally:
+            pdr.close()
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this worker when its parent dies (Linux). A parent
+    killed while sending a batch leaves it half-written in the pipe, and a
+    worker blocked reading the rest would hold the index's lock for ever."""
+    try:
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the worker polls for its parent instead
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _worker(storage: Storage, indexname: str, writerargs: dict[str, Any], jobs: Any, results: Any,
+            parent: int) -> None:
+    """One worker of a :class:`ParallelWriter`: index batches until told to stop,
+    then hand back the finished segment (or the error)."""
+    _die_with_parent(parent)
+    writer = None
+    gc.set_threshold(100_000, 50, 100)  # as collecting_rarely(), for this whole process
+    try:
+        writer = FastWriter(storage.open_index(indexname), _lk=False, **writerargs)
+        while True:
+            try:
+                batch = jobs.get(timeout=0.5)
+            except queue.Empty:
+                if os.getppid() != parent:  # the parent was killed: give up quietly
+                    writer._close_segment()
+                    return
+                continue
+            if batch is None:
+                break
+            for fields in batch:
+                writer.add_document(**fields)
+        if writer._added:
+            results.put(("segment", writer._finalize_segment()))
+        else:
+            writer._close_segment()
+            results.put(("segment", None))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
+        if writer is not None and not writer.perdocwriter.is_closed:
+            writer._close_segment()
+        results.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+class ParallelWriter(FastWriter):
+    """Shares added documents between this process and ``procs - 1`` worker
+    processes, each writing its own segment with a :class:`FastWriter`.
+
+    Batches go to the workers while they keep up and are indexed here when
+    they do not, so a busy machine degrades to one process rather than
+    waiting. The commit (here) lists every new segment in one new TOC: until
+    then the index is unchanged. Deletions and merges happen here, as in a
+    plain writer.
+    """
+
+    def __init__(self, ix: Index, procs: int = 2, batchsize: int = 64, limitmb: float = 128,
+                 **kwargs: Any) -> None:
+        self._procs: list[Any] = []
+        super().__init__(ix, limitmb=limitmb, **kwargs)
+        context = multiprocessing.get_context()
+        self._context = context
+        self._workers = procs - 1
+        self._jobs = context.Queue(2 * self._workers)
+        self._results = context.Queue()
+        self._batch: list[dict[str, Any]] = []
+        self._batchsize = batchsize
+        self._limitmb = limitmb
+
+    def add_document(self, **fields: Any) -> None:
+        self._check_state()
+        self._batch.append(fields)
+        if len(self._batch) >= self._batchsize:
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        batch, self._batch = self._batch, []
+        if len(self._procs) < self._workers:
+            proc = self._context.Process(
+                target=_worker, daemon=True,
+                args=(self.storage, self.indexname, {"limitmb": self._limitmb}, self._jobs, self._results,
+                      os.getpid()),
+            )
+            proc.start()
+            self._procs.append(proc)
+        try:
+            self._jobs.put_nowait(batch)
+        except queue.Full:
+            for fields in batch:
+                FastWriter.add_document(self, **fields)
+
+    def _wait_for(self, operation: Any) -> Any:
+        """Retry a queue operation while some worker is alive."""
+        while True:
+            try:
+                return operation(timeout=1)
+            except (queue.Empty, queue.Full):
+                if not any(proc.is_alive() for proc in self._procs):
+                    raise IndexingError("an indexing worker died") from None
+
+    def _stop_workers(self) -> None:
+        for fields in self._batch:
+            FastWriter.add_document(self, **fields)
+        self._batch = []
+        for _ in self._procs:
+            self._wait_for(lambda timeout: self._jobs.put(None, timeout=timeout))
+
+    def _collect(self) -> list[Any]:
+        """The workers' segments, once they have written them."""
+        results = [self._wait_for(self._results.get) for _ in self._procs]
+        for proc in self._procs:
+            proc.join()
+        self._procs = []
+        errors = [value for kind, value in results if kind == "error"]
+        if errors:
+            raise IndexingError(f"an indexing worker failed: {errors[0]}")
+        return [value for _, value in results if value is not None]
+
+    def commit(self, mergetype: Any = None, optimize: Any = None, merge: Any = None) -> None:
+        self._check_state()
+        self._stop_workers()
+        # This process's own segment is written while the workers write theirs.
+        finalsegments = self._merge_segments(mergetype, optimize, merge)
+        if self._added:
+            finalsegments.append(self._finalize_segment())
+        else:
+            self._close_segment()
+        self._commit_toc(finalsegments + self._collect())
+        self._finish()
+
+    def cancel(self) -> None:
+        for proc in self._procs:
+            proc.kill()
+            proc.join()
+        self._procs = []
+        super().cancel()
