@@ -287,7 +287,6 @@ def piaf(tmp: Path, jobs: int, sample: int, main_tables: bool, tune: bool, all_r
         tune_ours(tmp / "ours", texts, plain, relevant, jobs)
 
 
-
 TITLE_HALF = {"title": 0.5, "lede": 1.5, "body": 1.0}
 TRIALS: list[tuple[str, dict[str, object], dict[str, float] | None]] = [
     ("defaults (title 2.0, stop 0.2, BM25F B 0.75 K1 1.2)", {}, None),

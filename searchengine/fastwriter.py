@@ -7,12 +7,16 @@ fields analysed by :class:`~searchengine.analysis.FrenchAnalyzer` this writer
 instead groups a document's terms in one pass
 (:func:`~searchengine.analysis.term_positions`), keeps postings in memory grouped
 by field and term (spilling sorted runs of whole posting lists to disk past
-``limitmb``), and writes them a block at a time at commit.
+``limitmb``), and writes each term's postings whole at commit.
 
-It writes the files of Whoosh's own codec (W3) with the same encodings, so
-stock Whoosh reads the index; segments, TOC, deletions, merges and commit are
-``SegmentWriter``'s own, so a killed run leaves the last committed index.
-:class:`ParallelWriter` runs several such writers in worker processes.
+The files are those of Whoosh's W3 codec, read by stock Whoosh: the same terms,
+postings, weights, positions, lengths and statistics, with posting blocks
+pickled with a newer protocol and the smallest ones left uncompressed (see
+``_BLOCK_PICKLE``). Writing them relies on the internals of whoosh-reloaded
+2.7's ``W3FieldWriter`` (its ``_postfile``, ``_tindex``, ``_fieldid``, ``_codec``).
+Segments, TOC, deletions, merges and commit are ``SegmentWriter``'s own, so a
+killed run leaves the last committed index. :class:`ParallelWriter` shares the
+work with worker processes.
 """
 
 from __future__ import annotations
@@ -28,19 +32,26 @@ import zlib
 from array import array
 from collections.abc import Hashable, Iterator, Mapping
 from contextlib import contextmanager
-from itertools import chain
+from itertools import chain, islice
 from operator import itemgetter, sub
 from pickle import HIGHEST_PROTOCOL, dump, dumps, load
 from typing import Any
 
 from whoosh import fields as wfields
 from whoosh import formats
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3FieldWriter, W3TermInfo, _lenfield
+from whoosh.codec.whoosh3 import (
+    LENGTHS_COLUMN,
+    WHOOSH3_HEADER_MAGIC,
+    W3Codec,
+    W3FieldWriter,
+    W3TermInfo,
+    _lenfield,
+)
 from whoosh.filedb.filestore import Storage
 from whoosh.index import Index
 from whoosh.system import pack_int, pack_ushort
 from whoosh.util import random_name
-from whoosh.util.numeric import length_to_byte
+from whoosh.util.numeric import byte_to_length
 from whoosh.writing import IndexingError, SegmentWriter
 
 from .analysis import FrenchAnalyzer, term_positions
@@ -55,6 +66,8 @@ _BYTES_OBJECT = 33
 
 _PR_SET_PDEATHSIG = 1
 _NUMBERS_CACHED = 10_000
+_RUN_CHUNK = 1024
+"""Terms pickled together in a spilled run: one pickle call per chunk, not per term."""
 
 # Posting blocks are pickled with protocol 4, not Whoosh's 2: protocol 2 turns
 # each value (bytes) into a call to _codecs.encode on a latin-1 string. With 4
@@ -85,6 +98,7 @@ def _fast_field(field: wfields.FieldType) -> bool:
     return (
         field.indexed
         and type(field.format) is formats.Positions
+        and field.format.field_boost == 1.0
         and isinstance(getattr(field, "analyzer", None), FrenchAnalyzer)
         and type(field).index is wfields.FieldType.index
     )
@@ -94,14 +108,10 @@ _POSITIONS = formats.Positions()
 _ONE_POSITION: dict[int, bytes] = {}
 
 
-def encode_positions(where: list[int]) -> bytes:
-    """``formats.Positions.encode``; most terms occur once in a document, and
-    those encodings are made once and shared."""
-    if len(where) > 1:
-        return _POSITIONS.encode(where)
-    encoded = _ONE_POSITION.get(where[0])
-    if encoded is None:
-        encoded = _ONE_POSITION[where[0]] = _POSITIONS.encode(where)
+def _one_position(pos: int) -> bytes:
+    """``formats.Positions.encode([pos])``, made once per position and shared:
+    most terms occur once in a document."""
+    encoded = _ONE_POSITION[pos] = _POSITIONS.encode([pos])
     return encoded
 
 
@@ -144,33 +154,31 @@ class PostingBuffer:
         if self.size > self.limit:
             self.spill()
 
-    def add_positions(self, fieldname: str, docnum: int, positions: Mapping[str, list[int]],
-                      boost: float = 1.0) -> int:
-        """The postings of one document's field, from :func:`term_positions`;
+    def add_positions(self, fieldname: str, docnum: int, positions: Mapping[str, list[int]]) -> int:
+        """The postings of one document's field, from :func:`term_positions`
+        (weight: the term's count, as ``formats.Positions`` with no boost);
         returns the field's length (its number of terms)."""
         terms = self._terms(fieldname)
         found = terms.get
         one = _ONE_POSITION.get
+        encode = _POSITIONS.encode
         size = _POSTING_BYTES * len(positions)
-        length = 0
         for term, where in positions.items():
             postings = found(term)
             if postings is None:
                 postings = terms[term] = []
                 size += _TERM_BYTES
-            count = len(where)
-            if count == 1:
-                vbytes = one(where[0]) or encode_positions(where)
-            else:
-                vbytes = _POSITIONS.encode(where)
-                size += _BYTES_OBJECT + len(vbytes)
             # An int weight is a shared object; Whoosh's float(count) is the same number.
-            postings += (docnum, count if boost == 1.0 else count * boost, vbytes)
-            length += count
+            if len(where) == 1:
+                postings += (docnum, 1, one(where[0]) or _one_position(where[0]))
+            else:
+                vbytes = encode(where)
+                size += _BYTES_OBJECT + len(vbytes)
+                postings += (docnum, len(where), vbytes)
         self.size += size
         if self.size > self.limit:
             self.spill()
-        return length
+        return sum(map(len, positions.values()))
 
     def _sorted(self) -> Iterator[tuple[str, bytes, list]]:
         for fieldname in sorted(self.fields):
@@ -185,9 +193,10 @@ class PostingBuffer:
     def spill(self) -> None:
         """Write the buffered postings to a new sorted run and empty the buffer."""
         name = f"{random_name()}.run"
+        records = self._sorted()
         with self.tempstore.create_file(name).raw_file() as fh:
-            for record in self._sorted():
-                dump(record, fh, HIGHEST_PROTOCOL)
+            while chunk := list(islice(records, _RUN_CHUNK)):
+                dump(chunk, fh, HIGHEST_PROTOCOL)
         self.runs.append(name)
         self.fields = {}
         self.size = 0
@@ -196,9 +205,10 @@ class PostingBuffer:
         with self.tempstore.open_file(name).raw_file() as fh:
             while True:
                 try:
-                    yield load(fh)
+                    chunk = load(fh)
                 except EOFError:
                     break
+                yield from chunk
         self.tempstore.delete_file(name)
 
     def postings(self) -> Iterator[tuple[str, bytes, list]]:
@@ -253,7 +263,7 @@ class _FieldPostingsWriter:
         self.offset = self.postfile.tell()
         self.prefix = pack_ushort(fieldwriter._fieldid)
         self.lengths = lengths
-        """Each document's length in this field as the index reports it (None if unscored)."""
+        """Each document's length in this field, as the byte the index stores (None if unscored)."""
 
     def write(self, tbytes: bytes, postings: list) -> None:
         """One term's flat posting list (see :class:`PostingBuffer`)."""
@@ -267,7 +277,7 @@ class _FieldPostingsWriter:
         blocksize = self.blocksize
         parts = [WHOOSH3_HEADER_MAGIC]
         weight = 0.0
-        minlength = None
+        minlength = 0  # as length bytes, 0 for none
         maxlength = 0
         maxweight = 0
         for begin in range(0, count, blocksize):
@@ -276,8 +286,7 @@ class _FieldPostingsWriter:
             chunk = weights[begin:end]
             n = len(ids)
             blockmax = max(max(chunk), 0)
-            low = None
-            high = 0
+            low = high = 0
             if lengths is not None:
                 known = list(map(lengths.__getitem__, ids))
                 if 0 in known:
@@ -287,8 +296,8 @@ class _FieldPostingsWriter:
                     high = max(known)
             # The term's statistics, as W3TermInfo.add_block gathers them.
             weight += sum(chunk)
-            if low is not None:
-                minlength = low if minlength is None else min(minlength, low)
+            if low and (not minlength or low < minlength):
+                minlength = low
             maxlength = max(maxlength, high)
             maxweight = max(maxweight, blockmax)
             # The block: delta-coded ids, weights (None when all 1, one when all equal), values.
@@ -306,12 +315,13 @@ class _FieldPostingsWriter:
             comp = self.level if len(data) >= _COMPRESS_MIN_BYTES else 0
             if comp:
                 data = zlib.compress(data, comp)
-            info = dumps((n, ids[-1], blockmax, comp, length_to_byte(low), length_to_byte(high)), 2)
+            info = dumps((n, ids[-1], blockmax, comp, low, high), 2)
             blocklength = len(info) + len(data)
             parts += (pack_int(blocklength if end < count else -blocklength), info, data)
         blob = b"".join(parts)
         self.postfile.write(blob)
-        terminfo = W3TermInfo(weight, count, minlength, maxlength, maxweight, docs[0], docs[-1])
+        terminfo = W3TermInfo(weight, count, byte_to_length(minlength) if minlength else None,
+                              byte_to_length(maxlength), maxweight, docs[0], docs[-1])
         terminfo.set_extent(self.offset, len(blob))
         self.offset += len(blob)
         self.fieldwriter._tindex.add(self.prefix + tbytes, terminfo.to_bytes())
@@ -377,7 +387,7 @@ class FastWriter(SegmentWriter):
             for name, field, value, postings in analysed:
                 length = 0
                 if isinstance(postings, dict):
-                    length = pool.add_positions(name, docnum, postings, field.format.field_boost)
+                    length = pool.add_positions(name, docnum, postings)
                 elif postings is not None:
                     for tbytes, freq, weight, vbytes in postings:
                         length += freq
@@ -397,7 +407,6 @@ class FastWriter(SegmentWriter):
         self.perdocwriter.close()
         pdr = self.per_document_reader()
         try:
-            doccount = pdr.doc_count_all()
             fieldwriter = self.fieldwriter
             pool: PostingBuffer = self.pool  # type: ignore[assignment]
             current: _FieldPostingsWriter | None = None
@@ -409,7 +418,7 @@ class FastWriter(SegmentWriter):
                         raise IndexingError(f"postings for unknown field {fieldname!r}")
                     lengths = None
                     if pdr.has_column(_lenfield(fieldname)):
-                        lengths = [pdr.doc_field_length(d, fieldname) or 0 for d in range(doccount)]
+                        lengths = list(pdr.column_reader(_lenfield(fieldname), LENGTHS_COLUMN))
                     current = _FieldPostingsWriter(fieldwriter, fieldname, self.schema[fieldname], lengths)
                 current.write(tbytes, postings)
             if current is not None:
@@ -476,12 +485,17 @@ class ParallelWriter(FastWriter):
 
     def __init__(self, ix: Index, procs: int = 2, batchsize: int = 64, limitmb: float = 128,
                  **kwargs: Any) -> None:
+        if procs < 2:
+            raise ValueError(f"a ParallelWriter needs at least 2 processes, not {procs}")
         self._procs: list[Any] = []
         super().__init__(ix, limitmb=limitmb, **kwargs)
         context = multiprocessing.get_context()
         self._context = context
         self._workers = procs - 1
         self._jobs = context.Queue(2 * self._workers)
+        # Never wait at exit to flush batches no worker will read (after a failure);
+        # a commit has seen every worker take its last batch.
+        self._jobs.cancel_join_thread()
         self._results = context.Queue()
         self._batch: list[dict[str, Any]] = []
         self._batchsize = batchsize
@@ -503,11 +517,20 @@ class ParallelWriter(FastWriter):
             )
             proc.start()
             self._procs.append(proc)
+        self._raise_worker_error()
         try:
             self._jobs.put_nowait(batch)
         except queue.Full:
             for fields in batch:
                 FastWriter.add_document(self, **fields)
+
+    def _raise_worker_error(self) -> None:
+        """Workers report before they are told to stop only when they fail."""
+        try:
+            _, error = self._results.get_nowait()
+        except queue.Empty:
+            return
+        raise IndexingError(f"an indexing worker failed: {error}")
 
     def _wait_for(self, operation: Any) -> Any:
         """Retry a queue operation while some worker is alive."""
@@ -516,6 +539,7 @@ class ParallelWriter(FastWriter):
                 return operation(timeout=1)
             except (queue.Empty, queue.Full):
                 if not any(proc.is_alive() for proc in self._procs):
+                    self._raise_worker_error()
                     raise IndexingError("an indexing worker died") from None
 
     def _stop_workers(self) -> None:

@@ -4,7 +4,10 @@ Updates are incremental. Each document carries a small column, ``state``,
 with its key (file and record), a fingerprint of its content and the size and
 time of its file, so a run re-reads only files that changed and rewrites only
 articles that did. Everything happens in one Whoosh writer and one commit:
-a run that is killed leaves the index as it was at the last commit.
+a run that is killed leaves the index as it was at the last commit. The
+writer is :class:`~searchengine.fastwriter.FastWriter` (or, with ``jobs`` > 1,
+its :class:`~searchengine.fastwriter.ParallelWriter`): Whoosh's files, written
+with a fraction of the per-posting work.
 """
 
 from __future__ import annotations
