@@ -114,7 +114,7 @@ def analyse_token(raw: str) -> tuple[Term, ...]:
 
 def _tokens(text: str) -> re.Pattern[str]:
     """The token pattern for ``text``: words only when nothing in it can start a
-    URL, an address or a tag, which finds the same tokens several times faster
+    URL, an address or a tag, which finds the same tokens about twice as fast
     (the address alternative otherwise backtracks over every word)."""
     if "@" in text or "#" in text or "://" in text or "www." in text:
         return _TOKEN
@@ -155,6 +155,7 @@ def _index_terms(raw: str) -> str | tuple[tuple[str, int], ...]:
     match: the term itself for the usual one-word token, else (term, position
     step) pairs."""
     word = raw.rstrip(_TRAILING) if raw[-1] in _TRAILING else raw
+    # Past analyse_token's own cache, which would hold every token a second time.
     pairs = tuple((term, 0 if same else 1) for term, _, _, same in analyse_token.__wrapped__(word)) if word else ()
     terms = pairs[0][0] if len(pairs) == 1 and pairs[0][1] else pairs
     if len(_INDEX_CACHE) >= _INDEX_CACHE_SIZE:
