@@ -237,7 +237,7 @@ def run_search(
                         total = len(results) + len(earlier)
                 elif last:
                     total = len(searcher.search(tier, limit=1, filter=filter))
-                if not last:
+                if not last and len(found) < needed:
                     earlier.update(searcher.docs_for_query(tier, for_deletion=False))
                     if filter is not None:
                         earlier &= set(searcher.docs_for_query(filter))
