@@ -142,6 +142,17 @@ def build_ours(folder: Path, paths: list[Path], fields: dict[str, str] | None = 
     return time.perf_counter() - started
 
 
+def clear_term_caches() -> None:
+    """Forget every cached analysis: the query-side lru cache and the indexer's own
+    term cache (``_INDEX_CACHE``, where the package has one)."""
+    from searchengine import analysis
+
+    analysis.analyse_token.cache_clear()
+    index_cache = getattr(analysis, "_INDEX_CACHE", None)
+    if index_cache is not None:
+        index_cache.clear()
+
+
 @contextlib.contextmanager
 def light_stemmer() -> Iterator[None]:
     """Swap Savoy's light stemmer in for Snowball everywhere the package looks it up."""
@@ -155,13 +166,13 @@ def light_stemmer() -> Iterator[None]:
 
     saved = analysis.stem, analysis.STOP_WORDS, searching.stem, searching.STOP_WORDS
     analysis.stem = searching.stem = stem
-    analysis.analyse_token.cache_clear()
+    clear_term_caches()
     analysis.STOP_WORDS = searching.STOP_WORDS = analysis._load_stop_words()
     try:
         yield
     finally:
         analysis.stem, analysis.STOP_WORDS, searching.stem, searching.STOP_WORDS = saved
-        analysis.analyse_token.cache_clear()
+        clear_term_caches()
 
 
 @contextlib.contextmanager
