@@ -9,10 +9,11 @@ for newsearch (``SearchEngine.search(q, limit=10)``) and for stock Whoosh
 ``OrGroup``, ``hit.highlights("article")``), then
   3. the wall time of ``newsearch query "..." --index-dir DIR`` in a fresh process.
 
-Both indexes are built once into ``--index-dir`` and reused on later runs.
+Both indexes are built once into ``--index-dir`` and reused on later runs
+(``--rebuild`` after a change to the schema or the analyser).
 Needs ``../shared/corpora/orangesum`` next to the project; skips (exit 0) without it.
 
-    python benchmarks/queries.py                      # everything (stock ledes take ~1 h)
+    python benchmarks/queries.py                      # everything (stock Whoosh ledes: 1 h or more)
     python benchmarks/queries.py --short 50 --ledes 30 # a quick run
 """
 
@@ -207,6 +208,7 @@ def main() -> int:
     parser.add_argument("--ledes", type=int, default=None, metavar="N", help="lede queries (default: all)")
     parser.add_argument("--seed", type=int, default=2024, help="seed for the short queries")
     parser.add_argument("--no-stock", action="store_true", help="time only newsearch (no stock Whoosh)")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild both cached indexes first")
     parser.add_argument("--cli-query", default="réforme des retraites",
                         help="query for the fresh-process run (default: %(default)s)")
     parser.add_argument("--cli-runs", type=int, default=5)
@@ -218,6 +220,9 @@ def main() -> int:
 
     ours_dir = args.index_dir / "newsearch"
     stock_dir = args.index_dir / "whoosh"
+    if args.rebuild:
+        shutil.rmtree(ours_dir, ignore_errors=True)
+        shutil.rmtree(stock_dir, ignore_errors=True)
     records = read_corpus()
     built_ours = build_ours(ours_dir)
     built_stock = None if args.no_stock else build_stock(stock_dir, records)

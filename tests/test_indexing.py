@@ -103,7 +103,7 @@ def big_collection(folder, count):
 
 
 def test_locked_index_from_another_process_and_wait(tmp_path, articles):
-    big_collection(tmp_path / "big", 3000)
+    big_collection(tmp_path / "big", 15000)
     ix = str(tmp_path / "ix")
     assert newsearch("index", str(articles), "--index-dir", ix).returncode == 0
     slow = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "newsearch"), "index",
@@ -128,14 +128,15 @@ def test_locked_index_from_another_process_and_wait(tmp_path, articles):
 
 
 def test_kill_9_leaves_the_last_commit_and_the_next_run_completes(tmp_path, articles):
-    big_collection(tmp_path / "big", 3000)
+    big_collection(tmp_path / "big", 15000)
     ix = str(tmp_path / "ix")
     assert newsearch("index", str(articles), "--index-dir", ix).returncode == 0
-    for delay in (0.5, 1.5):
+    for delay in (0.3, 1.0):
         proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "newsearch"), "index",
                                  str(articles), str(tmp_path / "big"), "--index-dir", ix],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         time.sleep(delay)
+        assert proc.poll() is None, "the run ended before it could be killed: make the collection bigger"
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         found = newsearch("query", "Vladivostok", "--index-dir", ix, "--json")
@@ -143,8 +144,8 @@ def test_kill_9_leaves_the_last_commit_and_the_next_run_completes(tmp_path, arti
         assert json.loads(found.stdout)["total"] == 1
     done = newsearch("index", str(articles), str(tmp_path / "big"), "--index-dir", ix)
     assert done.returncode == 0, done.stderr
-    assert "3000 added, 0 updated, 3 unchanged, 0 removed, 0 failed" in done.stderr
+    assert "15000 added, 0 updated, 3 unchanged, 0 removed, 0 failed" in done.stderr
     info = json.loads(newsearch("info", "--json", "--index-dir", ix).stdout)
-    assert info["articles"] == 3003
+    assert info["articles"] == 15003
     again = newsearch("index", str(articles), str(tmp_path / "big"), "--index-dir", ix)
-    assert "0 added, 0 updated, 3003 unchanged" in again.stderr
+    assert "0 added, 0 updated, 15003 unchanged" in again.stderr
