@@ -108,20 +108,13 @@ def run_queries(factory: Callable[[], Search], texts: list[str], jobs: int) -> l
 
 # --- our engine ------------------------------------------------------------------------------------
 
-def ours(folder: Path, weighting: dict[str, float] | None = None) -> Callable[[], Search]:
+def ours(folder: Path) -> Callable[[], Search]:
     """Factory of searches through the public SearchEngine API over an index in ``folder``."""
 
     def factory() -> Search:
         from searchengine import SearchEngine
 
         engine = SearchEngine(folder)
-        if weighting:
-            # Benchmark only: the engine has no knob for BM25F, so swap its searcher's.
-            from whoosh.scoring import BM25F
-
-            engine._open_searcher()
-            engine._searcher.close()
-            engine._searcher = engine._index.searcher(weighting=BM25F(**weighting))
 
         def search(text: str) -> list[str]:
             return [hit.id for hit in engine.search(text, limit=K)]
@@ -176,18 +169,20 @@ def light_stemmer() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def ranking(**settings: object) -> Iterator[None]:
-    """Temporarily set module constants of searchengine.searching (FIELD_BOOSTS, ...)."""
-    from searchengine import searching
+def ranking(module: str, **settings: object) -> Iterator[None]:
+    """Temporarily set module constants of searchengine.searching (FIELD_BOOSTS, ...)
+    or searchengine.scoring (B, K1)."""
+    import importlib
 
-    saved = {name: getattr(searching, name) for name in settings}
+    target = importlib.import_module(f"searchengine.{module}")
+    saved = {name: getattr(target, name) for name in settings}
     for name, value in settings.items():
-        setattr(searching, name, value)
+        setattr(target, name, value)
     try:
         yield
     finally:
         for name, value in saved.items():
-            setattr(searching, name, value)
+            setattr(target, name, value)
 
 
 # --- stock Whoosh ----------------------------------------------------------------------------------
@@ -299,24 +294,24 @@ def piaf(tmp: Path, jobs: int, sample: int, main_tables: bool, tune: bool, all_r
 
 
 TITLE_HALF = {"title": 0.5, "lede": 1.5, "body": 1.0}
-TRIALS: list[tuple[str, dict[str, object], dict[str, float] | None]] = [
-    ("defaults (title 2.0, stop 0.2, BM25F B 0.75 K1 1.2)", {}, None),
-    ("FIELD_BOOSTS title 1.0", {"FIELD_BOOSTS": {"title": 1.0, "lede": 1.5, "body": 1.0}}, None),
-    ("title 0.5 + STOP_WORD_BOOST 0.3", {"FIELD_BOOSTS": TITLE_HALF, "STOP_WORD_BOOST": 0.3}, None),
+TRIALS: list[tuple[str, dict[str, object], dict[str, float]]] = [
+    ("defaults (title 2.0, stop 0.2, BM25F B 0.75 K1 1.2)", {}, {}),
+    ("FIELD_BOOSTS title 1.0", {"FIELD_BOOSTS": {"title": 1.0, "lede": 1.5, "body": 1.0}}, {}),
+    ("title 0.5 + STOP_WORD_BOOST 0.3", {"FIELD_BOOSTS": TITLE_HALF, "STOP_WORD_BOOST": 0.3}, {}),
     ("title 0.5 + BM25F K1 1.6", {"FIELD_BOOSTS": TITLE_HALF}, {"K1": 1.6}),
     ("title 0.5 + BM25F B 0.9", {"FIELD_BOOSTS": TITLE_HALF}, {"B": 0.9}),
-    ("FIELD_BOOSTS title 0.5", {"FIELD_BOOSTS": TITLE_HALF}, None),
+    ("FIELD_BOOSTS title 0.5", {"FIELD_BOOSTS": TITLE_HALF}, {}),
 ]
 """Settings tried by --tune; the last one is also run on the accentless questions."""
 
 
 def tune_ours(folder: Path, texts: list[str], plain: list[str], relevant: list[set[str]], jobs: int) -> None:
     rows = []
-    for number, (label, settings, weighting) in enumerate(TRIALS, 1):
-        with ranking(**settings):
-            row = evaluate(label, ours(folder, weighting), texts, relevant, jobs)
+    for number, (label, settings, bm25) in enumerate(TRIALS, 1):
+        with ranking("searching", **settings), ranking("scoring", **bm25):
+            row = evaluate(label, ours(folder), texts, relevant, jobs)
             if number == len(TRIALS):
-                stripped = evaluate(label + ", no accents", ours(folder, weighting), plain, relevant, jobs)
+                stripped = evaluate(label + ", no accents", ours(folder), plain, relevant, jobs)
                 rows.append(row)
                 row = (label + ", no accents", stripped[1], stripped[2])
         rows.append(row)

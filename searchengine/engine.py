@@ -8,15 +8,18 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-
-from whoosh import query as wq
+from typing import TYPE_CHECKING
 
 from .analysis import fold
-from .articles import parse_date
-from .errors import ArticleNotFound, BadArticle, IndexCorrupt, NewsearchError
-from .indexing import IndexReport, Progress, open_index, update_index
+from .errors import ArticleNotFound, IndexCorrupt, NewsearchError
+from .indexing import open_index
 from .names import NameTable, load_names
+from .scoring import IndexArrays
 from .searching import SearchResults, run_search, run_similar
+
+if TYPE_CHECKING:
+    from .errors import BadArticle
+    from .indexing import IndexReport, Progress
 
 __all__ = ["IndexInfo", "SearchEngine"]
 
@@ -34,6 +37,8 @@ class IndexInfo:
 def _as_date(value: dt.date | str | None, name: str) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
+    from .articles import parse_date
+
     parsed = parse_date(value)
     if parsed is None:
         raise NewsearchError(f"{name}: cannot read {value!r} as a date (try 2023-09-12 or 12/09/2023)")
@@ -57,6 +62,7 @@ class SearchEngine:
         self._names: NameTable | None = None
         self._index = None
         self._searcher = None
+        self._arrays: IndexArrays | None = None
 
     def __enter__(self) -> SearchEngine:
         return self
@@ -70,6 +76,7 @@ class SearchEngine:
             self._searcher.close()
             self._searcher = None
         self._index = None
+        self._arrays = None
 
     def _open_searcher(self):  # noqa: ANN202 - a Whoosh searcher stays private
         if self._searcher is None:
@@ -81,6 +88,13 @@ class SearchEngine:
         else:
             self._searcher = self._searcher.refresh()
         return self._searcher
+
+    def _open_arrays(self) -> IndexArrays:
+        """The searcher's arrays, made anew only when the index has changed."""
+        searcher = self._open_searcher()
+        if self._arrays is None or self._arrays.searcher is not searcher:
+            self._arrays = IndexArrays(searcher)
+        return self._arrays
 
     def index(
         self,
@@ -95,6 +109,8 @@ class SearchEngine:
         progress: Callable[[Progress], None] | None = None,
     ) -> IndexReport:
         """Add, update and remove articles so the index matches ``paths``."""
+        from .indexing import update_index
+
         report = update_index(
             self.path, paths, rebuild=rebuild, fields=fields, wait=wait, memory_mb=memory_mb,
             jobs=jobs, on_problem=on_problem, progress=progress,
@@ -122,31 +138,24 @@ class SearchEngine:
         if limit < 1 or page < 1:
             raise NewsearchError("limit and page must be at least 1")
         start, end = _as_date(since, "since"), _as_date(until, "until")
-        filters: list[wq.Query] = []
-        if start or end:
-            filters.append(wq.DateRange(
-                "date",
-                dt.datetime.combine(start, dt.time()) if start else None,
-                dt.datetime.combine(end, dt.time.max) if end else None,
-            ))
-        if source:
-            filters.append(wq.Term("source_id", fold(source)))
-        flt = None if not filters else filters[0] if len(filters) == 1 else wq.And(filters)
         if self._names is None:
             self._names = load_names(self._names_file)
         return run_search(
-            self._open_searcher(), query, limit=limit, page=page, filter=flt, sort=sort,
+            self._open_arrays(), query, limit=limit, page=page,
+            since=dt.datetime.combine(start, dt.time()) if start else None,
+            until=dt.datetime.combine(end, dt.time.max) if end else None,
+            source=fold(source) if source else None, sort=sort,
             fragments=fragments, fragment_size=fragment_size, names=self._names,
         )
 
     def similar(self, article_id: str, *, limit: int = 10, fragments: int = 1,
                 fragment_size: int = 200) -> SearchResults:
         """The articles closest to one article, itself excluded."""
-        searcher = self._open_searcher()
-        docnum = searcher.document_number(id=article_id)
+        arrays = self._open_arrays()
+        docnum = arrays.searcher.document_number(id=article_id)
         if docnum is None:
             raise ArticleNotFound(article_id)
-        return run_similar(searcher, docnum, limit=limit, fragments=fragments, fragment_size=fragment_size)
+        return run_similar(arrays, docnum, limit=limit, fragments=fragments, fragment_size=fragment_size)
 
     def info(self) -> IndexInfo:
         """What is in the index and how big it is."""

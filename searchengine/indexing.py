@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from whoosh import fields, index, writing
 from whoosh.columns import VarBytesColumn
@@ -26,9 +27,11 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import EmptyIndexError, LockError
 
 from .analysis import FrenchAnalyzer, fold
-from .articles import Article, find_files, read_file
 from .errors import BadArticle, IndexCorrupt, IndexLocked, IndexNotFound
-from .fastwriter import FastWriter, ParallelWriter, collecting_rarely
+
+if TYPE_CHECKING:
+    from .articles import Article
+    from .fastwriter import FastWriter
 
 __all__ = ["IndexReport", "Progress", "make_schema", "open_index", "update_index"]
 
@@ -88,7 +91,8 @@ def open_index(path: Path) -> index.Index:
     try:
         if not index.exists_in(str(path), indexname=INDEX_NAME):
             raise IndexNotFound(path)
-        return index.open_dir(str(path), indexname=INDEX_NAME)
+        # Without mmap: Whoosh copies each mapped segment file into memory when it opens it.
+        return FileStorage(str(path), supports_mmap=False).open_index(INDEX_NAME)
     except EmptyIndexError as exc:
         raise IndexNotFound(path) from exc
     except PermissionError as exc:
@@ -195,6 +199,10 @@ def update_index(
     from ``paths`` removed; nothing else in the index is touched. A file that
     could not be read keeps its articles as they were.
     """
+    # Imported here, not above: a query opens the index without loading the indexer.
+    from .articles import find_files, read_file
+    from .fastwriter import FastWriter, ParallelWriter, collecting_rarely
+
     started = time.perf_counter()
     path = Path(index_dir)
     report = IndexReport()

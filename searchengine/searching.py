@@ -12,21 +12,25 @@ import datetime as dt
 import math
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import reduce
 
-from whoosh import query as wq
+import numpy as np
 from whoosh.searching import Searcher
 
 from .analysis import STOP_WORDS, analyse, fold, stem
 from .names import NameTable
 from .queries import FIELDS, Clause, ParsedQuery, parse_query
+from .scoring import IndexArrays
 from .snippets import Highlighter, make_snippet
 
 __all__ = ["Hit", "SearchResults", "FIELD_BOOSTS", "run_search", "run_similar"]
 
 FIELD_BOOSTS = {"title": 2.0, "lede": 1.5, "body": 1.0}
 STOP_WORD_BOOST = 0.2
+CORRECTION_BOOST = 0.5
+"""A word found only by forgiving a typo weighs half as much."""
 LONG_QUERY = 12
 """Past this many words, only the rarest ones are scored."""
 RARE_TERMS = 10
@@ -72,11 +76,17 @@ class SearchResults:
         return len(self.hits)
 
 
-class _ArrayOr(wq.Or):
-    """Or that preloads its matches: far faster than Whoosh's union tree for
-    long queries on large indexes."""
+@dataclass
+class _Match:
+    """Which documents a clause matches, and what each one scores."""
 
-    matcher_type = wq.Or.ARRAY_MATCHER
+    mask: np.ndarray
+    scores: np.ndarray
+
+    def __ior__(self, other: _Match) -> _Match:
+        self.mask |= other.mask
+        self.scores += other.scores
+        return self
 
 
 def _typo_distance(word: str) -> int:
@@ -85,49 +95,87 @@ def _typo_distance(word: str) -> int:
 
 
 class _Planner:
-    """Turns parsed clauses into Whoosh queries against one searcher."""
+    """Turns parsed clauses into matches over the arrays of one index."""
 
-    def __init__(self, searcher: Searcher, fields: tuple[str, ...] = FIELDS) -> None:
-        self.searcher = searcher
-        self.reader = searcher.reader()
+    def __init__(self, arrays: IndexArrays, fields: tuple[str, ...] = FIELDS) -> None:
+        self.arrays = arrays
+        self.reader = arrays.reader
         self.fields = fields
         self.highlighter = Highlighter()
         self.corrections: dict[str, str] = {}
         """Typed word -> the more frequent close term, for "did you mean"."""
 
     def df(self, term: str) -> int:
-        return sum(self.reader.doc_frequency(f, term) for f in self.fields)
+        return sum(self.arrays.doc_frequency(f, term) for f in self.fields)
 
     def _fields(self, clause: Clause) -> tuple[str, ...]:
         return (clause.field,) if clause.field else self.fields
 
-    def _per_field(self, clause: Clause, make: Callable[[str], wq.Query | None]) -> wq.Query | None:
-        subs = [q for f in self._fields(clause) if (q := make(f)) is not None]
-        if not subs:
-            return None
-        return subs[0] if len(subs) == 1 else wq.Or(subs)
+    def _empty(self) -> _Match:
+        size = self.arrays.size
+        return _Match(np.zeros(size, dtype=bool), np.zeros(size, dtype=np.float64))
 
-    def exact(self, clause: Clause) -> wq.Query | None:
+    def _terms(self, fields: tuple[str, ...], terms: list[str], weight: float,
+               only: np.ndarray | None = None) -> _Match:
+        """Documents holding any of ``terms`` in any of ``fields`` (or just those of ``only``)."""
+        match = self._empty()
+        for f in fields:
+            boost = weight * FIELD_BOOSTS.get(f, 1.0)
+            for term in terms:
+                ids, scores = self.arrays.term_scores(f, term, boost)
+                if only is not None:
+                    keep = only[ids]
+                    ids, scores = ids[keep], scores[keep]
+                match.mask[ids] = True
+                match.scores[ids] += scores
+        return match
+
+    def _phrase(self, fields: tuple[str, ...], terms: list[str]) -> _Match:
+        """Documents where ``terms`` stand one after another; the words' scores add up."""
+        match = self._empty()
+        arrays = self.arrays
+        for f in fields:
+            holding = [arrays.postings(f, t)[0] for t in set(terms)]
+            candidates = reduce(np.intersect1d, sorted(holding, key=len))
+            if not len(candidates):
+                continue
+            where = {t: arrays.positions(f, t, candidates) for t in set(terms)}
+            found = np.zeros(arrays.size, dtype=bool)
+            for doc in candidates.tolist():
+                starts = where[terms[0]][doc]
+                for k, term in enumerate(terms[1:], 1):
+                    following = set(where[term][doc])
+                    starts = [p for p in starts if p + k in following]
+                found[doc] = bool(starts)
+            sub = self._terms((f,), terms, 1.0, only=found)
+            match.mask |= found
+            match.scores += sub.scores
+        return match
+
+    def exact(self, clause: Clause) -> _Match | None:
         terms = [t for t, _, _, _ in analyse(clause.text, query=True)]
         if not terms:
             return None
+        fields = self._fields(clause)
         if clause.kind == "prefix":
             folded = fold(clause.text)
             stemmed = stem(folded)
             prefix = os.path.commonprefix([folded, stemmed]) if folded.isalpha() else terms[-1]
             prefix = prefix if len(prefix) >= 2 else folded
             self.highlighter.prefixes.add(prefix)
-            return self._per_field(clause, lambda f: wq.Prefix(f, prefix, boost=FIELD_BOOSTS.get(f, 1.0)))
+            match = self._empty()
+            for f in fields:
+                match |= self._terms((f,), list(self.reader.expand_prefix(f, prefix)), 1.0)
+            return match
         if len(terms) > 1:
             self.highlighter.phrases.add(tuple(terms))
-            return self._per_field(clause, lambda f: wq.Phrase(f, terms, boost=FIELD_BOOSTS.get(f, 1.0)))
+            return self._phrase(fields, terms)
         term = terms[0]
         self.highlighter.terms.add(term)
-        weight = STOP_WORD_BOOST if term in STOP_WORDS else 1.0
-        return self._per_field(clause, lambda f: wq.Term(f, term, boost=weight * FIELD_BOOSTS.get(f, 1.0)))
+        return self._terms(fields, [term], STOP_WORD_BOOST if term in STOP_WORDS else 1.0)
 
-    def corrected(self, clause: Clause) -> wq.Query | None:
-        """Close spellings of a rare single word, as Or of the terms that exist."""
+    def corrected(self, clause: Clause) -> _Match | None:
+        """Close spellings of a rare single word, among the terms that exist."""
         if clause.kind != "word" or not clause.text.isalpha():
             return None
         distance = _typo_distance(clause.text)
@@ -144,65 +192,97 @@ class _Planner:
         if self.df(best) > self.df(terms[0]):
             self.corrections[clause.text] = best
         self.highlighter.terms.update(found)
-        return wq.Or([
-            wq.Term(f, t, boost=0.5 * FIELD_BOOSTS.get(f, 1.0))
-            for t in sorted(found) for f in self._fields(clause)
-        ])
+        return self._terms(self._fields(clause), sorted(found), CORRECTION_BOOST)
+
+    def any_of(self, clauses: list[Clause]) -> _Match | None:
+        """Documents matching any of ``clauses`` exactly (an excluded item, say)."""
+        saved = self.highlighter
+        self.highlighter = Highlighter()
+        match = None
+        for clause in clauses:
+            found = self.exact(clause)
+            if found is not None:
+                match = found if match is None else match.__ior__(found)
+        self.highlighter = saved
+        return match
 
 
-def _group(queries: list[wq.Query | None]) -> wq.Query | None:
-    subs = [q for q in queries if q is not None]
-    if not subs:
+def _union(matches: list[_Match | None]) -> _Match | None:
+    present = [m for m in matches if m is not None]
+    if not present:
         return None
-    return subs[0] if len(subs) == 1 else wq.Or(subs)
+    if len(present) == 1:
+        return present[0]
+    union = _Match(present[0].mask.copy(), present[0].scores.copy())
+    for m in present[1:]:
+        union |= m
+    return union
 
 
-def plan_tiers(planner: _Planner, parsed: ParsedQuery) -> list[wq.Query]:
-    """The queries to run in order; each tier's articles rank above the next's."""
+def _tiers(planner: _Planner, parsed: ParsedQuery) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each document's tier (0: no match) and score; a higher tier ranks first."""
     groups = parsed.groups
     if len(groups) > LONG_QUERY and all(len(g) == 1 for g in groups):
-        words = [g[0] for g in groups]
-        scored = []
-        for clause in words:
-            terms = [t for t, _, _, _ in analyse(clause.text, query=True)]
-            if terms and clause.kind == "word" and len(terms) == 1 and terms[0] not in STOP_WORDS:
-                scored.append((planner.df(terms[0]) or 10**9, clause))
-        keep = {c for _, c in sorted(scored, key=lambda x: x[0])[:RARE_TERMS]}
-        for clause in words:
-            if clause not in keep:
-                terms = analyse(clause.text, query=True)
-                planner.highlighter.terms.update(t for t, _, _, _ in terms if t not in STOP_WORDS)
-        subs = [q for c in keep if (q := planner.exact(c)) is not None]
-        return [_ArrayOr(subs)] if subs else []
-    exact = [_group([planner.exact(c) for c in g]) for g in groups]
-    loose = [_group([planner.exact(c) for c in g] + [planner.corrected(c) for c in g]) for g in groups]
-    exact_present = [q for q in exact if q is not None]
-    loose_present = [q for q in loose if q is not None]
-    tiers: list[wq.Query] = []
-    if exact_present:
-        tiers.append(wq.And(exact_present) if len(exact_present) > 1 else exact_present[0])
-    if loose_present != exact_present and loose_present:
-        tiers.append(wq.And(loose_present) if len(loose_present) > 1 else loose_present[0])
-    if len(loose_present) > 1:
-        tiers.append(wq.Or(loose_present))
-    return tiers
+        return _long_query(planner, [g[0] for g in groups])
+    exact = [_union([planner.exact(c) for c in g]) for g in groups]
+    loose = [_union([e, *(planner.corrected(c) for c in g)]) for e, g in zip(exact, groups, strict=True)]
+    present = [(e, lo) for e, lo in zip(exact, loose, strict=True) if lo is not None]
+    if not present:
+        return None
+    size = planner.arrays.size
+    all_exact = np.ones(size, dtype=bool)
+    all_loose = np.ones(size, dtype=bool)
+    some = np.zeros(size, dtype=bool)
+    scores = np.zeros(size, dtype=np.float64)
+    for e, lo in present:
+        all_exact &= e.mask if e is not None else False
+        all_loose &= lo.mask
+        some |= lo.mask
+        scores += lo.scores
+    tier = some.astype(np.int8)
+    tier[all_loose] = 2
+    tier[all_exact] = 3
+    return tier, scores
 
 
-def _exclude(q: wq.Query, planner: _Planner, excluded: list[Clause]) -> wq.Query:
-    saved = planner.highlighter
-    planner.highlighter = Highlighter()
-    negatives = [n for c in excluded if (n := planner.exact(c)) is not None]
-    planner.highlighter = saved
-    return wq.AndNot(q, wq.Or(negatives)) if negatives else q
+def _long_query(planner: _Planner, words: list[Clause]) -> tuple[np.ndarray, np.ndarray] | None:
+    """A pasted paragraph: the rarest words carry the ranking, in a single tier."""
+    scored = []
+    for clause in words:
+        terms = [t for t, _, _, _ in analyse(clause.text, query=True)]
+        if terms and clause.kind == "word" and len(terms) == 1 and terms[0] not in STOP_WORDS:
+            scored.append((planner.df(terms[0]) or 10**9, clause))
+    keep = {c for _, c in sorted(scored, key=lambda x: x[0])[:RARE_TERMS]}
+    for clause in words:
+        if clause not in keep:
+            terms = analyse(clause.text, query=True)
+            planner.highlighter.terms.update(t for t, _, _, _ in terms if t not in STOP_WORDS)
+    match = _union([planner.exact(c) for c in words if c in keep])
+    if match is None:
+        return None
+    return match.mask.astype(np.int8), match.scores
+
+
+def _ranked(candidates: np.ndarray, keys: tuple[np.ndarray, ...], needed: int) -> np.ndarray:
+    """The first ``needed`` candidates by ``keys`` (most significant last, as
+    for ``np.lexsort``), ties broken by document number."""
+    if len(candidates) > needed:
+        primary = keys[-1][candidates]
+        cut = np.partition(primary, needed - 1)[needed - 1]
+        candidates = candidates[primary <= cut]
+    order = np.lexsort((candidates, *(k[candidates] for k in keys)))
+    return candidates[order[:needed]]
 
 
 def run_search(
-    searcher: Searcher,
+    arrays: IndexArrays,
     text: str,
     *,
     limit: int = 10,
     page: int = 1,
-    filter: wq.Query | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    source: str | None = None,
     sort: str = "relevance",
     fragments: int = 1,
     fragment_size: int = 200,
@@ -211,40 +291,42 @@ def run_search(
     parsed = parse_query(text)
     if names:
         parsed = names.expand(parsed)
-    planner = _Planner(searcher)
-    tiers = plan_tiers(planner, parsed)
-    if not tiers and parsed.excluded:
-        tiers = [wq.Every()]
-    tiers = [_exclude(t, planner, parsed.excluded) for t in tiers]
+    planner = _Planner(arrays)
+    ranked = _tiers(planner, parsed)
+    if ranked is None and parsed.excluded:
+        ranked = np.ones(arrays.size, dtype=np.int8), np.zeros(arrays.size, dtype=np.float64)
     needed = page * limit
     found: list[tuple[int, float]] = []
     total = 0
-    if tiers:
-        loosest = tiers[-1]
+    if ranked is not None:
+        tier, scores = ranked
+        keep = (tier > 0) & arrays.live
+        excluded = planner.any_of(parsed.excluded)
+        if excluded is not None:
+            keep &= ~excluded.mask
+        if since is not None or until is not None:
+            dates = arrays.dates()
+            keep &= dates != arrays.undated
+            if since is not None:
+                keep &= dates >= arrays.date_value(since)
+            if until is not None:
+                keep &= dates <= arrays.date_value(until)
+        if source is not None:
+            keep &= arrays.term_mask("source_id", source)
+        candidates = np.flatnonzero(keep)
+        total = len(candidates)
         if sort == "date":
-            results = searcher.search(loosest, limit=needed, filter=filter, sortedby="date", reverse=True)
-            found = [(r.docnum, r.score or 0.0) for r in results]
-            total = len(results)
+            dates = arrays.dates()
+            keys = (-scores, np.where(dates == arrays.undated, 1, -dates.astype(np.int64)))
         else:
-            earlier: set[int] = set()
-            for number, tier in enumerate(tiers):
-                last = number == len(tiers) - 1
-                if len(found) < needed:
-                    results = searcher.search(tier, limit=needed - len(found), filter=filter,
-                                              mask=earlier or None)
-                    found.extend((r.docnum, r.score) for r in results)
-                    if last:
-                        total = len(results) + len(earlier)
-                elif last:
-                    total = len(searcher.search(tier, limit=1, filter=filter))
-                if not last and len(found) < needed:
-                    earlier.update(searcher.docs_for_query(tier, for_deletion=False))
-                    if filter is not None:
-                        earlier &= set(searcher.docs_for_query(filter))
+            keys = (-scores, -tier.astype(np.float64) * 1e9 - scores)
+        chosen = _ranked(candidates, keys, needed)
+        found = [(int(d), float(scores[d])) for d in chosen]
     highlighter = planner.highlighter
     plain = {t for t in highlighter.terms if t not in STOP_WORDS}
     if plain:
         highlighter.terms = plain
+    searcher = arrays.searcher
     hits = [
         _hit(searcher, docnum, score, highlighter, fragments, fragment_size)
         for docnum, score in found[(page - 1) * limit:needed]
@@ -279,28 +361,28 @@ def _suggestion(searcher: Searcher, text: str, corrections: dict[str, str]) -> s
 
 
 def run_similar(
-    searcher: Searcher, docnum: int, *, limit: int = 10, fragments: int = 1, fragment_size: int = 200,
+    arrays: IndexArrays, docnum: int, *, limit: int = 10, fragments: int = 1, fragment_size: int = 200,
 ) -> SearchResults:
     """Articles sharing the most distinctive words of one article, itself excluded."""
+    searcher = arrays.searcher
     stored = searcher.stored_fields(docnum)
     text = "\n".join(stored.get(f, "") for f in FIELDS)
     counts = Counter(t for t, _, _, _ in analyse(text) if t not in STOP_WORDS and len(t) > 2 and not t.isdigit())
-    planner = _Planner(searcher)
-    total_docs = max(1, searcher.doc_count_all())
+    planner = _Planner(arrays)
+    total_docs = max(1, arrays.size)
     weights = {t: tf * math.log(1 + total_docs / (1 + planner.df(t))) for t, tf in counts.items()}
     top = sorted(weights, key=lambda t: (-weights[t], t))[:SIMILAR_TERMS]
     planner.highlighter.terms.update(top)
-    subs = [wq.Term(f, t, boost=FIELD_BOOSTS[f]) for t in top for f in FIELDS]
-    found: list[tuple[int, float]] = []
-    total = 0
-    if subs:
-        results = searcher.search(_ArrayOr(subs), limit=limit, mask={docnum})
-        found = [(r.docnum, r.score) for r in results]
-        total = len(results)
-    hits = [_hit(searcher, d, sc, planner.highlighter, fragments, fragment_size) for d, sc in found]
+    match = planner._terms(FIELDS, top, 1.0)
+    keep = match.mask & arrays.live
+    keep[docnum] = False
+    candidates = np.flatnonzero(keep)
+    chosen = _ranked(candidates, (-match.scores,), limit)
+    hits = [_hit(searcher, int(d), float(match.scores[d]), planner.highlighter, fragments, fragment_size)
+            for d in chosen]
     for rank, hit in enumerate(hits, 1):
         hit.rank = rank
-    return SearchResults(query=f"similar to {stored.get('id', '')}", total=total, hits=hits, limit=limit)
+    return SearchResults(query=f"similar to {stored.get('id', '')}", total=len(candidates), hits=hits, limit=limit)
 
 
 def _hit(
