@@ -136,14 +136,10 @@ def build_ours(folder: Path, paths: list[Path], fields: dict[str, str] | None = 
 
 
 def clear_term_caches() -> None:
-    """Forget every cached analysis: the query-side lru cache and the indexer's own
-    term cache (``_INDEX_CACHE``, where the package has one)."""
+    """Forget every cached analysis (words, chunks, the indexer's terms)."""
     from searchengine import analysis
 
-    analysis.analyse_token.cache_clear()
-    index_cache = getattr(analysis, "_INDEX_CACHE", None)
-    if index_cache is not None:
-        index_cache.clear()
+    analysis.clear_caches()
 
 
 @contextlib.contextmanager

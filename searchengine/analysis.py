@@ -13,12 +13,13 @@ import unicodedata
 from collections.abc import Iterator
 from functools import lru_cache
 from importlib import resources
+from itertools import chain
 
 import Stemmer
 from unidecode import unidecode
 from whoosh.analysis import Analyzer, Token
 
-__all__ = ["FrenchAnalyzer", "Term", "STOP_WORDS", "analyse", "fold", "stem", "term_positions"]
+__all__ = ["FrenchAnalyzer", "Term", "STOP_WORDS", "analyse", "clear_caches", "fold", "stem", "term_positions"]
 
 # Possessive: a word never gives back letters to a separator (they are disjoint),
 # so the matches are those of the greedy form, found with less backtracking.
@@ -36,12 +37,18 @@ _ACRONYM = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _SENTENCE_BREAK = re.compile(r"[.,]")
 _HYPHEN = re.compile(r"[-‐‑]")
+_PARTS = re.compile(r"[^-‐‑]+")
 _ELISION = re.compile(
     r"(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu|presqu)['’ʼ](?=[aeiouyhàâäéèêëîïôöùûüÿœæ])",
     re.IGNORECASE,
 )
-_APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'"})
+# unidecode replaces each character on its own, so for the Latin letters of
+# French text its answers can be a translation table, much faster than a call;
+# apostrophes become "'" before anything else.
+_FOLD_LATIN = str.maketrans({chr(c): unidecode(chr(c)) for c in range(0x80, 0x250)} | {"’": "'", "ʼ": "'"})
 _STEMMER = Stemmer.Stemmer("french")
+# Terms are cached by word here; PyStemmer's own cache would only add a second look-up.
+_STEMMER.maxCacheSize = 0
 
 # A term and where it came from: (text, start, end, same_position_as_previous).
 Term = tuple[str, int, int, bool]
@@ -49,7 +56,11 @@ Term = tuple[str, int, int, bool]
 
 def fold(word: str) -> str:
     """Lower-case and strip accents and ligatures, the form every term starts from."""
-    return unidecode(word.translate(_APOSTROPHES)).lower().replace(" ", "")
+    if not word.isascii():
+        word = word.translate(_FOLD_LATIN)
+        if not word.isascii():
+            word = unidecode(word)
+    return word.lower().replace(" ", "")
 
 
 def stem(folded: str) -> str:
@@ -66,23 +77,38 @@ def _load_stop_words() -> frozenset[str]:
     return frozenset(stem(fold(w)) for w in words if w)
 
 
+def _plain(word: str) -> bool:
+    """Letters only, so no rule on elisions, hyphens, dots or digits applies
+    (Python counts the apostrophe ʼ as a letter)."""
+    return word.isalpha() and "ʼ" not in word
+
+
+def _term(word: str) -> str:
+    """The term of one word without dots or hyphens ("" for none). Plain words
+    come from :func:`analyse_token`'s cache: the words of glued sentences,
+    elisions and hyphenated words are mostly words seen on their own."""
+    if _plain(word):
+        found = analyse_token(word)
+        return found[0][0] if found else ""
+    return stem(fold(word))
+
+
 def _words(chunk: str, offset: int) -> Iterator[Term]:
     """Terms of one chunk without dots: elision first, then hyphenated parts."""
     elided = _ELISION.match(chunk)
     if elided:
         offset += elided.end()
         chunk = chunk[elided.end():]
-    parts = [(m.start(), m.end()) for m in re.finditer(r"[^-‐‑]+", chunk)]
-    if len(parts) == 1:
-        term = stem(fold(chunk))
+    if not _HYPHEN.search(chunk):
+        term = _term(chunk)
         if term:
             yield term, offset, offset + len(chunk), False
         return
-    for start, end in parts:
-        term = stem(fold(chunk[start:end]))
+    for start, end in (m.span() for m in _PARTS.finditer(chunk)):
+        term = _term(chunk[start:end])
         if term:
             yield term, offset + start, offset + end, False
-    joined = stem(fold(_HYPHEN.sub("", chunk)))
+    joined = _term(_HYPHEN.sub("", chunk))
     if joined:
         yield joined, offset, offset + len(chunk), True
 
@@ -94,6 +120,9 @@ def analyse_token(raw: str) -> tuple[Term, ...]:
     Cached: news text repeats the same few thousand words, so most tokens cost
     one dictionary look-up.
     """
+    if _plain(raw):
+        term = stem(fold(raw))
+        return ((term, 0, len(raw), False),) if term else ()
     first = raw[0]
     if first in "@#" or "://" in raw or raw.startswith("www.") or "@" in raw:
         return ((fold(raw), 0, len(raw), False),)
@@ -204,8 +233,80 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def _chunk_terms(chunk: str) -> tuple[Term, ...]:
+    """The terms :func:`analyse` finds in one chunk of text between spaces,
+    with offsets into the chunk.
+
+    No token spans a space or depends on the text before it, so a text's terms
+    are those of its chunks in turn.
+    """
+    word = chunk.rstrip(_TRAILING)
+    if _plain(word):
+        # The usual chunk, a word and maybe punctuation: the word's own cached terms.
+        return analyse_token(word)
+    found: list[Term] = []
+    last = -1
+    for term, start, end, pos in analyse(chunk):
+        found.append((term, start, end, pos == last))
+        last = pos
+    return tuple(found)
+
+
+class _ChunkCache(dict[str, tuple[Term, ...]]):
+    """The terms of each chunk of text between spaces, made on first look-up and
+    kept for short chunks: news text repeats the same words with the same
+    punctuation, so most chunks cost one look-up."""
+
+    SIZE = 300_000
+    LONGEST = 40
+
+    def __missing__(self, chunk: str) -> tuple[Term, ...]:
+        terms = _chunk_terms(chunk)
+        if len(chunk) <= self.LONGEST:
+            if len(self) >= self.SIZE:
+                self.clear()
+            self[chunk] = terms
+        return terms
+
+
+_CHUNKS = _ChunkCache()
+
+
+def clear_caches() -> None:
+    """Forget every cached analysis, for benchmarks that time a cold start or
+    swap the stemmer."""
+    analyse_token.cache_clear()
+    _INDEX_CACHE.clear()
+    _CHUNKS.clear()
+
+
+class _Token(Token):
+    """Whoosh's Token with its attributes set one by one: ``Token.__init__``
+    goes through ``self.__dict__``, which makes every later attribute store
+    slower (CPython then keeps the attributes in a dictionary), and the
+    analyser stores two or more per term."""
+
+    def __init__(self, positions: bool, chars: bool, removestops: bool, mode: str, **kwargs: object) -> None:
+        self.positions = positions
+        self.chars = chars
+        self.stopped = False
+        self.boost = 1.0
+        self.removestops = removestops
+        self.mode = mode
+        for name, value in kwargs.items():
+            setattr(self, name, value)
+
+
 class FrenchAnalyzer(Analyzer):
-    """Whoosh analyser over :func:`analyse`; pickled into the index by name."""
+    """Whoosh analyser giving the terms of :func:`analyse`; pickled into the
+    index by name.
+
+    Whoosh calls it wherever it analyses a field itself (its query parser,
+    highlighter and writer; the fast writer uses :func:`term_positions`). Like
+    Whoosh's own tokenizers it yields one Token, updated for each term (callers
+    copy what they keep), and it takes the terms of whole chunks between spaces
+    from a cache, since news text repeats them.
+    """
 
     def __call__(
         self,
@@ -220,23 +321,69 @@ class FrenchAnalyzer(Analyzer):
         mode: str = "",
         **kwargs: object,
     ) -> Iterator[Token]:
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        token.boost = 1.0
-        token.stopped = False
+        token = _Token(positions, chars, removestops, mode, **kwargs)
         if not tokenize:
-            terms: Iterator[tuple[str, int, int, int]] = iter([(fold(nfc(value)), 0, len(value), 0)])
+            token.text = fold(nfc(value))
+            if keeporiginal:
+                token.original = value
+            if positions:
+                token.pos = start_pos
+            if chars:
+                token.startchar = start_char
+                token.endchar = start_char + len(value)
+            return iter((token,))
+        if chars or keeporiginal:
+            return _located_tokens(token, value, start_pos, start_char, keeporiginal, mode == "query")
+        return _tokens_only(token, value, start_pos, mode == "query")
+
+
+def _tokens_only(token: Token, value: str, start_pos: int, query: bool) -> Iterator[Token]:
+    """The analyser's tokens without character offsets, as indexing asks for
+    them: a dictionary look-up per chunk and two stores per term.
+
+    Without offsets to count, chunks can end at any white space, which no
+    token contains either.
+    """
+    positions = token.positions
+    pos = start_pos - 1
+    for term, _, _, same in chain.from_iterable(map(_CHUNKS.__getitem__, nfc(value).split())):
+        if same:
+            if query:
+                continue
         else:
-            terms = analyse(value, query=mode == "query")
-        for term, start, end, pos in terms:
+            pos += 1
+        token.text = term
+        if positions:
+            token.pos = pos
+        yield token
+
+
+def _located_tokens(
+    token: Token, value: str, start_pos: int, start_char: int, keeporiginal: bool, query: bool,
+) -> Iterator[Token]:
+    """The analyser's tokens with their character offsets, as highlighting asks
+    for them; chunks end at single spaces, so that each starts one character
+    after the previous one ends."""
+    positions, chars = token.positions, token.chars
+    pos = start_pos - 1
+    offset = 0
+    for chunk in nfc(value).split(" "):
+        for term, start, end, same in _CHUNKS[chunk]:
+            if same:
+                if query:
+                    continue
+            else:
+                pos += 1
             token.text = term
             if keeporiginal:
-                token.original = value[start:end]
+                token.original = value[offset + start:offset + end]
             if positions:
-                token.pos = start_pos + pos
+                token.pos = pos
             if chars:
-                token.startchar = start_char + start
-                token.endchar = start_char + end
+                token.startchar = start_char + offset + start
+                token.endchar = start_char + offset + end
             yield token
+        offset += len(chunk) + 1
 
 
 STOP_WORDS = _load_stop_words()

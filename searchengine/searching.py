@@ -37,6 +37,10 @@ RARE_TERMS = 10
 TYPO_MAX_DF = 3
 """A word in fewer articles than this may be a typo, so close spellings are tried too."""
 SIMILAR_TERMS = 15
+PROXIMITY_WEIGHT = 2.0
+PROXIMITY_POOL = 20
+"""The proximity bonus reorders this many best articles (or the whole page, if longer)."""
+PROXIMITY_FIELD = "body"
 
 
 @dataclass
@@ -219,30 +223,64 @@ def _union(matches: list[_Match | None]) -> _Match | None:
     return union
 
 
+def _light(group: list[Clause]) -> bool:
+    """A group of stop words only (``le``, ``des``): it adds to the score but
+    is not required once the query has other words."""
+    for clause in group:
+        terms = [t for t, _, _, _ in analyse(clause.text, query=True)]
+        if clause.kind != "word" or len(terms) != 1 or terms[0] not in STOP_WORDS:
+            return False
+    return True
+
+
+def _weight(planner: _Planner, group: list[Clause]) -> float:
+    """How much a group counts towards coverage: the idf of its rarest word."""
+    dfs = [planner.df(t) for c in group for t, _, _, _ in analyse(c.text, query=True)]
+    return math.log(1 + planner.arrays.size / (1 + min(dfs, default=0)))
+
+
 def _tiers(planner: _Planner, parsed: ParsedQuery) -> tuple[np.ndarray, np.ndarray] | None:
-    """Each document's tier (0: no match) and score; a higher tier ranks first."""
+    """Each document's tier (0: no match) and score; a higher tier ranks first.
+
+    Tier 3 holds every word as typed, tier 2 every word once typos are
+    forgiven, tier 1 some of the words. The score is BM25F times coverage, the
+    share of the query's idf that the document holds, so that within tier 1
+    an article missing only a common word ranks above one holding only it.
+    """
     groups = parsed.groups
     if len(groups) > LONG_QUERY and all(len(g) == 1 for g in groups):
         return _long_query(planner, [g[0] for g in groups])
-    exact = [_union([planner.exact(c) for c in g]) for g in groups]
-    loose = [_union([e, *(planner.corrected(c) for c in g)]) for e, g in zip(exact, groups, strict=True)]
-    present = [(e, lo) for e, lo in zip(exact, loose, strict=True) if lo is not None]
+    present = []
+    for group in groups:
+        exact = _union([planner.exact(c) for c in group])
+        loose = _union([exact, *(planner.corrected(c) for c in group)])
+        if loose is not None:
+            present.append((group, exact, loose, _light(group)))
     if not present:
         return None
+    if all(light for *_, light in present):
+        present = [(group, exact, loose, False) for group, exact, loose, _ in present]
     size = planner.arrays.size
     all_exact = np.ones(size, dtype=bool)
     all_loose = np.ones(size, dtype=bool)
     some = np.zeros(size, dtype=bool)
     scores = np.zeros(size, dtype=np.float64)
-    for e, lo in present:
-        all_exact &= e.mask if e is not None else False
-        all_loose &= lo.mask
-        some |= lo.mask
-        scores += lo.scores
+    covered = np.zeros(size, dtype=np.float64)
+    whole = 0.0
+    for group, exact, loose, light in present:
+        scores += loose.scores
+        if light:
+            continue
+        all_exact &= exact.mask if exact is not None else False
+        all_loose &= loose.mask
+        some |= loose.mask
+        weight = _weight(planner, group)
+        covered += weight * loose.mask
+        whole += weight
     tier = some.astype(np.int8)
     tier[all_loose] = 2
     tier[all_exact] = 3
-    return tier, scores
+    return tier, scores * (covered / whole)
 
 
 def _long_query(planner: _Planner, words: list[Clause]) -> tuple[np.ndarray, np.ndarray] | None:
@@ -272,6 +310,32 @@ def _ranked(candidates: np.ndarray, keys: tuple[np.ndarray, ...], needed: int) -
         candidates = candidates[primary <= cut]
     order = np.lexsort((candidates, *(k[candidates] for k in keys)))
     return candidates[order[:needed]]
+
+
+def _proximity(arrays: IndexArrays, terms: list[str], docs: np.ndarray) -> np.ndarray:
+    """For each of ``docs``, the sum over pairs of query words of 1 / their
+    closest distance in the body: articles where the words stand together
+    answer the query better than ones where they are scattered."""
+    docs = np.sort(docs)
+    bonus = np.zeros(arrays.size, dtype=np.float64)
+    where = {t: arrays.positions(PROXIMITY_FIELD, t, docs) for t in terms}
+    for doc in docs.tolist():
+        lists = [where[t][doc] for t in terms if doc in where[t]]
+        bonus[doc] = sum(1 / max(_closest(a, b), 1) for i, a in enumerate(lists) for b in lists[i + 1:])
+    return bonus
+
+
+def _closest(a: list[int], b: list[int]) -> int:
+    """The smallest distance between a position of ``a`` and one of ``b`` (both ascending)."""
+    i = j = 0
+    best = abs(a[0] - b[0])
+    while i < len(a) and j < len(b):
+        best = min(best, abs(a[i] - b[j]))
+        if a[i] < b[j]:
+            i += 1
+        else:
+            j += 1
+    return best
 
 
 def run_search(
@@ -320,7 +384,12 @@ def run_search(
             keys = (-scores, np.where(dates == arrays.undated, 1, -dates.astype(np.int64)))
         else:
             keys = (-scores, -tier.astype(np.float64) * 1e9 - scores)
-        chosen = _ranked(candidates, keys, needed)
+        chosen = _ranked(candidates, keys, max(needed, PROXIMITY_POOL))
+        words = sorted({t for t in planner.highlighter.terms if t not in STOP_WORDS})
+        if sort == "relevance" and len(words) > 1 and len(chosen):
+            scores[chosen] += PROXIMITY_WEIGHT * _proximity(arrays, words, chosen)[chosen]
+            keys = (-scores, -tier.astype(np.float64) * 1e9 - scores)
+        chosen = _ranked(chosen, keys, needed)
         found = [(int(d), float(scores[d])) for d in chosen]
     highlighter = planner.highlighter
     plain = {t for t in highlighter.terms if t not in STOP_WORDS}

@@ -6,7 +6,7 @@ import pytest
 from whoosh.analysis import LanguageAnalyzer
 
 from searchengine import SearchEngine
-from searchengine.analysis import STOP_WORDS, FrenchAnalyzer, analyse, stem
+from searchengine.analysis import STOP_WORDS, FrenchAnalyzer, analyse, clear_caches, stem
 
 from .conftest import needs_shared, write_article
 
@@ -151,6 +151,63 @@ def test_whoosh_analyzer_interface_yields_positions_and_chars():
               for t in FrenchAnalyzer()("L’Élysée répond", positions=True, chars=True)]
     assert tokens == [("elyse", 0, 2, 8), ("repond", 1, 9, 15)]
     assert FrenchAnalyzer() == FrenchAnalyzer()
+
+
+TRICKY = ("L’Élysée  répond.\n\nKim Jong-un, nord-coréen, jeudi.Le U.S.A. 3,5 % COVID-19 «\u202fbon\u202f» "
+          "(vraiment) https://www.lemonde.fr/a.html @Macron lʼÉtat aujourd’hui d’États-Unis…  ")
+
+
+def whoosh_terms(text: str, **options) -> list[tuple]:
+    return [(t.text, t.startchar, t.endchar, t.pos)
+            for t in FrenchAnalyzer()(text, positions=True, chars=True, **options)]
+
+
+@pytest.mark.parametrize("text", [TRICKY, unicodedata.normalize("NFD", TRICKY), "", " ", "a  b\n"])
+@pytest.mark.parametrize("query", [False, True])
+def test_whoosh_analyzer_gives_exactly_the_terms_of_analyse(text, query):
+    """It reads the terms of whole chunks between spaces from a cache: cold or
+    warm, they must be analyse()'s terms, offsets and positions."""
+    expected = list(analyse(text, query=query))
+    clear_caches()
+    for _ in range(2):
+        assert whoosh_terms(text, mode="query" if query else "index") == expected
+
+
+def test_whoosh_analyzer_options():
+    expected = list(analyse(TRICKY))
+    shifted = [(t.text, t.pos, t.startchar, t.endchar, t.original)
+               for t in FrenchAnalyzer()(TRICKY, positions=True, chars=True, keeporiginal=True,
+                                         start_pos=10, start_char=100)]
+    assert shifted == [(term, pos + 10, start + 100, end + 100, TRICKY[start:end])
+                       for term, start, end, pos in expected]
+    assert [(t.text, t.pos) for t in FrenchAnalyzer()(TRICKY, positions=True)] == [
+        (term, pos) for term, _, _, pos in expected]
+    assert [t.text for t in FrenchAnalyzer()(TRICKY)] == [term for term, _, _, _ in expected]
+    whole = [(t.text, t.pos, t.startchar, t.endchar) for t in
+             FrenchAnalyzer()("Le Monde", tokenize=False, positions=True, chars=True, start_pos=2, start_char=5)]
+    assert whole == [("lemonde", 2, 5, 13)]
+
+
+def test_whoosh_analyzer_tokens_copy_like_whooshs_own():
+    """One Token is yielded again and again, as Whoosh's tokenizers do; a copy keeps its values."""
+    tokens = FrenchAnalyzer()("missiles nord-coréens", positions=True, mode="index", boost=2.0)
+    kept = [t.copy() for t in tokens]
+    assert [(t.text, t.pos, t.boost, t.mode, t.stopped) for t in kept] == [
+        ("missil", 0, 2.0, "index", False), ("nord", 1, 2.0, "index", False),
+        ("coreen", 2, 2.0, "index", False), ("nordcoreen", 2, 2.0, "index", False)]
+
+
+def test_whoosh_analyzer_agrees_with_analyse_on_news():
+    path = needs_shared("corpora", "orangesum", "orangesum_all.jsonl.gz")
+    import gzip
+    import itertools
+    import json
+
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        bodies = [json.loads(line)["article"] for line in itertools.islice(fh, 300)]
+    clear_caches()
+    for body in bodies + bodies:
+        assert whoosh_terms(body) == list(analyse(body))
 
 
 def test_snowball_french_agrees_with_reference_vocabulary():
