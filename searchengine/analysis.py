@@ -19,7 +19,9 @@ import Stemmer
 from unidecode import unidecode
 from whoosh.analysis import Analyzer, Token
 
-__all__ = ["FrenchAnalyzer", "Term", "STOP_WORDS", "analyse", "clear_caches", "fold", "stem", "term_positions"]
+__all__ = [
+    "FrenchAnalyzer", "Term", "STOP_WORDS", "analyse", "clear_caches", "fold", "locate", "stem", "term_positions",
+]
 
 # Possessive: a word never gives back letters to a separator (they are disjoint),
 # so the matches are those of the greedy form, found with less backtracking.
@@ -155,10 +157,42 @@ def analyse(text: str, query: bool = False) -> Iterator[tuple[str, int, int, int
 
     Offsets are into the NFC form of ``text`` (articles are stored as NFC, so
     for them it is the text itself). ``query`` drops the joined form of
-    hyphenated words, which would break phrase positions.
+    hyphenated words, which would break phrase positions. The terms of each
+    chunk between spaces come from a cache (see :class:`_ChunkCache`).
     """
-    text = nfc(text)
     pos = -1
+    offset = 0
+    for chunk in nfc(text).split(" "):
+        for term, start, end, same in _CHUNKS[chunk]:
+            if same:
+                if query:
+                    continue
+            else:
+                pos += 1
+            yield term, offset + start, offset + end, pos
+        offset += len(chunk) + 1
+
+
+def locate(text: str, terms: set[str], prefixes: tuple[str, ...] = ()) -> list[tuple[str, int, int, int]]:
+    """What :func:`analyse` yields for ``text``, kept only for the terms in
+    ``terms`` or starting with one of ``prefixes``: highlighting looks for a
+    few terms in a long text, and skips building a tuple for every other word."""
+    found = []
+    pos = -1
+    offset = 0
+    for chunk in nfc(text).split(" "):
+        for term, start, end, same in _CHUNKS[chunk]:
+            if not same:
+                pos += 1
+            if term in terms or prefixes and term.startswith(prefixes):
+                found.append((term, offset + start, offset + end, pos))
+        offset += len(chunk) + 1
+    return found
+
+
+def _scan(text: str) -> Iterator[tuple[str, int, int, bool]]:
+    """The terms of an NFC text found by the token pattern, as (term, start,
+    end, same position as the previous term)."""
     for match in _tokens(text).finditer(text):
         raw = match.group()
         if raw[-1] in _TRAILING:
@@ -167,12 +201,7 @@ def analyse(text: str, query: bool = False) -> Iterator[tuple[str, int, int, int
                 continue
         base = match.start()
         for term, start, end, same in analyse_token(raw):
-            if same:
-                if query:
-                    continue
-            else:
-                pos += 1
-            yield term, base + start, base + end, pos
+            yield term, base + start, base + end, same
 
 
 _INDEX_CACHE: dict[str, str | tuple[tuple[str, int], ...]] = {}
@@ -244,12 +273,7 @@ def _chunk_terms(chunk: str) -> tuple[Term, ...]:
     if _plain(word):
         # The usual chunk, a word and maybe punctuation: the word's own cached terms.
         return analyse_token(word)
-    found: list[Term] = []
-    last = -1
-    for term, start, end, pos in analyse(chunk):
-        found.append((term, start, end, pos == last))
-        last = pos
-    return tuple(found)
+    return tuple(_scan(chunk))
 
 
 class _ChunkCache(dict[str, tuple[Term, ...]]):

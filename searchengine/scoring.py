@@ -75,62 +75,74 @@ class IndexArrays:
         self._cache[key] = cached
         return cached
 
-    def _read_postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
-        ids: list[int] = []
-        weights: list[float] = []
+    def _term_data(self, fieldname: str, term: str) -> Iterator[tuple[int, int, tuple | bytes]]:
+        """For each segment holding ``term``: its first document number, its
+        size, and its postings (inlined in the term's entry, as a tuple of ids,
+        weights and values) or the bytes of its posting list."""
         for leaf, offset in self._leaves:
             try:
                 info = leaf.term_info(fieldname, term)
             except TermNotFound:
                 continue
-            start = len(ids)
             if info.is_inlined():
-                inline_ids, inline_weights, _ = info.inlined_postings()
-                ids.extend(inline_ids)
-                weights.extend(inline_weights)
-            else:
-                position, length = info.extent()
-                if isinstance(length, tuple):  # whoosh-reloaded 2.7 reads the length back as a 1-tuple
-                    (length,) = length
-                _decode(leaf._terms._postfile.get(position, length), ids, weights)
-            if offset:
-                ids[start:] = [d + offset for d in ids[start:]]
-        return np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32)
-
-    def positions(self, fieldname: str, term: str, docs: np.ndarray) -> dict[int, list[int]]:
-        """Where ``term`` stands in each of ``docs`` (ascending), for the ones holding it.
-
-        Only the blocks that hold one of ``docs`` are decompressed: positions
-        are what makes a posting list big.
-        """
-        found: dict[int, list[int]] = {}
-        for leaf, offset in self._leaves:
-            try:
-                info = leaf.term_info(fieldname, term)
-            except TermNotFound:
-                continue
-            local = docs[(docs >= offset) & (docs < offset + leaf.doc_count_all())] - offset
-            if not len(local):
-                continue
-            wanted = set(local.tolist())
-            if info.is_inlined():
-                inline_ids, _, values = info.inlined_postings()
-                found.update((d + offset, _positions(v)) for d, v in zip(inline_ids, values, strict=True)
-                             if d in wanted)
+                yield offset, leaf.doc_count_all(), info.inlined_postings()
                 continue
             position, length = info.extent()
             if isinstance(length, tuple):  # whoosh-reloaded 2.7 reads the length back as a 1-tuple
                 (length,) = length
+            yield offset, leaf.doc_count_all(), leaf._terms._postfile.get(position, length)
+
+    def _read_postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        ids: list[int] = []
+        weights: list[float] = []
+        for offset, _, data in self._term_data(fieldname, term):
+            start = len(ids)
+            if isinstance(data, tuple):
+                ids.extend(data[0])
+                weights.extend(data[1])
+            else:
+                _decode(data, ids, weights)
+            if offset:
+                ids[start:] = [d + offset for d in ids[start:]]
+        return np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32)
+
+    def _postings_in(self, fieldname: str, term: str, docs: np.ndarray) -> Iterator[tuple[int, float, bytes]]:
+        """(document, frequency, value) of ``term`` for those of ``docs`` (ascending)
+        that hold it. Only the blocks holding one of ``docs`` are decompressed,
+        which for a common word and a page of articles is a small share."""
+        for offset, size, data in self._term_data(fieldname, term):
+            local = docs[(docs >= offset) & (docs < offset + size)] - offset
+            if not len(local):
+                continue
+            wanted = set(local.tolist())
+            if isinstance(data, tuple):
+                for d, w, v in zip(*data, strict=True):
+                    if d in wanted:
+                        yield d + offset, w, v
+                continue
             first = 0
-            for _, last, block in _blocks(leaf._terms._postfile.get(position, length)):
+            for count, last, block in _blocks(data):
                 below = np.searchsorted(local, first)
                 if below < len(local) and local[below] <= last:
-                    deltas, _, values = pickle.loads(block)
-                    for d, v in zip(accumulate(deltas), values, strict=True):
+                    deltas, weights, values = pickle.loads(block)
+                    if weights is None or isinstance(weights, float):
+                        weights = [weights or 1.0] * count
+                    for d, w, v in zip(accumulate(deltas), weights, values, strict=True):
                         if d in wanted:
-                            found[d + offset] = _positions(v)
+                            yield d + offset, w, v
                 first = last + 1
-        return found
+
+    def positions(self, fieldname: str, term: str, docs: np.ndarray) -> dict[int, list[int]]:
+        """Where ``term`` stands in each of ``docs`` (ascending), for the ones holding it."""
+        return {d: _positions(v) for d, _, v in self._postings_in(fieldname, term, docs)}
+
+    def term_scores_in(self, fieldname: str, term: str, docs: np.ndarray,
+                       boost: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`term_scores` restricted to ``docs`` (ascending): cheap for a
+        stop word, whose full list holds nearly every article."""
+        found = [(d, w) for d, w, _ in self._postings_in(fieldname, term, docs)]
+        ids = np.array([d for d, _ in found], dtype=np.int32)
+        return ids, self._bm25(fieldname, term, ids, np.array([w for _, w in found], dtype=np.float32), boost)
 
     def idf(self, fieldname: str, term: str) -> float:
         return self.searcher.idf(fieldname, term)
@@ -146,11 +158,14 @@ class IndexArrays:
     def term_scores(self, fieldname: str, term: str, boost: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         """The documents holding ``term`` in ``fieldname`` and their BM25 scores."""
         ids, tf = self.postings(fieldname, term)
+        return ids, self._bm25(fieldname, term, ids, tf, boost)
+
+    def _bm25(self, fieldname: str, term: str, ids: np.ndarray, tf: np.ndarray, boost: float) -> np.ndarray:
         if not len(ids):
-            return ids, tf
+            return tf
         lengths = self.lengths(fieldname)[ids]
         norm = K1 * ((1 - B) + B * lengths / self._avg_length[fieldname])
-        return ids, (boost * self.idf(fieldname, term)) * (tf * (K1 + 1)) / (tf + norm)
+        return (boost * self.idf(fieldname, term)) * (tf * (K1 + 1)) / (tf + norm)
 
     def term_mask(self, fieldname: str, term: str) -> np.ndarray:
         """Which documents hold ``term`` in ``fieldname``."""

@@ -38,9 +38,9 @@ TYPO_MAX_DF = 3
 """A word in fewer articles than this may be a typo, so close spellings are tried too."""
 SIMILAR_TERMS = 15
 PROXIMITY_WEIGHT = 2.0
-PROXIMITY_POOL = 20
-"""The proximity bonus reorders this many best articles (or the whole page, if longer)."""
 PROXIMITY_FIELD = "body"
+RERANKED = 20
+"""Stop words and proximity reorder this many best articles (or the whole page, if longer)."""
 
 
 @dataclass
@@ -239,27 +239,24 @@ def _weight(planner: _Planner, group: list[Clause]) -> float:
     return math.log(1 + planner.arrays.size / (1 + min(dfs, default=0)))
 
 
-def _tiers(planner: _Planner, parsed: ParsedQuery) -> tuple[np.ndarray, np.ndarray] | None:
-    """Each document's tier (0: no match) and score; a higher tier ranks first.
+def _tiers(planner: _Planner, parsed: ParsedQuery) -> tuple[np.ndarray, np.ndarray, list[Clause]] | None:
+    """Each document's tier (0: no match) and score, and the stop words left
+    to score on the best articles only; a higher tier ranks first.
 
     Tier 3 holds every word as typed, tier 2 every word once typos are
-    forgiven, tier 1 some of the words. The score is BM25F times coverage, the
-    share of the query's idf that the document holds, so that within tier 1
-    an article missing only a common word ranks above one holding only it.
+    forgiven, tier 1 some of the words. Stop words count only in a query of
+    stop words alone. The score is BM25F times coverage, the share of the
+    query's idf that the document holds, so that within tier 1 an article
+    missing only a common word ranks above one holding only it.
     """
     groups = parsed.groups
     if len(groups) > LONG_QUERY and all(len(g) == 1 for g in groups):
         return _long_query(planner, [g[0] for g in groups])
-    present = []
-    for group in groups:
-        exact = _union([planner.exact(c) for c in group])
-        loose = _union([exact, *(planner.corrected(c) for c in group)])
-        if loose is not None:
-            present.append((group, exact, loose, _light(group)))
-    if not present:
-        return None
-    if all(light for *_, light in present):
-        present = [(group, exact, loose, False) for group, exact, loose, _ in present]
+    light = [c for g in groups if _light(g) for c in g]
+    if len(light) < sum(len(g) for g in groups):
+        groups = [g for g in groups if not _light(g)]
+    else:
+        light = []
     size = planner.arrays.size
     all_exact = np.ones(size, dtype=bool)
     all_loose = np.ones(size, dtype=bool)
@@ -267,23 +264,27 @@ def _tiers(planner: _Planner, parsed: ParsedQuery) -> tuple[np.ndarray, np.ndarr
     scores = np.zeros(size, dtype=np.float64)
     covered = np.zeros(size, dtype=np.float64)
     whole = 0.0
-    for group, exact, loose, light in present:
-        scores += loose.scores
-        if light:
+    for group in groups:
+        exact = _union([planner.exact(c) for c in group])
+        loose = _union([exact, *(planner.corrected(c) for c in group)])
+        if loose is None:
             continue
+        scores += loose.scores
         all_exact &= exact.mask if exact is not None else False
         all_loose &= loose.mask
         some |= loose.mask
         weight = _weight(planner, group)
         covered += weight * loose.mask
         whole += weight
+    if not whole:
+        return None
     tier = some.astype(np.int8)
     tier[all_loose] = 2
     tier[all_exact] = 3
-    return tier, scores * (covered / whole)
+    return tier, scores * (covered / whole), light
 
 
-def _long_query(planner: _Planner, words: list[Clause]) -> tuple[np.ndarray, np.ndarray] | None:
+def _long_query(planner: _Planner, words: list[Clause]) -> tuple[np.ndarray, np.ndarray, list[Clause]] | None:
     """A pasted paragraph: the rarest words carry the ranking, in a single tier."""
     scored = []
     for clause in words:
@@ -298,7 +299,7 @@ def _long_query(planner: _Planner, words: list[Clause]) -> tuple[np.ndarray, np.
     match = _union([planner.exact(c) for c in words if c in keep])
     if match is None:
         return None
-    return match.mask.astype(np.int8), match.scores
+    return match.mask.astype(np.int8), match.scores, []
 
 
 def _ranked(candidates: np.ndarray, keys: tuple[np.ndarray, ...], needed: int) -> np.ndarray:
@@ -312,17 +313,23 @@ def _ranked(candidates: np.ndarray, keys: tuple[np.ndarray, ...], needed: int) -
     return candidates[order[:needed]]
 
 
-def _proximity(arrays: IndexArrays, terms: list[str], docs: np.ndarray) -> np.ndarray:
-    """For each of ``docs``, the sum over pairs of query words of 1 / their
-    closest distance in the body: articles where the words stand together
-    answer the query better than ones where they are scattered."""
-    docs = np.sort(docs)
-    bonus = np.zeros(arrays.size, dtype=np.float64)
-    where = {t: arrays.positions(PROXIMITY_FIELD, t, docs) for t in terms}
-    for doc in docs.tolist():
-        lists = [where[t][doc] for t in terms if doc in where[t]]
-        bonus[doc] = sum(1 / max(_closest(a, b), 1) for i, a in enumerate(lists) for b in lists[i + 1:])
-    return bonus
+def _rerank(planner: _Planner, light: list[Clause], scores: np.ndarray, docs: np.ndarray) -> None:
+    """Add to the scores of the best articles (``docs``, ascending) what is only
+    worth reading for a few: their stop words, and how close together their
+    query words stand."""
+    arrays = planner.arrays
+    for clause in light:
+        (term, _, _, _), = analyse(clause.text, query=True)
+        for f in planner._fields(clause):
+            ids, found = arrays.term_scores_in(f, term, docs, STOP_WORD_BOOST * FIELD_BOOSTS.get(f, 1.0))
+            scores[ids] += found
+    words = sorted({t for t in planner.highlighter.terms if t not in STOP_WORDS})
+    if len(words) > 1:
+        where = {t: arrays.positions(PROXIMITY_FIELD, t, docs) for t in words}
+        for doc in docs.tolist():
+            lists = [where[t][doc] for t in words if doc in where[t]]
+            near = sum(1 / max(_closest(a, b), 1) for i, a in enumerate(lists) for b in lists[i + 1:])
+            scores[doc] += PROXIMITY_WEIGHT * near
 
 
 def _closest(a: list[int], b: list[int]) -> int:
@@ -358,12 +365,12 @@ def run_search(
     planner = _Planner(arrays)
     ranked = _tiers(planner, parsed)
     if ranked is None and parsed.excluded:
-        ranked = np.ones(arrays.size, dtype=np.int8), np.zeros(arrays.size, dtype=np.float64)
+        ranked = np.ones(arrays.size, dtype=np.int8), np.zeros(arrays.size, dtype=np.float64), []
     needed = page * limit
     found: list[tuple[int, float]] = []
     total = 0
     if ranked is not None:
-        tier, scores = ranked
+        tier, scores, light = ranked
         keep = (tier > 0) & arrays.live
         excluded = planner.any_of(parsed.excluded)
         if excluded is not None:
@@ -384,10 +391,9 @@ def run_search(
             keys = (-scores, np.where(dates == arrays.undated, 1, -dates.astype(np.int64)))
         else:
             keys = (-scores, -tier.astype(np.float64) * 1e9 - scores)
-        chosen = _ranked(candidates, keys, max(needed, PROXIMITY_POOL))
-        words = sorted({t for t in planner.highlighter.terms if t not in STOP_WORDS})
-        if sort == "relevance" and len(words) > 1 and len(chosen):
-            scores[chosen] += PROXIMITY_WEIGHT * _proximity(arrays, words, chosen)[chosen]
+        chosen = _ranked(candidates, keys, max(needed, RERANKED))
+        if sort == "relevance" and len(chosen):
+            _rerank(planner, light, scores, np.sort(chosen))
             keys = (-scores, -tier.astype(np.float64) * 1e9 - scores)
         chosen = _ranked(chosen, keys, needed)
         found = [(int(d), float(scores[d])) for d in chosen]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .analysis import analyse
+from .analysis import locate
 
 __all__ = ["Highlighter", "make_snippet"]
 
@@ -31,7 +31,9 @@ class Highlighter:
 
     def spans(self, text: str) -> list[Match]:
         """Ranges of the matching words of ``text``, in order, overlaps merged."""
-        tokens = list(analyse(text))
+        prefixes = tuple(self.prefixes)
+        phrase_words = {t for phrase in self.phrases for t in phrase}
+        tokens = locate(text, self.terms | phrase_words, prefixes)
         found: list[Match] = [(s, e, t) for t, s, e, _ in tokens if self.word(t)]
         if self.phrases:
             by_pos: dict[int, list[tuple[str, int, int]]] = {}

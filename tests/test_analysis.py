@@ -6,7 +6,7 @@ import pytest
 from whoosh.analysis import LanguageAnalyzer
 
 from searchengine import SearchEngine
-from searchengine.analysis import STOP_WORDS, FrenchAnalyzer, analyse, clear_caches, stem
+from searchengine.analysis import STOP_WORDS, FrenchAnalyzer, _scan, analyse, clear_caches, locate, nfc, stem
 
 from .conftest import needs_shared, write_article
 
@@ -171,6 +171,27 @@ def test_whoosh_analyzer_gives_exactly_the_terms_of_analyse(text, query):
     clear_caches()
     for _ in range(2):
         assert whoosh_terms(text, mode="query" if query else "index") == expected
+
+
+@pytest.mark.parametrize("text", [TRICKY, unicodedata.normalize("NFD", TRICKY), "", " ", "a  b\n"])
+def test_chunked_analysis_equals_one_scan_of_the_whole_text(text):
+    """analyse() takes each chunk between spaces from a cache; scanning the
+    whole text with the token pattern must give the same terms."""
+    whole, pos = [], -1
+    for term, start, end, same in _scan(nfc(text)):
+        pos += 0 if same else 1
+        whole.append((term, start, end, pos))
+    clear_caches()
+    assert list(analyse(text)) == whole
+    assert list(analyse(text)) == whole
+
+
+def test_locate_is_analyse_kept_to_the_wanted_terms():
+    wanted = {"coreen", "elyse", "etat"}
+    expected = [t for t in analyse(TRICKY) if t[0] in wanted or t[0].startswith("nord")]
+    assert [(t, p) for t, _, _, p in expected] == [
+        ("elyse", 0), ("nord", 5), ("coreen", 6), ("nordcoreen", 6), ("etat", 17), ("etat", 19)]
+    assert locate(TRICKY, wanted, ("nord",)) == expected
 
 
 def test_whoosh_analyzer_options():

@@ -77,6 +77,46 @@ def test_parser_structure():
     assert parsed.excluded == [Clause("Trump")]
 
 
+def test_stop_words_alone_never_make_a_match(news):
+    results = news.search("la réforme des retraites")
+    assert ids(results) == ["macron", "greve"]
+    assert results.total == 2
+    assert {"kim-only", "macron"} <= set(ids(news.search("des")))
+
+
+def stems(results):
+    return [h.path.rsplit("/", 1)[-1].removesuffix(".txt") for h in results]
+
+
+def write_records(folder, records):
+    folder.mkdir()
+    for name, title, body in records:
+        (folder / f"{name}.txt").write_text(f"{title}\n\n{body}", encoding="utf-8")
+
+
+def test_missing_a_common_word_ranks_above_missing_a_rare_one(tmp_path):
+    filler = [(f"f{n}", f"Dépêche {n}", "Le gouvernement a parlé ce matin.") for n in range(8)]
+    write_records(tmp_path / "a", [
+        *filler,
+        ("rare", "Dépêche", "Le glyphosate est au menu ce matin."),
+        ("common", "Le gouvernement", "Le gouvernement se tait ce matin."),
+    ])
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "a"])
+        assert stems(engine.search("gouvernement glyphosate"))[0] == "rare"
+
+
+def test_words_standing_together_rank_first(tmp_path):
+    padding = " ".join(["Le conseil a siégé longtemps."] * 6)
+    write_records(tmp_path / "a", [
+        ("scattered", "Dépêche", f"La cour a statué. {padding} Elle suspend la loi."),
+        ("together", "Dépêche", f"{padding} La cour suspend la loi."),
+    ])
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "a"])
+        assert stems(engine.search("cour suspend")) == ["together", "scattered"]
+
+
 @pytest.mark.parametrize("typo", ["Poutinne", "Poutime", "Vladivostock"])
 def test_typos_are_forgiven(news, typo):
     assert news.search(typo).total >= 1
