@@ -273,6 +273,10 @@ def _chunk_terms(chunk: str) -> tuple[Term, ...]:
     if _plain(word):
         # The usual chunk, a word and maybe punctuation: the word's own cached terms.
         return analyse_token(word)
+    token = _tokens(word).match(word) if word else None
+    if token and token.end() == len(word):
+        # One token (l'État, 3,5, nord-coréen) with maybe punctuation: its cached terms too.
+        return analyse_token(word)
     return tuple(_scan(chunk))
 
 

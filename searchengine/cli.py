@@ -82,6 +82,9 @@ def _print_results(results: Any, fmt: str, as_json: bool, color: str) -> None:
 @click.version_option(package_name="newsearch")
 def cli() -> None:
     """Full-text search for French news articles."""
+    # NumPy's BLAS starts a thread per core as it loads; newsearch does no linear
+    # algebra, and those threads cost each command tens of milliseconds.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def _field_map(values: tuple[str, ...]) -> dict[str, str]:

@@ -39,7 +39,7 @@ TYPO_MAX_DF = 3
 SIMILAR_TERMS = 15
 PROXIMITY_WEIGHT = 2.0
 PROXIMITY_FIELD = "body"
-RERANKED = 20
+RERANKED = 10
 """Stop words and proximity reorder this many best articles (or the whole page, if longer)."""
 
 
