@@ -8,7 +8,10 @@ Measures, in one run (so both see the same machine load):
 and prints for each: articles/s, MB/s of raw JSON input, seconds spent adding (reading
 and parsing the JSON included, for both) vs committing, index size on disk, peak memory,
 and the ratio ours/stock. On a shared machine, ``--repeat`` alternates the engines and
-compares each one's best run.
+compares each one's best run; each row also gives the CPU seconds of the build (its
+worker processes included) and the load average when it ended, since Linux shares CPU
+time between sessions before processes: under load, ``--jobs 2`` gets no more CPU than
+``--jobs 1`` (see ``searchengine.fastwriter.ParallelWriter``).
 
 Each build runs in its own subprocess so that peak memory (``VmHWM`` of the process,
 plus the largest ``ru_maxrss`` of its own worker processes) belongs to it alone.
@@ -33,7 +36,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -50,6 +56,13 @@ def peak_rss_mb() -> tuple[float, float]:
                 own = int(line.split()[1]) / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return own, children
+
+
+def cpu_seconds() -> float:
+    """User and system time of this process and its waited-for workers: the work
+    done, whatever share of the machine the build was given."""
+    return sum(r.ru_utime + r.ru_stime
+               for r in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
 
 
 def folder_mb(path: Path) -> float:
@@ -86,7 +99,8 @@ def child_stock(source: Path, index_dir: Path) -> dict:
     added = time.perf_counter()
     writer.commit()
     done = time.perf_counter()
-    return {"articles": count, "add_s": added - started, "commit_s": done - added, "total_s": done - started}
+    return {"articles": count, "add_s": added - started, "commit_s": done - added, "total_s": done - started,
+            "cpu_s": cpu_seconds()}
 
 
 def child_ours(source: Path, index_dir: Path, memory: int, jobs: int) -> dict:
@@ -103,23 +117,26 @@ def child_ours(source: Path, index_dir: Path, memory: int, jobs: int) -> dict:
     # The progress callback fires once the file is read, just before the commit.
     added = marks[-1] if marks else done
     return {"articles": report.total, "added": report.added, "unchanged": report.unchanged,
-            "add_s": added - started, "commit_s": done - added, "total_s": done - started}
+            "add_s": added - started, "commit_s": done - added, "total_s": done - started,
+            "cpu_s": cpu_seconds()}
 
 
-def index_contents(folder: Path) -> tuple:
-    """Everything a search can see: each term's postings (with block and term
-    statistics), stored fields and field lengths."""
+def index_contents(folder: Path, blocks: bool = True) -> tuple:
+    """Everything a search can see: each term's postings (with block statistics,
+    unless ``blocks`` is false, and term statistics), stored fields and field lengths."""
     from searchengine.indexing import open_index
 
-    postings = {}
+    postings: dict[tuple[str, bytes], Any] = {}
     with open_index(folder).reader() as reader:
         for fieldname, term in reader.all_terms():
             info = reader.term_info(fieldname, term)
             matcher = reader.postings(fieldname, term)
             seen = []
             while matcher.is_active():
-                seen.append((matcher.id(), matcher.weight(), matcher.value(), matcher.block_max_weight(),
-                             matcher.block_min_length(), matcher.block_max_length()))
+                posting = (matcher.id(), matcher.weight(), matcher.value())
+                if blocks:
+                    posting += (matcher.block_max_weight(), matcher.block_min_length(), matcher.block_max_length())
+                seen.append(posting)
                 matcher.next()
             postings[fieldname, term] = (seen, info.weight(), info.doc_frequency(), info.min_length(),
                                          info.max_length(), info.max_weight(), info.min_id(), info.max_id())
@@ -129,27 +146,67 @@ def index_contents(folder: Path) -> tuple:
     return postings, stored, lengths
 
 
+def by_key(folder: Path, contents: tuple) -> tuple:
+    """``index_contents`` with documents named by their key (from the state column)
+    instead of numbered: the same for any split into segments. Block statistics and
+    first and last document numbers, which depend on the order, are left out."""
+    from searchengine.indexing import open_index
+
+    with open_index(folder).reader() as reader:
+        column = reader.column_reader("state")
+        keys = [column[docnum].rsplit(b"\x1f", 2)[0] for docnum in range(reader.doc_count_all())]
+    postings, stored, lengths = contents
+    postings = {term: (sorted((keys[p[0]], *p[1:3]) for p in seen), *info[:5])
+                for term, (seen, *info) in postings.items()}
+    stored = sorted(zip(keys, map(sorted, (d.items() for d in stored)), strict=True))
+    lengths = {f: sorted(zip(keys, values, strict=True)) for f, values in lengths.items()}
+    return postings, stored, lengths
+
+
+def same(what: str, ours: tuple, reference: tuple) -> bool:
+    for part, mine, theirs in zip(("postings", "stored fields", "field lengths"), ours, reference, strict=True):
+        if mine != theirs:
+            print(f"check: {part} differ from {what}")
+            return False
+    print(f"check: same {len(ours[0])} terms, postings, stored fields and lengths as {what}")
+    return True
+
+
 def check_writer(source: Path, work: Path, memory: int) -> bool:
-    """Index ``source`` with newsearch's writer and with Whoosh's own SegmentWriter
-    in its place; True if a reader sees the same index."""
+    """Index ``source`` with newsearch's writer, with Whoosh's own SegmentWriter in
+    its place, and with ``--jobs 2``; True if a reader sees the same index (in any
+    document order for ``--jobs 2``, whose segments are written side by side)."""
     from whoosh.writing import SegmentWriter
 
-    from searchengine import indexing
+    from searchengine import fastwriter, indexing
+
+    replaced = []
+
+    class WhooshWriter(SegmentWriter):
+        """Whoosh's writer, saying that it was the one used."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            replaced.append(self)
+            super().__init__(*args, **kwargs)
 
     indexing.update_index(work / "fast", [source], memory_mb=memory)
-    fast_writer = indexing.FastWriter
-    indexing.FastWriter = SegmentWriter  # type: ignore[misc]
-    try:
+    with ExitStack() as stack:  # wherever indexing finds the writer class
+        for module in (fastwriter, indexing):
+            if hasattr(module, "FastWriter"):
+                stack.enter_context(mock.patch.object(module, "FastWriter", WhooshWriter))
         indexing.update_index(work / "whoosh", [source], memory_mb=memory)
-    finally:
-        indexing.FastWriter = fast_writer  # type: ignore[misc]
-    ours, theirs = index_contents(work / "fast"), index_contents(work / "whoosh")
-    for what, mine, reference in zip(("postings", "stored fields", "field lengths"), ours, theirs, strict=True):
-        if mine != reference:
-            print(f"check: {what} differ from Whoosh's SegmentWriter")
-            return False
-    print(f"check: same {len(ours[0])} terms, postings, stored fields and lengths as Whoosh's SegmentWriter")
-    return True
+    if not replaced:
+        print("check: Whoosh's SegmentWriter could not be put in FastWriter's place")
+        return False
+    indexing.update_index(work / "jobs2", [source], memory_mb=memory, jobs=2)
+    segments = [s.doc_count_all() for s in indexing.open_index(work / "jobs2")._segments()]
+    ours = index_contents(work / "fast")
+    if not same("Whoosh's SegmentWriter", ours, index_contents(work / "whoosh")):
+        return False
+    print(f"check: --jobs 2 wrote segments of {segments} documents")
+    return len(segments) > 1 and same("--jobs 1, by key",
+                                      by_key(work / "jobs2", index_contents(work / "jobs2", blocks=False)),
+                                      by_key(work / "fast", ours))
 
 
 def run_child(kind: str, source: Path, index_dir: Path, memory: int, jobs: int) -> dict:
@@ -160,6 +217,7 @@ def run_child(kind: str, source: Path, index_dir: Path, memory: int, jobs: int) 
         raise SystemExit(f"{kind} build failed:\n{done.stderr}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["index_mb"] = folder_mb(index_dir)
+    result["load"] = os.getloadavg()[0]
     return result
 
 
@@ -167,7 +225,7 @@ def row(name: str, r: dict, input_mb: float) -> str:
     rate = r["articles"] / r["total_s"]
     return (f"{name:<22} {r['articles']:>8} {r['add_s']:>7.1f} {r['commit_s']:>8.1f} {r['total_s']:>7.1f} "
             f"{rate:>7.0f} {input_mb / r['total_s']:>6.2f} {r['index_mb']:>8.1f} "
-            f"{r['peak_mb']:>7.0f} {r['workers_mb']:>8.0f}")
+            f"{r['peak_mb']:>7.0f} {r['workers_mb']:>8.0f} {r['cpu_s']:>6.1f} {r['load']:>5.2f}")
 
 
 def main() -> int:
@@ -212,7 +270,8 @@ def main() -> int:
         print(f"{len(lines)} articles, {input_mb:.1f} MB of JSON; memory {args.memory} MB; "
               f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores")
         print(f"{'engine':<22} {'articles':>8} {'add s':>7} {'commit s':>8} {'total s':>7} "
-              f"{'art/s':>7} {'MB/s':>6} {'index MB':>8} {'peak MB':>7} {'workers':>8}", flush=True)
+              f"{'art/s':>7} {'MB/s':>6} {'index MB':>8} {'peak MB':>7} {'workers':>8} {'cpu s':>6} "
+              f"{'load':>5}", flush=True)
         best: dict[str, dict] = {}
         for _ in range(args.repeat):
             runs = [] if args.no_stock else [("stock", "stock whoosh", 1)]

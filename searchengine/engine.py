@@ -79,14 +79,16 @@ class SearchEngine:
         self._arrays = None
 
     def _open_searcher(self):  # noqa: ANN202 - a Whoosh searcher stays private
+        if self._searcher is not None and not self._searcher.up_to_date():
+            # Not Whoosh's refresh(): it reuses the readers of unchanged segments,
+            # whose lists of deleted articles are then out of date.
+            self.close()
         if self._searcher is None:
             self._index = open_index(self.path)
             try:
                 self._searcher = self._index.searcher()
             except (OSError, ValueError, EOFError) as exc:
                 raise IndexCorrupt(self.path, str(exc)) from exc
-        else:
-            self._searcher = self._searcher.refresh()
         return self._searcher
 
     def _open_arrays(self) -> IndexArrays:
@@ -115,8 +117,7 @@ class SearchEngine:
             self.path, paths, rebuild=rebuild, fields=fields, wait=wait, memory_mb=memory_mb,
             jobs=jobs, on_problem=on_problem, progress=progress,
         )
-        if self._searcher is not None:
-            self._searcher = self._searcher.refresh()
+        self.close()
         return report
 
     def search(

@@ -33,6 +33,19 @@ def test_updates_removals_and_unchanged(tmp_path, articles):
         assert engine.info().articles == 3
 
 
+def test_an_open_engine_sees_updates_from_itself_and_from_others(tmp_path, articles):
+    with SearchEngine(tmp_path / "ix") as engine, SearchEngine(tmp_path / "ix") as reader:
+        engine.index([articles])
+        assert engine.search("hôpitaux").total == reader.search("hôpitaux").total == 1
+        (articles / "hopitaux.md").unlink()
+        write_article(articles, "meteo.txt", "Un été très chaud", "Canicule et sécheresse en 2023.")
+        engine.index([articles])
+        for seen in (engine, reader):
+            assert seen.search("hôpitaux").total == 0
+            assert titles(seen, "canicule") == ["Un été très chaud"]
+            assert seen.info().articles == 2
+
+
 def test_indexing_one_path_leaves_other_paths_alone(tmp_path, articles):
     other = tmp_path / "other"
     write_article(other, "x.txt", "Ailleurs", "Un article indexé à part.")
@@ -149,3 +162,44 @@ def test_kill_9_leaves_the_last_commit_and_the_next_run_completes(tmp_path, arti
     assert info["articles"] == 15003
     again = newsearch("index", str(articles), str(tmp_path / "big"), "--index-dir", ix)
     assert "0 added, 0 updated, 15003 unchanged" in again.stderr
+
+
+def test_parallel_jobs_write_the_same_index_and_update_it(tmp_path):
+    path = tmp_path / "dump.jsonl"
+    records = [{"id": str(i), "title": f"Dépêche {i}", "body": f"Texte numéro{i} sur la réforme {i % 7}"}
+               for i in range(400)]
+    path.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+    with SearchEngine(tmp_path / "one") as one, SearchEngine(tmp_path / "two") as two:
+        assert one.index([path]).added == two.index([path], jobs=2).added == 400
+        assert len(open_index(tmp_path / "two")._segments()) > 1
+        for query in ("réforme", "numéro399", "dépêche 12"):
+            assert sorted(h.id for h in two.search(query, limit=500)) == sorted(
+                h.id for h in one.search(query, limit=500))
+        for i in (0, 200, 399):  # in the parent's segment and the worker's
+            records[i]["body"] = f"Texte modifié {i}"
+        del records[300]
+        path.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+        report = two.index([path], jobs=2)
+        assert (report.added, report.updated, report.unchanged, report.removed) == (0, 3, 396, 1)
+    with SearchEngine(tmp_path / "two") as two:
+        assert sorted(h.id for h in two.search("modifié")) == ["0", "200", "399"]
+        assert two.search("numéro300").total == 0
+        assert two.info().articles == 399
+
+
+def test_kill_9_during_parallel_indexing_leaves_no_worker_holding_the_index(tmp_path, articles):
+    big_collection(tmp_path / "big", 15000)
+    ix = str(tmp_path / "ix")
+    assert newsearch("index", str(articles), "--index-dir", ix).returncode == 0
+    proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "newsearch"), "index", "--jobs", "2",
+                             str(articles), str(tmp_path / "big"), "--index-dir", ix],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.0)
+    assert proc.poll() is None, "the run ended before it could be killed: make the collection bigger"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert json.loads(newsearch("query", "Vladivostok", "--index-dir", ix, "--json").stdout)["total"] == 1
+    done = newsearch("index", "--jobs", "2", str(articles), str(tmp_path / "big"), "--index-dir", ix,
+                     "--wait", "10")
+    assert done.returncode == 0, done.stderr
+    assert "15000 added, 0 updated, 3 unchanged, 0 removed, 0 failed" in done.stderr
