@@ -32,6 +32,7 @@ B = 0.75
 K1 = 1.2
 CACHED_POSTINGS = 4_000_000
 """Decoded postings kept per open index (8 bytes each)."""
+CACHED_FREQUENCIES = 100_000
 _BLOCK_LENGTH = struct.Struct("!i")
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
 
@@ -54,9 +55,18 @@ class IndexArrays:
         self._dates: np.ndarray | None = None
         self._cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._cached_postings = 0
+        self._frequencies: dict[tuple[str, str], int] = {}
 
     def doc_frequency(self, fieldname: str, term: str) -> int:
-        return self.reader.doc_frequency(fieldname, term)
+        """Cached: ranking asks for it several times a word, and each time is a
+        look-up in every segment's term table."""
+        key = (fieldname, term)
+        found = self._frequencies.get(key)
+        if found is None:
+            if len(self._frequencies) >= CACHED_FREQUENCIES:
+                self._frequencies.clear()
+            found = self._frequencies[key] = self.reader.doc_frequency(fieldname, term)
+        return found
 
     def postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """Document numbers (ascending) and term frequencies of one term.
