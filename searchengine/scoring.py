@@ -15,6 +15,7 @@ import datetime as dt
 import pickle
 import struct
 import zlib
+from bisect import bisect_left
 from collections.abc import Iterator
 from io import BytesIO
 from itertools import accumulate
@@ -56,6 +57,7 @@ class IndexArrays:
         self._cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._cached_postings = 0
         self._frequencies: dict[tuple[str, str], int] = {}
+        self._directories: dict[tuple[str, str, int], list[Block]] = {}
 
     def doc_frequency(self, fieldname: str, term: str) -> int:
         """Cached: ranking asks for it several times a word, and each time is a
@@ -130,17 +132,27 @@ class IndexArrays:
                     if d in wanted:
                         yield d + offset, w, v
                 continue
-            first = 0
-            for count, last, block in _blocks(data):
-                below = np.searchsorted(local, first)
-                if below < len(local) and local[below] <= last:
-                    deltas, weights, values = pickle.loads(block)
-                    if weights is None or isinstance(weights, float):
-                        weights = [weights or 1.0] * count
-                    for d, w, v in zip(accumulate(deltas), weights, values, strict=True):
-                        if d in wanted:
-                            yield d + offset, w, v
-                first = last + 1
+            blocks = self._directory(fieldname, term, offset, data)
+            lasts = [block[1] for block in blocks]
+            for number in sorted({bisect_left(lasts, d) for d in wanted} - {len(blocks)}):
+                count = blocks[number][0]
+                deltas, weights, values = pickle.loads(_block_data(data, blocks[number]))
+                if weights is None or isinstance(weights, float):
+                    weights = [weights or 1.0] * count
+                for d, w, v in zip(accumulate(deltas), weights, values, strict=True):
+                    if d in wanted:
+                        yield d + offset, w, v
+
+    def _directory(self, fieldname: str, term: str, offset: int, data: bytes) -> list[Block]:
+        """The blocks of one term's list in one segment, kept: the common words
+        a page is reranked on recur in every query."""
+        key = (fieldname, term, offset)
+        found = self._directories.get(key)
+        if found is None:
+            if len(self._directories) >= CACHED_FREQUENCIES:
+                self._directories.clear()
+            found = self._directories[key] = _block_index(data)
+        return found
 
     def positions(self, fieldname: str, term: str, docs: np.ndarray) -> dict[int, list[int]]:
         """Where ``term`` stands in each of ``docs`` (ascending), for the ones holding it."""
@@ -210,13 +222,18 @@ class IndexArrays:
         return values
 
 
-def _blocks(data: bytes) -> Iterator[tuple[int, int, bytes]]:
-    """(posting count, last document number, block data) for each block of one
-    W3 posting list: a header, then blocks of length, pickled block info and
-    pickled, maybe compressed, data."""
+Block = tuple[int, int, int, int, int]
+"""Where one block of a posting list is: (posting count, last document number,
+compression, start and end of its data)."""
+
+
+def _block_index(data: bytes) -> list[Block]:
+    """The blocks of one W3 posting list: a header, then blocks of length,
+    pickled block info and pickled, maybe compressed, data."""
     if data[:4] != WHOOSH3_HEADER_MAGIC:
         raise ValueError("not a W3 posting list")
     stream = BytesIO(data)
+    blocks = []
     position = 4
     end = len(data)
     while position < end:
@@ -225,15 +242,26 @@ def _blocks(data: bytes) -> Iterator[tuple[int, int, bytes]]:
         stream.seek(start)
         count, last, _, compression, _, _ = pickle.load(stream)
         position = start + abs(length)
-        block = data[stream.tell():position]
-        yield count, last, zlib.decompress(block) if compression else block
+        blocks.append((count, last, compression, stream.tell(), position))
         if length < 0:
             break
+    return blocks
+
+
+def _block_data(data: bytes, block: Block) -> bytes:
+    _, _, compression, start, end = block
+    return zlib.decompress(data[start:end]) if compression else data[start:end]
+
+
+def _blocks(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """(posting count, pickled data) of each block of one posting list."""
+    for block in _block_index(data):
+        yield block[0], _block_data(data, block)
 
 
 def _decode(data: bytes, ids: list[int], weights: list[float]) -> None:
     """Append the document numbers and frequencies of one posting list."""
-    for count, _, block in _blocks(data):
+    for count, block in _blocks(data):
         deltas, block_weights, _ = pickle.loads(block)
         ids.extend(accumulate(deltas))
         if block_weights is None:
