@@ -166,8 +166,34 @@ def _use_color(choice: str) -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
-@cli.command()
-@click.argument("text")
+class QueryCommand(click.Command):
+    """Reads an argument that starts with - (``-Trump``, ``-"Le Monde"``) as
+    part of the query unless it is one of the command's options."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value = {name: not p.is_flag for p in self.get_params(ctx) if isinstance(p, click.Option)
+                       for name in (*p.opts, *p.secondary_opts)}
+        options: list[str] = []
+        words: list[str] = []
+        rest = iter(args)
+        for arg in rest:
+            if arg == "--":
+                words.extend(rest)
+                break
+            name = arg.split("=", 1)[0] if arg.startswith("--") else arg[:2]
+            if name not in takes_value or (arg != name and not takes_value[name]):
+                words.append(arg)
+                continue
+            options.append(arg)
+            if arg == name and takes_value[name]:
+                value = next(rest, None)
+                if value is not None:
+                    options.append(value)
+        return super().parse_args(ctx, [*options, "--", *words])
+
+
+@cli.command(cls=QueryCommand)
+@click.argument("words", nargs=-1, required=True)
 @index_dir_option
 @output_options
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True, help="Page of results.")
@@ -178,10 +204,13 @@ def _use_color(choice: str) -> bool:
               help="Best first, or newest first.")
 @click.option("--names", type=click.Path(dir_okay=False), envvar="NEWSEARCH_NAMES",
               help="Extra name variants, one set a line: Poutine | Putin (also $NEWSEARCH_NAMES).")
-def query(text: str, index_dir: str, limit: int, page: int, fmt: str, as_json: bool, color: str,
+def query(words: tuple[str, ...], index_dir: str, limit: int, page: int, fmt: str, as_json: bool, color: str,
           since: str | None, until: str | None, source: str | None, sort: str,
           fragments: int, fragment_size: int, names: str | None) -> None:
-    """Search the index for TEXT and print the best articles.
+    """Search the index for WORDS and print the best articles.
+
+    Quotes are needed only for phrases and to keep the shell from reading
+    them: newsearch query Kim -Trump, newsearch query '"Corée du Nord"'.
 
     \b
     Syntax:
@@ -198,6 +227,7 @@ def query(text: str, index_dir: str, limit: int, page: int, fmt: str, as_json: b
 
     Exit status: 0 hits found, 1 no hit, 2 error.
     """
+    text = " ".join(words)
     with _engine(index_dir, names) as engine:
         results = engine.search(text, limit=limit, page=page, since=since, until=until,
                                 source=source, sort=sort, fragments=fragments,

@@ -118,8 +118,10 @@ def open_index(path: Path) -> index.Index:
         raise IndexNotFound(path) from exc
     except PermissionError as exc:
         raise IndexCorrupt(path, "permission denied") from exc
-    except (OSError, ValueError, EOFError) as exc:
-        raise IndexCorrupt(path, str(exc)) from exc
+    except IndexNotFound:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged table of contents fails in many ways inside Whoosh
+        raise IndexCorrupt(path, str(exc) or type(exc).__name__) from exc
 
 
 def _create_index(path: Path) -> index.Index:
@@ -237,7 +239,7 @@ def update_index(
     given = [Path(p) for p in paths]
     roots = [os.path.abspath(p) for p in given]
     files = list(find_files(given, problem))
-    ix = _create_index(path) if not index.exists_in(str(path), indexname=INDEX_NAME) else open_index(path)
+    ix = open_index(path) if any(path.glob(f"_{INDEX_NAME}_*.toc")) else _create_index(path)
     try:
         if jobs > 1:
             writer: FastWriter = ParallelWriter(ix, procs=jobs, limitmb=memory_mb, timeout=wait, delay=0.25)

@@ -46,6 +46,8 @@ def render_text(results: SearchResults, color: bool = False) -> str:
     if results.hits:
         shown = f"{first}-{first + len(results.hits) - 1}"
         lines.append(f"{_count(results.total)} {results.query!r} (showing {shown})")
+    elif results.total:
+        lines.append(f"{_count(results.total)} {results.query!r}, none on page {results.page}")
     else:
         lines.append(f"No article matches {results.query!r}")
     if results.suggestion:

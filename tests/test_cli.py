@@ -81,6 +81,39 @@ def test_query_matching_nothing_exits_1(runner, tmp_path):
     assert "No article matches 'zzzyzx'" in result.stdout
 
 
+def test_query_words_need_no_quotes_and_may_start_with_a_dash(runner, tmp_path, articles):
+    ix = str(tmp_path / "ix")
+    runner.invoke(cli, ["index", str(articles), "--index-dir", ix])
+    result = runner.invoke(cli, ["query", "-hôpitaux", "--index-dir", ix, "--json", "-n", "5"])
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert doc["query"] == "-hôpitaux" and doc["total"] == 2
+    result = runner.invoke(cli, ["query", "été", '-"Le cœur"', "--json", f"--index-dir={ix}"])
+    assert json.loads(result.stdout)["total"] == 1
+    result = runner.invoke(cli, ["query", "Kim", "Poutine", "--index-dir", ix, "--json"])
+    assert json.loads(result.stdout)["query"] == "Kim Poutine"
+
+
+def test_a_page_past_the_end_says_how_many_match(runner, tmp_path):
+    index_seeds(runner, tmp_path)
+    result = runner.invoke(cli, ["query", "Kim", "--page", "3", "--index-dir", str(tmp_path / "ix")])
+    assert result.exit_code == 1
+    assert "1 article matches 'Kim', none on page 3" in result.stdout
+
+
+@pytest.mark.parametrize("toc", [b"junk", b""])
+@pytest.mark.parametrize("command", [["query", "Kim"], ["info"], ["index", str(SEEDS)]])
+def test_a_damaged_index_is_one_error_line(runner, tmp_path, toc, command):
+    index_seeds(runner, tmp_path)
+    for path in (tmp_path / "ix").glob("*.toc"):
+        path.write_bytes(toc)
+    result = runner.invoke(cli, [*command, "--index-dir", str(tmp_path / "ix")])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: cannot open the index in")
+    assert len(result.stderr.splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
 def test_index_dir_from_environment(runner, tmp_path, articles):
     env = {"NEWSEARCH_INDEX": str(tmp_path / "env-ix")}
     assert runner.invoke(cli, ["index", str(articles)], env=env).exit_code == 0
