@@ -298,13 +298,13 @@ def _record(
         raise BadArticle(display, f"record {number} is not a JSON object", line)
     values: dict[str, object] = {}
     for name, candidates in FIELD_NAMES.items():
-        keys = (fields[name],) if name in fields else candidates
+        keys = (fields[name], *candidates) if name in fields else candidates
         for key in keys:
             if key in record:
                 values[name] = record[key]
                 break
     if "body" not in values:
-        wanted = fields.get("body") or ", ".join(FIELD_NAMES["body"])
+        wanted = ", ".join(((fields["body"],) if "body" in fields else ()) + FIELD_NAMES["body"])
         raise BadArticle(display, f"record {number} has no body (looked for: {wanted})", line)
     own_id = _text(values.get("id"))
     return Article(

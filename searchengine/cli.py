@@ -107,7 +107,7 @@ def _field_map(values: tuple[str, ...]) -> dict[str, str]:
 @index_dir_option
 @click.option("--rebuild", is_flag=True, help="Start from an empty index.")
 @click.option("--field", "fields", multiple=True, metavar="NAME=KEY",
-              help="Read NAME (title, body, date, lede, ...) from the JSON key KEY. Repeatable.")
+              help="Read NAME (title, body, date, lede, ...) from the JSON key KEY first. Repeatable.")
 @click.option("--wait", type=float, default=0.0, metavar="SECONDS",
               help="Wait this long for another indexing run to finish.")
 @click.option("--memory", type=click.IntRange(16), default=256, show_default=True, metavar="MB",

@@ -58,6 +58,16 @@ def test_gzipped_json_array_and_field_mapping(tmp_path):
     assert (article.id, article.title, article.body) == ("1", "Titre", "Texte")
 
 
+def test_a_field_mapping_adds_a_name_and_keeps_the_usual_ones(tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    path.write_text('{"id": "a", "corps": "Texte A"}\n{"id": "b", "article": "Texte B", "corps": "Texte C"}\n'
+                    '{"id": "c", "titre": "rien"}\n', encoding="utf-8")
+    articles, problems = read(path, {"body": "corps"})
+    assert [(a.id, a.body) for a in articles] == [("a", "Texte A"), ("b", "Texte C")]
+    assert [str(p) for p in problems] == [f"{path}:3: record 3 has no body (looked for: corps, "
+                                          "body, text, content, article, texte, contenu)"]
+
+
 def test_html_page_without_navigation_scripts_or_styles(tmp_path):
     path = tmp_path / "page.html"
     path.write_text(
