@@ -239,7 +239,13 @@ def update_index(
     given = [Path(p) for p in paths]
     roots = [os.path.abspath(p) for p in given]
     files = list(find_files(given, problem))
-    ix = open_index(path) if any(path.glob(f"_{INDEX_NAME}_*.toc")) else _create_index(path)
+    exists = path.is_dir() and any(path.glob(f"_{INDEX_NAME}_*.toc"))
+    if not files and not exists:
+        # Nothing to index (a mistyped path, say): no empty index that would
+        # later answer "no match" where "no index" is the truth.
+        report.seconds = time.perf_counter() - started
+        return report
+    ix = open_index(path) if exists else _create_index(path)
     try:
         if jobs > 1:
             writer: FastWriter = ParallelWriter(ix, procs=jobs, limitmb=memory_mb, timeout=wait, delay=0.25)

@@ -114,6 +114,15 @@ def test_a_damaged_index_is_one_error_line(runner, tmp_path, toc, command):
     assert "Traceback" not in result.output
 
 
+def test_indexing_a_missing_path_creates_no_index(runner, tmp_path):
+    ix = str(tmp_path / "ix")
+    result = runner.invoke(cli, ["index", str(tmp_path / "nowhere"), "--index-dir", ix])
+    assert result.exit_code == 1
+    assert "nowhere" in result.stderr and "1 failed" in result.stderr
+    result = runner.invoke(cli, ["query", "Kim", "--index-dir", ix])
+    assert result.exit_code == 2 and result.stderr.startswith("Error: no index in")
+
+
 def test_index_dir_from_environment(runner, tmp_path, articles):
     env = {"NEWSEARCH_INDEX": str(tmp_path / "env-ix")}
     assert runner.invoke(cli, ["index", str(articles)], env=env).exit_code == 0
