@@ -390,28 +390,18 @@ def _located_tokens(
     token: Token, value: str, start_pos: int, start_char: int, keeporiginal: bool, query: bool,
 ) -> Iterator[Token]:
     """The analyser's tokens with their character offsets, as highlighting asks
-    for them; chunks end at single spaces, so that each starts one character
-    after the previous one ends."""
+    for them: :func:`analyse`'s terms, one token updated for each."""
     positions, chars = token.positions, token.chars
-    pos = start_pos - 1
-    offset = 0
-    for chunk in nfc(value).split(" "):
-        for term, start, end, same in _CHUNKS[chunk]:
-            if same:
-                if query:
-                    continue
-            else:
-                pos += 1
-            token.text = term
-            if keeporiginal:
-                token.original = value[offset + start:offset + end]
-            if positions:
-                token.pos = pos
-            if chars:
-                token.startchar = start_char + offset + start
-                token.endchar = start_char + offset + end
-            yield token
-        offset += len(chunk) + 1
+    for term, start, end, pos in analyse(value, query):
+        token.text = term
+        if keeporiginal:
+            token.original = value[start:end]
+        if positions:
+            token.pos = start_pos + pos
+        if chars:
+            token.startchar = start_char + start
+            token.endchar = start_char + end
+        yield token
 
 
 STOP_WORDS = _load_stop_words()
