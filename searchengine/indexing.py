@@ -261,6 +261,22 @@ def update_index(
             for key in known:
                 by_file[key.split("\x1f", 1)[0]].add(key)
             articles_seen = 0
+
+            def store(article: Article, key: str, signature: str) -> None:
+                before = known.get(key)
+                if before is None:
+                    writer.add_document(**_document(article, key, signature))
+                    report.added += 1
+                elif before[0] != article.fingerprint or before[1] != signature:
+                    if before[0] == article.fingerprint:
+                        report.unchanged += 1
+                    else:
+                        report.updated += 1
+                    current.delete(writer, key)
+                    writer.add_document(**_document(article, key, signature))
+                else:
+                    report.unchanged += 1
+
             for done, file in enumerate(files, 1):
                 name = os.path.abspath(file)
                 try:
@@ -274,6 +290,7 @@ def update_index(
                 else:
                     failures = report.failed
                     seen: set[str] = set()
+                    pending: tuple[Article, str] | None = None
                     for article in read_file(file, fields, on_problem=problem):
                         key = _key(name, article.record)
                         if key in seen:
@@ -281,19 +298,13 @@ def update_index(
                             continue
                         seen.add(key)
                         articles_seen += 1
-                        before = known.get(key)
-                        if before is None:
-                            writer.add_document(**_document(article, key, signature))
-                            report.added += 1
-                        elif before[0] != article.fingerprint or before[1] != signature:
-                            if before[0] == article.fingerprint:
-                                report.unchanged += 1
-                            else:
-                                report.updated += 1
-                            current.delete(writer, key)
-                            writer.add_document(**_document(article, key, signature))
-                        else:
-                            report.unchanged += 1
+                        if pending:
+                            store(*pending, signature)
+                        pending = article, key
+                    if pending:
+                        # A file with problems leaves its last article without the file's
+                        # signature, so the next run reads the file again and reports them.
+                        store(*pending, signature if report.failed == failures else "")
                     if report.failed == failures:
                         for key in old_keys - seen:
                             current.delete(writer, key)

@@ -80,6 +80,23 @@ def test_jsonl_records_update_one_by_one(tmp_path):
         assert [h.id for h in engine.search("modifié")] == ["1"]
 
 
+@pytest.mark.parametrize("bad_line", [2, 4])
+def test_a_bad_record_is_reported_again_on_every_run(tmp_path, bad_line):
+    lines = [json.dumps({"id": str(i), "title": f"Dépêche {i}", "body": f"Texte {i}"}) for i in range(4)]
+    lines[bad_line - 1] = '{"id": "broken", "body": '
+    path = tmp_path / "dump.jsonl"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with SearchEngine(tmp_path / "ix") as engine:
+        reports = [engine.index([path]) for _ in range(3)]
+        assert [(r.added, r.unchanged, r.failed) for r in reports] == [(3, 0, 1), (0, 3, 1), (0, 3, 1)]
+        assert engine.info().articles == 3
+        lines[bad_line - 1] = json.dumps({"id": "fixed", "title": "Réparé", "body": "Texte réparé"})
+        path.write_text("\n".join(lines), encoding="utf-8")
+        fixed = engine.index([path])
+        assert (fixed.added, fixed.failed) == (1, 0)
+        assert engine.index([path]).unchanged == 4
+
+
 def test_rebuild_starts_from_scratch(tmp_path, articles):
     with SearchEngine(tmp_path / "ix") as engine:
         engine.index([articles])
