@@ -1,9 +1,9 @@
 """The index on disk: its schema, and bringing it up to date with a collection.
 
 Updates are incremental. Each document carries a small column, ``state``,
-with its key (file and record), a fingerprint of its content and the size and
-time of its file, so a run re-reads only files that changed and rewrites only
-articles that did. Everything happens in one Whoosh writer and one commit:
+with its key (file and record), a fingerprint of its content and, for the
+last article of a file, the size and time of the file, so a run re-reads only
+files that changed and rewrites only articles that did. Everything happens in one Whoosh writer and one commit:
 a run that is killed leaves the index as it was at the last commit. The
 writer is :class:`~searchengine.fastwriter.FastWriter` (or, with ``jobs`` > 1,
 its :class:`~searchengine.fastwriter.ParallelWriter`): Whoosh's files, written
@@ -263,11 +263,12 @@ def update_index(
             articles_seen = 0
 
             def store(article: Article, key: str, signature: str) -> None:
+                """Write what changed; ``signature`` is the file's for its last article only."""
                 before = known.get(key)
                 if before is None:
                     writer.add_document(**_document(article, key, signature))
                     report.added += 1
-                elif before[0] != article.fingerprint or before[1] != signature:
+                elif before[0] != article.fingerprint or (signature and before[1] != signature):
                     if before[0] == article.fingerprint:
                         report.unchanged += 1
                     else:
@@ -284,7 +285,7 @@ def update_index(
                 except OSError:
                     signature = ""
                 old_keys = by_file.pop(name, set())
-                if old_keys and signature and all(known[k][1] == signature for k in old_keys):
+                if signature and any(known[k][1] == signature for k in old_keys):
                     report.unchanged += len(old_keys)
                     articles_seen += len(old_keys)
                 else:
@@ -299,11 +300,12 @@ def update_index(
                         seen.add(key)
                         articles_seen += 1
                         if pending:
-                            store(*pending, signature)
+                            store(*pending, "")
                         pending = article, key
                     if pending:
-                        # A file with problems leaves its last article without the file's
-                        # signature, so the next run reads the file again and reports them.
+                        # The file's signature goes with its last article only, so that a
+                        # changed file rewrites only its changed articles. A file with
+                        # problems gets none: the next run reads it again and reports them.
                         store(*pending, signature if report.failed == failures else "")
                     if report.failed == failures:
                         for key in old_keys - seen:

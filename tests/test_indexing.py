@@ -97,6 +97,29 @@ def test_a_bad_record_is_reported_again_on_every_run(tmp_path, bad_line):
         assert engine.index([path]).unchanged == 4
 
 
+def test_appending_to_a_dump_writes_only_the_new_article(tmp_path, monkeypatch):
+    from searchengine import fastwriter
+
+    written = []
+    add = fastwriter.FastWriter.add_document
+    monkeypatch.setattr(fastwriter.FastWriter, "add_document",
+                        lambda self, **doc: written.append(doc["key"]) or add(self, **doc))
+    records = [{"id": str(i), "title": f"Dépêche {i}", "body": f"Texte {i}"} for i in range(200)]
+    path = tmp_path / "dump.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([path])
+        assert len(written) == 200
+        written.clear()
+        records.append({"id": "new", "title": "Nouvelle", "body": "Texte ajouté"})
+        path.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+        report = engine.index([path])
+        assert (report.added, report.unchanged) == (1, 200)
+        assert [k.rsplit("\x1f", 1)[1] for k in written] == ["new"]
+        assert engine.index([path]).unchanged == 201
+        assert engine.search("ajouté").total == 1 and engine.info().articles == 201
+
+
 def test_rebuild_starts_from_scratch(tmp_path, articles):
     with SearchEngine(tmp_path / "ix") as engine:
         engine.index([articles])
