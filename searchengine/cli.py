@@ -17,7 +17,8 @@ EXIT_FOUND, EXIT_NONE, EXIT_ERROR = 0, 1, 2
 
 
 class NewsearchGroup(click.Group):
-    """Turns our exceptions into one line on stderr and exit status 2."""
+    """Turns our exceptions, and a command's bad options, into one line on
+    stderr and exit status 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         from .errors import NewsearchError
@@ -26,6 +27,10 @@ class NewsearchGroup(click.Group):
             return super().invoke(ctx)
         except NewsearchError as exc:
             click.echo(f"Error: {exc}", err=True)
+            ctx.exit(EXIT_ERROR)
+        except click.UsageError as exc:
+            command = f"newsearch {exc.ctx.info_name}" if exc.ctx and exc.ctx.parent else "newsearch"
+            click.echo(f"Error: {exc.format_message()} (see `{command} --help`)", err=True)
             ctx.exit(EXIT_ERROR)
         except KeyboardInterrupt:
             click.echo("Interrupted: the index keeps its last committed state.", err=True)

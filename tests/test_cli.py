@@ -123,6 +123,15 @@ def test_indexing_a_missing_path_creates_no_index(runner, tmp_path):
     assert result.exit_code == 2 and result.stderr.startswith("Error: no index in")
 
 
+@pytest.mark.parametrize("args", [["query", "le", "--page", "0"], ["query", "le", "--sort", "foo"],
+                                  ["index", "--frobnicate"], ["query"], ["frob"]])
+def test_a_bad_option_is_one_error_line(runner, tmp_path, args):
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: ") and "--help" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
 def test_index_dir_from_environment(runner, tmp_path, articles):
     env = {"NEWSEARCH_INDEX": str(tmp_path / "env-ix")}
     assert runner.invoke(cli, ["index", str(articles)], env=env).exit_code == 0
