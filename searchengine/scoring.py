@@ -16,7 +16,7 @@ import pickle
 import struct
 import zlib
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from io import BytesIO
 from itertools import accumulate
 
@@ -34,6 +34,7 @@ K1 = 1.2
 CACHED_POSTINGS = 4_000_000
 """Decoded postings kept per open index (8 bytes each)."""
 CACHED_FREQUENCIES = 100_000
+"""Document frequencies and block directories kept per open index (each)."""
 _BLOCK_LENGTH = struct.Struct("!i")
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
 
@@ -135,11 +136,8 @@ class IndexArrays:
             blocks = self._directory(fieldname, term, offset, data)
             lasts = [block[1] for block in blocks]
             for number in sorted({bisect_left(lasts, d) for d in wanted} - {len(blocks)}):
-                count = blocks[number][0]
                 deltas, weights, values = pickle.loads(_block_data(data, blocks[number]))
-                if weights is None or isinstance(weights, float):
-                    weights = [weights or 1.0] * count
-                for d, w, v in zip(accumulate(deltas), weights, values, strict=True):
+                for d, w, v in zip(accumulate(deltas), _weights(weights, blocks[number][0]), values, strict=True):
                     if d in wanted:
                         yield d + offset, w, v
 
@@ -253,23 +251,22 @@ def _block_data(data: bytes, block: Block) -> bytes:
     return zlib.decompress(data[start:end]) if compression else data[start:end]
 
 
-def _blocks(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """(posting count, pickled data) of each block of one posting list."""
-    for block in _block_index(data):
-        yield block[0], _block_data(data, block)
+def _weights(stored: object, count: int) -> Sequence[float]:
+    """A block's frequencies, which W3 stores as None when all are 1 and as
+    one float when all are equal."""
+    if stored is None:
+        return [1.0] * count
+    if isinstance(stored, float):
+        return [stored] * count
+    return stored  # type: ignore[return-value]
 
 
 def _decode(data: bytes, ids: list[int], weights: list[float]) -> None:
     """Append the document numbers and frequencies of one posting list."""
-    for count, block in _blocks(data):
-        deltas, block_weights, _ = pickle.loads(block)
+    for block in _block_index(data):
+        deltas, stored, _ = pickle.loads(_block_data(data, block))
         ids.extend(accumulate(deltas))
-        if block_weights is None:
-            weights.extend([1.0] * count)
-        elif isinstance(block_weights, float):
-            weights.extend([block_weights] * count)
-        else:
-            weights.extend(block_weights)
+        weights.extend(_weights(stored, block[0]))
 
 
 def _positions(value: bytes) -> list[int]:

@@ -95,6 +95,10 @@ class _Match:
         return self
 
 
+def _query_terms(text: str) -> list[str]:
+    return [t for t, _, _, _ in analyse(text, query=True)]
+
+
 def _typo_distance(word: str) -> int:
     n = len(word)
     return 0 if n < 5 else 1 if n < 9 else 2
@@ -159,7 +163,7 @@ class _Planner:
         return match
 
     def exact(self, clause: Clause) -> _Match | None:
-        terms = [t for t, _, _, _ in analyse(clause.text, query=True)]
+        terms = _query_terms(clause.text)
         if not terms:
             return None
         fields = self._fields(clause)
@@ -185,7 +189,7 @@ class _Planner:
         if clause.kind != "word" or not clause.text.isalpha():
             return None
         distance = _typo_distance(clause.text)
-        terms = [t for t, _, _, _ in analyse(clause.text, query=True)]
+        terms = _query_terms(clause.text)
         if distance == 0 or len(terms) != 1 or self.df(terms[0]) >= TYPO_MAX_DF:
             return None
         found: set[str] = set()
@@ -229,7 +233,7 @@ def _light(group: list[Clause]) -> bool:
     """A group of stop words only (``le``, ``des``): it adds to the score but
     is not required once the query has other words."""
     for clause in group:
-        terms = [t for t, _, _, _ in analyse(clause.text, query=True)]
+        terms = _query_terms(clause.text)
         if clause.kind != "word" or len(terms) != 1 or terms[0] not in STOP_WORDS:
             return False
     return True
@@ -237,7 +241,7 @@ def _light(group: list[Clause]) -> bool:
 
 def _weight(planner: _Planner, group: list[Clause]) -> float:
     """How much a group counts towards coverage: the idf of its rarest word."""
-    dfs = [planner.df(t) for c in group for t, _, _, _ in analyse(c.text, query=True)]
+    dfs = [planner.df(t) for c in group for t in _query_terms(c.text)]
     return math.log(1 + planner.arrays.size / (1 + min(dfs, default=0)))
 
 
@@ -254,11 +258,9 @@ def _tiers(planner: _Planner, parsed: ParsedQuery) -> tuple[np.ndarray, np.ndarr
     groups = parsed.groups
     if len(groups) > LONG_QUERY and all(len(g) == 1 for g in groups):
         return _long_query(planner, [g[0] for g in groups])
-    light = [c for g in groups if _light(g) for c in g]
-    if len(light) < sum(len(g) for g in groups):
-        groups = [g for g in groups if not _light(g)]
-    else:
-        light = []
+    heavy = [g for g in groups if not _light(g)]
+    light = [c for g in groups if _light(g) for c in g] if heavy else []
+    groups = heavy or groups
     size = planner.arrays.size
     all_exact = np.ones(size, dtype=bool)
     all_loose = np.ones(size, dtype=bool)
@@ -291,14 +293,13 @@ def _long_query(planner: _Planner, words: list[Clause]) -> tuple[np.ndarray, np.
     """A pasted paragraph: the rarest words carry the ranking, in a single tier."""
     scored = []
     for clause in words:
-        terms = [t for t, _, _, _ in analyse(clause.text, query=True)]
+        terms = _query_terms(clause.text)
         if terms and clause.kind == "word" and len(terms) == 1 and terms[0] not in STOP_WORDS:
             scored.append((planner.df(terms[0]) or 10**9, clause))
     keep = {c for _, c in sorted(scored, key=lambda x: x[0])[:RARE_TERMS]}
     for clause in words:
         if clause not in keep:
-            terms = analyse(clause.text, query=True)
-            planner.highlighter.terms.update(t for t, _, _, _ in terms if t not in STOP_WORDS)
+            planner.highlighter.terms.update(t for t in _query_terms(clause.text) if t not in STOP_WORDS)
     match = _union([planner.exact(c) for c in words if c in keep])
     if match is None:
         return None
@@ -322,7 +323,7 @@ def _rerank(planner: _Planner, light: list[Clause], scores: np.ndarray, docs: np
     query words stand."""
     arrays = planner.arrays
     for clause in light:
-        (term, _, _, _), = analyse(clause.text, query=True)
+        (term,) = _query_terms(clause.text)
         for f in planner._fields(clause):
             ids, found = arrays.term_scores_in(f, term, docs, STOP_WORD_BOOST * FIELD_BOOSTS.get(f, 1.0))
             scores[ids] += found
@@ -392,13 +393,12 @@ def run_search(
         if sort == "date":
             dates = arrays.dates()
             keys = (-scores, np.where(dates == arrays.undated, 1, -dates.astype(np.int64)))
+            chosen = _ranked(candidates, keys, needed)
         else:
-            keys = (-scores, -tier.astype(np.float64) * 1e9 - scores)
-        chosen = _ranked(candidates, keys, max(needed, RERANKED))
-        if sort == "relevance" and len(chosen):
-            _rerank(planner, light, scores, np.sort(chosen))
-            keys = (-scores, -tier.astype(np.float64) * 1e9 - scores)
-        chosen = _ranked(chosen, keys, needed)
+            chosen = _ranked(candidates, (-scores, -tier * 1e9 - scores), max(needed, RERANKED))
+            if len(chosen):
+                _rerank(planner, light, scores, np.sort(chosen))
+            chosen = _ranked(chosen, (-scores, -tier * 1e9 - scores), needed)
         found = [(int(d), float(scores[d])) for d in chosen]
     highlighter = planner.highlighter
     plain = {t for t in highlighter.terms if t not in STOP_WORDS}
