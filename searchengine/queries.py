@@ -19,6 +19,15 @@ _ITEM = re.compile(
     r'(?P<neg>-)?(?:(?P<field>title|lede|body):)?(?:"(?P<phrase>[^"]*)"|(?P<word>[^\s"]+))',
     re.IGNORECASE,
 )
+_INVERSION = re.compile(
+    r"(?P<verb>\w[\w'’ʼ]*?(?:(?P<t>-t)|(?<=[td])|(?<=nt)(?=-(?:ils|elles))|(?<=t)(?=-ce)))"
+    r"-(?P<pronoun>il|elle|on|ils|elles|ce)",
+    re.IGNORECASE,
+)
+"""A question's verb and inverted subject (``a-t-il``, ``peut-on``,
+``sont-ils``, ``est-ce``). French joins them with a hyphen and a euphonic t
+after a vowel; without the t the verb ends in t or d (``nt`` before ``ils``),
+which keeps names such as ``Jong-il`` whole."""
 
 
 @dataclass(frozen=True)
@@ -72,13 +81,22 @@ def parse_query(text: str) -> ParsedQuery:
             if word.endswith("*") and len(word.rstrip("*")) >= 2:
                 clause = Clause(word.rstrip("*"), "prefix", fieldname)
             else:
+                inverted = _INVERSION.fullmatch(word)
+                if inverted and not match.group("neg"):
+                    _add(parsed, Clause(inverted.group("verb").removesuffix("-t"), "word", fieldname), join_next)
+                    join_next = False
+                    word = inverted.group("pronoun")
                 clause = Clause(word.strip("*"), "word", fieldname)
         if match.group("neg"):
             parsed.excluded.append(clause)
-            join_next = False
-        elif join_next:
-            parsed.groups[-1].append(clause)
-            join_next = False
         else:
-            parsed.groups.append([clause])
+            _add(parsed, clause, join_next)
+        join_next = False
     return parsed
+
+
+def _add(parsed: ParsedQuery, clause: Clause, alternative: bool) -> None:
+    if alternative:
+        parsed.groups[-1].append(clause)
+    else:
+        parsed.groups.append([clause])

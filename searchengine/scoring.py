@@ -5,8 +5,14 @@ of a few common words, which touches tens of thousands of postings, takes
 tens of milliseconds before a single snippet is made. Here each posting list
 is decoded block by block into NumPy arrays and scored in one vector
 operation. The files are the ones Whoosh writes (codec W3 of whoosh-reloaded
-2.7, whose private layout this module reads, as ``fastwriter`` writes it) and
-the scores are Whoosh's BM25F: the same idf, field lengths, B and K1.
+2.7, whose private layout this module reads, as ``fastwriter`` writes it).
+
+The score is BM25F as Robertson and Zaragoza define it, not Whoosh's sum of
+one BM25 per field: a word's frequencies in the title and the body, each
+weighted by its field's boost and normalised by that field's length, add up
+before they saturate, so a word in both title and body is not counted twice
+over. The idf is Lucene's, which keeps rare words further apart from common
+ones than Whoosh's does.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import pickle
 import struct
 import zlib
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from io import BytesIO
 from itertools import accumulate
 
@@ -54,6 +60,7 @@ class IndexArrays:
                 self.live[np.fromiter(leaf.deleted_docs_set, dtype=np.int64) + offset] = False
         self._lengths: dict[str, np.ndarray] = {}
         self._avg_length: dict[str, float] = {}
+        self._norms: dict[str, np.ndarray] = {}
         self._dates: np.ndarray | None = None
         self._cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._cached_postings = 0
@@ -156,16 +163,12 @@ class IndexArrays:
         """Where ``term`` stands in each of ``docs`` (ascending), for the ones holding it."""
         return {d: _positions(v) for d, _, v in self._postings_in(fieldname, term, docs)}
 
-    def term_scores_in(self, fieldname: str, term: str, docs: np.ndarray,
-                       boost: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`term_scores` restricted to ``docs`` (ascending): cheap for a
+    def frequencies_in(self, fieldname: str, term: str, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`postings` restricted to ``docs`` (ascending): cheap for a
         stop word, whose full list holds nearly every article."""
         found = [(d, w) for d, w, _ in self._postings_in(fieldname, term, docs)]
-        ids = np.array([d for d, _ in found], dtype=np.int32)
-        return ids, self._bm25(fieldname, term, ids, np.array([w for _, w in found], dtype=np.float32), boost)
-
-    def idf(self, fieldname: str, term: str) -> float:
-        return self.searcher.idf(fieldname, term)
+        return (np.array([d for d, _ in found], dtype=np.int32),
+                np.array([w for _, w in found], dtype=np.float32))
 
     def lengths(self, fieldname: str) -> np.ndarray:
         """Each document's length in ``fieldname``, quantised as Whoosh stores it."""
@@ -175,17 +178,41 @@ class IndexArrays:
             self._avg_length[fieldname] = self.searcher.avg_field_length(fieldname) or 1.0
         return self._lengths[fieldname]
 
-    def term_scores(self, fieldname: str, term: str, boost: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-        """The documents holding ``term`` in ``fieldname`` and their BM25 scores."""
-        ids, tf = self.postings(fieldname, term)
-        return ids, self._bm25(fieldname, term, ids, tf, boost)
+    def _norm(self, fieldname: str) -> np.ndarray:
+        """BM25's length normalisation of every document in ``fieldname``."""
+        if fieldname not in self._norms:
+            lengths = self.lengths(fieldname)
+            self._norms[fieldname] = (1 - B) + B * lengths / self._avg_length[fieldname]
+        return self._norms[fieldname]
 
-    def _bm25(self, fieldname: str, term: str, ids: np.ndarray, tf: np.ndarray, boost: float) -> np.ndarray:
-        if not len(ids):
-            return tf
-        lengths = self.lengths(fieldname)[ids]
-        norm = K1 * ((1 - B) + B * lengths / self._avg_length[fieldname])
-        return (boost * self.idf(fieldname, term)) * (tf * (K1 + 1)) / (tf + norm)
+    def idf(self, term: str, fieldnames: Sequence[str]) -> float:
+        """Lucene's BM25 idf; the document frequency is the largest of the
+        fields', as Lucene's CombinedFieldQuery counts it. Like Whoosh's
+        frequencies, the count of documents includes deleted ones."""
+        df = max((self.doc_frequency(f, term) for f in fieldnames), default=0)
+        return float(np.log(1 + (self.size - df + 0.5) / (df + 0.5)))
+
+    def bm25f(self, term: str, boosts: Mapping[str, float],
+              docs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The documents holding ``term`` in any of the fields of ``boosts``
+        (only those of ``docs``, ascending, if given) and their scores."""
+        ids_of, tfs_of = [], []
+        for fieldname, boost in boosts.items():
+            if docs is None:
+                ids, tf = self.postings(fieldname, term)
+            else:
+                ids, tf = self.frequencies_in(fieldname, term, docs)
+            if len(ids):
+                ids_of.append(ids)
+                tfs_of.append(boost * tf / self._norm(fieldname)[ids])
+        if not ids_of:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
+        if len(ids_of) == 1:
+            ids, tf = ids_of[0], tfs_of[0].astype(np.float64)
+        else:
+            ids, where = np.unique(np.concatenate(ids_of), return_inverse=True)
+            tf = np.bincount(where, weights=np.concatenate(tfs_of))
+        return ids, self.idf(term, list(boosts)) * tf * (K1 + 1) / (tf + K1)
 
     def term_mask(self, fieldname: str, term: str) -> np.ndarray:
         """Which documents hold ``term`` in ``fieldname``."""

@@ -41,8 +41,17 @@ TYPO_MAX_WORDS = 8
 SIMILAR_TERMS = 15
 PROXIMITY_WEIGHT = 2.0
 PROXIMITY_FIELD = "body"
+EXACT_FORM_WEIGHT = 0.5
+"""A query word that an article holds in the very form typed (``élections``,
+not only ``élection``) adds this share of its idf."""
+BIGRAM_WEIGHT = 0.5
+"""Each pair of words that stand side by side in the query and in the title or
+body adds this."""
+PAIRED_FIELDS = ("title", "body")
+COVERAGE_EXPONENT = 0.5
 RERANKED = 10
-"""Stop words and proximity reorder this many best articles (or the whole page, if longer)."""
+"""Stop words, proximity, exact forms and word pairs reorder this many best
+articles (or the whole page, if longer)."""
 
 
 @dataclass
@@ -129,38 +138,33 @@ class _Planner:
                only: np.ndarray | None = None) -> _Match:
         """Documents holding any of ``terms`` in any of ``fields`` (or just those of ``only``)."""
         match = self._empty()
-        for f in fields:
-            boost = weight * FIELD_BOOSTS.get(f, 1.0)
-            for term in terms:
-                ids, scores = self.arrays.term_scores(f, term, boost)
-                if only is not None:
-                    keep = only[ids]
-                    ids, scores = ids[keep], scores[keep]
-                match.mask[ids] = True
-                match.scores[ids] += scores
+        boosts = {f: FIELD_BOOSTS.get(f, 1.0) for f in fields}
+        for term in terms:
+            ids, scores = self.arrays.bm25f(term, boosts)
+            if only is not None:
+                keep = only[ids]
+                ids, scores = ids[keep], scores[keep]
+            match.mask[ids] = True
+            match.scores[ids] += weight * scores
         return match
 
     def _phrase(self, fields: tuple[str, ...], terms: list[str]) -> _Match:
-        """Documents where ``terms`` stand one after another; the words' scores add up."""
-        match = self._empty()
+        """Documents where ``terms`` stand one after another in some field; the words' scores add up."""
         arrays = self.arrays
+        found = np.zeros(arrays.size, dtype=bool)
         for f in fields:
             holding = [arrays.postings(f, t)[0] for t in set(terms)]
             candidates = reduce(np.intersect1d, sorted(holding, key=len))
             if not len(candidates):
                 continue
             where = {t: arrays.positions(f, t, candidates) for t in set(terms)}
-            found = np.zeros(arrays.size, dtype=bool)
             for doc in candidates.tolist():
                 starts = where[terms[0]][doc]
                 for k, term in enumerate(terms[1:], 1):
                     following = set(where[term][doc])
                     starts = [p for p in starts if p + k in following]
-                found[doc] = bool(starts)
-            sub = self._terms((f,), terms, 1.0, only=found)
-            match.mask |= found
-            match.scores += sub.scores
-        return match
+                found[doc] |= bool(starts)
+        return self._terms(fields, terms, 1.0, only=found)
 
     def exact(self, clause: Clause) -> _Match | None:
         terms = _query_terms(clause.text)
@@ -251,9 +255,9 @@ def _tiers(planner: _Planner, parsed: ParsedQuery) -> tuple[np.ndarray, np.ndarr
 
     Tier 3 holds every word as typed, tier 2 every word once typos are
     forgiven, tier 1 some of the words. Stop words count only in a query of
-    stop words alone. The score is BM25F times coverage, the share of the
-    query's idf that the document holds, so that within tier 1 an article
-    missing only a common word ranks above one holding only it.
+    stop words alone. The score is BM25F times the square root of coverage,
+    the share of the query's idf that the document holds, so that within
+    tier 1 an article missing only a common word ranks above one holding only it.
     """
     groups = parsed.groups
     if len(groups) > LONG_QUERY and all(len(g) == 1 for g in groups):
@@ -286,7 +290,7 @@ def _tiers(planner: _Planner, parsed: ParsedQuery) -> tuple[np.ndarray, np.ndarr
     tier = some.astype(np.int8)
     tier[all_loose] = 2
     tier[all_exact] = 3
-    return tier, scores * (covered / whole), light
+    return tier, scores * (covered / whole) ** COVERAGE_EXPONENT, light
 
 
 def _long_query(planner: _Planner, words: list[Clause]) -> tuple[np.ndarray, np.ndarray, list[Clause]] | None:
@@ -317,23 +321,95 @@ def _ranked(candidates: np.ndarray, keys: tuple[np.ndarray, ...], needed: int) -
     return candidates[order[:needed]]
 
 
-def _rerank(planner: _Planner, light: list[Clause], scores: np.ndarray, docs: np.ndarray) -> None:
+@dataclass
+class _Article:
+    """An article's stored fields, and the analysed words of each that the
+    highlighter looks at, found once for ranking and snippets both."""
+
+    stored: dict
+    highlighter: Highlighter
+    _tokens: dict[str, list[tuple[str, int, int, int]]] = field(default_factory=dict)
+
+    def tokens(self, name: str) -> list[tuple[str, int, int, int]]:
+        if name not in self._tokens:
+            text = self.stored.get(name, "")
+            self._tokens[name] = self.highlighter.locate(text) if text else []
+        return self._tokens[name]
+
+    def spans(self, name: str) -> list[tuple[int, int, str]]:
+        return self.highlighter.spans(self.stored.get(name, ""), self.tokens(name))
+
+
+def _rerank(planner: _Planner, parsed: ParsedQuery, light: list[Clause], scores: np.ndarray,
+            docs: np.ndarray) -> dict[int, _Article]:
     """Add to the scores of the best articles (``docs``, ascending) what is only
-    worth reading for a few: their stop words, and how close together their
-    query words stand."""
+    worth reading for a few: their stop words, how close together their query
+    words stand, which words they hold in the form typed, and which pairs of
+    query words they hold side by side. Returns the fields read, for snippets."""
     arrays = planner.arrays
     for clause in light:
         (term,) = _query_terms(clause.text)
-        for f in planner._fields(clause):
-            ids, found = arrays.term_scores_in(f, term, docs, STOP_WORD_BOOST * FIELD_BOOSTS.get(f, 1.0))
-            scores[ids] += found
+        boosts = {f: FIELD_BOOSTS.get(f, 1.0) for f in planner._fields(clause)}
+        ids, found = arrays.bm25f(term, boosts, docs)
+        scores[ids] += STOP_WORD_BOOST * found
+    pairs = _pairs(parsed)
     words = sorted({t for t in planner.highlighter.terms if t not in STOP_WORDS})
-    if len(words) > 1:
-        where = {t: arrays.positions(PROXIMITY_FIELD, t, docs) for t in words}
-        for doc in docs.tolist():
-            lists = [where[t][doc] for t in words if doc in where[t]]
-            near = sum(1 / max(_closest(a, b), 1) for i, a in enumerate(lists) for b in lists[i + 1:])
-            scores[doc] += PROXIMITY_WEIGHT * near
+    paired = [f for f in PAIRED_FIELDS if f in planner.fields]
+    where = {(f, t): arrays.positions(f, t, docs)
+             for f in {PROXIMITY_FIELD, *paired} for t in {*words, *(t for pair in pairs for t in pair)}}
+    typed = _typed_forms(parsed, set(words))
+    idf = {t: arrays.idf(t, planner.fields) for t in typed}
+    read: dict[int, _Article] = {}
+    for doc in docs.tolist():
+        lists = [where[PROXIMITY_FIELD, t][doc] for t in words if doc in where[PROXIMITY_FIELD, t]]
+        near = sum(1 / max(_closest(a, b), 1) for i, a in enumerate(lists) for b in lists[i + 1:])
+        side_by_side = sum(
+            any(_adjacent(where[f, a].get(doc), where[f, b].get(doc)) for f in paired) for a, b in pairs
+        )
+        article = read[doc] = _Article(arrays.searcher.stored_fields(doc), planner.highlighter)
+        exact = {t for f in FIELDS for t, start, end, _ in article.tokens(f)
+                 if fold(article.stored[f][start:end]) in typed.get(t, ())}
+        scores[doc] += (PROXIMITY_WEIGHT * near + BIGRAM_WEIGHT * side_by_side
+                        + EXACT_FORM_WEIGHT * sum(idf[t] for t in exact))
+    return read
+
+
+def _pairs(parsed: ParsedQuery) -> set[tuple[str, str]]:
+    """The terms that follow one another in the query, one of them at least
+    not a stop word; none for a pasted paragraph, whose every pair would be
+    looked up for little."""
+    pairs: set[tuple[str, str]] = set()
+    if len(parsed.groups) > LONG_QUERY:
+        return pairs
+    previous = None
+    for group in parsed.groups:
+        if len(group) > 1 or group[0].kind == "prefix":
+            previous = None
+            continue
+        for term in _query_terms(group[0].text):
+            if previous is not None and not (previous in STOP_WORDS and term in STOP_WORDS):
+                pairs.add((previous, term))
+            previous = term
+    return pairs
+
+
+def _adjacent(first: list[int] | None, second: list[int] | None) -> bool:
+    if not first or not second:
+        return False
+    following = set(second)
+    return any(p + 1 in following for p in first)
+
+
+def _typed_forms(parsed: ParsedQuery, terms: set[str]) -> dict[str, set[str]]:
+    """For each of ``terms``, the folded words of the query that gave it."""
+    forms: dict[str, set[str]] = {}
+    for clause in parsed.clauses:
+        if clause.kind == "prefix":
+            continue
+        for term, start, end, _ in analyse(clause.text, query=True):
+            if term in terms:
+                forms.setdefault(term, set()).add(fold(clause.text[start:end]))
+    return forms
 
 
 def _closest(a: list[int], b: list[int]) -> int:
@@ -368,6 +444,11 @@ def run_search(
         parsed = names.expand(parsed)
     planner = _Planner(arrays)
     ranked = _tiers(planner, parsed)
+    highlighter = planner.highlighter
+    plain = {t for t in highlighter.terms if t not in STOP_WORDS}
+    if plain:
+        highlighter.terms = plain
+    read: dict[int, _Article] = {}
     if ranked is None and parsed.excluded:
         ranked = np.ones(arrays.size, dtype=np.int8), np.zeros(arrays.size, dtype=np.float64), []
     needed = page * limit
@@ -397,16 +478,12 @@ def run_search(
         else:
             chosen = _ranked(candidates, (-scores, -tier * 1e9 - scores), max(needed, RERANKED))
             if len(chosen):
-                _rerank(planner, light, scores, np.sort(chosen))
+                read = _rerank(planner, parsed, light, scores, np.sort(chosen))
             chosen = _ranked(chosen, (-scores, -tier * 1e9 - scores), needed)
         found = [(int(d), float(scores[d])) for d in chosen]
-    highlighter = planner.highlighter
-    plain = {t for t in highlighter.terms if t not in STOP_WORDS}
-    if plain:
-        highlighter.terms = plain
     searcher = arrays.searcher
     hits = [
-        _hit(searcher, docnum, score, highlighter, fragments, fragment_size)
+        _hit(read.get(docnum) or _Article(searcher.stored_fields(docnum), highlighter), score, fragments, fragment_size)
         for docnum, score in found[(page - 1) * limit:needed]
     ]
     for rank, hit in enumerate(hits, (page - 1) * limit + 1):
@@ -456,37 +533,33 @@ def run_similar(
     keep[docnum] = False
     candidates = np.flatnonzero(keep)
     chosen = _ranked(candidates, (-match.scores,), limit)
-    hits = [_hit(searcher, int(d), float(match.scores[d]), planner.highlighter, fragments, fragment_size)
-            for d in chosen]
+    hits = [_hit(_Article(searcher.stored_fields(int(d)), planner.highlighter), float(match.scores[d]),
+                 fragments, fragment_size) for d in chosen]
     for rank, hit in enumerate(hits, 1):
         hit.rank = rank
     return SearchResults(query=f"similar to {stored.get('id', '')}", total=len(candidates), hits=hits, limit=limit)
 
 
-def _hit(
-    searcher: Searcher, docnum: int, score: float, highlighter: Highlighter,
-    fragments: int, fragment_size: int,
-) -> Hit:
-    stored = searcher.stored_fields(docnum)
-    title = stored.get("title", "")
+def _hit(article: _Article, score: float, fragments: int, fragment_size: int) -> Hit:
+    stored = article.stored
     body = stored.get("body", "")
     lede = stored.get("lede", "")
-    text, spans = body, highlighter.spans(body)
+    text, spans = body, article.spans("body")
     if lede and (not spans or not body):
-        lede_spans = highlighter.spans(lede)
+        lede_spans = article.spans("lede")
         if lede_spans or not body:
             text, spans = lede, lede_spans
-    snippet, ranges = make_snippet(text, highlighter, fragments, fragment_size, spans)
+    snippet, ranges = make_snippet(text, article.highlighter, fragments, fragment_size, spans)
     date = stored.get("date")
     return Hit(
         id=stored.get("id", ""),
         path=stored.get("path", ""),
-        title=title,
+        title=stored.get("title", ""),
         date=date.date() if isinstance(date, dt.datetime) else None,
         score=round(float(score), 4),
         snippet=snippet,
         highlights=ranges,
-        title_highlights=[(s, e) for s, e, _ in highlighter.spans(title)],
+        title_highlights=[(s, e) for s, e, _ in article.spans("title")],
         lede=lede,
         source=stored.get("source", ""),
         url=stored.get("url", ""),

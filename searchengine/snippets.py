@@ -29,11 +29,17 @@ class Highlighter:
     def word(self, term: str) -> bool:
         return term in self.terms or any(term.startswith(p) for p in self.prefixes)
 
-    def spans(self, text: str) -> list[Match]:
-        """Ranges of the matching words of ``text``, in order, overlaps merged."""
-        prefixes = tuple(self.prefixes)
+    def locate(self, text: str) -> list[tuple[str, int, int, int]]:
+        """The analysed words of ``text`` that :meth:`spans` looks at, as
+        :func:`~searchengine.analysis.locate` gives them."""
         phrase_words = {t for phrase in self.phrases for t in phrase}
-        tokens = locate(text, self.terms | phrase_words, prefixes)
+        return locate(text, self.terms | phrase_words, tuple(self.prefixes))
+
+    def spans(self, text: str, tokens: list[tuple[str, int, int, int]] | None = None) -> list[Match]:
+        """Ranges of the matching words of ``text``, in order, overlaps merged
+        (``tokens``: what :meth:`locate` gave for ``text``, if already known)."""
+        if tokens is None:
+            tokens = self.locate(text)
         found: list[Match] = [(s, e, t) for t, s, e, _ in tokens if self.word(t)]
         if self.phrases:
             by_pos: dict[int, list[tuple[str, int, int]]] = {}

@@ -1,12 +1,15 @@
-"""The array scorer reads Whoosh's own files and gives Whoosh's own BM25F scores."""
+"""The array scorer reads Whoosh's own files, and scores them with BM25F as Robertson and Zaragoza define it."""
 
 import json
+import math
 
+import numpy as np
 import pytest
-from whoosh import query as wq
 
 from searchengine import SearchEngine, scoring
 from searchengine.scoring import IndexArrays
+
+FIELDS_BOOSTS = {"title": 2.0, "lede": 1.5, "body": 1.0}
 
 
 def write_jsonl(path, records):
@@ -36,20 +39,58 @@ def engine(tmp_path):
         yield engine
 
 
-def whoosh_scores(searcher, field, term):
-    return {hit.docnum: hit.score for hit in searcher.search(wq.Term(field, term), limit=None)}
+def whoosh_postings(arrays, field, term):
+    """Live document -> frequency, through Whoosh's own reader."""
+    reader = arrays.reader
+    if (field, term) not in reader:
+        return {}
+    return {d: w for d, w in reader.postings(field, term).items_as("weight") if arrays.live[d]}
 
 
 @pytest.mark.parametrize(("field", "term"), [("body", "grev"), ("body", "train"), ("title", "grev"),
                                               ("body", "la"), ("title", "absent")])
-def test_scores_equal_whooshs_bm25f_across_segments(engine, field, term):
+def test_postings_equal_whooshs_across_segments(engine, field, term):
     arrays = engine._open_arrays()
     assert len(arrays.reader.leaf_readers()) > 1
-    ids, scores = arrays.term_scores(field, term)
+    ids, tf = arrays.postings(field, term)
+    ours = {int(d): float(w) for d, w in zip(ids, tf, strict=True) if arrays.live[d]}
+    assert ours == whoosh_postings(arrays, field, term)
+
+
+def expected_bm25f(arrays, term, boosts):
+    """BM25F written out from Whoosh's reader: boosted, length-normalised
+    frequencies add up over the fields, then saturate once; Lucene's idf."""
+    searcher, reader = arrays.searcher, arrays.reader
+    n = reader.doc_count_all()
+    df = max(reader.doc_frequency(f, term) for f in boosts)
+    idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+    combined = {}
+    for f, boost in boosts.items():
+        average = searcher.avg_field_length(f)
+        for d, w in whoosh_postings(arrays, f, term).items():
+            norm = 1 - scoring.B + scoring.B * reader.doc_field_length(d, f) / average
+            combined[d] = combined.get(d, 0.0) + boost * w / norm
+    return {d: idf * tf * (scoring.K1 + 1) / (tf + scoring.K1) for d, tf in combined.items()}
+
+
+@pytest.mark.parametrize("term", ["grev", "train", "la", "absent"])
+def test_bm25f_combines_fields_before_saturating(engine, term):
+    arrays = engine._open_arrays()
+    boosts = {"title": 2.0, "body": 1.0}
+    ids, scores = arrays.bm25f(term, boosts)
     ours = {int(d): float(s) for d, s in zip(ids, scores, strict=True) if arrays.live[d]}
-    theirs = whoosh_scores(arrays.searcher, field, term)
-    assert ours.keys() == theirs.keys()
-    assert all(ours[d] == pytest.approx(theirs[d], rel=1e-5) for d in theirs)
+    expected = expected_bm25f(arrays, term, boosts)
+    assert ours.keys() == expected.keys()
+    assert all(ours[d] == pytest.approx(expected[d], rel=1e-5) for d in expected)
+
+
+def test_scores_of_a_few_documents_equal_the_full_lists(engine):
+    arrays = engine._open_arrays()
+    docs = np.array(sorted(arrays.searcher.document_number(id=i) for i in ("a0", "a7", "b1", "b2")))
+    full = dict(zip(*arrays.bm25f("grev", FIELDS_BOOSTS), strict=True))
+    ids, scores = arrays.bm25f("grev", FIELDS_BOOSTS, docs)
+    assert ids.tolist() == docs.tolist()
+    assert scores.tolist() == pytest.approx([full[d] for d in docs.tolist()])
 
 
 def test_replaced_documents_are_not_live(engine):

@@ -77,6 +77,54 @@ def test_parser_structure():
     assert parsed.excluded == [Clause("Trump")]
 
 
+@pytest.mark.parametrize(("query", "words"), [
+    ("Macron a-t-il démissionné", ["Macron", "a", "il", "démissionné"]),
+    ("Qui remporte-t-il", ["Qui", "remporte", "il"]),
+    ("peut-on voir", ["peut", "on", "voir"]),
+    ("sont-ils partis", ["sont", "ils", "partis"]),
+    ("Qu'est-ce que", ["Qu'est", "ce", "que"]),
+    ("Kim Jong-il", ["Kim", "Jong-il"]),
+    ("kim jong-il", ["kim", "jong-il"]),
+    ("rendez-vous", ["rendez-vous"]),
+    ("Jean-Luc", ["Jean-Luc"]),
+])
+def test_a_questions_inverted_subject_is_a_word_of_its_own(query, words):
+    assert [c.text for g in parse_query(query).groups for c in g] == words
+
+
+def test_a_question_finds_its_verb(tmp_path):
+    write_records(tmp_path / "a", [
+        ("won", "Hockey", "Martin Brodeur remporte le trophée Vézina en 2003."),
+        ("award", "Hockey", "Le trophée Vézina récompense le meilleur gardien."),
+    ])
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "a"])
+        hit = engine.search("Quand remporte-t-il le trophée ?").hits[0]
+        assert stems([hit]) == ["won"]
+        assert "remporte" in [hit.snippet[s:e] for s, e in hit.highlights]
+
+
+@pytest.mark.parametrize(("query", "first"), [("élections", "plural"), ("élection", "singular")])
+def test_the_form_typed_ranks_first(tmp_path, query, first):
+    write_records(tmp_path / "a", [
+        ("plural", "Dépêche", "Les élections ont eu lieu hier."),
+        ("singular", "Dépêche", "L'élection a eu lieu hier soir."),
+    ])
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "a"])
+        assert stems(engine.search(query)) == [first, "plural" if first == "singular" else "singular"]
+
+
+def test_words_side_by_side_as_in_the_query_rank_first(tmp_path):
+    write_records(tmp_path / "a", [
+        ("a-reversed", "Dépêche", "Une charge en prise directe sur les patients."),
+        ("b-as-typed", "Dépêche", "Une prise en charge directe sur les patients."),
+    ])
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "a"])
+        assert stems(engine.search("prise en charge")) == ["b-as-typed", "a-reversed"]
+
+
 def test_stop_words_alone_never_make_a_match(news):
     results = news.search("la réforme des retraites")
     assert ids(results) == ["macron", "greve"]
