@@ -3,7 +3,10 @@
 Ranking is tiered, as readers expect from web search: articles holding every
 word as typed come first, then those holding every word once typos are
 forgiven, then those holding only some of the words. Within a tier, BM25F
-orders them, a match in the title weighing more than one in the body.
+orders them, a match in the title weighing more than one in the body. The
+best few are then reordered by what only their positions and text show: how
+close the words stand, whether they appear in the form typed and side by
+side as in the query.
 """
 
 from __future__ import annotations
