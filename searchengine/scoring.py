@@ -195,23 +195,27 @@ class IndexArrays:
     def bm25f(self, term: str, boosts: Mapping[str, float],
               docs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The documents holding ``term`` in any of the fields of ``boosts``
-        (only those of ``docs``, ascending, if given) and their scores."""
-        ids_of, tfs_of = [], []
+        (only those of ``docs``, ascending, if given) and their scores. The
+        fields' lists are merged by sorting when they are short, through an
+        array over every document when they are long."""
+        found = []
         for fieldname, boost in boosts.items():
-            if docs is None:
-                ids, tf = self.postings(fieldname, term)
-            else:
-                ids, tf = self.frequencies_in(fieldname, term, docs)
+            ids, tf = self.postings(fieldname, term) if docs is None else self.frequencies_in(fieldname, term, docs)
             if len(ids):
-                ids_of.append(ids)
-                tfs_of.append(boost * tf / self._norm(fieldname)[ids])
-        if not ids_of:
+                found.append((ids, boost * tf / self._norm(fieldname)[ids]))
+        if not found:
             return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
-        if len(ids_of) == 1:
-            ids, tf = ids_of[0], tfs_of[0].astype(np.float64)
+        if len(found) == 1:
+            ids, tf = found[0]
+        elif sum(len(some) for some, _ in found) * 8 < self.size:
+            ids, where = np.unique(np.concatenate([some for some, _ in found]), return_inverse=True)
+            tf = np.bincount(where, weights=np.concatenate([weighted for _, weighted in found]))
         else:
-            ids, where = np.unique(np.concatenate(ids_of), return_inverse=True)
-            tf = np.bincount(where, weights=np.concatenate(tfs_of))
+            dense = np.zeros(self.size, dtype=np.float64)
+            for some, weighted in found:
+                dense[some] += weighted
+            ids = np.flatnonzero(dense)
+            tf = dense[ids]
         return ids, self.idf(term, list(boosts)) * tf * (K1 + 1) / (tf + K1)
 
     def term_mask(self, fieldname: str, term: str) -> np.ndarray:

@@ -44,13 +44,15 @@ TYPO_MAX_WORDS = 8
 SIMILAR_TERMS = 15
 PROXIMITY_WEIGHT = 2.0
 PROXIMITY_FIELD = "body"
+"""The field where proximity and word pairs are read (positions cost a read each)."""
 EXACT_FORM_WEIGHT = 0.5
-"""A query word that an article holds in the very form typed (``élections``,
-not only ``élection``) adds this share of its idf."""
+"""A query word that an article's title or body holds in the very form typed
+(``élections``, not only ``élection``) adds this share of its idf."""
 BIGRAM_WEIGHT = 0.5
-"""Each pair of words that stand side by side in the query and in the title or
-body adds this."""
-PAIRED_FIELDS = ("title", "body")
+"""Each pair of words that stand in the body as in the query (``prise en
+charge``, not ``charge en prise``) adds this."""
+EXACT_FORM_FIELDS = ("title", "body")
+"""The fields read for exact forms: a lede mostly repeats them."""
 COVERAGE_EXPONENT = 0.5
 RERANKED = 10
 """Stop words, proximity, exact forms and word pairs reorder this many best
@@ -357,50 +359,49 @@ def _rerank(planner: _Planner, parsed: ParsedQuery, light: list[Clause], scores:
         scores[ids] += STOP_WORD_BOOST * found
     pairs = _pairs(parsed)
     words = sorted({t for t in planner.highlighter.terms if t not in STOP_WORDS})
-    paired = [f for f in PAIRED_FIELDS if f in planner.fields]
-    where = {(f, t): arrays.positions(f, t, docs)
-             for f in {PROXIMITY_FIELD, *paired} for t in {*words, *(t for pair in pairs for t in pair)}}
+    where = {t: arrays.positions(PROXIMITY_FIELD, t, docs) for t in {*words, *(t for a, b, _ in pairs for t in (a, b))}}
     typed = _typed_forms(parsed, set(words))
     idf = {t: arrays.idf(t, planner.fields) for t in typed}
     read: dict[int, _Article] = {}
     for doc in docs.tolist():
-        lists = [where[PROXIMITY_FIELD, t][doc] for t in words if doc in where[PROXIMITY_FIELD, t]]
+        lists = [where[t][doc] for t in words if doc in where[t]]
         near = sum(1 / max(_closest(a, b), 1) for i, a in enumerate(lists) for b in lists[i + 1:])
-        side_by_side = sum(
-            any(_adjacent(where[f, a].get(doc), where[f, b].get(doc)) for f in paired) for a, b in pairs
-        )
+        side_by_side = sum(_adjacent(where[a].get(doc), where[b].get(doc), gap) for a, b, gap in pairs)
         article = read[doc] = _Article(arrays.searcher.stored_fields(doc), planner.highlighter)
-        exact = {t for f in FIELDS for t, start, end, _ in article.tokens(f)
+        exact = {t for f in EXACT_FORM_FIELDS for t, start, end, _ in article.tokens(f)
                  if fold(article.stored[f][start:end]) in typed.get(t, ())}
         scores[doc] += (PROXIMITY_WEIGHT * near + BIGRAM_WEIGHT * side_by_side
                         + EXACT_FORM_WEIGHT * sum(idf[t] for t in exact))
     return read
 
 
-def _pairs(parsed: ParsedQuery) -> set[tuple[str, str]]:
-    """The terms that follow one another in the query, one of them at least
-    not a stop word; none for a pasted paragraph, whose every pair would be
-    looked up for little."""
-    pairs: set[tuple[str, str]] = set()
+def _pairs(parsed: ParsedQuery) -> set[tuple[str, str, int]]:
+    """Each word of the query and the next one that is not a stop word, with
+    how many places further it stands (``prise en charge``: prise, charge, 2).
+    None for a pasted paragraph, whose every pair would be looked up for little."""
+    pairs: set[tuple[str, str, int]] = set()
     if len(parsed.groups) > LONG_QUERY:
         return pairs
-    previous = None
+    previous, gap = None, 0
     for group in parsed.groups:
         if len(group) > 1 or group[0].kind == "prefix":
             previous = None
             continue
         for term in _query_terms(group[0].text):
-            if previous is not None and not (previous in STOP_WORDS and term in STOP_WORDS):
-                pairs.add((previous, term))
-            previous = term
+            gap += 1
+            if term in STOP_WORDS:
+                continue
+            if previous is not None:
+                pairs.add((previous, term, gap))
+            previous, gap = term, 0
     return pairs
 
 
-def _adjacent(first: list[int] | None, second: list[int] | None) -> bool:
+def _adjacent(first: list[int] | None, second: list[int] | None, gap: int) -> bool:
     if not first or not second:
         return False
     following = set(second)
-    return any(p + 1 in following for p in first)
+    return any(p + gap in following for p in first)
 
 
 def _typed_forms(parsed: ParsedQuery, terms: set[str]) -> dict[str, set[str]]:
