@@ -173,7 +173,9 @@ def _use_color(choice: str) -> bool:
 
 class QueryCommand(click.Command):
     """Reads an argument that starts with - (``-Trump``, ``-"Le Monde"``) as
-    part of the query unless it is one of the command's options."""
+    part of the query unless it is one of the command's options. One that
+    starts with -- is always an option, so that a mistyped one (``--limt``)
+    is reported rather than searched for."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         takes_value = {name: not p.is_flag for p in self.get_params(ctx) if isinstance(p, click.Option)
@@ -186,6 +188,9 @@ class QueryCommand(click.Command):
                 words.extend(rest)
                 break
             name = arg.split("=", 1)[0] if arg.startswith("--") else arg[:2]
+            if arg.startswith("--") and name not in takes_value:
+                options.append(arg)
+                continue
             if name not in takes_value or (arg != name and not takes_value[name]):
                 words.append(arg)
                 continue

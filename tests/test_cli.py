@@ -124,6 +124,7 @@ def test_indexing_a_missing_path_creates_no_index(runner, tmp_path):
 
 
 @pytest.mark.parametrize("args", [["query", "le", "--page", "0"], ["query", "le", "--sort", "foo"],
+                                  ["query", "Kim", "--limt", "5"], ["query", "Kim", "--no-color"],
                                   ["index", "--frobnicate"], ["query"], ["frob"]])
 def test_a_bad_option_is_one_error_line(runner, tmp_path, args):
     result = runner.invoke(cli, args)
