@@ -1,5 +1,6 @@
 """Searching as news readers expect: syntax, ranking tiers, filters, suggestions."""
 
+import contextlib
 import datetime as dt
 import json
 
@@ -92,39 +93,6 @@ def test_a_questions_inverted_subject_is_a_word_of_its_own(query, words):
     assert [c.text for g in parse_query(query).groups for c in g] == words
 
 
-def test_a_question_finds_its_verb(tmp_path):
-    write_records(tmp_path / "a", [
-        ("won", "Hockey", "Martin Brodeur remporte le trophée Vézina en 2003."),
-        ("award", "Hockey", "Le trophée Vézina récompense le meilleur gardien."),
-    ])
-    with SearchEngine(tmp_path / "ix") as engine:
-        engine.index([tmp_path / "a"])
-        hit = engine.search("Quand remporte-t-il le trophée ?").hits[0]
-        assert stems([hit]) == ["won"]
-        assert "remporte" in [hit.snippet[s:e] for s, e in hit.highlights]
-
-
-@pytest.mark.parametrize(("query", "first"), [("élections", "plural"), ("élection", "singular")])
-def test_the_form_typed_ranks_first(tmp_path, query, first):
-    write_records(tmp_path / "a", [
-        ("plural", "Dépêche", "Les élections ont eu lieu hier."),
-        ("singular", "Dépêche", "L'élection a eu lieu hier soir."),
-    ])
-    with SearchEngine(tmp_path / "ix") as engine:
-        engine.index([tmp_path / "a"])
-        assert stems(engine.search(query)) == [first, "plural" if first == "singular" else "singular"]
-
-
-def test_words_side_by_side_as_in_the_query_rank_first(tmp_path):
-    write_records(tmp_path / "a", [
-        ("a-reversed", "Dépêche", "Une charge en prise directe sur les patients."),
-        ("b-as-typed", "Dépêche", "Une prise en charge directe sur les patients."),
-    ])
-    with SearchEngine(tmp_path / "ix") as engine:
-        engine.index([tmp_path / "a"])
-        assert stems(engine.search("prise en charge")) == ["b-as-typed", "a-reversed"]
-
-
 def test_stop_words_alone_never_make_a_match(news):
     results = news.search("la réforme des retraites")
     assert ids(results) == ["macron", "greve"]
@@ -142,27 +110,59 @@ def write_records(folder, records):
         (folder / f"{name}.txt").write_text(f"{title}\n\n{body}", encoding="utf-8")
 
 
+@contextlib.contextmanager
+def indexed(tmp_path, records):
+    """An engine over text files written from (name, title, body) records."""
+    write_records(tmp_path / "a", records)
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "a"])
+        yield engine
+
+
 def test_missing_a_common_word_ranks_above_missing_a_rare_one(tmp_path):
     filler = [(f"f{n}", f"Dépêche {n}", "Le gouvernement a parlé ce matin.") for n in range(8)]
-    write_records(tmp_path / "a", [
+    with indexed(tmp_path, [
         *filler,
         ("rare", "Dépêche", "Le glyphosate est au menu ce matin."),
         ("common", "Le gouvernement", "Le gouvernement se tait ce matin."),
-    ])
-    with SearchEngine(tmp_path / "ix") as engine:
-        engine.index([tmp_path / "a"])
+    ]) as engine:
         assert stems(engine.search("gouvernement glyphosate"))[0] == "rare"
 
 
 def test_words_standing_together_rank_first(tmp_path):
     padding = " ".join(["Le conseil a siégé longtemps."] * 6)
-    write_records(tmp_path / "a", [
+    with indexed(tmp_path, [
         ("scattered", "Dépêche", f"La cour a statué. {padding} Elle suspend la loi."),
         ("together", "Dépêche", f"{padding} La cour suspend la loi."),
-    ])
-    with SearchEngine(tmp_path / "ix") as engine:
-        engine.index([tmp_path / "a"])
+    ]) as engine:
         assert stems(engine.search("cour suspend")) == ["together", "scattered"]
+
+
+def test_a_question_finds_its_verb(tmp_path):
+    with indexed(tmp_path, [
+        ("won", "Hockey", "Martin Brodeur remporte le trophée Vézina en 2003."),
+        ("award", "Hockey", "Le trophée Vézina récompense le meilleur gardien."),
+    ]) as engine:
+        hit = engine.search("Quand remporte-t-il le trophée ?").hits[0]
+        assert stems([hit]) == ["won"]
+        assert "remporte" in [hit.snippet[s:e] for s, e in hit.highlights]
+
+
+@pytest.mark.parametrize(("query", "first"), [("élections", "plural"), ("élection", "singular")])
+def test_the_form_typed_ranks_first(tmp_path, query, first):
+    with indexed(tmp_path, [
+        ("plural", "Dépêche", "Les élections ont eu lieu hier."),
+        ("singular", "Dépêche", "L'élection a eu lieu hier soir."),
+    ]) as engine:
+        assert stems(engine.search(query)) == [first, "plural" if first == "singular" else "singular"]
+
+
+def test_words_side_by_side_as_in_the_query_rank_first(tmp_path):
+    with indexed(tmp_path, [
+        ("a-reversed", "Dépêche", "Une charge en prise directe sur les patients."),
+        ("b-as-typed", "Dépêche", "Une prise en charge directe sur les patients."),
+    ]) as engine:
+        assert stems(engine.search("prise en charge")) == ["b-as-typed", "a-reversed"]
 
 
 @pytest.mark.parametrize("typo", ["Poutinne", "Poutime", "Vladivostock"])
