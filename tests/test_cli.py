@@ -53,7 +53,7 @@ def test_accentless_query_finds_the_seed(runner, tmp_path):
     index_seeds(runner, tmp_path)
     result = runner.invoke(cli, ["query", "Coree du Nord", "--index-dir", str(tmp_path / "ix")])
     assert result.exit_code == 0
-    assert "Kim Jong-un attendu à Vladivostok" in result.stdout
+    assert "Kim Jong-un arrive en Russie en train" in result.stdout
     assert "**Corée**" in result.stdout
 
 
