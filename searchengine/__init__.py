@@ -12,15 +12,25 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .articles import Article
     from .engine import IndexInfo, SearchEngine
-    from .errors import ArticleNotFound, BadArticle, IndexCorrupt, IndexLocked, IndexNotFound, NewsearchError
+    from .errors import (
+        ArticleNotFound,
+        BadArticle,
+        BadQuery,
+        IndexCorrupt,
+        IndexLocked,
+        IndexNotFound,
+        NewsearchError,
+    )
     from .indexing import IndexReport, Progress
-    from .searching import Hit, SearchResults
+    from .ranking import RankingSettings
+    from .results import Hit, SearchResults
 
 _HOMES = {
     "Article": "articles",
     "ArticleNotFound": "errors",
     "BadArticle": "errors",
-    "Hit": "searching",
+    "BadQuery": "errors",
+    "Hit": "results",
     "IndexCorrupt": "errors",
     "IndexInfo": "engine",
     "IndexLocked": "errors",
@@ -28,13 +38,15 @@ _HOMES = {
     "IndexReport": "indexing",
     "NewsearchError": "errors",
     "Progress": "indexing",
+    "RankingSettings": "ranking",
     "SearchEngine": "engine",
-    "SearchResults": "searching",
+    "SearchResults": "results",
 }
 __all__ = [
     "Article",
     "ArticleNotFound",
     "BadArticle",
+    "BadQuery",
     "Hit",
     "IndexCorrupt",
     "IndexInfo",
@@ -43,6 +55,7 @@ __all__ = [
     "IndexReport",
     "NewsearchError",
     "Progress",
+    "RankingSettings",
     "SearchEngine",
     "SearchResults",
 ]

@@ -6,6 +6,7 @@ and each command load only what they use.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from collections.abc import Callable
@@ -172,34 +173,37 @@ def _use_color(choice: str) -> bool:
 
 
 class QueryCommand(click.Command):
-    """Reads an argument that starts with - (``-Trump``, ``-"Le Monde"``) as
-    part of the query unless it is one of the command's options. One that
-    starts with -- is always an option, so that a mistyped one (``--limt``)
-    is reported rather than searched for."""
+    """Reads an argument that starts with - (``-Trump``, ``-nucléaire``,
+    ``-"Le Monde"``) as a query word unless it is exactly one of the
+    command's short options; Click parses everything else, so a mistyped
+    long option (``--limt``) or one missing its value is an error."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        takes_value = {name: not p.is_flag for p in self.get_params(ctx) if isinstance(p, click.Option)
-                       for name in (*p.opts, *p.secondary_opts)}
-        options: list[str] = []
-        words: list[str] = []
-        rest = iter(args)
-        for arg in rest:
-            if arg == "--":
-                words.extend(rest)
-                break
-            name = arg.split("=", 1)[0] if arg.startswith("--") else arg[:2]
-            if arg.startswith("--") and name not in takes_value:
-                options.append(arg)
-                continue
-            if name not in takes_value or (arg != name and not takes_value[name]):
-                words.append(arg)
-                continue
-            options.append(arg)
-            if arg == name and takes_value[name]:
-                value = next(rest, None)
-                if value is not None:
-                    options.append(value)
-        return super().parse_args(ctx, [*options, "--", *words])
+    def make_parser(self, ctx: click.Context) -> Any:
+        parser = super().make_parser(ctx)
+        match_short = parser._match_short_opt
+
+        def match(arg: str, state: Any) -> None:
+            if arg in parser._short_opt:
+                match_short(arg, state)
+            else:
+                state.largs.append(arg)
+
+        parser._match_short_opt = match
+        return parser
+
+
+class DateParam(click.ParamType):
+    """A date as the README lists them (2023-09-12, 12/09/2023, 12 septembre 2023)."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from .articles import parse_date
+
+        parsed = parse_date(value)
+        if parsed is None:
+            self.fail(f"cannot read {value!r} as a date (try 2023-09-12 or 12/09/2023)", param, ctx)
+        return parsed
 
 
 @cli.command(cls=QueryCommand)
@@ -207,15 +211,16 @@ class QueryCommand(click.Command):
 @index_dir_option
 @output_options
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True, help="Page of results.")
-@click.option("--since", metavar="DATE", help="Only articles from this date on (2023-09-12, 12/09/2023, ...).")
-@click.option("--until", metavar="DATE", help="Only articles up to this date.")
+@click.option("--since", type=DateParam(), metavar="DATE",
+              help="Only articles from this date on (2023-09-12, 12/09/2023, ...).")
+@click.option("--until", type=DateParam(), metavar="DATE", help="Only articles up to this date.")
 @click.option("--source", metavar="NAME", help="Only articles from this source.")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True,
               help="Best first, or newest first.")
 @click.option("--names", type=click.Path(dir_okay=False), envvar="NEWSEARCH_NAMES",
               help="Extra name variants, one set a line: Poutine | Putin (also $NEWSEARCH_NAMES).")
 def query(words: tuple[str, ...], index_dir: str, limit: int, page: int, fmt: str, as_json: bool, color: str,
-          since: str | None, until: str | None, source: str | None, sort: str,
+          since: dt.date | None, until: dt.date | None, source: str | None, sort: str,
           fragments: int, fragment_size: int, names: str | None) -> None:
     """Search the index for WORDS and print the best articles.
 
@@ -226,9 +231,11 @@ def query(words: tuple[str, ...], index_dir: str, limit: int, page: int, fmt: st
     Syntax:
       Kim Poutine          articles with both words first, then either
       "Corée du Nord"      an exact phrase
-      Poutine -Trump       exclude a word (or -"a phrase")
+      Poutine -Trump       exclude a word (or -"a phrase", NOT Trump)
       Putin OR Poutine     either word
+      +Kim, Kim AND Poutine  required words
       title:sommet         only in the title (also lede:, body:)
+      source:AFP           only articles from that source
       nucl*                words starting with nucl
     Accents and case never matter; plurals and feminines match; typos are
     forgiven (1 from 5 letters, 2 from 9), exact spellings ranking first;
@@ -265,24 +272,7 @@ def similar(article_id: str, index_dir: str, limit: int, fmt: str, as_json: bool
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON document.")
 def info(index_dir: str, as_json: bool) -> None:
     """Where the index is, what it holds and how big it is."""
-    import json
+    from .render import render_info
 
     with _engine(index_dir) as engine:
-        about = engine.info()
-    values = {
-        "path": os.path.abspath(about.path),
-        "articles": about.articles,
-        "terms": about.terms,
-        "size_bytes": about.size_bytes,
-        "last_update": about.last_update.isoformat(timespec="seconds") if about.last_update else None,
-        "analyzer": about.analyzer,
-    }
-    if as_json:
-        click.echo(json.dumps(values, indent=2))
-        return
-    click.echo(f"Index:       {values['path']}")
-    click.echo(f"Articles:    {about.articles}")
-    click.echo(f"Terms:       {about.terms}")
-    click.echo(f"Size:        {about.size_bytes / 1e6:.1f} MB")
-    click.echo(f"Last update: {values['last_update'] or 'never'}")
-    click.echo(f"Analyser:    {about.analyzer}")
+        click.echo(render_info(engine.info(), as_json), nl=False)

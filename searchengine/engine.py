@@ -1,21 +1,39 @@
-"""SearchEngine: the one object embedders need, and the one the CLI uses."""
+"""SearchEngine: the one object embedders need, and the one the CLI uses.
+
+A query flows down once: parse (``queries``) → expand names (``names``) →
+plan (``plan``) → rank (``ranking``) → results (``results``). Everything a
+query produces belongs to it; what queries share is a :class:`_Snapshot`, the
+index as of one commit, which is only read. A new commit (by this engine or
+another process) gives a new snapshot for the queries that start after it,
+while queries already running finish on theirs, so one engine can serve many
+threads while a writer commits.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable, Mapping
+import pickle
+import struct
+import threading
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .analysis import fold
-from .errors import ArticleNotFound, IndexCorrupt, NewsearchError
+from .analysis import STOP_WORDS, analyse, fold, locate
+from .errors import ArticleNotFound, BadQuery, IndexCorrupt, NewsearchError
 from .indexing import open_index
 from .names import NameTable, load_names
+from .plan import QueryPlan, plan_query, plan_similar
+from .queries import FIELDS, parse_query
+from .ranking import Filters, RankingSettings, rank
+from .results import SearchResults, build_results
 from .scoring import IndexArrays
-from .searching import SearchResults, run_search, run_similar
+from .snippets import ArticleText, Highlighter
 
 if TYPE_CHECKING:
     from .errors import BadArticle
@@ -23,8 +41,14 @@ if TYPE_CHECKING:
 
 __all__ = ["IndexInfo", "SearchEngine"]
 
+_DAMAGE = (struct.error, zlib.error, pickle.UnpicklingError, EOFError, IndexError, ValueError, OSError,
+           UnicodeDecodeError, KeyError)
+"""What reading a damaged index file raises somewhere inside Whoosh or our decoders."""
+_OPEN_ATTEMPTS = 3
+"""A commit can remove a segment between reading the TOC and opening it: open again."""
 
-@dataclass
+
+@dataclass(frozen=True)
 class IndexInfo:
     path: str
     articles: int
@@ -34,19 +58,116 @@ class IndexInfo:
     analyzer: str
 
 
+class _ModuleAnalyzer:
+    stop_words = STOP_WORDS
+
+    def terms(self, text: str) -> list[str]:
+        return [t for t, _, _, _ in analyse(text, query=True)]
+
+    def analyse(self, text: str, query: bool = False) -> Iterator[tuple[str, int, int, int]]:
+        return analyse(text, query)
+
+    def locate(self, text: str, terms: Any, prefixes: tuple[str, ...] = ()) -> list[tuple[str, int, int, int]]:
+        return locate(text, set(terms), prefixes)
+
+
+class _Snapshot:
+    """The index as of one commit, shared by the queries that run on it."""
+
+    def __init__(self, path: Path, names: str | os.PathLike[str] | None) -> None:
+        self.path = path
+        self.index = open_index(path)
+        try:
+            self.searcher = self.index.searcher()
+            self.arrays = IndexArrays(self.searcher)
+        except _DAMAGE as exc:
+            raise IndexCorrupt(path, str(exc) or type(exc).__name__) from exc
+        self.analyzer = _ModuleAnalyzer()
+        self.names: NameTable = load_names(self.analyzer, names)
+
+    def up_to_date(self) -> bool:
+        return bool(self.searcher.up_to_date())
+
+    # What planning reads of the vocabulary.
+    @property
+    def size(self) -> int:
+        return self.arrays.size
+
+    def doc_frequency(self, fieldname: str, term: str) -> int:
+        return self.arrays.doc_frequency(fieldname, term)
+
+    def terms_within(self, fieldname: str, term: str, distance: int) -> Iterable[str]:
+        return self.arrays.reader.terms_within(fieldname, term, distance, prefix=1)
+
+    def expand_prefix(self, fieldname: str, prefix: str) -> Iterator[str]:
+        for term in self.arrays.reader.expand_prefix(fieldname, prefix):
+            yield term.decode("utf-8") if isinstance(term, bytes) else term
+
+    def reader(self, highlighter: Highlighter) -> Callable[[int], ArticleText]:
+        def read(doc: int) -> ArticleText:
+            stored = self.searcher.stored_fields(doc)
+            own = stored.get("id", "")
+            if len(self.live("id", own)) > 1:
+                stored = {**stored, "id": f"{stored.get('path', '')}#{own}"}
+            return ArticleText(stored, highlighter, self.analyzer)
+
+        return read
+
+    def live(self, fieldname: str, term: str) -> list[int]:
+        ids = self.arrays.postings(fieldname, term)[0]
+        return [d for d in ids.tolist() if self.arrays.live[d]]
+
+    def surface(self, term: str) -> str | None:
+        """The word as an article writes it (accents, case) for an index term."""
+        for name in ("title", "lede", "body"):
+            holders = self.arrays.postings(name, term)[0]
+            if not len(holders):
+                continue
+            text = self.searcher.stored_fields(int(holders[0])).get(name, "")
+            for found, start, end, _ in self.analyzer.analyse(text):
+                if found == term:
+                    return str(text[start:end])
+        return None
+
+    def find(self, article_id: str) -> int:
+        """The document of an id as :class:`~searchengine.results.Hit` shows it:
+        the article's own id, or ``path#id`` where several articles share it."""
+        docs = self.live("id", article_id)
+        if len(docs) == 1:
+            return docs[0]
+        if len(docs) > 1:
+            places = ", ".join(f"{self.searcher.stored_fields(d).get('path', '')}#{article_id}" for d in docs[:5])
+            raise ArticleNotFound(article_id, f"{len(docs)} articles have the id {article_id!r}: name one as {places}")
+        path, sep, own = article_id.rpartition("#")
+        if sep:
+            for doc in self.live("id", own):
+                if self.searcher.stored_fields(doc).get("path") == path:
+                    return doc
+        raise ArticleNotFound(article_id)
+
+
 def _as_date(value: dt.date | str | None, name: str) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a date or a string, not {type(value).__name__}")
     from .articles import parse_date
 
     parsed = parse_date(value)
     if parsed is None:
-        raise NewsearchError(f"{name}: cannot read {value!r} as a date (try 2023-09-12 or 12/09/2023)")
+        raise ValueError(f"{name}: cannot read {value!r} as a date (try 2023-09-12 or 12/09/2023)")
     return parsed
 
 
+def _positive(value: object, name: str, least: int = 1) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
+    if value < least:
+        raise ValueError(f"{name} must be at least {least}, not {value}")
+
+
 class SearchEngine:
-    """A French news index in one folder.
+    """A French news index in one folder; safe to share between threads.
 
     >>> with SearchEngine("index") as engine:
     ...     engine.index(["seeds"])
@@ -55,14 +176,14 @@ class SearchEngine:
     """
 
     def __init__(self, path: str | os.PathLike[str] = "index", *,
-                 names: str | os.PathLike[str] | None = None) -> None:
-        """``names``: a file of extra name variants, added to the shipped table."""
+                 names: str | os.PathLike[str] | None = None, settings: RankingSettings | None = None) -> None:
+        """``names``: a file of extra name variants, added to the shipped
+        table. ``settings``: the ranking's knobs (the measured defaults if None)."""
         self.path = Path(path)
+        self.settings = settings or RankingSettings()
         self._names_file = names
-        self._names: NameTable | None = None
-        self._index = None
-        self._searcher = None
-        self._arrays: IndexArrays | None = None
+        self._lock = threading.Lock()
+        self._snapshot: _Snapshot | None = None
 
     def __enter__(self) -> SearchEngine:
         return self
@@ -72,35 +193,40 @@ class SearchEngine:
         self.close()
 
     def close(self) -> None:
-        if self._searcher is not None:
-            self._searcher.close()
-            self._searcher = None
-        self._index = None
-        self._arrays = None
+        """Let go of the open index; queries still running finish on it."""
+        with self._lock:
+            self._snapshot = None
 
-    def _open_searcher(self):  # noqa: ANN202 - a Whoosh searcher stays private
-        if self._searcher is not None and not self._searcher.up_to_date():
-            # Not Whoosh's refresh(): it reuses the readers of unchanged segments,
-            # whose lists of deleted articles are then out of date.
-            self.close()
-        if self._searcher is None:
-            self._index = open_index(self.path)
-            try:
-                self._searcher = self._index.searcher()
-            except (OSError, ValueError, EOFError) as exc:
-                raise IndexCorrupt(self.path, str(exc)) from exc
-        return self._searcher
+    def _current(self) -> _Snapshot:
+        """The snapshot of the latest commit, opened once per commit."""
+        with self._lock:
+            snapshot = self._snapshot
+            if snapshot is not None and snapshot.up_to_date():
+                return snapshot
+            for attempt in range(_OPEN_ATTEMPTS):
+                try:
+                    snapshot = _Snapshot(self.path, self._names_file)
+                    break
+                except IndexCorrupt:
+                    if attempt == _OPEN_ATTEMPTS - 1:
+                        raise
+            assert snapshot is not None
+            self._snapshot = snapshot
+            return snapshot
 
-    def _open_arrays(self) -> IndexArrays:
-        """The searcher's arrays, made anew only when the index has changed."""
-        searcher = self._open_searcher()
-        if self._arrays is None or self._arrays.searcher is not searcher:
-            self._arrays = IndexArrays(searcher)
-        return self._arrays
+    @contextmanager
+    def _reading(self) -> Iterator[_Snapshot]:
+        """The current snapshot; whatever a damaged file raises becomes :class:`IndexCorrupt`."""
+        try:
+            yield self._current()
+        except NewsearchError:
+            raise
+        except _DAMAGE as exc:
+            raise IndexCorrupt(self.path, f"{type(exc).__name__}: {exc}") from exc
 
     def index(
         self,
-        paths: Iterable[str | os.PathLike[str]] = ("seeds",),
+        paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] = ("seeds",),
         *,
         rebuild: bool = False,
         fields: Mapping[str, str] | None = None,
@@ -110,9 +236,22 @@ class SearchEngine:
         on_problem: Callable[[BadArticle], None] | None = None,
         progress: Callable[[Progress], None] | None = None,
     ) -> IndexReport:
-        """Add, update and remove articles so the index matches ``paths``."""
+        """Add, update and remove articles so the index matches ``paths`` (one
+        path, or several)."""
+        from .articles import FIELD_NAMES
         from .indexing import update_index
 
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        paths = list(paths)
+        for p in paths:
+            if not isinstance(p, (str, os.PathLike)):
+                raise TypeError(f"paths must be paths (str or os.PathLike), not {type(p).__name__}")
+        unknown = sorted(set(fields or {}) - set(FIELD_NAMES))
+        if unknown:
+            raise ValueError(f"unknown field {unknown[0]!r} in fields: expected one of {', '.join(FIELD_NAMES)}")
+        _positive(memory_mb, "memory_mb", 16)
+        _positive(jobs, "jobs")
         report = update_index(
             self.path, paths, rebuild=rebuild, fields=fields, wait=wait, memory_mb=memory_mb,
             jobs=jobs, on_problem=on_problem, progress=progress,
@@ -133,44 +272,68 @@ class SearchEngine:
         fragments: int = 1,
         fragment_size: int = 200,
     ) -> SearchResults:
-        """Ranked hits for ``query`` (see the README for the syntax)."""
+        """Page ``page`` of ``limit`` hits for ``query`` (see the README for the syntax)."""
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a string, not {type(query).__name__}")
         if sort not in ("relevance", "date"):
-            raise NewsearchError(f"sort must be 'relevance' or 'date', not {sort!r}")
-        if limit < 1 or page < 1:
-            raise NewsearchError("limit and page must be at least 1")
+            raise ValueError(f"sort must be 'relevance' or 'date', not {sort!r}")
+        if source is not None and not isinstance(source, str):
+            raise TypeError(f"source must be a string, not {type(source).__name__}")
+        for value, name, least in ((limit, "limit", 1), (page, "page", 1), (fragments, "fragments", 1),
+                                   (fragment_size, "fragment_size", 20)):
+            _positive(value, name, least)
         start, end = _as_date(since, "since"), _as_date(until, "until")
-        if self._names is None:
-            self._names = load_names(self._names_file)
-        return run_search(
-            self._open_arrays(), query, limit=limit, page=page,
+        filters = Filters(
             since=dt.datetime.combine(start, dt.time()) if start else None,
             until=dt.datetime.combine(end, dt.time.max) if end else None,
-            source=fold(source) if source else None, sort=sort,
-            fragments=fragments, fragment_size=fragment_size, names=self._names,
+            sources=(fold(source),) if source else (),
         )
+        parsed = parse_query(query)
+        if parsed.excluded and not parsed.groups:
+            raise BadQuery(query, "it only excludes words; add a word to look for")
+        with self._reading() as snapshot:
+            plan = plan_query(snapshot.names.expand(parsed), snapshot, snapshot.analyzer,
+                              self.settings)
+            return self._results(snapshot, query, plan, filters, sort, page, limit, fragments, fragment_size)
+
+    def _results(self, snapshot: _Snapshot, query: str, plan: QueryPlan, filters: Filters, sort: str,
+                 page: int, limit: int, fragments: int, fragment_size: int) -> SearchResults:
+        read = snapshot.reader(plan.highlighter)
+        ranking = rank(snapshot.arrays, plan, self.settings, filters, sort=sort,
+                       start=(page - 1) * limit, stop=page * limit, read=read)
+        results = build_results(query, plan, ranking, read=read, surface=snapshot.surface, page=page,
+                                limit=limit, fragments=fragments, fragment_size=fragment_size)
+        return results
 
     def similar(self, article_id: str, *, limit: int = 10, fragments: int = 1,
                 fragment_size: int = 200) -> SearchResults:
         """The articles closest to one article, itself excluded."""
-        arrays = self._open_arrays()
-        docnum = arrays.searcher.document_number(id=article_id)
-        if docnum is None:
-            raise ArticleNotFound(article_id)
-        return run_similar(arrays, docnum, limit=limit, fragments=fragments, fragment_size=fragment_size)
+        if not isinstance(article_id, str):
+            raise TypeError(f"article_id must be a string, not {type(article_id).__name__}")
+        for value, name, least in ((limit, "limit", 1), (fragments, "fragments", 1),
+                                   (fragment_size, "fragment_size", 20)):
+            _positive(value, name, least)
+        with self._reading() as snapshot:
+            doc = snapshot.find(article_id)
+            stored = snapshot.searcher.stored_fields(doc)
+            text = "\n".join(stored.get(f, "") for f in FIELDS)
+            plan = plan_similar(text, snapshot, snapshot.analyzer, self.settings)
+            return self._results(snapshot, f"similar to {article_id}", plan, Filters(exclude=doc), "relevance",
+                                 1, limit, fragments, fragment_size)
 
     def info(self) -> IndexInfo:
         """What is in the index and how big it is."""
-        searcher = self._open_searcher()
-        reader = searcher.reader()
-        terms = sum(1 for _ in reader.all_terms() if _[0] in ("title", "lede", "body"))
-        size = sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
-        mtime = max((f.stat().st_mtime for f in self.path.glob("*.toc")), default=None)
-        analyzer = type(searcher.schema["body"].analyzer)
-        return IndexInfo(
-            path=str(self.path),
-            articles=searcher.doc_count(),
-            terms=terms,
-            size_bytes=size,
-            last_update=dt.datetime.fromtimestamp(mtime) if mtime else None,
-            analyzer=f"{analyzer.__module__}.{analyzer.__qualname__}",
-        )
+        with self._reading() as snapshot:
+            reader = snapshot.searcher.reader()
+            terms = sum(1 for field, _ in reader.all_terms() if field in FIELDS)
+            size = sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
+            mtime = max((f.stat().st_mtime for f in self.path.glob("*.toc")), default=None)
+            analyzer = type(snapshot.searcher.schema["body"].analyzer)
+            return IndexInfo(
+                path=str(self.path),
+                articles=snapshot.searcher.doc_count(),
+                terms=terms,
+                size_bytes=size,
+                last_update=dt.datetime.fromtimestamp(mtime) if mtime else None,
+                analyzer=f"{analyzer.__module__}.{analyzer.__qualname__}",
+            )

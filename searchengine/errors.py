@@ -5,7 +5,8 @@
     ├── IndexLocked     another process is updating the index
     ├── IndexCorrupt    the folder holds something Whoosh cannot open
     ├── BadArticle      one file or record could not be read (.path, .line)
-    └── ArticleNotFound no article has that id
+    ├── BadQuery        a query that can match nothing as typed (.query)
+    └── ArticleNotFound no article has that id, or several have
 
 Whoosh's own exceptions are caught where they happen and re-raised as one of
 these, so embedders and the CLI deal with this tree alone.
@@ -52,7 +53,13 @@ class BadArticle(NewsearchError):
         super().__init__(f"{where}: {reason}")
 
 
+class BadQuery(NewsearchError, ValueError):
+    def __init__(self, query: str, reason: str) -> None:
+        self.query = query
+        super().__init__(f"the query {query!r} cannot match anything: {reason}")
+
+
 class ArticleNotFound(NewsearchError):
-    def __init__(self, article_id: str) -> None:
+    def __init__(self, article_id: str, message: str | None = None) -> None:
         self.article_id = article_id
-        super().__init__(f"no article with id {article_id!r} in the index")
+        super().__init__(message or f"no article with id {article_id!r} in the index")

@@ -10,68 +10,53 @@ import os
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
-from .analysis import analyse
 from .errors import NewsearchError
-from .queries import Clause, ParsedQuery
+from .queries import Clause, Group, ParsedQuery
 
 __all__ = ["NameTable", "load_names"]
 
 Terms = tuple[str, ...]
 
 
-def _terms(text: str) -> Terms:
-    return tuple(t for t, _, _, _ in analyse(text, query=True))
+class Analyzer(Protocol):
+    def terms(self, text: str) -> list[str]: ...
 
 
 class NameTable:
-    """Sets of equivalent names, looked up by their terms."""
+    """Sets of equivalent names, looked up by their terms under one analyser."""
 
-    def __init__(self, groups: list[list[str]]) -> None:
+    def __init__(self, groups: list[list[str]], analyzer: Analyzer) -> None:
+        self.analyzer = analyzer
         self._variants: dict[Terms, list[str]] = {}
         for names in groups:
             for name in names:
-                key = _terms(name)
+                key = tuple(analyzer.terms(name))
                 if key:
                     known = self._variants.setdefault(key, [])
                     known.extend(n for n in names if n not in known)
         self.longest = max((len(k) for k in self._variants), default=0)
 
-    @classmethod
-    def parse(cls, text: str) -> NameTable:
-        groups = []
-        for line in text.splitlines():
-            line = line.split("#", 1)[0].strip()
-            if line:
-                groups.append([n.strip() for n in line.split("|") if n.strip()])
-        return cls(groups)
-
-    def merged(self, other: NameTable) -> NameTable:
-        table = NameTable([])
-        table._variants = {k: list(v) for k, v in self._variants.items()}
-        for key, names in other._variants.items():
-            known = table._variants.setdefault(key, [])
-            known.extend(n for n in names if n not in known)
-        table.longest = max(self.longest, other.longest)
-        return table
-
     def variants(self, name: str) -> list[str]:
-        return list(self._variants.get(_terms(name), []))
+        return list(self._variants.get(tuple(self.analyzer.terms(name)), []))
 
     def expand(self, parsed: ParsedQuery) -> ParsedQuery:
         """Replace each run of plain words that spells a known name by a group
         of alternatives: the words as typed, or any variant as a phrase."""
-        groups: list[list[Clause]] = []
+        analyzer, variants, longest = self.analyzer, self._variants, self.longest
+        groups: list[Group] = []
         i = 0
         source = parsed.groups
         while i < len(source):
             match = None
-            for size in range(min(self.longest, len(source) - i), 0, -1):
+            for size in range(min(longest, len(source) - i), 0, -1):
                 run = source[i:i + size]
-                if not all(len(g) == 1 and g[0].kind == "word" and not g[0].field for g in run):
+                if not all(len(g.alternatives) == 1 and g.alternatives[0].kind == "word"
+                           and not g.alternatives[0].field for g in run):
                     continue
-                key = tuple(t for g in run for t in _terms(g[0].text))
-                if key in self._variants:
+                key = tuple(t for g in run for t in analyzer.terms(g.alternatives[0].text))
+                if key in variants:
                     match = size, key
                     break
             if match is None:
@@ -79,22 +64,33 @@ class NameTable:
                 i += 1
                 continue
             size, key = match
-            typed = " ".join(g[0].text for g in source[i:i + size])
+            run = source[i:i + size]
+            typed = " ".join(g.alternatives[0].text for g in run)
             alternatives = [Clause(typed, "phrase" if size > 1 else "word")]
-            alternatives += [Clause(n, "phrase") for n in self._variants[key] if _terms(n) != key]
-            groups.append(alternatives)
+            alternatives += [Clause(n, "phrase") for n in variants[key] if tuple(analyzer.terms(n)) != key]
+            groups.append(Group(tuple(alternatives), any(g.required for g in run)))
             i += size
-        return replace(parsed, groups=groups)
+        return replace(parsed, groups=tuple(groups))
 
 
-def load_names(extra: str | os.PathLike[str] | None = None) -> NameTable:
-    """The shipped table, plus a user's file of the same form."""
+def _groups(text: str) -> list[list[str]]:
+    groups = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            groups.append([n.strip() for n in line.split("|") if n.strip()])
+    return groups
+
+
+def load_names(analyzer: Analyzer, extra: str | os.PathLike[str] | None = None) -> NameTable:
+    """The shipped table, plus a user's file of the same form (one set of
+    names a line, separated by ``|``)."""
     shipped = resources.files("searchengine.data").joinpath("names.txt").read_text("utf-8")
-    table = NameTable.parse(shipped)
+    groups = _groups(shipped)
     if extra:
         try:
             text = Path(extra).read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise NewsearchError(f"cannot read the name table {extra}: {exc}") from exc
-        table = table.merged(NameTable.parse(text))
-    return table
+        groups += _groups(text)
+    return NameTable(groups, analyzer)

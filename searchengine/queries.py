@@ -1,23 +1,30 @@
-"""The query language, parsed into a plain structure before Whoosh sees it.
+"""The query language, parsed into a frozen structure before the index is read.
 
-Syntax: plain words, "quoted phrases", -word or -"phrase" to exclude, OR
-between two items, field:word (title, lede, body) and prefix*. Anything
-malformed (an unbalanced quote or parenthesis, a lone -, a field with nothing
-after it) degrades to plain words: a query is never an error.
+Syntax, as in Lucene's: plain words, "quoted phrases", ``-word`` or ``NOT word``
+to exclude, ``+word`` to require, ``OR`` between two items (``AND`` requires
+both), ``field:word`` (title, lede, body; ``source:AFP`` filters on the source)
+and ``prefix*``. Anything malformed (an unbalanced quote or parenthesis, a lone
+``-``, a field with nothing after it, an unknown field such as ``Macron:``)
+degrades to plain words: a query is never a syntax error.
+
+The work a query can ask for is bounded whatever is typed: see ``MAX_*``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
-__all__ = ["Clause", "ParsedQuery", "parse_query", "FIELDS"]
+__all__ = ["Clause", "Group", "ParsedQuery", "parse_query", "FIELDS", "MAX_QUERY_CHARS", "MAX_CLAUSES"]
 
 FIELDS = ("title", "lede", "body")
+MAX_QUERY_CHARS = 20_000
+"""Longer queries are cut here (about 3,000 words: a pasted article)."""
+MAX_CLAUSES = 1_000
+"""Words and phrases past this many are ignored."""
 
 _ITEM = re.compile(
-    r'(?P<neg>-)?(?:(?P<field>title|lede|body):)?(?:"(?P<phrase>[^"]*)"|(?P<word>[^\s"]+))',
-    re.IGNORECASE,
+    r'(?P<sign>[-+])?(?:(?P<field>[^\W\d_][\w-]*):(?=["\w]))?(?:"(?P<phrase>[^"]*)"|(?P<word>[^\s"]+))'
 )
 _INVERSION = re.compile(
     r"(?P<verb>\w[\w'’ʼ]*?(?:(?P<t>-t)|(?<=[td])|(?<=nt)(?=-(?:ils|elles))|(?<=t)(?=-ce)))"
@@ -39,17 +46,27 @@ class Clause:
     field: str | None = None
 
 
-@dataclass
-class ParsedQuery:
-    """Every group must match for the best results; a group is a list of
-    alternatives joined by OR. Excluded clauses remove articles outright."""
+@dataclass(frozen=True)
+class Group:
+    """Alternatives joined by OR; ``required`` (``+word``, ``a AND b``) when
+    an article must match it to be found at all."""
 
-    groups: list[list[Clause]] = field(default_factory=list)
-    excluded: list[Clause] = field(default_factory=list)
+    alternatives: tuple[Clause, ...]
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """Every group must match for the best results; excluded clauses remove
+    articles outright; ``sources`` (``source:AFP``) filter on the source."""
+
+    groups: tuple[Group, ...] = ()
+    excluded: tuple[Clause, ...] = ()
+    sources: tuple[str, ...] = ()
 
     @property
-    def clauses(self) -> list[Clause]:
-        return [c for group in self.groups for c in group]
+    def clauses(self) -> tuple[Clause, ...]:
+        return tuple(c for group in self.groups for c in group.alternatives)
 
 
 def _balance(text: str) -> str:
@@ -60,43 +77,64 @@ def _balance(text: str) -> str:
     return text.replace("(", " ").replace(")", " ")
 
 
+def _clauses(match: re.Match[str], fieldname: str | None) -> list[Clause]:
+    """The clauses of one item, not yet signed or joined."""
+    phrase = match.group("phrase")
+    if phrase is not None:
+        return [Clause(phrase.strip(), "phrase", fieldname)] if phrase.strip() else []
+    word = match.group("word").removesuffix(":")
+    if not word.strip("-+*"):
+        return []
+    if word.endswith("*") and len(word.rstrip("*")) >= 2:
+        return [Clause(word.rstrip("*"), "prefix", fieldname)]
+    word = word.strip("*")
+    inverted = _INVERSION.fullmatch(word)
+    if inverted and not match.group("sign"):
+        verb = inverted.group("verb").removesuffix("-t")
+        return [Clause(verb, "word", fieldname), Clause(inverted.group("pronoun"), "word", fieldname)]
+    return [Clause(word, "word", fieldname)]
+
+
 def parse_query(text: str) -> ParsedQuery:
-    parsed = ParsedQuery()
-    join_next = False
-    for match in _ITEM.finditer(_balance(text)):
-        word = match.group("word")
-        phrase = match.group("phrase")
-        fieldname = (match.group("field") or "").lower() or None
-        if word == "OR" and not match.group("neg") and not fieldname:
-            join_next = bool(parsed.groups)
-            continue
-        if phrase is not None:
-            if not phrase.strip():
-                continue
-            clause = Clause(phrase.strip(), "phrase", fieldname)
-        else:
-            assert word is not None
-            if word in ("-", "*") or not word.strip("-*"):
-                continue
-            if word.endswith("*") and len(word.rstrip("*")) >= 2:
-                clause = Clause(word.rstrip("*"), "prefix", fieldname)
+    groups: list[Group] = []
+    excluded: list[Clause] = []
+    sources: list[str] = []
+    join, require_next, negate_next = False, False, False
+    for match in _ITEM.finditer(_balance(text[:MAX_QUERY_CHARS])):
+        if len(groups) + len(excluded) >= MAX_CLAUSES:
+            break
+        word, sign = match.group("word"), match.group("sign")
+        if word in ("OR", "AND", "NOT") and not sign and not match.group("field"):
+            if word == "OR":
+                join = bool(groups)
+            elif word == "AND":
+                if groups:
+                    groups[-1] = replace(groups[-1], required=True)
+                    require_next = True
             else:
-                inverted = _INVERSION.fullmatch(word)
-                if inverted and not match.group("neg"):
-                    _add(parsed, Clause(inverted.group("verb").removesuffix("-t"), "word", fieldname), join_next)
-                    join_next = False
-                    word = inverted.group("pronoun")
-                clause = Clause(word.strip("*"), "word", fieldname)
-        if match.group("neg"):
-            parsed.excluded.append(clause)
+                negate_next = True
+            continue
+        fieldname = (match.group("field") or "").lower() or None
+        if fieldname == "source":
+            value = match.group("phrase") if match.group("phrase") is not None else word
+            if value and value.strip() and sign != "-" and not negate_next:
+                sources.append(value.strip())
+                continue
+        if fieldname is not None and fieldname not in FIELDS:
+            # Not a field we have (Macron:remaniement, Covid-19:bilan): both sides are words.
+            head = match.group("field")
+            items = [Clause(head)] if head.strip("-") else []
+            items += _clauses(match, None)
         else:
-            _add(parsed, clause, join_next)
-        join_next = False
-    return parsed
-
-
-def _add(parsed: ParsedQuery, clause: Clause, alternative: bool) -> None:
-    if alternative:
-        parsed.groups[-1].append(clause)
-    else:
-        parsed.groups.append([clause])
+            items = _clauses(match, fieldname)
+        if not items:
+            continue
+        if sign == "-" or negate_next:
+            excluded.extend(items)
+        elif join and len(items) == 1 and groups:
+            last = groups[-1]
+            groups[-1] = Group((*last.alternatives, items[0]), last.required or sign == "+" or require_next)
+        else:
+            groups.extend(Group((c,), sign == "+" or require_next) for c in items)
+        join = require_next = negate_next = False
+    return ParsedQuery(tuple(groups), tuple(excluded), tuple(sources))

@@ -1,21 +1,43 @@
-"""Search results as text, JSON or HTML: pure functions returning strings."""
+"""Results, reports and index descriptions as text, JSON or HTML: pure
+functions returning strings.
+
+Article text and file names come from anywhere: text output replaces every
+control character (escape sequences, ``\\r``, bidirectional overrides) one for
+one, so the only escape codes on a terminal are newsearch's own colours and
+highlight offsets stay valid; HTML escapes everything and links only
+``http(s)`` URLs.
+"""
 
 from __future__ import annotations
 
 import html
 import json
+import os
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from .indexing import IndexReport
-from .searching import Hit, SearchResults
+if TYPE_CHECKING:
+    from .engine import IndexInfo
+    from .indexing import IndexReport
+    from .results import Hit, SearchResults
 
-__all__ = ["render_text", "render_json", "render_html", "render_report", "mark"]
+__all__ = ["render_text", "render_json", "render_html", "render_report", "render_info", "info_dict", "hit_dict",
+           "mark", "results_dict", "safe"]
 
 Span = tuple[int, int]
+_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_UNSAFE = {c: "\ufffd" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0), *map(ord, _BIDI))}
+_UNSAFE.update({ord("\t"): " ", ord("\n"): " ", ord("\r"): " "})
+
+
+def safe(text: str) -> str:
+    """``text`` with every control character made harmless, one character for
+    one: tabs and line ends become spaces, the rest U+FFFD."""
+    return text.translate(_UNSAFE)
 
 
 def mark(text: str, spans: Sequence[Span], before: str, after: str,
-         escape: Callable[[str], str] = lambda s: s) -> str:
+         escape: Callable[[str], str] = safe) -> str:
     """``text`` with each span wrapped in ``before``/``after``; the rest escaped."""
     out: list[str] = []
     last = 0
@@ -36,6 +58,10 @@ def _place(hit: Hit) -> str:
     return hit.path if hit.id == hit.path else f"{hit.path} (id {hit.id})"
 
 
+def _quoted(query: str) -> str:
+    return repr(safe(query))
+
+
 def render_text(results: SearchResults, color: bool = False) -> str:
     """For a terminal: highlights in bold yellow, or between ** when colour is off."""
     on, off = ("\x1b[1;33m", "\x1b[0m") if color else ("**", "**")
@@ -45,45 +71,57 @@ def render_text(results: SearchResults, color: bool = False) -> str:
     first = (results.page - 1) * results.limit + 1
     if results.hits:
         shown = f"{first}-{first + len(results.hits) - 1}"
-        lines.append(f"{_count(results.total)} {results.query!r} (showing {shown})")
+        lines.append(f"{_count(results.total)} {_quoted(results.query)} (showing {shown})")
     elif results.total:
-        lines.append(f"{_count(results.total)} {results.query!r}, none on page {results.page}")
+        lines.append(f"{_count(results.total)} {_quoted(results.query)}, none on page {results.page}")
     else:
-        lines.append(f"No article matches {results.query!r}")
+        lines.append(f"No article matches {_quoted(results.query)}")
     if results.suggestion:
-        lines.append(f"Did you mean: {results.suggestion} ?")
+        lines.append(f"Did you mean: {safe(results.suggestion)} ?")
     for hit in results.hits:
         lines.append("")
         title = mark(hit.title, hit.title_highlights, on + bold if color else on, off)
         lines.append(f"{bold}{hit.rank}. {plain}{title}  {dim}(score {hit.score:.2f}){plain}")
-        where = " · ".join(x for x in (_place(hit), str(hit.date or ""), hit.source, hit.author) if x)
+        where = " · ".join(safe(x) for x in (_place(hit), str(hit.date or ""), hit.source, hit.author) if x)
         lines.append(f"   {dim}{where}{plain}")
         if hit.url:
-            lines.append(f"   {dim}{hit.url}{plain}")
+            lines.append(f"   {dim}{safe(hit.url)}{plain}")
         lines.append("   " + mark(hit.snippet, hit.highlights, on, off))
     return "\n".join(lines) + "\n"
 
 
 def hit_dict(hit: Hit) -> dict[str, object]:
+    """Every field of a hit that the text and HTML outputs show."""
     return {
+        "rank": hit.rank,
         "id": hit.id,
         "path": hit.path,
         "title": hit.title,
         "date": hit.date.isoformat() if hit.date else None,
+        "source": hit.source or None,
+        "author": hit.author or None,
+        "url": hit.url or None,
+        "lede": hit.lede or None,
         "score": hit.score,
         "snippet": hit.snippet,
         "highlights": [list(span) for span in hit.highlights],
+        "title_highlights": [list(span) for span in hit.title_highlights],
+    }
+
+
+def results_dict(results: SearchResults) -> dict[str, Any]:
+    return {
+        "query": results.query,
+        "total": results.total,
+        "page": results.page,
+        "limit": results.limit,
+        "suggestion": results.suggestion,
+        "hits": [hit_dict(hit) for hit in results.hits],
     }
 
 
 def render_json(results: SearchResults) -> str:
-    document = {
-        "query": results.query,
-        "total": results.total,
-        "suggestion": results.suggestion,
-        "hits": [hit_dict(hit) for hit in results.hits],
-    }
-    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(results_dict(results), ensure_ascii=False, indent=2) + "\n"
 
 
 _PAGE = """<!DOCTYPE html>
@@ -108,25 +146,30 @@ ol {{ padding-left: 1.5rem; }} li {{ margin-bottom: 1.2rem; }}
 """
 
 
+def _linkable(url: str) -> bool:
+    """Only web addresses become links: never ``javascript:`` or ``data:``."""
+    return url.strip().lower().startswith(("http://", "https://"))
+
+
 def render_html(results: SearchResults) -> str:
     """A standalone page; every piece of article text is escaped."""
     esc = html.escape
     items = []
     for hit in results.hits:
         title = mark(hit.title, hit.title_highlights, "<mark>", "</mark>", esc)
-        if hit.url:
-            title = f'<a href="{esc(hit.url)}">{title}</a>'
+        if hit.url and _linkable(hit.url):
+            title = f'<a href="{esc(hit.url.strip())}" rel="noopener noreferrer">{title}</a>'
         meta = " · ".join(esc(x) for x in (_place(hit), str(hit.date or ""), hit.source, hit.author) if x)
         snippet = mark(hit.snippet, hit.highlights, "<mark>", "</mark>", esc)
         items.append(
             f'<li><h2>{title}</h2>\n<p class="meta">{meta} · score {hit.score:.2f}</p>\n<p>{snippet}</p></li>'
         )
-    summary = _count(results.total)
+    summary = esc(_count(results.total))
     if results.suggestion:
         summary += f" · Did you mean: {esc(results.suggestion)} ?"
     return _PAGE.format(
         title=esc(f"newsearch: {results.query}"),
-        summary=esc(summary) if not results.suggestion else summary,
+        summary=summary,
         start=(results.page - 1) * results.limit + 1,
         items="\n".join(items),
     )
@@ -137,3 +180,29 @@ def render_report(report: IndexReport) -> str:
         f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
         f"{report.removed} removed, {report.failed} failed in {report.seconds:.1f}s"
     )
+
+
+def info_dict(info: IndexInfo) -> dict[str, Any]:
+    return {
+        "path": os.path.abspath(info.path),
+        "articles": info.articles,
+        "terms": info.terms,
+        "size_bytes": info.size_bytes,
+        "last_update": info.last_update.isoformat(timespec="seconds") if info.last_update else None,
+        "analyzer": info.analyzer,
+    }
+
+
+def render_info(info: IndexInfo, as_json: bool = False) -> str:
+    values = info_dict(info)
+    if as_json:
+        return json.dumps(values, indent=2) + "\n"
+    return "\n".join((
+        f"Index:       {safe(values['path'])}",
+        f"Articles:    {info.articles}",
+        f"Terms:       {info.terms}",
+        f"Size:        {info.size_bytes / 1e6:.1f} MB",
+        f"Last update: {values['last_update'] or 'never'}",
+        f"Analyser:    {info.analyzer}",
+    )) + "\n"
+

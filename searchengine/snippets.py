@@ -2,44 +2,53 @@
 
 Highlights are character ranges of whole original words, found by running the
 analyser over the stored text: single words by their terms, phrases only
-where their words stand together.
+where their words stand together. Only the first ``MAX_ANALYSED_CHARS`` of a
+field are read, as Solr's highlighter does, so a huge article costs no more
+than a long one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from .analysis import locate
-
-__all__ = ["Highlighter", "make_snippet"]
+__all__ = ["ArticleText", "Highlighter", "make_snippet", "MAX_ANALYSED_CHARS"]
 
 Span = tuple[int, int]
 Match = tuple[int, int, str]
+Located = tuple[str, int, int, int]
 ELLIPSIS = "…"
+MAX_ANALYSED_CHARS = 51_200
+"""Characters of a field read for highlights, snippets and exact forms."""
+MAX_SPANS = 400
+"""Highlighted words looked at when choosing passages."""
 
 
-@dataclass
+class Locator(Protocol):
+    def locate(self, text: str, terms: set[str] | frozenset[str], prefixes: tuple[str, ...] = ()) -> list[Located]:
+        ...
+
+
+@dataclass(frozen=True)
 class Highlighter:
     """What to highlight: terms, term prefixes, and phrases as term tuples."""
 
-    terms: set[str] = field(default_factory=set)
-    prefixes: set[str] = field(default_factory=set)
-    phrases: set[tuple[str, ...]] = field(default_factory=set)
+    terms: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+    phrases: frozenset[tuple[str, ...]] = frozenset()
 
     def word(self, term: str) -> bool:
-        return term in self.terms or any(term.startswith(p) for p in self.prefixes)
+        return term in self.terms or bool(self.prefixes) and term.startswith(self.prefixes)
 
-    def locate(self, text: str) -> list[tuple[str, int, int, int]]:
-        """The analysed words of ``text`` that :meth:`spans` looks at, as
-        :func:`~searchengine.analysis.locate` gives them."""
+    def locate(self, analyzer: Locator, text: str) -> list[Located]:
+        """The analysed words of ``text`` that :meth:`spans` looks at."""
         phrase_words = {t for phrase in self.phrases for t in phrase}
-        return locate(text, self.terms | phrase_words, tuple(self.prefixes))
+        return analyzer.locate(text[:MAX_ANALYSED_CHARS], self.terms | phrase_words, self.prefixes)
 
-    def spans(self, text: str, tokens: list[tuple[str, int, int, int]] | None = None) -> list[Match]:
-        """Ranges of the matching words of ``text``, in order, overlaps merged
-        (``tokens``: what :meth:`locate` gave for ``text``, if already known)."""
-        if tokens is None:
-            tokens = self.locate(text)
+    def spans(self, tokens: list[Located]) -> list[Match]:
+        """Ranges of the matching words among ``tokens`` (what :meth:`locate`
+        gave), in order, overlaps merged."""
         found: list[Match] = [(s, e, t) for t, s, e, _ in tokens if self.word(t)]
         if self.phrases:
             by_pos: dict[int, list[tuple[str, int, int]]] = {}
@@ -64,10 +73,35 @@ class Highlighter:
         return merged
 
 
+@dataclass
+class ArticleText:
+    """One article's stored fields, and the located words of each that the
+    highlighter looks at: found once per query for ranking and snippets both.
+    It belongs to the query that made it."""
+
+    stored: Mapping[str, Any]
+    highlighter: Highlighter
+    analyzer: Locator
+    _tokens: dict[str, list[Located]] = field(default_factory=dict)
+
+    def text(self, name: str) -> str:
+        value = self.stored.get(name, "")
+        return value if isinstance(value, str) else ""
+
+    def tokens(self, name: str) -> list[Located]:
+        if name not in self._tokens:
+            text = self.text(name)
+            self._tokens[name] = self.highlighter.locate(self.analyzer, text) if text else []
+        return self._tokens[name]
+
+    def spans(self, name: str) -> list[Match]:
+        return self.highlighter.spans(self.tokens(name))
+
+
 def _best_windows(spans: list[Match], size: int, count: int) -> list[Span]:
     """Greedy: the window holding the most distinct terms (then most hits), again and again."""
     windows: list[Span] = []
-    free = spans[:400]
+    free = spans[:MAX_SPANS]
     while free and len(windows) < count:
         best: Span | None = None
         best_score = (-1, -1)
@@ -100,17 +134,13 @@ def _expand(text: str, first: int, last: int, size: int) -> Span:
     return start, end
 
 
-def make_snippet(
-    text: str, highlighter: Highlighter, fragments: int = 1, size: int = 200,
-    spans: list[Match] | None = None,
-) -> tuple[str, list[Span]]:
-    """The snippet and the ranges of it to highlight.
+def make_snippet(text: str, spans: list[Match], fragments: int = 1, size: int = 200) -> tuple[str, list[Span]]:
+    """The snippet of ``text`` around ``spans`` (from :meth:`Highlighter.spans`)
+    and the ranges of it to highlight.
 
     Fragments start and end on word boundaries, are marked with … where text
     was cut, and merge when they overlap.
     """
-    if spans is None:
-        spans = highlighter.spans(text)
     if spans:
         windows = [_expand(text, a, b, size) for a, b in _best_windows(spans, size, max(1, fragments))]
     else:

@@ -1,3 +1,5 @@
+import contextlib
+import json
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,50 @@ def needs_shared(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent: the shared corpora are not on this machine")
     return path
+
+
+@pytest.fixture
+def news(tmp_path):
+    records = [
+        {"id": "kim", "title": "Kim Jong-un rencontre Vladimir Poutine", "date": "2019-04-25", "source": "AFP",
+         "body": "Le sommet de Vladivostok réunit Kim Jong-un et Vladimir Poutine. Les missiles sont au menu."},
+        {"id": "putin", "title": "Poutine en visite en Chine", "date": "2023-03-20", "source": "Reuters",
+         "body": "Vladimir Poutine est arrivé à Pékin pour rencontrer Xi Jinping."},
+        {"id": "kim-only", "title": "Nouveaux tirs de missiles", "date": "2022-11-02", "source": "AFP",
+         "body": "Pyongyang a tiré des missiles balistiques, Kim Jong-un supervisait les essais."},
+        {"id": "macron", "title": "Macron et la réforme des retraites", "date": "2023-01-10", "source": "AFP",
+         "body": "Emmanuel Macron défend la réforme des retraites devant les syndicats."},
+        {"id": "greve", "title": "Grève à la SNCF", "date": "2023-01-19",
+         "body": "Les syndicats appellent à la grève contre la réforme. Les trains sont à l'arrêt."},
+        {"id": "zelensky", "title": "Zelensky s'adresse au Parlement", "date": "2022-03-23",
+         "body": "Le président ukrainien Volodymyr Zelensky a parlé aux députés français."},
+    ]
+    path = tmp_path / "news.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([path])
+        yield engine
+
+
+def ids(results):
+    return [h.id for h in results]
+
+
+def stems(results):
+    return [h.path.rsplit("/", 1)[-1].removesuffix(".txt") for h in results]
+
+
+def write_records(folder, records):
+    folder.mkdir()
+    for name, title, body in records:
+        (folder / f"{name}.txt").write_text(f"{title}\n\n{body}", encoding="utf-8")
+
+
+@contextlib.contextmanager
+def indexed(tmp_path, records):
+    """An engine over text files written from (name, title, body) records."""
+    write_records(tmp_path / "a", records)
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "a"])
+        yield engine
+

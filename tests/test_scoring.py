@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from searchengine import SearchEngine, scoring
-from searchengine.scoring import IndexArrays
 
 FIELDS_BOOSTS = {"title": 2.0, "lede": 1.5, "body": 1.0}
 
@@ -50,7 +49,7 @@ def whoosh_postings(arrays, field, term):
 @pytest.mark.parametrize(("field", "term"), [("body", "grev"), ("body", "train"), ("title", "grev"),
                                               ("body", "la"), ("title", "absent")])
 def test_postings_equal_whooshs_across_segments(engine, field, term):
-    arrays = engine._open_arrays()
+    arrays = engine._current().arrays
     assert len(arrays.reader.leaf_readers()) > 1
     ids, tf = arrays.postings(field, term)
     ours = {int(d): float(w) for d, w in zip(ids, tf, strict=True) if arrays.live[d]}
@@ -75,7 +74,7 @@ def expected_bm25f(arrays, term, boosts):
 
 @pytest.mark.parametrize("term", ["grev", "train", "la", "absent"])
 def test_bm25f_combines_fields_before_saturating(engine, term):
-    arrays = engine._open_arrays()
+    arrays = engine._current().arrays
     boosts = {"title": 2.0, "body": 1.0}
     ids, scores = arrays.bm25f(term, boosts)
     ours = {int(d): float(s) for d, s in zip(ids, scores, strict=True) if arrays.live[d]}
@@ -85,7 +84,7 @@ def test_bm25f_combines_fields_before_saturating(engine, term):
 
 
 def test_scores_of_a_few_documents_equal_the_full_lists(engine):
-    arrays = engine._open_arrays()
+    arrays = engine._current().arrays
     docs = np.array(sorted(arrays.searcher.document_number(id=i) for i in ("a0", "a7", "b1", "b2")))
     full = dict(zip(*arrays.bm25f("grev", FIELDS_BOOSTS), strict=True))
     ids, scores = arrays.bm25f("grev", FIELDS_BOOSTS, docs)
@@ -94,13 +93,13 @@ def test_scores_of_a_few_documents_equal_the_full_lists(engine):
 
 
 def test_replaced_documents_are_not_live(engine):
-    arrays = engine._open_arrays()
+    arrays = engine._current().arrays
     assert arrays.live.sum() == arrays.searcher.doc_count() == 152 < arrays.size
     assert [h.id for h in engine.search('"un mot sur"')] == ["a3"]
 
 
 def test_dates_column_knows_undated_articles(engine):
-    arrays = engine._open_arrays()
+    arrays = engine._current().arrays
     dated = arrays.searcher.document_number(id="b2")
     undated = arrays.searcher.document_number(id="b1")
     assert arrays.dates()[undated] == arrays.undated != arrays.dates()[dated]
@@ -111,8 +110,8 @@ def test_dates_column_knows_undated_articles(engine):
 def test_a_tiny_cache_changes_nothing_but_memory(engine, monkeypatch):
     before = [(h.id, h.score) for h in engine.search("grève trains", limit=20)]
     monkeypatch.setattr(scoring, "CACHED_POSTINGS", 10)
-    fresh = IndexArrays(engine._open_searcher())
-    engine._arrays = fresh
-    after = [(h.id, h.score) for h in engine.search("grève trains", limit=20)]
+    with SearchEngine(engine.path) as again:
+        after = [(h.id, h.score) for h in again.search("grève trains", limit=20)]
+        fresh = again._current().arrays
     assert after == before
     assert fresh._cached_postings <= 10 or len(fresh._cache) == 1

@@ -1,0 +1,311 @@
+"""From a parsed query to a frozen plan: what to look up in the index, and how.
+
+Planning analyses each clause into terms, expands prefixes, looks for close
+spellings of rare words, decides which groups are stop words that only add to
+the score, and gathers what the results will highlight. It reads the index's
+vocabulary (document frequencies, terms within an edit distance, terms under a
+prefix) but no posting list; what it produces is never changed afterwards.
+
+Bounds, whatever is typed: no typo is looked for in a word longer than
+``MAX_TYPO_CHARS``; a phrase is matched on its first ``MAX_PHRASE_TERMS``
+words; a prefix stands for its ``MAX_PREFIX_TERMS`` most frequent words, and a
+query for at most ``MAX_EXPANDED_TERMS`` expanded words in all.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import TYPE_CHECKING, Protocol
+
+from .analysis import fold, stem
+from .queries import FIELDS, Clause, Group, ParsedQuery
+from .snippets import Highlighter
+
+if TYPE_CHECKING:
+    from .ranking import RankingSettings
+
+__all__ = ["QueryPlan", "Terms", "PlannedGroup", "plan_query", "plan_similar",
+           "MAX_TYPO_CHARS", "MAX_PHRASE_TERMS", "MAX_PREFIX_TERMS", "MAX_EXPANDED_TERMS"]
+
+MAX_TYPO_CHARS = 40
+"""Longer words are not words anyone mistypes; the typo automaton grows with the word."""
+MAX_PHRASE_TERMS = 32
+MAX_PREFIX_TERMS = 500
+MAX_EXPANDED_TERMS = 2_000
+_PREFIX_SCAN = 20_000
+"""Words read under one prefix before the most frequent are kept."""
+
+
+class Analyzer(Protocol):
+    stop_words: frozenset[str]
+
+    def terms(self, text: str) -> list[str]: ...
+
+    def analyse(self, text: str, query: bool = False) -> Iterator[tuple[str, int, int, int]]: ...
+
+
+class Vocabulary(Protocol):
+    """What planning reads of an index: :class:`~searchengine.scoring.IndexArrays` has it."""
+
+    size: int
+
+    def doc_frequency(self, fieldname: str, term: str) -> int: ...
+
+    def terms_within(self, fieldname: str, term: str, distance: int) -> Iterable[str]: ...
+
+    def expand_prefix(self, fieldname: str, prefix: str) -> Iterable[str]: ...
+
+
+@dataclass(frozen=True)
+class Terms:
+    """Articles holding any of ``terms`` in any of ``fields`` (each scored by
+    BM25F, times ``weight``), or, for a phrase, all of them in a row."""
+
+    terms: tuple[str, ...]
+    fields: tuple[str, ...]
+    phrase: bool = False
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class PlannedGroup:
+    """One group of the query: its exact alternatives, those found by
+    forgiving typos, and how much it counts towards coverage (the idf of its
+    rarest word)."""
+
+    exact: tuple[Terms, ...]
+    corrected: tuple[Terms, ...]
+    weight: float
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """Everything ranking and results need to know about one query.
+
+    ``tiered``: articles holding every group rank above those holding some
+    (a pasted paragraph, and similar articles, have one tier). ``light``: stop
+    words, which add to the score of the best articles only. ``words``: the
+    words whose positions and typed forms rerank the best articles.
+    """
+
+    groups: tuple[PlannedGroup, ...] = ()
+    light: tuple[Terms, ...] = ()
+    excluded: tuple[Terms, ...] = ()
+    sources: tuple[str, ...] = ()
+    tiered: bool = True
+    rerank: bool = True
+    highlighter: Highlighter = field(default_factory=Highlighter)
+    corrections: tuple[tuple[str, str], ...] = ()
+    """(word as typed, the more frequent close word) for "did you mean"."""
+    words: tuple[str, ...] = ()
+    pairs: tuple[tuple[str, str, int], ...] = ()
+    typed_forms: tuple[tuple[str, frozenset[str]], ...] = ()
+
+
+def _typo_distance(word: str) -> int:
+    n = len(word)
+    return 0 if n < 5 else 1 if n < 9 else 2
+
+
+class _Planner:
+    """The state of planning one query; it produces a :class:`QueryPlan` and is dropped."""
+
+    def __init__(self, vocabulary: Vocabulary, analyzer: Analyzer, settings: RankingSettings) -> None:
+        self.vocabulary = vocabulary
+        self.analyzer = analyzer
+        self.settings = settings
+        self.terms: set[str] = set()
+        self.prefixes: set[str] = set()
+        self.phrases: set[tuple[str, ...]] = set()
+        self.corrections: dict[str, str] = {}
+        self.expanded = 0
+
+    def df(self, term: str) -> int:
+        return sum(self.vocabulary.doc_frequency(f, term) for f in FIELDS)
+
+    def exact(self, clause: Clause, highlight: bool = True) -> Terms | None:
+        terms = self.analyzer.terms(clause.text)
+        if not terms:
+            return None
+        fields = (clause.field,) if clause.field else FIELDS
+        if clause.kind == "prefix":
+            folded = fold(clause.text)
+            prefix = os.path.commonprefix([folded, stem(folded)]) if folded.isalpha() else terms[-1]
+            prefix = prefix if len(prefix) >= 2 else folded
+            if highlight:
+                self.prefixes.add(prefix)
+            return Terms(self._expand(prefix, fields), fields)
+        if len(terms) > 1:
+            phrase = tuple(terms[:MAX_PHRASE_TERMS])
+            if highlight:
+                self.phrases.add(phrase)
+            return Terms(phrase, fields, phrase=True)
+        (term,) = terms
+        if highlight:
+            self.terms.add(term)
+        return Terms((term,), fields, weight=self.settings.stop_word_weight if self._stop(term) else 1.0)
+
+    def _expand(self, prefix: str, fields: tuple[str, ...]) -> tuple[str, ...]:
+        """The most frequent words starting with ``prefix``, within the query's budget."""
+        budget = min(MAX_PREFIX_TERMS, MAX_EXPANDED_TERMS - self.expanded)
+        if budget <= 0:
+            return ()
+        found: set[str] = set()
+        for f in fields:
+            found.update(islice(self.vocabulary.expand_prefix(f, prefix), _PREFIX_SCAN))
+        if len(found) > budget:
+            found = set(sorted(found, key=lambda t: (-self.df(t), t))[:budget])
+        self.expanded += len(found)
+        return tuple(sorted(found))
+
+    def corrected(self, clause: Clause) -> Terms | None:
+        """Close spellings of a rare single word, among the words that exist."""
+        if clause.kind != "word" or not clause.text.isalpha() or len(clause.text) > MAX_TYPO_CHARS:
+            return None
+        distance = _typo_distance(clause.text)
+        terms = self.analyzer.terms(clause.text)
+        if distance == 0 or len(terms) != 1 or self.df(terms[0]) >= self.settings.typo_max_df:
+            return None
+        fields = (clause.field,) if clause.field else FIELDS
+        found: set[str] = set()
+        for f in fields:
+            found.update(self.vocabulary.terms_within(f, terms[0], distance))
+        found.discard(terms[0])
+        if not found:
+            return None
+        best = max(sorted(found), key=self.df)
+        if self.df(best) > self.df(terms[0]):
+            self.corrections[clause.text] = best
+        self.terms.update(found)
+        return Terms(tuple(sorted(found)), fields, weight=self.settings.correction_weight)
+
+    def _stop(self, term: str) -> bool:
+        return term in self.analyzer.stop_words
+
+    def light(self, group: Group) -> bool:
+        """A group of stop words only (``le``, ``des``): it adds to the score but
+        is not required once the query has other words."""
+        for clause in group.alternatives:
+            terms = self.analyzer.terms(clause.text)
+            if clause.kind != "word" or len(terms) != 1 or not self._stop(terms[0]):
+                return False
+        return True
+
+    def weight(self, group: Group) -> float:
+        """How much a group counts towards coverage: the idf of its rarest word."""
+        dfs = [self.df(t) for c in group.alternatives for t in self.analyzer.terms(c.text)]
+        return math.log(1 + self.vocabulary.size / (1 + min(dfs, default=0)))
+
+    def highlighter(self) -> Highlighter:
+        plain = {t for t in self.terms if not self._stop(t)}
+        return Highlighter(frozenset(plain or self.terms), tuple(sorted(self.prefixes)), frozenset(self.phrases))
+
+
+def plan_query(parsed: ParsedQuery, vocabulary: Vocabulary, analyzer: Analyzer,
+               settings: RankingSettings) -> QueryPlan:
+    """The plan of a parsed query (names already expanded) over one index.
+
+    Tiers: articles holding every group as typed, then every group once typos
+    are forgiven, then some groups. Stop words count only in a query of stop
+    words alone; a pasted paragraph (more than ``settings.long_query`` words)
+    is scored on its rarest words, in a single tier.
+    """
+    planner = _Planner(vocabulary, analyzer, settings)
+    excluded = tuple(t for c in parsed.excluded if (t := planner.exact(c, highlight=False)) is not None)
+    common = {"excluded": excluded, "sources": parsed.sources}
+    groups = parsed.groups
+    if len(groups) > settings.long_query and all(len(g.alternatives) == 1 for g in groups):
+        return _plan_paragraph(planner, parsed, **common)
+    heavy = tuple(g for g in groups if not planner.light(g))
+    light = tuple(t for g in groups if planner.light(g) for c in g.alternatives
+                  if (t := planner.exact(c, highlight=False)) is not None) if heavy else ()
+    forgive = len(heavy or groups) <= settings.typo_max_words
+    planned = []
+    for group in heavy or groups:
+        exact = tuple(t for c in group.alternatives if (t := planner.exact(c)) is not None)
+        corrected = tuple(t for c in group.alternatives if (t := planner.corrected(c)) is not None) if forgive else ()
+        if exact or corrected:
+            planned.append(PlannedGroup(exact, corrected, planner.weight(group), group.required))
+    highlighter = planner.highlighter()
+    words = tuple(sorted(t for t in highlighter.terms if not planner._stop(t)))
+    return QueryPlan(
+        groups=tuple(planned), light=light, highlighter=highlighter,
+        corrections=tuple(planner.corrections.items()), words=words,
+        pairs=_pairs(parsed, analyzer, settings.long_query),
+        typed_forms=_typed_forms(parsed, analyzer, set(words)), **common,
+    )
+
+
+def _plan_paragraph(planner: _Planner, parsed: ParsedQuery, **common: tuple) -> QueryPlan:
+    """A pasted paragraph: the rarest words carry the ranking, in a single tier;
+    every word is highlighted."""
+    scored = []
+    for group in parsed.groups:
+        (clause,) = group.alternatives
+        terms = planner.analyzer.terms(clause.text)
+        if clause.kind == "word" and len(terms) == 1 and not planner._stop(terms[0]):
+            scored.append((planner.df(terms[0]) or 10**9, clause))
+    keep = [c for _, c in sorted(scored, key=lambda x: x[0])[:planner.settings.rare_terms]]
+    exact = tuple(t for c in keep if (t := planner.exact(c)) is not None)
+    for clause in parsed.clauses:
+        if clause not in keep:
+            planner.terms.update(t for t in planner.analyzer.terms(clause.text) if not planner._stop(t))
+    highlighter = planner.highlighter()
+    words = tuple(sorted(t for t in highlighter.terms if not planner._stop(t)))
+    return QueryPlan(
+        groups=(PlannedGroup(exact, (), 1.0),) if exact else (), tiered=False, highlighter=highlighter,
+        words=words, typed_forms=_typed_forms(parsed, planner.analyzer, set(words)), **common,
+    )
+
+
+def _pairs(parsed: ParsedQuery, analyzer: Analyzer, longest: int) -> tuple[tuple[str, str, int], ...]:
+    """Each word of the query and the next one that is not a stop word, with
+    how many places further it stands (``prise en charge``: prise, charge, 2)."""
+    pairs: set[tuple[str, str, int]] = set()
+    if len(parsed.groups) > longest:
+        return ()
+    previous, gap = None, 0
+    for group in parsed.groups:
+        if len(group.alternatives) > 1 or group.alternatives[0].kind == "prefix":
+            previous = None
+            continue
+        for term in analyzer.terms(group.alternatives[0].text)[:MAX_PHRASE_TERMS]:
+            gap += 1
+            if term in analyzer.stop_words:
+                continue
+            if previous is not None:
+                pairs.add((previous, term, gap))
+            previous, gap = term, 0
+    return tuple(sorted(pairs))
+
+
+def _typed_forms(parsed: ParsedQuery, analyzer: Analyzer, terms: set[str]) -> tuple[tuple[str, frozenset[str]], ...]:
+    """For each of ``terms``, the folded words of the query that gave it."""
+    forms: dict[str, set[str]] = {}
+    for clause in parsed.clauses:
+        if clause.kind == "prefix":
+            continue
+        for term, start, end, _ in islice(analyzer.analyse(clause.text, query=True), MAX_PHRASE_TERMS):
+            if term in terms:
+                forms.setdefault(term, set()).add(fold(clause.text[start:end]))
+    return tuple((t, frozenset(f)) for t, f in sorted(forms.items()))
+
+
+def plan_similar(text: str, vocabulary: Vocabulary, analyzer: Analyzer, settings: RankingSettings) -> QueryPlan:
+    """Articles sharing the most distinctive words of ``text`` (an article's
+    fields): its words weighted by frequency times idf, the best kept."""
+    counts = Counter(t for t, _, _, _ in analyzer.analyse(text)
+                     if t not in analyzer.stop_words and len(t) > 2 and not t.isdigit())
+    planner = _Planner(vocabulary, analyzer, settings)
+    size = max(1, vocabulary.size)
+    weights = {t: tf * math.log(1 + size / (1 + planner.df(t))) for t, tf in counts.items()}
+    top = tuple(sorted(weights, key=lambda t: (-weights[t], t))[:settings.similar_terms])
+    group = PlannedGroup((Terms(top, FIELDS),), (), 1.0) if top else None
+    return QueryPlan(groups=(group,) if group else (), tiered=False, rerank=False,
+                     highlighter=Highlighter(frozenset(top)))

@@ -1,0 +1,120 @@
+"""Results: from a page of a ranking to hits with snippets, and "did you mean"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .plan import QueryPlan
+from .ranking import Ranking
+from .snippets import ArticleText, make_snippet
+
+__all__ = ["Hit", "SearchResults", "build_results"]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One matching article; ``highlights`` are [start, end) ranges of ``snippet``.
+
+    ``score`` is the ranking key: its whole part is the tier (3: every word as
+    typed, 2: every word once typos are forgiven, 1: some of the words) and it
+    never rises down a list ranked by relevance.
+    """
+
+    id: str
+    path: str
+    title: str
+    date: dt.date | None
+    score: float
+    snippet: str
+    highlights: list[tuple[int, int]]
+    title_highlights: list[tuple[int, int]] = field(default_factory=list)
+    lede: str = ""
+    source: str = ""
+    url: str = ""
+    author: str = ""
+    rank: int = 0
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """The hits of one page; ``total`` counts every matching article."""
+
+    query: str
+    total: int
+    hits: list[Hit]
+    page: int = 1
+    limit: int = 10
+    suggestion: str | None = None
+
+    def __iter__(self) -> Iterator[Hit]:
+        return iter(self.hits)
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+
+def _hit(text: ArticleText, score: float, rank: int, fragments: int, fragment_size: int) -> Hit:
+    body, lede = text.text("body"), text.text("lede")
+    shown, spans = body, text.spans("body")
+    if lede and (not spans or not body):
+        lede_spans = text.spans("lede")
+        if lede_spans or not body:
+            shown, spans = lede, lede_spans
+    snippet, ranges = make_snippet(shown, spans, fragments, fragment_size)
+    date = text.stored.get("date")
+    return Hit(
+        id=text.text("id"),
+        path=text.text("path"),
+        title=text.text("title"),
+        date=date.date() if isinstance(date, dt.datetime) else None,
+        score=score,
+        snippet=snippet,
+        highlights=ranges,
+        title_highlights=[(s, e) for s, e, _ in text.spans("title")],
+        lede=lede,
+        source=text.text("source"),
+        url=text.text("url"),
+        author=text.text("author"),
+        rank=rank,
+    )
+
+
+def build_results(query: str, plan: QueryPlan, ranking: Ranking, *, read: Callable[[int], ArticleText],
+                  surface: Callable[[str], str | None], page: int, limit: int, fragments: int,
+                  fragment_size: int) -> SearchResults:
+    """The hits of ``ranking``'s page (texts already read while ranking are
+    reused), and the query with its corrections as the articles spell them."""
+    first = (page - 1) * limit + 1
+    hits = [_hit(ranking.texts.get(r.doc) or read(r.doc), r.score, rank, fragments, fragment_size)
+            for rank, r in enumerate(ranking.page, first)]
+    return SearchResults(query=query, total=ranking.total, hits=hits, page=page, limit=limit,
+                         suggestion=_suggestion(query, plan.corrections, surface))
+
+
+def _suggestion(query: str, corrections: tuple[tuple[str, str], ...],
+                surface: Callable[[str], str | None]) -> str | None:
+    suggestion = query
+    for typed, term in corrections:
+        word = surface(term)
+        if word:
+            suggestion = suggestion.replace(typed, word, 1)
+    return suggestion if suggestion != query else None
+
+
+def surface_form(term: str, first_holder: Callable[[str, str], int | None],
+                 stored: Callable[[int], Mapping[str, Any]],
+                 analyse: Callable[[str], Iterator[tuple[str, int, int, int]]]) -> str | None:
+    """The word as an article writes it (accents, case) for an index term:
+    found in the first article holding it."""
+    for name in ("title", "lede", "body"):
+        doc = first_holder(name, term)
+        if doc is None:
+            continue
+        text = stored(doc).get(name, "")
+        for found, start, end, _ in analyse(text):
+            if found == term:
+                return text[start:end]
+    return None
