@@ -2,7 +2,7 @@
 
 import pytest
 
-from searchengine.queries import Clause, parse_query
+from searchengine.queries import MAX_CLAUSES, Clause, Group, parse_query
 
 from .conftest import ids
 
@@ -50,3 +50,51 @@ def test_parser_structure():
 def test_a_questions_inverted_subject_is_a_word_of_its_own(query, words):
     assert [c.text for c in parse_query(query).clauses] == words
 
+
+
+@pytest.mark.parametrize(("query", "words"), [
+    ("Macron:remaniement", ["Macron", "remaniement"]),
+    ("Covid-19:bilan", ["Covid-19", "bilan"]),
+    ("titre:sommet", ["titre", "sommet"]),
+    ("title: Poutine", ["title", "Poutine"]),
+])
+def test_an_unknown_field_is_two_words(query, words):
+    assert [c.text for c in parse_query(query).clauses] == words
+    assert all(c.field is None for c in parse_query(query).clauses)
+
+
+def test_unknown_fields_are_searched_as_words(news):
+    assert ids(news.search("Macron:retraites")) == ["macron"]
+    assert ids(news.search("Poutine:Pékin"))[0] == "putin"
+
+
+def test_source_field_filters_on_the_source(news):
+    assert set(ids(news.search("missiles source:AFP"))) == {"kim", "kim-only"}
+    assert ids(news.search("Poutine source:reuters")) == ["putin"]
+    assert parse_query("Poutine source:AFP").sources == ("AFP",)
+
+
+def test_lucene_operators(news):
+    assert parse_query("Kim AND Poutine").groups == (Group((Clause("Kim"),), True), Group((Clause("Poutine"),), True))
+    assert ids(news.search("Kim AND Poutine")) == ["kim"]
+    assert ids(news.search("+missiles Poutine")) == ["kim", "kim-only"]
+    assert set(ids(news.search("Kim NOT Poutine"))) == {"kim-only"}
+    assert set(ids(news.search("missiles NOT Poutine"))) == set(ids(news.search("missiles -Poutine")))
+    # Lower case, they are words: "not" is not an operator, and NOT never matches "noté".
+    assert parse_query("Poutine not Kim").excluded == ()
+    assert parse_query("Poutine NOT Kim").excluded == (Clause("Kim"),)
+
+
+def test_a_query_that_only_excludes_is_a_clear_error(news):
+    from searchengine import BadQuery
+
+    with pytest.raises(BadQuery, match="only excludes"):
+        news.search("-Trump")
+    with pytest.raises(BadQuery):
+        news.search('NOT "Le Monde"')
+
+
+def test_a_query_is_bounded_however_long(news):
+    parsed = parse_query(" ".join(f"mot{n}" for n in range(5 * MAX_CLAUSES)))
+    assert len(parsed.groups) == MAX_CLAUSES
+    assert news.search("Poutine " * 3000).total >= 1

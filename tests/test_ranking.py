@@ -94,3 +94,39 @@ def test_exact_spelling_ranks_above_a_corrected_one(tmp_path):
         assert results.hits[0].path.endswith("typo.txt")
         assert results.total == 4
 
+
+
+def test_pages_are_slices_of_one_ranking_and_scores_never_rise(tmp_path):
+    """Reranking moves articles within the best ten only: whatever the page
+    size, page N holds items (N-1)·L to N·L-1 of one single ranking."""
+    records = []
+    for n in range(24):
+        gap = " ".join(["remplissage"] * (n % 7))
+        records.append((f"a{n:02}", f"Dépêche {n}",
+                        f"La cour {gap} suspend la loi. " + "Le conseil a siégé. " * (n % 5)))
+    records += [(f"b{n}", "Dépêche", "La cour a siégé longtemps.") for n in range(6)]
+    with indexed(tmp_path, records) as engine:
+        whole = engine.search("cour suspend", limit=100)
+        assert whole.total == 30
+        assert [h.rank for h in whole] == list(range(1, 31))
+        scores = [h.score for h in whole]
+        assert scores == sorted(scores, reverse=True)
+        assert [int(s) for s in scores] == [3] * 24 + [1] * 6
+        for limit in range(1, 8):
+            pages = []
+            for page in range(1, 31 // limit + 2):
+                results = engine.search("cour suspend", limit=limit, page=page)
+                pages += [(h.id, h.score) for h in results]
+            assert pages == [(h.id, h.score) for h in whole], limit
+
+
+def test_settings_are_values_passed_in(tmp_path):
+    from searchengine import RankingSettings
+
+    records = [("title", "Glyphosate", "Un texte sur autre chose, puis encore autre chose."),
+               ("body", "Dépêche", "Le glyphosate revient au Parlement cette semaine.")]
+    with indexed(tmp_path, records) as engine:
+        assert stems(engine.search("glyphosate"))[0] == "title"
+        with SearchEngine(engine.path, settings=RankingSettings(title_boost=0.1)) as other:
+            assert stems(other.search("glyphosate"))[0] == "body"
+        assert stems(engine.search("glyphosate"))[0] == "title"
