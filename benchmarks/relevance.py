@@ -14,9 +14,9 @@ accents stripped (unidecode), for:
                 of ../shared/README.md (0.749 and 0.726)
   stock plain   Whoosh StandardAnalyzer, same set-up
 
-Options: --tune also tries ranking settings of searchengine.searching and
-searchengine.scoring (field boosts, stop-word weight, the bonuses of the
-rerank, BM25F B/K1), monkeypatched here only, on PIAF and on the known-item titles;
+Options: --tune also tries ranking settings (``RankingSettings``: field boosts,
+stop-word weight, the bonuses of the rerank, BM25F B/K1), passed to
+SearchEngine, on PIAF and on the known-item titles;
 --knownitem adds OrangeSum known-item title queries against a body-only index
 of the 36k articles (several minutes); --sample N keeps every Nth question
 (quick looks); --jobs N runs queries in N forked processes.
@@ -111,13 +111,14 @@ def run_queries(factory: Callable[[], Search], texts: list[str], jobs: int) -> l
 
 # --- our engine ------------------------------------------------------------------------------------
 
-def ours(folder: Path) -> Callable[[], Search]:
-    """Factory of searches through the public SearchEngine API over an index in ``folder``."""
+def ours(folder: Path, **settings: object) -> Callable[[], Search]:
+    """Factory of searches through the public SearchEngine API over an index in
+    ``folder``, with the ranking settings changed by ``settings``."""
 
     def factory() -> Search:
-        from searchengine import SearchEngine
+        from searchengine import RankingSettings, SearchEngine
 
-        engine = SearchEngine(folder)
+        engine = SearchEngine(folder, settings=RankingSettings(**settings))
 
         def search(text: str) -> list[str]:
             return [hit.id for hit in engine.search(text, limit=K)]
@@ -165,23 +166,6 @@ def light_stemmer() -> Iterator[None]:
     finally:
         analysis.stem, analysis.STOP_WORDS, searching.stem, searching.STOP_WORDS = saved
         clear_term_caches()
-
-
-@contextlib.contextmanager
-def ranking(module: str, **settings: object) -> Iterator[None]:
-    """Temporarily set module constants of searchengine.searching (FIELD_BOOSTS, ...)
-    or searchengine.scoring (B, K1)."""
-    import importlib
-
-    target = importlib.import_module(f"searchengine.{module}")
-    saved = {name: getattr(target, name) for name in settings}
-    for name, value in settings.items():
-        setattr(target, name, value)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            setattr(target, name, value)
 
 
 # --- stock Whoosh ----------------------------------------------------------------------------------
@@ -292,27 +276,24 @@ def piaf(tmp: Path, jobs: int, sample: int, main_tables: bool, tune: bool, all_r
         tune_ours("PIAF", tmp / "ours", texts, relevant, jobs)
 
 
-TRIALS: list[tuple[str, dict[str, object], dict[str, float]]] = [
-    ("defaults (title 2, stop 0.2, proximity 2, exact forms 0.5, pairs 0.5, K1 1.2)", {}, {}),
-    ("no proximity bonus", {"PROXIMITY_WEIGHT": 0.0}, {}),
-    ("proximity 8", {"PROXIMITY_WEIGHT": 8.0}, {}),
-    ("no exact-form bonus", {"EXACT_FORM_WEIGHT": 0.0}, {}),
-    ("no word-pair bonus", {"BIGRAM_WEIGHT": 0.0}, {}),
-    ("coverage, not its square root", {"COVERAGE_EXPONENT": 1.0}, {}),
-    ("title 1.0", {"FIELD_BOOSTS": {"title": 1.0, "lede": 1.5, "body": 1.0}}, {}),
-    ("stop words 0.5", {"STOP_WORD_BOOST": 0.5}, {}),
-    ("BM25F K1 2.0", {}, {"K1": 2.0}),
-    ("BM25F B 0.9", {}, {"B": 0.9}),
+TRIALS: list[tuple[str, dict[str, object]]] = [
+    ("defaults (title 2, stop 0.2, proximity 2, exact forms 0.5, pairs 0.5, K1 1.2)", {}),
+    ("no proximity bonus", {"proximity_weight": 0.0}),
+    ("proximity 8", {"proximity_weight": 8.0}),
+    ("no exact-form bonus", {"exact_form_weight": 0.0}),
+    ("no word-pair bonus", {"word_pair_weight": 0.0}),
+    ("coverage, not its square root", {"coverage_exponent": 1.0}),
+    ("title 1.0", {"title_boost": 1.0}),
+    ("stop words 0.5", {"stop_word_weight": 0.5}),
+    ("BM25F K1 2.0", {"k1": 2.0}),
+    ("BM25F B 0.9", {"b": 0.9}),
 ]
-"""Settings tried by --tune, on PIAF and (with --knownitem) on the news titles."""
+"""RankingSettings tried by --tune, each alone, on PIAF and (with --knownitem) on the news titles."""
 
 
 def tune_ours(name: str, folder: Path, texts: list[str], relevant: list[set[str]], jobs: int) -> None:
-    rows = []
-    for label, settings, bm25 in TRIALS:
-        with ranking("searching", **settings), ranking("scoring", **bm25):
-            rows.append(evaluate(label, ours(folder), texts, relevant, jobs))
-    table(f"Tuning our engine on {name} (searchengine.searching / scoring monkeypatched)", rows)
+    rows = [evaluate(label, ours(folder, **settings), texts, relevant, jobs) for label, settings in TRIALS]
+    table(f"Tuning our engine on {name} (RankingSettings passed to SearchEngine)", rows)
 
 
 # --- known-item: OrangeSum titles against bodies ----------------------------------------------------

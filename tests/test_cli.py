@@ -277,3 +277,66 @@ def test_progress_bar_on_a_terminal_only(tmp_path, articles):
     assert "3 added, 0 updated" in text
     piped = subprocess.run([script, "index", str(articles), "--index-dir", ix], capture_output=True, text=True)
     assert piped.stderr.startswith("0 added, 0 updated, 3 unchanged")
+
+
+def test_an_excluded_word_is_never_an_option(runner, tmp_path, articles):
+    ix = str(tmp_path / "ix")
+    runner.invoke(cli, ["index", str(articles), "--index-dir", ix])
+    both = runner.invoke(cli, ["query", "hôpitaux", "--index-dir", ix, "--json"])
+    assert json.loads(both.stdout)["total"] == 1
+    result = runner.invoke(cli, ["query", "été", "-nucléaire", "-hôpitaux", "--index-dir", ix, "--json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["query"] == "été -nucléaire -hôpitaux" and doc["limit"] == 10 and doc["total"] == 1
+    assert runner.invoke(cli, ["query", "--index-dir", ix, "--", "--json", "été"]).stdout.startswith("1 article")
+
+
+@pytest.mark.parametrize("option", ["-n", "--limit", "--since", "--index-dir", "--source", "--page"])
+def test_an_option_missing_its_value_is_named(runner, tmp_path, option):
+    result = runner.invoke(cli, ["query", "Kim", option])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: Option '{option}' requires an argument.")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_query_of_exclusions_alone_is_one_error_line(runner, tmp_path):
+    index_seeds(runner, tmp_path)
+    result = runner.invoke(cli, ["query", "-Trump", "--index-dir", str(tmp_path / "ix")])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: the query '-Trump' cannot match anything: it only excludes words")
+    assert result.stdout == ""
+
+
+HOSTILE = "Poutine \x1b[2J\x1b]0;pwned\x07 \x1b]8;;http://evil\x1b\\lien\x1b]8;;\x1b\\ \r\u202eenil\x9b31m fin"
+
+
+@pytest.mark.parametrize("color", ["never", "always"])
+def test_control_characters_never_reach_the_terminal(runner, tmp_path, color):
+    folder = tmp_path / "a"
+    folder.mkdir()
+    (folder / "evil\x1b[31m.jsonl").write_text(json.dumps(
+        {"id": "x\x1b[2J", "title": HOSTILE, "body": HOSTILE, "source": "AFP\x1b[5m", "author": "\u202eX",
+         "url": "https://e.org/\x1b[0m"}), encoding="utf-8")
+    ix = str(tmp_path / "ix")
+    assert runner.invoke(cli, ["index", str(folder), "--index-dir", ix]).exit_code == 0
+    result = runner.invoke(cli, ["query", "Poutine", "fin", "--index-dir", ix, "--color", color])
+    assert result.exit_code == 0
+    out = result.stdout
+    own = {"\x1b[1;33m", "\x1b[0m", "\x1b[1m", "\x1b[2m"} if color == "always" else set()
+    for code in own:
+        out = out.replace(code, "")
+    assert not any(ord(c) < 32 and c != "\n" or 0x7F <= ord(c) < 0xA0 or c in "\u202e" for c in out), repr(out)
+    assert "Poutine" in out and "fin" in out
+
+
+def test_html_links_only_web_addresses(runner, tmp_path):
+    folder = tmp_path / "a"
+    folder.mkdir()
+    for name, url in (("js", "javascript:alert(1)"), ("web", "https://example.org/a?b=1&c=2")):
+        (folder / f"{name}.json").write_text(json.dumps({"title": f"Poutine {name}", "body": "Poutine.", "url": url}),
+                                             encoding="utf-8")
+    ix = str(tmp_path / "ix")
+    runner.invoke(cli, ["index", str(folder), "--index-dir", ix])
+    page = runner.invoke(cli, ["query", "Poutine", "--index-dir", ix, "--format", "html"]).stdout
+    assert "javascript:" not in page
+    assert 'href="https://example.org/a?b=1&amp;c=2"' in page
