@@ -21,15 +21,19 @@ if TYPE_CHECKING:
         IndexNotFound,
         NewsearchError,
     )
+    from .facets import Facet, Facets
     from .indexing import IndexReport, Progress
     from .ranking import RankingSettings
-    from .results import Hit, SearchResults
+    from .results import ArticleView, Hit, SearchResults
 
 _HOMES = {
     "Article": "articles",
     "ArticleNotFound": "errors",
+    "ArticleView": "results",
     "BadArticle": "errors",
     "BadQuery": "errors",
+    "Facet": "facets",
+    "Facets": "facets",
     "Hit": "results",
     "IndexCorrupt": "errors",
     "IndexInfo": "engine",
@@ -45,8 +49,11 @@ _HOMES = {
 __all__ = [
     "Article",
     "ArticleNotFound",
+    "ArticleView",
     "BadArticle",
     "BadQuery",
+    "Facet",
+    "Facets",
     "Hit",
     "IndexCorrupt",
     "IndexInfo",

@@ -26,12 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from .analysis import STOP_WORDS, analyse, fold, locate
 from .errors import ArticleNotFound, BadQuery, IndexCorrupt, NewsearchError
+from .facets import Facets, count_facets
 from .indexing import open_index
 from .names import NameTable, load_names
 from .plan import QueryPlan, plan_query, plan_similar
 from .queries import FIELDS, parse_query
 from .ranking import Filters, RankingSettings, rank
-from .results import SearchResults, build_results
+from .results import ArticleView, SearchResults, article_view, build_results
 from .scoring import IndexArrays
 from .snippets import ArticleText, Highlighter
 
@@ -128,6 +129,14 @@ class _Snapshot:
                 if found == term:
                     return str(text[start:end])
         return None
+
+    def facets(self, docs: Any) -> Facets:
+        reader = self.searcher.reader()
+        terms = [t.decode("utf-8") if isinstance(t, bytes) else t for t in reader.lexicon("source_id")]
+        date_field = self.searcher.schema["date"]
+        return count_facets(self.arrays, docs, terms,
+                            lambda doc: str(self.searcher.stored_fields(doc).get("source", "")),
+                            date_field.from_column_value)
 
     def find(self, article_id: str) -> int:
         """The document of an id as :class:`~searchengine.results.Hit` shows it:
@@ -271,8 +280,10 @@ class SearchEngine:
         sort: str = "relevance",
         fragments: int = 1,
         fragment_size: int = 200,
+        facets: bool = False,
     ) -> SearchResults:
-        """Page ``page`` of ``limit`` hits for ``query`` (see the README for the syntax)."""
+        """Page ``page`` of ``limit`` hits for ``query`` (see the README for the
+        syntax); ``facets``: also count the matching articles per year and source."""
         if not isinstance(query, str):
             raise TypeError(f"query must be a string, not {type(query).__name__}")
         if sort not in ("relevance", "date"):
@@ -294,16 +305,32 @@ class SearchEngine:
         with self._reading() as snapshot:
             plan = plan_query(snapshot.names.expand(parsed), snapshot, snapshot.analyzer,
                               self.settings)
-            return self._results(snapshot, query, plan, filters, sort, page, limit, fragments, fragment_size)
+            return self._results(snapshot, query, plan, filters, sort, page, limit, fragments, fragment_size,
+                                 facets)
 
     def _results(self, snapshot: _Snapshot, query: str, plan: QueryPlan, filters: Filters, sort: str,
-                 page: int, limit: int, fragments: int, fragment_size: int) -> SearchResults:
+                 page: int, limit: int, fragments: int, fragment_size: int, facets: bool = False) -> SearchResults:
         read = snapshot.reader(plan.highlighter)
         ranking = rank(snapshot.arrays, plan, self.settings, filters, sort=sort,
                        start=(page - 1) * limit, stop=page * limit, read=read)
-        results = build_results(query, plan, ranking, read=read, surface=snapshot.surface, page=page,
-                                limit=limit, fragments=fragments, fragment_size=fragment_size)
-        return results
+        return build_results(query, plan, ranking, read=read, surface=snapshot.surface, page=page,
+                             limit=limit, fragments=fragments, fragment_size=fragment_size,
+                             facets=snapshot.facets(ranking.matched) if facets else None)
+
+    def article(self, article_id: str, *, highlight: str | None = None) -> ArticleView:
+        """The whole article with id ``article_id`` (as a hit shows it), with
+        the words of the query ``highlight`` marked, if given."""
+        if not isinstance(article_id, str):
+            raise TypeError(f"article_id must be a string, not {type(article_id).__name__}")
+        if highlight is not None and not isinstance(highlight, str):
+            raise TypeError(f"highlight must be a string, not {type(highlight).__name__}")
+        with self._reading() as snapshot:
+            doc = snapshot.find(article_id)
+            highlighter = Highlighter()
+            if highlight:
+                parsed = snapshot.names.expand(parse_query(highlight))
+                highlighter = plan_query(parsed, snapshot, snapshot.analyzer, self.settings).highlighter
+            return article_view(snapshot.reader(highlighter)(doc))
 
     def similar(self, article_id: str, *, limit: int = 10, fragments: int = 1,
                 fragment_size: int = 200) -> SearchResults:

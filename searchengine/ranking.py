@@ -98,12 +98,16 @@ class Ranked:
 
 @dataclass(frozen=True)
 class Ranking:
-    """The page of a ranking, how many articles match in all, and the texts
-    read while reranking (for the snippets)."""
+    """The page of a ranking, the articles that match (ascending), and the
+    texts read while reranking (for the snippets)."""
 
-    total: int
+    matched: np.ndarray
     page: tuple[Ranked, ...]
     texts: dict[int, ArticleText]
+
+    @property
+    def total(self) -> int:
+        return len(self.matched)
 
 
 @dataclass(frozen=True)
@@ -242,13 +246,13 @@ def rank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filter
     """Items ``start`` to ``stop`` (excluded) of the ranking of ``plan``."""
     first = _first_pass(arrays, plan, settings)
     if first is None:
-        return Ranking(0, (), {})
+        return Ranking(np.zeros(0, dtype=np.int64), (), {})
     tier, scores, required = first
     candidates = np.flatnonzero((tier > 0) & required & _allowed(arrays, plan, filters, settings))
     if sort == "date":
         order = _by_date(arrays, candidates, scores, stop)
         page = tuple(Ranked(d, int(tier[d]), _key(int(tier[d]), float(scores[d]))) for d in order[start:stop])
-        return Ranking(len(candidates), page, {})
+        return Ranking(candidates, page, {})
     depth = settings.rerank_depth if plan.rerank else 0
     order = _best(candidates, tier, scores, max(stop, depth))
     head, tail = order[:depth], order[depth:]
@@ -257,7 +261,7 @@ def rank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filter
     final = {d: float(scores[d]) + bonus.get(d, 0.0) for d in order}
     head = sorted(head, key=lambda d: (-tier[d], -final[d], d))
     page = tuple(Ranked(d, int(tier[d]), _key(int(tier[d]), final[d])) for d in (head + tail)[start:stop])
-    return Ranking(len(candidates), page, texts)
+    return Ranking(candidates, page, texts)
 
 
 def _rerank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, docs: np.ndarray,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
+from .articles import Article
+from .facets import Facets
 from .plan import QueryPlan
 from .ranking import Ranking
 from .snippets import ArticleText, make_snippet
 
-__all__ = ["Hit", "SearchResults", "build_results"]
+__all__ = ["ArticleView", "Hit", "SearchResults", "build_results", "article_view"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class SearchResults:
     page: int = 1
     limit: int = 10
     suggestion: str | None = None
+    facets: Facets | None = None
+    """Counts per year and source of every matching article, when asked for."""
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)
@@ -84,14 +87,14 @@ def _hit(text: ArticleText, score: float, rank: int, fragments: int, fragment_si
 
 def build_results(query: str, plan: QueryPlan, ranking: Ranking, *, read: Callable[[int], ArticleText],
                   surface: Callable[[str], str | None], page: int, limit: int, fragments: int,
-                  fragment_size: int) -> SearchResults:
+                  fragment_size: int, facets: Facets | None = None) -> SearchResults:
     """The hits of ``ranking``'s page (texts already read while ranking are
     reused), and the query with its corrections as the articles spell them."""
     first = (page - 1) * limit + 1
     hits = [_hit(ranking.texts.get(r.doc) or read(r.doc), r.score, rank, fragments, fragment_size)
             for rank, r in enumerate(ranking.page, first)]
     return SearchResults(query=query, total=ranking.total, hits=hits, page=page, limit=limit,
-                         suggestion=_suggestion(query, plan.corrections, surface))
+                         suggestion=_suggestion(query, plan.corrections, surface), facets=facets)
 
 
 def _suggestion(query: str, corrections: tuple[tuple[str, str], ...],
@@ -104,17 +107,22 @@ def _suggestion(query: str, corrections: tuple[tuple[str, str], ...],
     return suggestion if suggestion != query else None
 
 
-def surface_form(term: str, first_holder: Callable[[str, str], int | None],
-                 stored: Callable[[int], Mapping[str, Any]],
-                 analyse: Callable[[str], Iterator[tuple[str, int, int, int]]]) -> str | None:
-    """The word as an article writes it (accents, case) for an index term:
-    found in the first article holding it."""
-    for name in ("title", "lede", "body"):
-        doc = first_holder(name, term)
-        if doc is None:
-            continue
-        text = stored(doc).get(name, "")
-        for found, start, end, _ in analyse(text):
-            if found == term:
-                return text[start:end]
-    return None
+@dataclass(frozen=True)
+class ArticleView:
+    """A whole article, with the ranges of each field (``title``, ``lede``,
+    ``body``) that a query's words match."""
+
+    article: Article
+    highlights: Mapping[str, list[tuple[int, int]]] = field(default_factory=dict)
+
+
+def article_view(text: ArticleText) -> ArticleView:
+    stored = text.stored
+    date = stored.get("date")
+    article = Article(
+        id=text.text("id"), title=text.text("title"), body=text.text("body"), path=text.text("path"),
+        date=date.date() if isinstance(date, dt.datetime) else None, lede=text.text("lede"),
+        source=text.text("source"), url=text.text("url"), author=text.text("author"),
+    )
+    spans = {name: [(s, e) for s, e, _ in text.spans(name)] for name in ("title", "lede", "body")}
+    return ArticleView(article, {name: found for name, found in spans.items() if found})

@@ -169,3 +169,24 @@ def wait_for(condition, seconds=120):
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
+
+
+def test_facets_count_matching_articles_per_year_and_source(news):
+    results = news.search("missiles OR Poutine OR syndicats", facets=True)
+    assert [(f.value, f.count) for f in results.facets.years] == [("2023", 3), ("2022", 1), ("2019", 1)]
+    assert [(f.value, f.count) for f in results.facets.sources] == [("AFP", 3), ("Reuters", 1)]
+    narrowed = news.search("missiles OR Poutine OR syndicats", source="AFP", facets=True)
+    assert [(f.value, f.count) for f in narrowed.facets.sources] == [("AFP", 3)]
+    assert news.search("Poutine").facets is None
+
+
+def test_an_article_whole_with_a_querys_words_marked(news):
+    view = news.article("kim", highlight="missiles Poutine")
+    article = view.article
+    assert (article.id, article.source, article.date) == ("kim", "AFP", dt.date(2019, 4, 25))
+    assert article.body.startswith("Le sommet de Vladivostok")
+    assert [article.body[s:e] for s, e in view.highlights["body"]] == ["Poutine", "missiles"]
+    assert [article.title[s:e] for s, e in view.highlights["title"]] == ["Poutine"]
+    assert news.article("kim").highlights == {}
+    with pytest.raises(ArticleNotFound):
+        news.article("nope")
