@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .articles import Article
     from .engine import IndexInfo, SearchEngine
-    from .errors import ArticleNotFound, BadArticle, IndexCorrupt, IndexLocked, IndexNotFound, NewsearchError
+    from .errors import (
+        ArticleNotFound,
+        BadArticle,
+        IndexCorrupt,
+        IndexLocked,
+        IndexNotFound,
+        IndexWriteError,
+        NewsearchError,
+    )
     from .indexing import IndexReport, Progress
     from .searching import Hit, SearchResults
 
@@ -26,6 +34,7 @@ _HOMES = {
     "IndexLocked": "errors",
     "IndexNotFound": "errors",
     "IndexReport": "indexing",
+    "IndexWriteError": "errors",
     "NewsearchError": "errors",
     "Progress": "indexing",
     "SearchEngine": "engine",
@@ -41,6 +50,7 @@ __all__ = [
     "IndexLocked",
     "IndexNotFound",
     "IndexReport",
+    "IndexWriteError",
     "NewsearchError",
     "Progress",
     "SearchEngine",

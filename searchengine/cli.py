@@ -7,6 +7,7 @@ and each command load only what they use.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -14,27 +15,63 @@ from typing import Any
 import click
 
 EXIT_FOUND, EXIT_NONE, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+"""128 + SIGINT, 128 + SIGTERM: what a shell reports for a process those signals end."""
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is, so that an indexing run undoes
+    itself as it does for Ctrl-C. A BaseException, as KeyboardInterrupt is:
+    no ``except Exception`` may swallow it."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+def _error(exc: BaseException) -> tuple[str, int]:
+    """The one mapping from what went wrong to the line on stderr and the exit
+    status. The library's messages say what is wrong; what to do about it with
+    this command line is said here."""
+    from .errors import IndexCorrupt, IndexLocked, IndexNotFound
+
+    if isinstance(exc, KeyboardInterrupt | Terminated):
+        status = EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else EXIT_TERMINATED
+        return "Interrupted: the index keeps its last committed state.", status
+    if isinstance(exc, click.UsageError):
+        command = f"newsearch {exc.ctx.info_name}" if exc.ctx and exc.ctx.parent else "newsearch"
+        return f"Error: {exc.format_message()} (see `{command} --help`)", EXIT_ERROR
+    advice = ""
+    if isinstance(exc, IndexNotFound):
+        advice = ": run `newsearch index` to build one"
+    elif isinstance(exc, IndexLocked):
+        advice = "; try again when it finishes, or pass --wait SECONDS"
+    elif isinstance(exc, IndexCorrupt):
+        advice = "; run `newsearch index --rebuild PATHS...` to build it again"
+    return f"Error: {exc}{advice}", EXIT_ERROR
 
 
 class NewsearchGroup(click.Group):
-    """Turns our exceptions, and a command's bad options, into one line on
-    stderr and exit status 2."""
+    """Turns our exceptions, a command's bad options, Ctrl-C and SIGTERM into
+    one line on stderr and an exit status (see :func:`_error`)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         from .errors import NewsearchError
 
         try:
+            previous = signal.signal(signal.SIGTERM, _terminate)
+            installed = True
+        except ValueError:  # not the main thread (an embedder's): leave signals alone
+            installed = False
+        try:
             return super().invoke(ctx)
-        except NewsearchError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            ctx.exit(EXIT_ERROR)
-        except click.UsageError as exc:
-            command = f"newsearch {exc.ctx.info_name}" if exc.ctx and exc.ctx.parent else "newsearch"
-            click.echo(f"Error: {exc.format_message()} (see `{command} --help`)", err=True)
-            ctx.exit(EXIT_ERROR)
-        except KeyboardInterrupt:
-            click.echo("Interrupted: the index keeps its last committed state.", err=True)
-            ctx.exit(130)
+        except (NewsearchError, click.UsageError, KeyboardInterrupt, Terminated) as exc:
+            line, status = _error(exc)
+            click.echo(line, err=True)
+            ctx.exit(status)
+        finally:
+            if installed:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def index_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -128,7 +165,8 @@ def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, fields: tuple[s
     .htm. Re-running updates what changed and removes what disappeared.
 
     Exit status: 0 all read, 1 some files or records failed (the rest is
-    indexed), 2 nothing could be done.
+    indexed), 2 nothing could be done (the index is as its last run left
+    it), 130 or 143 interrupted by Ctrl-C or SIGTERM (likewise).
 
     \b
     Example:
