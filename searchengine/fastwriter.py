@@ -469,7 +469,10 @@ def _worker(ix: Index, writerargs: dict[str, Any], jobs: Any, results: Any, pare
             results.put(("segment", None))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
         if writer is not None and not writer.perdocwriter.is_closed:
-            writer._close_segment()
+            try:
+                writer._close_segment()
+            except OSError:  # a full disk refuses the flush again; the parent deletes the files
+                pass
         results.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
