@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         IndexCorrupt,
         IndexLocked,
         IndexNotFound,
+        IndexWriteError,
         NewsearchError,
     )
     from .facets import Facet, Facets
@@ -40,6 +41,7 @@ _HOMES = {
     "IndexLocked": "errors",
     "IndexNotFound": "errors",
     "IndexReport": "indexing",
+    "IndexWriteError": "errors",
     "NewsearchError": "errors",
     "Progress": "indexing",
     "RankingSettings": "ranking",
@@ -60,6 +62,7 @@ __all__ = [
     "IndexLocked",
     "IndexNotFound",
     "IndexReport",
+    "IndexWriteError",
     "NewsearchError",
     "Progress",
     "RankingSettings",

@@ -72,7 +72,7 @@ class Article:
         """Changes whenever anything indexed or shown changes."""
         parts = (self.id, self.title, self.lede, self.body, str(self.date or ""),
                  self.source, self.url, self.author)
-        return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+        return hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 _MONTHS = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -15,27 +16,65 @@ from typing import Any
 import click
 
 EXIT_FOUND, EXIT_NONE, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+"""128 + SIGINT, 128 + SIGTERM: what a shell reports for a process those signals end."""
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is, so that an indexing run undoes
+    itself as it does for Ctrl-C. A BaseException, as KeyboardInterrupt is:
+    no ``except Exception`` may swallow it."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+def _error(exc: BaseException) -> tuple[str, int]:
+    """The one mapping from what went wrong to the line on stderr and the exit
+    status. The library's messages say what is wrong; what to do about it with
+    this command line is said here."""
+    from .errors import IndexCorrupt, IndexLocked, IndexNotFound
+
+    if isinstance(exc, KeyboardInterrupt | Terminated):
+        status = EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else EXIT_TERMINATED
+        return "Interrupted: the index keeps its last committed state.", status
+    if isinstance(exc, click.UsageError):
+        command = f"newsearch {exc.ctx.info_name}" if exc.ctx and exc.ctx.parent else "newsearch"
+        return f"Error: {exc.format_message()} (see `{command} --help`)", EXIT_ERROR
+    advice = ""
+    if isinstance(exc, IndexNotFound):
+        advice = ": run `newsearch index` to build one"
+    elif isinstance(exc, IndexLocked):
+        advice = "; try again when it finishes, or pass --wait SECONDS"
+    elif isinstance(exc, IndexCorrupt):
+        advice = "; run `newsearch index --rebuild PATHS...` to build it again"
+    return f"Error: {exc}{advice}", EXIT_ERROR
 
 
 class NewsearchGroup(click.Group):
-    """Turns our exceptions, and a command's bad options, into one line on
-    stderr and exit status 2."""
+    """Turns our exceptions, a command's bad options, Ctrl-C and SIGTERM into
+    one line on stderr and an exit status (see :func:`_error`)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         from .errors import NewsearchError
 
         try:
+            previous = signal.signal(signal.SIGTERM, _terminate)
+            installed = True
+        except ValueError:  # not the main thread (an embedder's): leave signals alone
+            installed = False
+        try:
             return super().invoke(ctx)
-        except NewsearchError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            ctx.exit(EXIT_ERROR)
-        except click.UsageError as exc:
-            command = f"newsearch {exc.ctx.info_name}" if exc.ctx and exc.ctx.parent else "newsearch"
-            click.echo(f"Error: {exc.format_message()} (see `{command} --help`)", err=True)
-            ctx.exit(EXIT_ERROR)
-        except KeyboardInterrupt:
-            click.echo("Interrupted: the index keeps its last committed state.", err=True)
-            ctx.exit(130)
+        except (NewsearchError, click.UsageError, KeyboardInterrupt, Terminated) as exc:
+            from .render import safe
+
+            line, status = _error(exc)
+            click.echo(safe(line), err=True)
+            ctx.exit(status)
+        finally:
+            if installed:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def index_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -129,19 +168,20 @@ def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, fields: tuple[s
     .htm. Re-running updates what changed and removes what disappeared.
 
     Exit status: 0 all read, 1 some files or records failed (the rest is
-    indexed), 2 nothing could be done.
+    indexed), 2 nothing could be done (the index is as its last run left
+    it), 130 or 143 interrupted by Ctrl-C or SIGTERM (likewise).
 
     \b
     Example:
       newsearch index seeds/ dumps/2023.jsonl.gz --field body=article
     """
-    from .render import render_report
+    from .render import render_report, safe
 
     bar = None
 
     def on_problem(exc: Exception) -> None:
         clear = "\r\x1b[K" if bar is not None else ""
-        click.echo(f"{clear}skipped {exc}", err=True)
+        click.echo(f"{clear}skipped {safe(str(exc))}", err=True)
 
     def progress(p: Any) -> None:
         nonlocal bar

@@ -1,15 +1,18 @@
 """Every error newsearch raises, in one tree::
 
     NewsearchError
-    ├── IndexNotFound   no index in the folder: run `newsearch index` first
+    ├── IndexNotFound   no index in the folder
     ├── IndexLocked     another process is updating the index
-    ├── IndexCorrupt    the folder holds something Whoosh cannot open
+    ├── IndexCorrupt    the folder holds an index that cannot be read
+    ├── IndexWriteError the index could not be written (permissions, disk full, ...)
     ├── BadArticle      one file or record could not be read (.path, .line)
     ├── BadQuery        a query that can match nothing as typed (.query)
     └── ArticleNotFound no article has that id, or several have
 
-Whoosh's own exceptions are caught where they happen and re-raised as one of
-these, so embedders and the CLI deal with this tree alone.
+Whoosh's and the OS's exceptions are caught where they happen and re-raised as
+one of these, so embedders and the CLI deal with this tree alone. Messages say
+what is wrong, not which command to run: that is the caller's to say (the CLI
+adds its own instructions, see ``searchengine.cli``).
 """
 
 from __future__ import annotations
@@ -24,22 +27,30 @@ class NewsearchError(Exception):
 class IndexNotFound(NewsearchError):
     def __init__(self, path: Path) -> None:
         self.path = path
-        super().__init__(f"no index in {path}: run `newsearch index` to build one")
+        super().__init__(f"no index in {path}")
 
 
 class IndexLocked(NewsearchError):
     def __init__(self, path: Path) -> None:
         self.path = path
-        super().__init__(
-            f"the index in {path} is being updated by another process; "
-            "try again when it finishes, or pass --wait SECONDS"
-        )
+        super().__init__(f"the index in {path} is being updated by another process")
 
 
 class IndexCorrupt(NewsearchError):
     def __init__(self, path: Path, reason: str) -> None:
         self.path = path
+        self.reason = reason
         super().__init__(f"cannot open the index in {path}: {reason}")
+
+
+class IndexWriteError(NewsearchError):
+    """The index could not be written; the run was undone, so the index is as
+    its last commit left it (``.reason`` is the system's or Whoosh's)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"cannot update the index in {path}: {reason}")
 
 
 class BadArticle(NewsearchError):

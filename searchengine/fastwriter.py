@@ -440,15 +440,16 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _worker(storage: Storage, indexname: str, writerargs: dict[str, Any], jobs: Any, results: Any,
-            parent: int) -> None:
+def _worker(ix: Index, writerargs: dict[str, Any], jobs: Any, results: Any, parent: int) -> None:
     """One worker of a :class:`ParallelWriter`: index batches until told to stop,
-    then hand back the finished segment (or the error)."""
+    then hand back the finished segment (or the error). It gets the parent's
+    index object, not a folder to open: a first build has no table of contents
+    on disk until it commits."""
     _die_with_parent(parent)
     writer = None
     gc.set_threshold(100_000, 50, 100)  # as collecting_rarely(), for this whole process
     try:
-        writer = FastWriter(storage.open_index(indexname), _lk=False, **writerargs)
+        writer = FastWriter(ix, _lk=False, **writerargs)
         while True:
             try:
                 batch = jobs.get(timeout=0.5)
@@ -468,7 +469,10 @@ def _worker(storage: Storage, indexname: str, writerargs: dict[str, Any], jobs: 
             results.put(("segment", None))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
         if writer is not None and not writer.perdocwriter.is_closed:
-            writer._close_segment()
+            try:
+                writer._close_segment()
+            except OSError:  # a full disk refuses the flush again; the parent deletes the files
+                pass
         results.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
@@ -496,6 +500,7 @@ class ParallelWriter(FastWriter):
         if procs < 2:
             raise ValueError(f"a ParallelWriter needs at least 2 processes, not {procs}")
         self._procs: list[Any] = []
+        self._index = ix
         super().__init__(ix, limitmb=limitmb, **kwargs)
         context = multiprocessing.get_context()
         self._context = context
@@ -520,8 +525,7 @@ class ParallelWriter(FastWriter):
         if len(self._procs) < self._workers:
             proc = self._context.Process(
                 target=_worker, daemon=True,
-                args=(self.storage, self.indexname, {"limitmb": self._limitmb}, self._jobs, self._results,
-                      os.getpid()),
+                args=(self._index, {"limitmb": self._limitmb}, self._jobs, self._results, os.getpid()),
             )
             proc.start()
             self._procs.append(proc)

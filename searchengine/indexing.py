@@ -4,10 +4,22 @@ Updates are incremental. Each document carries a small column, ``state``,
 with its key (file and record), a fingerprint of its content and, for the
 last article of a file, the size and time of the file, so a run re-reads only
 files that changed and rewrites only articles that did. Everything happens in one Whoosh writer and one commit:
-a run that is killed leaves the index as it was at the last commit. The
-writer is :class:`~searchengine.fastwriter.FastWriter` (or, with ``jobs`` > 1,
-its :class:`~searchengine.fastwriter.ParallelWriter`): Whoosh's files, written
-with a fraction of the per-posting work.
+a run that is killed leaves the index as it was at the last commit, and one
+that fails (a full disk, a folder it may not write) deletes what it wrote
+before it reports. The writer is :class:`~searchengine.fastwriter.FastWriter`
+(or, with ``jobs`` > 1, its :class:`~searchengine.fastwriter.ParallelWriter`):
+Whoosh's files, written with a fraction of the per-posting work.
+
+Two seams exist for tests only. :func:`_storage` makes every storage the
+index is read and written through, so a test can substitute one whose writes
+fail (a full disk). ``NEWSEARCH_TEST_PAUSE=POINT[:N]`` (read once, at import)
+makes an indexing run stop at a named point, write its process id to the file
+named by ``NEWSEARCH_TEST_MARKER`` and wait until that file is deleted (or the
+process killed), so that a test kills a run exactly where it means to. The
+points are ``added:N`` (the run's Nth document was added), ``commit`` (all
+documents added, nothing committed), ``toc`` (the new segments are written,
+the table of contents is not) and ``committed`` (the commit is done, the lock
+still held). Unset, it costs one test of an empty string per document.
 """
 
 from __future__ import annotations
@@ -15,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import mmap
 import os
+import shutil
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -24,12 +37,15 @@ from typing import TYPE_CHECKING, Any
 
 from whoosh import fields, index, writing
 from whoosh.columns import VarBytesColumn
-from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.filestore import FileStorage, StorageError
 from whoosh.filedb.structfile import StructFile
-from whoosh.index import EmptyIndexError, LockError
+from whoosh.index import TOC, EmptyIndexError
+from whoosh.reading import SegmentReader
+from whoosh.util.filelock import try_for
+from whoosh.writing import IndexingError
 
 from .analysis import FrenchAnalyzer, fold
-from .errors import BadArticle, IndexCorrupt, IndexLocked, IndexNotFound
+from .errors import BadArticle, IndexCorrupt, IndexLocked, IndexNotFound, IndexWriteError
 
 if TYPE_CHECKING:
     from .articles import Article
@@ -38,6 +54,14 @@ if TYPE_CHECKING:
 __all__ = ["IndexReport", "Progress", "make_schema", "open_index", "update_index"]
 
 INDEX_NAME = "newsearch"
+
+MERGE_FACTOR = 10
+"""An incremental run merges segments of one size class once this many of them have piled up."""
+MERGE_MAX_DOCS = 1_000
+"""An incremental run merges fewer documents than this (see :func:`merge_small_segments`)."""
+
+_PAUSE = os.environ.get("NEWSEARCH_TEST_PAUSE", "")
+"""The test-only pause point (see the module docstring); empty when unused."""
 
 
 def make_schema() -> fields.Schema:
@@ -106,14 +130,27 @@ class _MappedStorage(FileStorage):
         return StructFile(mapped, name=name, **kwargs)
 
 
+def _storage(path: Path) -> FileStorage:
+    """The storage every index in ``path`` is read and written through: the one
+    place a test substitutes another (one whose writes fail, say)."""
+    return _MappedStorage(str(path))
+
+
+def _os_reason(exc: OSError) -> str:
+    """The system's words for a failure, and the file it concerns."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{reason} ({os.path.basename(exc.filename)})" if exc.filename else reason
+
+
 def open_index(path: Path) -> index.Index:
     """Open an existing index, translating Whoosh's failures into ours."""
     if not path.is_dir():
         raise IndexNotFound(path)
     try:
-        if not index.exists_in(str(path), indexname=INDEX_NAME):
+        storage = _storage(path)
+        if TOC._latest_generation(storage, INDEX_NAME) < 0:
             raise IndexNotFound(path)
-        return _MappedStorage(str(path)).open_index(INDEX_NAME)
+        return storage.open_index(INDEX_NAME)
     except EmptyIndexError as exc:
         raise IndexNotFound(path) from exc
     except PermissionError as exc:
@@ -124,12 +161,50 @@ def open_index(path: Path) -> index.Index:
         raise IndexCorrupt(path, str(exc) or type(exc).__name__) from exc
 
 
+class _NewIndex(index.FileIndex):
+    """An index written from nothing, whose table of contents (no segments yet)
+    lives in memory until the first commit writes one.
+
+    So a first build killed before its commit leaves no table of contents, and
+    the folder reads as "no index", not as an empty one. And since its
+    generation follows the newest table of contents in the folder, a rebuild
+    commits over the old index without reading a byte of it, whatever state
+    it is in (a damaged table of contents, missing segments); until that
+    commit, searches see the old index. The commit then deletes the old
+    index's files, and only those: Whoosh's clean-up matches their names.
+    """
+
+    def __init__(self, storage: FileStorage, generation: int) -> None:
+        self.storage = storage
+        self.indexname = INDEX_NAME
+        self._schema = make_schema()
+        self._generation = generation
+
+    def _read_toc(self) -> TOC:
+        return TOC(self._schema, [], self._generation)
+
+
 def _create_index(path: Path) -> index.Index:
+    """An index to build from nothing in ``path`` (see :class:`_NewIndex`)."""
+    if path.exists() and not path.is_dir():
+        raise IndexWriteError(path, "it is a file, not a folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
-        return FileStorage(str(path)).create_index(make_schema(), indexname=INDEX_NAME)
     except OSError as exc:
-        raise IndexCorrupt(path, f"cannot create it: {exc.strerror or exc}") from exc
+        raise IndexWriteError(path, _os_reason(exc)) from exc
+    storage = _storage(path)
+    return _NewIndex(storage, TOC._latest_generation(storage, INDEX_NAME))
+
+
+def _has_index(path: Path) -> bool:
+    """Whether ``path`` holds a committed table of contents (readable or not)."""
+    return path.is_dir() and TOC._latest_generation(_storage(path), INDEX_NAME) >= 0
+
+
+def _own_file(name: str) -> bool:
+    """Whether a file name is one the index writes (tables of contents and their
+    temporary files, segment files), not one someone else put in the folder."""
+    return name.startswith(f"_{INDEX_NAME}_") or TOC._segment_pattern(INDEX_NAME).match(name) is not None
 
 
 def _key(file: str, record: str) -> str:
@@ -141,13 +216,46 @@ def _signature(path: Path) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}"
 
 
-def _document(article: Article, key: str, signature: str) -> dict[str, object]:
-    state = "\x1f".join((key, article.fingerprint, signature)).encode()
+def _printable(text: str) -> str:
+    """``text`` as valid Unicode: the undecodable bytes of a file name
+    (``os.fsdecode``'s surrogates) as ``\\xNN``, other lone surrogates as ``\\uNNNN``."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _check_text(name: str, text: str) -> None:
+    """Whoosh encodes every indexed word as UTF-8; the writer would fail at commit,
+    for the whole run, on a lone surrogate (a JSON ``\\ud800``). Refuse it here, for
+    this article alone."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"its {name} holds U+{ord(text[exc.start]):04X} at character {exc.start + 1}, "
+            "a lone surrogate, not a character"
+        ) from None
+
+
+def _document(article: Article, key: str, fingerprint: str, signature: str) -> dict[str, object]:
+    """The fields of one article's document. ``key`` and ``state`` keep a file
+    name's undecodable bytes (surrogates) exactly, so the next run recognises
+    the file; the fields shown to users get a printable form of them. Raises
+    ValueError for text that cannot be indexed."""
+    for name in ("title", "lede", "body", "source", "url", "author"):
+        _check_text(name, getattr(article, name))
+    state = "\x1f".join((key, fingerprint, signature)).encode("utf-8", "surrogatepass")
     doc: dict[str, object] = {
-        "key": key,
+        "key": _printable(key),
         "state": state,
-        "id": article.id,
-        "path": article.path,
+        "id": _printable(article.id),
+        "path": _printable(article.path),
         "title": article.title,
         "lede": article.lede,
         "body": article.body,
@@ -193,7 +301,7 @@ def _known_state(writer: FastWriter) -> _KnownState:
                 for docnum in range(count):
                     raw = column[docnum]
                     if raw and not segment.is_deleted(docnum):
-                        key, fingerprint, signature = raw.decode().rsplit("\x1f", 2)
+                        key, fingerprint, signature = raw.decode("utf-8", "surrogatepass").rsplit("\x1f", 2)
                         known.state[key] = (fingerprint, signature)
                         known.docnums[key].append(base + docnum)
         finally:
@@ -202,6 +310,115 @@ def _known_state(writer: FastWriter) -> _KnownState:
                 storage.close()
         base += count
     return known
+
+
+def merge_small_segments(writer: writing.SegmentWriter, segments: list[Any]) -> list[Any]:
+    """The merge policy of incremental runs: Whoosh's, bounded.
+
+    Whoosh's own policy (``MERGE_SMALL``) now and then merges every segment
+    into one, so that one small update in many rewrites the whole index (265 s
+    on OrangeSum grown in 19 runs, on a busy machine, for a 0.5 s update:
+    merging costs several times what indexing does, a posting at a time). Here segments are
+    grouped by size class (under 10, 100, 1,000 documents); once
+    ``MERGE_FACTOR`` segments of one class have piled up, the smallest of
+    them are merged into the run's new segment, as many as make fewer than
+    ``MERGE_MAX_DOCS`` documents, the smallest class first, one class a run.
+    So a run merges fewer than ``MERGE_MAX_DOCS`` documents; segments that
+    size or bigger stay as they are (with their deleted documents) until
+    ``--rebuild``.
+    """
+    classes: dict[int, list[Any]] = defaultdict(list)
+    for segment in segments:
+        count = segment.doc_count_all()
+        if count < MERGE_MAX_DOCS:
+            classes[len(str(count))].append(segment)
+    for size in sorted(classes):
+        if len(classes[size]) < MERGE_FACTOR:
+            continue
+        group: list[Any] = []
+        total = 0
+        for segment in sorted(classes[size], key=lambda s: s.doc_count_all()):
+            if total + segment.doc_count_all() >= MERGE_MAX_DOCS:
+                break
+            group.append(segment)
+            total += segment.doc_count_all()
+        if len(group) < 2:
+            continue
+        for segment in group:
+            reader = SegmentReader(writer.storage, writer.schema, segment)
+            try:
+                writer.add_reader(reader)
+            finally:
+                reader.close()
+        merged = {id(segment) for segment in group}
+        return [segment for segment in segments if id(segment) not in merged]
+    return segments
+
+
+def _pause(point: str, count: int = 1) -> None:
+    """The test-only pause (see the module docstring): at ``point`` (and its
+    ``count``-th time, for ``added``), write the marker and wait for its removal."""
+    name, _, at = _PAUSE.partition(":")
+    if name != point or int(at or 1) != count:
+        return
+    marker = Path(os.environ["NEWSEARCH_TEST_MARKER"])
+    marker.write_text(str(os.getpid()), encoding="ascii")
+    while marker.exists():
+        time.sleep(0.01)
+
+
+def _lock(ix: index.Index, path: Path, wait: float) -> Any:
+    """The index's write lock, waited for up to ``wait`` seconds."""
+    lock = ix.lock("WRITELOCK")
+    try:
+        acquired = try_for(lock.acquire, timeout=wait, delay=0.25)
+    except OSError as exc:
+        raise IndexWriteError(path, _os_reason(exc)) from exc
+    if not acquired:
+        raise IndexLocked(path)
+    return lock
+
+
+def _writer(ix: index.Index, jobs: int, memory_mb: int) -> FastWriter:
+    """A writer for a run that holds the lock already."""
+    from .fastwriter import FastWriter, ParallelWriter
+
+    if jobs > 1:
+        writer: FastWriter = ParallelWriter(ix, procs=jobs, limitmb=memory_mb, _lk=False)
+    else:
+        writer = FastWriter(ix, limitmb=memory_mb, _lk=False)
+    if _PAUSE.startswith("toc"):
+        write_toc = writer._commit_toc
+
+        def pausing_commit_toc(segments: list[Any]) -> None:
+            _pause("toc")
+            write_toc(segments)
+
+        writer._commit_toc = pausing_commit_toc  # type: ignore[method-assign]
+    return writer
+
+
+def _abandon(writer: FastWriter | None, storage: FileStorage, before: set[str]) -> None:
+    """Undo a run that failed before its commit: stop the writer (and its worker
+    processes), then delete what the run wrote (segment files, a table of
+    contents it had begun, temporary runs), so that a full disk is not left
+    full, and the folder holds what the last commit left in it. Files that
+    were there before the run, or that are not the index's, stay."""
+    if writer is not None and not writer.is_closed:
+        try:
+            writer.cancel()
+        except (OSError, IndexingError):
+            pass  # closing flushes buffers, which a full disk refuses again: the files go below
+    written = set(storage.list()) - before
+    if writer is not None and TOC._filename(INDEX_NAME, writer.generation) in written:
+        return  # the run failed after its commit, which is the index now
+    for name in written:
+        if _own_file(name):
+            try:
+                storage.delete_file(name)
+            except OSError:
+                pass  # gone already, or the folder became unwritable: the next commit deletes it
+    shutil.rmtree(os.path.join(storage.folder, f"{INDEX_NAME}.tmp"), ignore_errors=True)
 
 
 def update_index(
@@ -220,11 +437,17 @@ def update_index(
 
     New articles are added, changed ones replaced, and those whose file is gone
     from ``paths`` removed; nothing else in the index is touched. A file that
-    could not be read keeps its articles as they were.
+    could not be read, or an article that could not be indexed, keeps what
+    the index had of it. ``rebuild`` writes a new index without reading the
+    old one, whatever its state.
+
+    Raises :class:`IndexLocked`, :class:`IndexCorrupt` (an incremental run
+    over an index that cannot be read) or :class:`IndexWriteError`; after
+    any failure, or an interruption, the folder is as the last commit left it.
     """
     # Imported here, not above: a query opens the index without loading the indexer.
     from .articles import find_files, read_file
-    from .fastwriter import FastWriter, ParallelWriter, collecting_rarely
+    from .fastwriter import collecting_rarely
 
     started = time.perf_counter()
     path = Path(index_dir)
@@ -239,89 +462,138 @@ def update_index(
     given = [Path(p) for p in paths]
     roots = [os.path.abspath(p) for p in given]
     files = list(find_files(given, problem))
-    exists = path.is_dir() and any(path.glob(f"_{INDEX_NAME}_*.toc"))
+    exists = _has_index(path)
     if not files and not exists:
         # Nothing to index (a mistyped path, say): no empty index that would
         # later answer "no match" where "no index" is the truth.
         report.seconds = time.perf_counter() - started
         return report
-    ix = open_index(path) if exists else _create_index(path)
+    ix = _create_index(path) if rebuild or not exists else open_index(path)
+    storage = ix.storage
+    lock = _lock(ix, path, wait)
+    writer: FastWriter | None = None
     try:
-        if jobs > 1:
-            writer: FastWriter = ParallelWriter(ix, procs=jobs, limitmb=memory_mb, timeout=wait, delay=0.25)
-        else:
-            writer = FastWriter(ix, limitmb=memory_mb, timeout=wait, delay=0.25)
-    except LockError as exc:
-        raise IndexLocked(path) from exc
-    with collecting_rarely():
+        before = set(storage.list())
         try:
-            current = _KnownState() if rebuild else _known_state(writer)
-            known = current.state
-            by_file: dict[str, set[str]] = defaultdict(set)
-            for key in known:
-                by_file[key.split("\x1f", 1)[0]].add(key)
-            articles_seen = 0
-
-            def store(article: Article, key: str, signature: str) -> None:
-                """Write what changed; ``signature`` is the file's for its last article only."""
-                before = known.get(key)
-                if before is None:
-                    writer.add_document(**_document(article, key, signature))
-                    report.added += 1
-                elif before[0] != article.fingerprint or (signature and before[1] != signature):
-                    if before[0] == article.fingerprint:
-                        report.unchanged += 1
-                    else:
-                        report.updated += 1
-                    current.delete(writer, key)
-                    writer.add_document(**_document(article, key, signature))
-                else:
-                    report.unchanged += 1
-
-            for done, file in enumerate(files, 1):
-                name = os.path.abspath(file)
-                try:
-                    signature = _signature(file)
-                except OSError:
-                    signature = ""
-                old_keys = by_file.pop(name, set())
-                if signature and any(known[k][1] == signature for k in old_keys):
-                    report.unchanged += len(old_keys)
-                    articles_seen += len(old_keys)
-                else:
-                    failures = report.failed
-                    seen: set[str] = set()
-                    pending: tuple[Article, str] | None = None
-                    for article in read_file(file, fields, on_problem=problem):
-                        key = _key(name, article.record)
-                        if key in seen:
-                            problem(BadArticle(article.path, f"duplicate id {article.id!r} in the same file"))
-                            continue
-                        seen.add(key)
-                        articles_seen += 1
-                        if pending:
-                            store(*pending, "")
-                        pending = article, key
-                    if pending:
-                        # The file's signature goes with its last article only, so that a
-                        # changed file rewrites only its changed articles. A file with
-                        # problems gets none: the next run reads it again and reports them.
-                        store(*pending, signature if report.failed == failures else "")
-                    if report.failed == failures:
-                        for key in old_keys - seen:
-                            current.delete(writer, key)
-                            report.removed += 1
-                if progress:
-                    progress(Progress(done, len(files), articles_seen, str(file)))
-            for name, keys in by_file.items():
-                inside = any(name == root or name.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
-                if inside and not os.path.lexists(name):
-                    for key in keys:
-                        current.delete(writer, key)
-                        report.removed += 1
-            writer.commit(mergetype=writing.CLEAR if rebuild else None)
+            writer = _writer(ix, jobs, memory_mb)
+            with collecting_rarely():
+                current = _KnownState() if rebuild else _read_known_state(writer, path)
+                _write_changes(writer, current, files, roots, fields, report, problem, progress, read_file)
+                if _PAUSE:
+                    _pause("commit")
+                writer.commit(mergetype=writing.CLEAR if rebuild else merge_small_segments)
+                if _PAUSE:
+                    _pause("committed")
         except BaseException:
-            writer.cancel()
+            _abandon(writer, storage, before)
             raise
+    except OSError as exc:
+        raise IndexWriteError(path, _os_reason(exc)) from exc
+    except (IndexingError, StorageError) as exc:
+        raise IndexWriteError(path, str(exc) or type(exc).__name__) from exc
+    finally:
+        lock.release()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _read_known_state(writer: FastWriter, path: Path) -> _KnownState:
+    """:func:`_known_state`, a segment that cannot be read making the index corrupt."""
+    try:
+        return _known_state(writer)
+    except OSError as exc:
+        raise IndexCorrupt(path, f"a segment cannot be read: {_os_reason(exc)}") from exc
+    except Exception as exc:  # noqa: BLE001 - a damaged segment fails in many ways inside Whoosh
+        raise IndexCorrupt(path, f"a segment cannot be read: {exc or type(exc).__name__}") from exc
+
+
+def _write_changes(
+    writer: FastWriter,
+    current: _KnownState,
+    files: list[Path],
+    roots: list[str],
+    fields: Mapping[str, str] | None,
+    report: IndexReport,
+    problem: Callable[[BadArticle], None],
+    progress: Callable[[Progress], None] | None,
+    read_file: Callable[..., Iterable[Article]],
+) -> None:
+    """Add, replace and delete documents so the writer holds what ``files`` say."""
+    known = current.state
+    by_file: dict[str, set[str]] = defaultdict(set)
+    for key in known:
+        by_file[key.split("\x1f", 1)[0]].add(key)
+    articles_seen = 0
+    written = 0
+
+    def store(article: Article, key: str, signature: str) -> None:
+        """Write what changed; ``signature`` is the file's for its last article only.
+        An article that cannot be written costs itself only (the index keeps what
+        it had of it); a failure of the writer or the disk ends the run."""
+        nonlocal written
+        before = known.get(key)
+        try:
+            fingerprint = article.fingerprint
+            if before is not None and before[0] == fingerprint and not (signature and before[1] != signature):
+                report.unchanged += 1
+                return
+            writer.add_document(**_document(article, key, fingerprint, signature))
+        except (OSError, IndexingError, MemoryError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever Whoosh's fields make of one article's values
+            where = f"article {_printable(article.id)!r}: " if article.record else ""
+            problem(BadArticle(_printable(article.path), f"{where}cannot be indexed: {exc}"))
+            return
+        if before is None:
+            report.added += 1
+        else:
+            if before[0] == fingerprint:
+                report.unchanged += 1
+            else:
+                report.updated += 1
+            current.delete(writer, key)
+        written += 1
+        if _PAUSE:
+            _pause("added", written)
+
+    for done, file in enumerate(files, 1):
+        name = os.path.abspath(file)
+        try:
+            signature = _signature(file)
+        except OSError:
+            signature = ""
+        old_keys = by_file.pop(name, set())
+        if signature and any(known[k][1] == signature for k in old_keys):
+            report.unchanged += len(old_keys)
+            articles_seen += len(old_keys)
+        else:
+            failures = report.failed
+            seen: set[str] = set()
+            pending: tuple[Article, str] | None = None
+            for article in read_file(file, fields, on_problem=problem):
+                key = _key(name, article.record)
+                if key in seen:
+                    problem(BadArticle(article.path, f"duplicate id {article.id!r} in the same file"))
+                    continue
+                seen.add(key)
+                articles_seen += 1
+                if pending:
+                    store(*pending, "")
+                pending = article, key
+            if pending:
+                # The file's signature goes with its last article only, so that a
+                # changed file rewrites only its changed articles. A file with
+                # problems gets none: the next run reads it again and reports them.
+                store(*pending, signature if report.failed == failures else "")
+            if report.failed == failures:
+                for key in old_keys - seen:
+                    current.delete(writer, key)
+                    report.removed += 1
+        if progress:
+            progress(Progress(done, len(files), articles_seen, str(file)))
+    for name, keys in by_file.items():
+        inside = any(name == root or name.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+        if inside and not os.path.lexists(name):
+            for key in keys:
+                current.delete(writer, key)
+                report.removed += 1

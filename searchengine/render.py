@@ -28,6 +28,8 @@ Span = tuple[int, int]
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _UNSAFE = {c: "\ufffd" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0), *map(ord, _BIDI))}
 _UNSAFE.update({ord("\t"): " ", ord("\n"): " ", ord("\r"): " "})
+_JSON_UNSAFE = {c: f"\\u{c:04x}" for c in (0x7F, *range(0x80, 0xA0), *map(ord, _BIDI))}
+"""What ``json.dumps`` leaves as it is but a terminal would obey: written as JSON escapes."""
 
 
 def safe(text: str) -> str:
@@ -120,8 +122,12 @@ def results_dict(results: SearchResults) -> dict[str, Any]:
     }
 
 
+def _json(document: Any) -> str:
+    return json.dumps(document, ensure_ascii=False, indent=2).translate(_JSON_UNSAFE) + "\n"
+
+
 def render_json(results: SearchResults) -> str:
-    return json.dumps(results_dict(results), ensure_ascii=False, indent=2) + "\n"
+    return _json(results_dict(results))
 
 
 _PAGE = """<!DOCTYPE html>
@@ -153,7 +159,10 @@ def _linkable(url: str) -> bool:
 
 def render_html(results: SearchResults) -> str:
     """A standalone page; every piece of article text is escaped."""
-    esc = html.escape
+
+    def esc(text: str) -> str:
+        return html.escape(safe(text))
+
     items = []
     for hit in results.hits:
         title = mark(hit.title, hit.title_highlights, "<mark>", "</mark>", esc)
@@ -196,7 +205,7 @@ def info_dict(info: IndexInfo) -> dict[str, Any]:
 def render_info(info: IndexInfo, as_json: bool = False) -> str:
     values = info_dict(info)
     if as_json:
-        return json.dumps(values, indent=2) + "\n"
+        return _json(values)
     return "\n".join((
         f"Index:       {safe(values['path'])}",
         f"Articles:    {info.articles}",

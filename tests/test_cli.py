@@ -325,8 +325,20 @@ def test_control_characters_never_reach_the_terminal(runner, tmp_path, color):
     own = {"\x1b[1;33m", "\x1b[0m", "\x1b[1m", "\x1b[2m"} if color == "always" else set()
     for code in own:
         out = out.replace(code, "")
-    assert not any(ord(c) < 32 and c != "\n" or 0x7F <= ord(c) < 0xA0 or c in "\u202e" for c in out), repr(out)
+    assert not unsafe(out), repr(out)
     assert "Poutine" in out and "fin" in out
+    for fmt in ("json", "html"):
+        out = runner.invoke(cli, ["query", "Poutine", "--index-dir", ix, "--format", fmt]).stdout
+        assert "Poutine" in out and not unsafe(out), repr(out)
+    (folder / "bad\x1b]0;pwned\x07.json").write_text("{oops", encoding="utf-8")
+    result = runner.invoke(cli, ["index", str(folder), "--index-dir", ix])
+    assert result.exit_code == 1 and "skipped" in result.stderr and not unsafe(result.stderr), repr(result.stderr)
+    result = runner.invoke(cli, ["similar", "nope\x1b[2J", "--index-dir", ix])
+    assert result.exit_code == 2 and not unsafe(result.stderr), repr(result.stderr)
+
+
+def unsafe(text):
+    return [c for c in text if ord(c) < 32 and c != "\n" or 0x7F <= ord(c) < 0xA0 or c == "\u202e"]
 
 
 def test_html_links_only_web_addresses(runner, tmp_path):
