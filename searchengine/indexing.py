@@ -223,7 +223,7 @@ def update_index(
     could not be read keeps its articles as they were.
     """
     # Imported here, not above: a query opens the index without loading the indexer.
-    from .articles import find_files, read_file
+    from .articles import display_path, find_files, read_file
     from .fastwriter import FastWriter, ParallelWriter, collecting_rarely
 
     started = time.perf_counter()
@@ -231,7 +231,7 @@ def update_index(
     report = IndexReport()
 
     def problem(exc: BadArticle) -> None:
-        report.failed += 1
+        report.failed += exc.count
         report.problems.append(exc)
         if on_problem:
             on_problem(exc)
@@ -279,7 +279,7 @@ def update_index(
                     report.unchanged += 1
 
             for done, file in enumerate(files, 1):
-                name = os.path.abspath(file)
+                name = display_path(os.path.abspath(file))
                 try:
                     signature = _signature(file)
                 except OSError:
