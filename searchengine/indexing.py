@@ -61,7 +61,8 @@ def make_schema() -> fields.Schema:
 
 @dataclass
 class IndexReport:
-    """What one indexing run did; ``problems`` holds one entry per failure."""
+    """What one indexing run did; ``problems`` holds one entry per failure, or per
+    several (``BadArticle.count``) where a file's many bad lines are summed up."""
 
     added: int = 0
     updated: int = 0
