@@ -54,12 +54,15 @@ class IndexWriteError(NewsearchError):
 
 
 class BadArticle(NewsearchError):
-    """A file or a record in it that could not be read; indexing goes on."""
+    """A file or a record in it that could not be read; indexing goes on.
+    ``count`` is how many records it stands for: more than one when a file's
+    many bad lines are summed up in one problem."""
 
-    def __init__(self, path: str, reason: str, line: int | None = None) -> None:
+    def __init__(self, path: str, reason: str, line: int | None = None, *, count: int = 1) -> None:
         self.path = path
         self.line = line
         self.reason = reason
+        self.count = count
         where = f"{path}:{line}" if line is not None else path
         super().__init__(f"{where}: {reason}")
 

@@ -85,7 +85,8 @@ def make_schema() -> fields.Schema:
 
 @dataclass
 class IndexReport:
-    """What one indexing run did; ``problems`` holds one entry per failure."""
+    """What one indexing run did; ``problems`` holds one entry per failure, or per
+    several (``BadArticle.count``) where a file's many bad lines are summed up."""
 
     added: int = 0
     updated: int = 0
@@ -454,7 +455,7 @@ def update_index(
     report = IndexReport()
 
     def problem(exc: BadArticle) -> None:
-        report.failed += 1
+        report.failed += exc.count
         report.problems.append(exc)
         if on_problem:
             on_problem(exc)
