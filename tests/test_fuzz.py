@@ -12,7 +12,9 @@ is the run on a developer's machine. Timing is never asserted here:
 import html.parser
 import json
 import random
+import tempfile
 import unicodedata
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,6 +24,8 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from searchengine import BadQuery, SearchEngine
 from searchengine.render import render_html, render_json, render_text
 
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "newsearch-hypothesis")
+"""Hypothesis caches what it reads of the sources at collection: outside the repository."""
 FUZZ = settings(deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 CONTROLS = "".join(map(chr, (*range(0x20), 0x7F, *range(0x80, 0xA0))))
@@ -118,7 +122,6 @@ VOCABULARY = sorted({w.strip(".,;:!?«»()\"'’") for *_, lede, body in ARTICLE
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fuzz")
-    set_hypothesis_home_dir(folder / "hypothesis")  # its caches too stay out of the repository
     path = folder / "news.jsonl"
     records = [{"id": f"a{n}", "title": title, "date": date, "source": source, "lede": lede, "body": body,
                 "author": "Rédaction", "url": f"https://example.org/{n}"}
@@ -128,7 +131,6 @@ def engine(tmp_path_factory):
         report = engine.index([path])
         assert report.added == len(ARTICLES) and report.failed == 0
         yield engine
-    set_hypothesis_home_dir(None)
 
 
 class _Tags(html.parser.HTMLParser):
@@ -144,6 +146,12 @@ def unsafe(text: str) -> set[str]:
     """Characters that could drive a terminal: controls (but the line ends of
     the layout) and bidirectional overrides."""
     return {c for c in text if (unicodedata.category(c) == "Cc" and c != "\n") or c in BIDI}
+
+
+def _inside_word(text: str, at: int) -> bool:
+    """Whether ``at`` falls between two letters or digits of one word: a
+    highlight covers whole words."""
+    return 0 < at < len(text) and text[at - 1].isalnum() and text[at].isalnum()
 
 
 def check(engine, query: str, options: dict) -> None:
@@ -162,10 +170,11 @@ def check(engine, query: str, options: dict) -> None:
     assert [h.rank for h in hits] == list(range((page - 1) * limit + 1, (page - 1) * limit + 1 + len(hits)))
     assert len({h.id for h in hits}) == len(hits)
     for hit in hits:
-        for start, end in hit.highlights:
-            assert 0 <= start <= end <= len(hit.snippet), (start, end, hit.snippet)
-        for start, end in hit.title_highlights:
-            assert 0 <= start <= end <= len(hit.title), (start, end, hit.title)
+        for text, spans in ((hit.snippet, hit.highlights), (hit.title, hit.title_highlights)):
+            for start, end in spans:
+                assert 0 <= start < end <= len(text), (start, end, text)
+                assert not _inside_word(text, start) and not _inside_word(text, end), (text[start:end], text)
+            assert spans == sorted(spans) and all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
         assert int(hit.score) in (1, 2, 3)
     if options["sort"] == "relevance":
         scores = [h.score for h in hits]
