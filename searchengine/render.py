@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .engine import IndexInfo
+    from .facets import Facets
     from .indexing import IndexReport
-    from .results import Hit, SearchResults
+    from .results import ArticleView, Hit, SearchResults
 
 __all__ = ["render_text", "render_json", "render_html", "render_report", "render_info", "info_dict", "hit_dict",
-           "mark", "results_dict", "safe"]
+           "linkable", "mark", "results_dict", "facets_dict", "article_dict", "render_article", "safe"]
 
 Span = tuple[int, int]
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -120,6 +121,12 @@ def results_dict(results: SearchResults) -> dict[str, Any]:
     }
 
 
+def facets_dict(facets: Facets) -> dict[str, list[dict[str, object]]]:
+    """Years newest first and sources most articles first, each ``{"value", "count"}``."""
+    return {name: [{"value": f.value, "count": f.count} for f in getattr(facets, name)]
+            for name in ("years", "sources")}
+
+
 def render_json(results: SearchResults) -> str:
     return json.dumps(results_dict(results), ensure_ascii=False, indent=2) + "\n"
 
@@ -146,7 +153,7 @@ ol {{ padding-left: 1.5rem; }} li {{ margin-bottom: 1.2rem; }}
 """
 
 
-def _linkable(url: str) -> bool:
+def linkable(url: str) -> bool:
     """Only web addresses become links: never ``javascript:`` or ``data:``."""
     return url.strip().lower().startswith(("http://", "https://"))
 
@@ -157,7 +164,7 @@ def render_html(results: SearchResults) -> str:
     items = []
     for hit in results.hits:
         title = mark(hit.title, hit.title_highlights, "<mark>", "</mark>", esc)
-        if hit.url and _linkable(hit.url):
+        if hit.url and linkable(hit.url):
             title = f'<a href="{esc(hit.url.strip())}" rel="noopener noreferrer">{title}</a>'
         meta = " · ".join(esc(x) for x in (_place(hit), str(hit.date or ""), hit.source, hit.author) if x)
         snippet = mark(hit.snippet, hit.highlights, "<mark>", "</mark>", esc)
@@ -173,6 +180,53 @@ def render_html(results: SearchResults) -> str:
         start=(results.page - 1) * results.limit + 1,
         items="\n".join(items),
     )
+
+
+_ARTICLE_FIELDS = ("title", "lede", "body")
+
+
+def article_dict(view: ArticleView) -> dict[str, Any]:
+    """Every field of an article, and the highlighted ranges of its title, lede and body."""
+    article = view.article
+    return {
+        "id": article.id,
+        "path": article.path,
+        "title": article.title,
+        "date": article.date.isoformat() if article.date else None,
+        "source": article.source or None,
+        "author": article.author or None,
+        "url": article.url or None,
+        "lede": article.lede or None,
+        "body": article.body,
+        "highlights": {name: [list(span) for span in view.highlights.get(name, ())] for name in _ARTICLE_FIELDS},
+    }
+
+
+def _safe_lines(text: str) -> str:
+    """Like :func:`safe`, but keeps line ends, so paragraphs stay paragraphs."""
+    return "\n".join(safe(line) for line in text.split("\n"))
+
+
+def render_article(view: ArticleView, color: bool = False) -> str:
+    """The whole article for a terminal, highlights as :func:`render_text` shows them."""
+    on, off = ("\x1b[1;33m", "\x1b[0m") if color else ("**", "**")
+    bold, plain = ("\x1b[1m", "\x1b[0m") if color else ("", "")
+    dim = "\x1b[2m" if color else ""
+    article = view.article
+    title = mark(article.title, view.highlights.get("title", ()), on + bold if color else on, off)
+    lines = [f"{bold}{title}{plain}"]
+    where = " · ".join(safe(x) for x in (str(article.date or ""), article.source, article.author) if x)
+    if where:
+        lines.append(f"{dim}{where}{plain}")
+    if article.url:
+        lines.append(f"{dim}{safe(article.url)}{plain}")
+    place = article.path if article.id == article.path else f"{article.path} (id {article.id})"
+    lines.append(f"{dim}{safe(place)}{plain}")
+    for name in ("lede", "body"):
+        text = getattr(article, name)
+        if text:
+            lines += ["", mark(text, view.highlights.get(name, ()), on, off, _safe_lines).strip("\n")]
+    return "\n".join(lines) + "\n"
 
 
 def render_report(report: IndexReport) -> str:
