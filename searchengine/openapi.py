@@ -75,7 +75,8 @@ def openapi_document(bounds: Mapping[str, tuple[int, int]], max_query: int, max_
         "Info": _object({
             "articles": {"type": "integer", "minimum": 0}, "terms": {"type": "integer", "minimum": 0},
             "size_bytes": {"type": "integer", "minimum": 0},
-            "last_update": {"type": ["string", "null"], "format": "date-time"},
+            "last_update": {"type": ["string", "null"],
+                            "description": "the last commit, in the server's local time: 2023-09-12T08:30:00"},
             "analyzer": {"type": "string"},
         }, "newsearch info --json, without the index's path"),
         "Health": _object({"status": {"const": "ok"}}),
@@ -85,7 +86,8 @@ def openapi_document(bounds: Mapping[str, tuple[int, int]], max_query: int, max_
     bad, unknown = _json(error, "a parameter is missing, malformed or out of bounds"), _json(error, "unknown id")
     unavailable = _json(error, "the index is missing or cannot be read")
     text = {"type": "string", "maxLength": max_text}
-    date = {**text, "description": "2023-09-12, 12/09/2023 (day first) or 12 septembre 2023"}
+    date = {**text, "format": "date",
+            "description": "2023-09-12; 12/09/2023 (day first) and 12 septembre 2023 are read too"}
     output = [
         _integer("fragments", bounds["fragments"], 1, "passages per snippet"),
         _integer("fragment_size", bounds["fragment_size"], 200, "characters per passage"),

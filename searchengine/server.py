@@ -82,10 +82,10 @@ class SearchParams:
     fragment_size: int = 200
 
     @classmethod
-    def parse(cls, values: Mapping[str, str]) -> SearchParams:
-        """The parameters of a query string; an empty value (as an empty form
-        field sends) counts as absent. Raises :class:`BadParameter`."""
-        given = {name: value for name, value in values.items() if value != ""}
+    def parse(cls, values: Mapping[str, str], *, form: bool = False) -> SearchParams:
+        """The parameters of a query string. ``form``: an empty value (as an
+        empty form field sends) counts as absent. Raises :class:`BadParameter`."""
+        given = {name: value for name, value in values.items() if value != "" or not form}
         found: dict[str, Any] = {}
         q = given.get("q", "")
         if len(q) > MAX_QUERY:
@@ -232,7 +232,7 @@ def create_app(index_dir: str | os.PathLike[str], *, cors_origins: tuple[str, ..
         return page("error.html", status, status=status, message=message, params=SearchParams())
 
     def search_page(request: Request) -> Response:
-        params = SearchParams.parse(request.query_params)
+        params = SearchParams.parse(request.query_params, form=True)
         if not params.q.strip():
             return page("search.html", params=params, results=None, defaults=SearchParams())
         results = engine.search(params.q, facets=True, **params.search_options())
@@ -260,7 +260,7 @@ def create_app(index_dir: str | os.PathLike[str], *, cors_origins: tuple[str, ..
             article_id = _article_id(request, "/api/articles/", "/similar")
             values = request.query_params
             options = {name: _integer(name, values[name], *BOUNDS[name])
-                       for name in ("limit", "fragments", "fragment_size") if values.get(name)}
+                       for name in ("limit", "fragments", "fragment_size") if name in values}
             return JSONResponse(results_dict(engine.similar(article_id, **options)))
         article_id = _article_id(request, "/api/articles/")
         params = SearchParams.parse({"q": request.query_params.get("q", "")})
