@@ -322,11 +322,16 @@ def serve(index_dir: str, host: str, port: int, workers: int | None, cors_origin
 
     The page is at http://HOST:PORT/, the API under /api/ (described at
     /openapi.json). A new commit of the index is served without a restart.
+
+    Exit status: 0 stopped, 2 could not start (such as a port in use).
     """
     import uvicorn
 
     from .server import environment
 
     os.environ.update(environment(index_dir, cors_origins))
-    uvicorn.run("searchengine.server:app_from_environment", factory=True, host=host, port=port,
-                workers=workers or _cores(), log_level="info", server_header=False)
+    try:
+        uvicorn.run("searchengine.server:app_from_environment", factory=True, host=host, port=port,
+                    workers=workers or _cores(), log_level="info", server_header=False)
+    except SystemExit as exc:  # uvicorn has logged why it could not start
+        sys.exit(EXIT_ERROR if exc.code else EXIT_FOUND)

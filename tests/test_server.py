@@ -486,3 +486,11 @@ def test_api_answers_every_request_as_documented(server, mode, examples):
 
     call()
     assert len(calls) >= examples / 2 and max(calls) < 500
+
+
+def test_a_port_in_use_is_an_error_status(server):
+    port = server.rsplit(":", 1)[1]
+    done = subprocess.run([NEWSEARCH, "serve", "--port", port, "--workers", "1", "--index-dir", "nowhere"],
+                          capture_output=True, text=True, timeout=DEADLINE)
+    assert done.returncode == 2
+    assert "address already in use" in done.stderr and "Traceback" not in done.stderr
