@@ -1,6 +1,7 @@
 """`newsearch serve`, as a browser or a program sees it: the real server in a
 subprocess on a free loopback port, called over HTTP."""
 
+import asyncio
 import contextlib
 import html
 import json
@@ -494,3 +495,25 @@ def test_a_port_in_use_is_an_error_status(server):
                           capture_output=True, text=True, timeout=DEADLINE)
     assert done.returncode == 2
     assert "address already in use" in done.stderr and "Traceback" not in done.stderr
+
+
+class Broken(SearchEngine):
+    """An engine with a bug, to see what a request that meets one gets."""
+
+    def search(self, *args, **kwargs):
+        raise RuntimeError("secret detail of a bug")
+
+
+def test_a_bug_is_a_500_without_details(tmp_path):
+    from searchengine.server import create_app
+
+    async def get(*requests):
+        transport = httpx.ASGITransport(create_app(tmp_path, engine=Broken(tmp_path)), raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            return [await c.get(path, params=params) for path, params in requests]
+
+    api, page = asyncio.run(get(("/api/search", {"q": "marché"}), ("/", {"q": "marché"})))
+    assert (api.status_code, api.json()) == (500, {"error": "internal error"})
+    assert page.status_code == 500 and "internal error" in page.text
+    for response in (api, page):
+        assert "secret detail" not in response.text and "Traceback" not in response.text
