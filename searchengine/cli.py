@@ -316,3 +316,60 @@ def info(index_dir: str, as_json: bool) -> None:
 
     with _engine(index_dir) as engine:
         click.echo(render_info(engine.info(), as_json), nl=False)
+
+
+@cli.command()
+@click.argument("article_id", metavar="ID")
+@index_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON document.")
+@click.option("--highlight", metavar="QUERY", help="Mark the words this query matches.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Highlight with colour (auto: on a terminal, unless NO_COLOR is set).")
+def show(article_id: str, index_dir: str, as_json: bool, highlight: str | None, color: str) -> None:
+    """The whole article ID (as shown by `query`): title, date, source, url,
+    author, lede and body.
+
+    Exit status: 0 shown, 2 error (such as an unknown ID).
+    """
+    from .render import article_dict, dump_json, render_article
+
+    with _engine(index_dir) as engine:
+        view = engine.article(article_id, highlight=highlight)
+    if as_json:
+        click.echo(dump_json(article_dict(view)), nl=False)
+    else:
+        click.echo(render_article(view, color=_use_color(color)), nl=False, color=True)
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@cli.command()
+@index_dir_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface; only on a network you trust).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="Port to listen on (0: any free port, printed at start).")
+@click.option("--workers", type=click.IntRange(1), default=None,
+              help="Worker processes, each with its own engine.  [default: the number of cores]")
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
+              help="Let pages from ORIGIN (https://example.org) call the API. Repeatable; none by default.")
+def serve(index_dir: str, host: str, port: int, workers: int | None, cors_origins: tuple[str, ...]) -> None:
+    """Serve the search page and the JSON API over HTTP, until Ctrl+C.
+
+    The page is at http://HOST:PORT/, the API under /api/ (described at
+    /openapi.json). A new commit of the index is served without a restart.
+
+    Exit status: 0 stopped, 2 could not start (such as a port in use).
+    """
+    import uvicorn
+
+    from .server import environment
+
+    os.environ.update(environment(index_dir, cors_origins))
+    try:
+        uvicorn.run("searchengine.server:app_from_environment", factory=True, host=host, port=port,
+                    workers=workers or _cores(), log_level="info", server_header=False)
+    except SystemExit as exc:  # uvicorn has logged why it could not start
+        sys.exit(EXIT_ERROR if exc.code else EXIT_FOUND)

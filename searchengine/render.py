@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .engine import IndexInfo
+    from .facets import Facets
     from .indexing import IndexReport
-    from .results import Hit, SearchResults
+    from .results import ArticleView, Hit, SearchResults
 
 __all__ = ["render_text", "render_json", "render_html", "render_report", "render_info", "info_dict", "hit_dict",
-           "mark", "results_dict", "safe"]
+           "linkable", "mark", "results_dict", "facets_dict", "article_dict", "render_article", "safe",
+           "dump_json"]
 
 Span = tuple[int, int]
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -122,12 +124,19 @@ def results_dict(results: SearchResults) -> dict[str, Any]:
     }
 
 
-def _json(document: Any) -> str:
+def dump_json(document: Any) -> str:
+    """JSON as newsearch prints it: indented, UTF-8, terminal-safe."""
     return json.dumps(document, ensure_ascii=False, indent=2).translate(_JSON_UNSAFE) + "\n"
 
 
+def facets_dict(facets: Facets) -> dict[str, list[dict[str, object]]]:
+    """Years newest first and sources most articles first, each ``{"value", "count"}``."""
+    return {name: [{"value": f.value, "count": f.count} for f in getattr(facets, name)]
+            for name in ("years", "sources")}
+
+
 def render_json(results: SearchResults) -> str:
-    return _json(results_dict(results))
+    return dump_json(results_dict(results))
 
 
 _PAGE = """<!DOCTYPE html>
@@ -152,7 +161,7 @@ ol {{ padding-left: 1.5rem; }} li {{ margin-bottom: 1.2rem; }}
 """
 
 
-def _linkable(url: str) -> bool:
+def linkable(url: str) -> bool:
     """Only web addresses become links: never ``javascript:`` or ``data:``."""
     return url.strip().lower().startswith(("http://", "https://"))
 
@@ -166,7 +175,7 @@ def render_html(results: SearchResults) -> str:
     items = []
     for hit in results.hits:
         title = mark(hit.title, hit.title_highlights, "<mark>", "</mark>", esc)
-        if hit.url and _linkable(hit.url):
+        if hit.url and linkable(hit.url):
             title = f'<a href="{esc(hit.url.strip())}" rel="noopener noreferrer">{title}</a>'
         meta = " · ".join(esc(x) for x in (_place(hit), str(hit.date or ""), hit.source, hit.author) if x)
         snippet = mark(hit.snippet, hit.highlights, "<mark>", "</mark>", esc)
@@ -182,6 +191,53 @@ def render_html(results: SearchResults) -> str:
         start=(results.page - 1) * results.limit + 1,
         items="\n".join(items),
     )
+
+
+_ARTICLE_FIELDS = ("title", "lede", "body")
+
+
+def article_dict(view: ArticleView) -> dict[str, Any]:
+    """Every field of an article, and the highlighted ranges of its title, lede and body."""
+    article = view.article
+    return {
+        "id": article.id,
+        "path": article.path,
+        "title": article.title,
+        "date": article.date.isoformat() if article.date else None,
+        "source": article.source or None,
+        "author": article.author or None,
+        "url": article.url or None,
+        "lede": article.lede or None,
+        "body": article.body,
+        "highlights": {name: [list(span) for span in view.highlights.get(name, ())] for name in _ARTICLE_FIELDS},
+    }
+
+
+def _safe_lines(text: str) -> str:
+    """Like :func:`safe`, but keeps line ends, so paragraphs stay paragraphs."""
+    return "\n".join(safe(line) for line in text.split("\n"))
+
+
+def render_article(view: ArticleView, color: bool = False) -> str:
+    """The whole article for a terminal, highlights as :func:`render_text` shows them."""
+    on, off = ("\x1b[1;33m", "\x1b[0m") if color else ("**", "**")
+    bold, plain = ("\x1b[1m", "\x1b[0m") if color else ("", "")
+    dim = "\x1b[2m" if color else ""
+    article = view.article
+    title = mark(article.title, view.highlights.get("title", ()), on + bold if color else on, off)
+    lines = [f"{bold}{title}{plain}"]
+    where = " · ".join(safe(x) for x in (str(article.date or ""), article.source, article.author) if x)
+    if where:
+        lines.append(f"{dim}{where}{plain}")
+    if article.url:
+        lines.append(f"{dim}{safe(article.url)}{plain}")
+    place = article.path if article.id == article.path else f"{article.path} (id {article.id})"
+    lines.append(f"{dim}{safe(place)}{plain}")
+    for name in ("lede", "body"):
+        text = getattr(article, name)
+        if text:
+            lines += ["", mark(text, view.highlights.get(name, ()), on, off, _safe_lines).strip("\n")]
+    return "\n".join(lines) + "\n"
 
 
 def render_report(report: IndexReport) -> str:
@@ -205,7 +261,7 @@ def info_dict(info: IndexInfo) -> dict[str, Any]:
 def render_info(info: IndexInfo, as_json: bool = False) -> str:
     values = info_dict(info)
     if as_json:
-        return _json(values)
+        return dump_json(values)
     return "\n".join((
         f"Index:       {safe(values['path'])}",
         f"Articles:    {info.articles}",

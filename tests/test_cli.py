@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -351,3 +352,83 @@ def test_html_links_only_web_addresses(runner, tmp_path):
     page = runner.invoke(cli, ["query", "Poutine", "--index-dir", ix, "--format", "html"]).stdout
     assert "javascript:" not in page
     assert 'href="https://example.org/a?b=1&amp;c=2"' in page
+
+
+def show_dump(runner, tmp_path, records):
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
+    ix = str(tmp_path / "ix")
+    assert runner.invoke(cli, ["index", str(dump), "--index-dir", ix]).exit_code == 0
+    return dump, ix
+
+
+def test_show_prints_the_whole_article_with_the_query_words_marked(runner, tmp_path):
+    _, ix = show_dump(runner, tmp_path, [
+        {"id": "kim", "title": "Kim Jong-un rencontre Poutine", "date": "2023-09-13", "source": "AFP",
+         "author": "Jeanne Dupont", "url": "https://example.org/kim", "lede": "Un sommet à Vladivostok.",
+         "body": "Premier paragraphe sur Poutine.\n\nSecond paragraphe : les missiles."},
+    ])
+    result = runner.invoke(cli, ["show", "kim", "--highlight", "Putin missile", "--color", "never", "--index-dir", ix])
+    assert result.exit_code == 0
+    assert result.stdout == (
+        "Kim Jong-un rencontre **Poutine**\n"
+        "2023-09-13 · AFP · Jeanne Dupont\n"
+        "https://example.org/kim\n"
+        f"{tmp_path / 'dump.jsonl'} (id kim)\n"
+        "\n"
+        "Un sommet à Vladivostok.\n"
+        "\n"
+        "Premier paragraphe sur **Poutine**.\n\nSecond paragraphe : les **missiles**.\n"
+    )
+    coloured = runner.invoke(cli, ["show", "kim", "--highlight", "Poutine", "--color", "always", "--index-dir", ix])
+    assert "\x1b[1;33mPoutine\x1b[0m." in coloured.stdout
+    plain = runner.invoke(cli, ["show", "kim", "--index-dir", ix, "--color", "never"])
+    assert "**" not in plain.stdout and "Second paragraphe : les missiles." in plain.stdout
+
+
+def test_show_json_has_every_field_and_the_highlighted_ranges(runner, tmp_path):
+    _, ix = show_dump(runner, tmp_path, [
+        {"id": "kim", "title": "Kim et Poutine", "date": "2023-09-13", "body": "Poutine reçoit Kim."},
+    ])
+    result = runner.invoke(cli, ["show", "kim", "--json", "--highlight", "Kim", "--index-dir", ix])
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert doc == {"id": "kim", "path": str(tmp_path / "dump.jsonl"), "title": "Kim et Poutine",
+                   "date": "2023-09-13", "source": None, "author": None, "url": None, "lede": None,
+                   "body": "Poutine reçoit Kim.",
+                   "highlights": {"title": [[0, 3]], "lede": [], "body": [[15, 18]]}}
+
+
+def test_show_reaches_every_record_of_a_json_lines_dump(runner, tmp_path):
+    dump, ix = show_dump(runner, tmp_path, [
+        {"id": "a1", "title": "Premier", "body": "Le premier article."},
+        {"title": "Deuxième", "body": "Un article sans identifiant."},
+        {"title": "Troisième", "body": "Un autre article sans identifiant."},
+    ])
+    ids = [h["id"] for h in json.loads(runner.invoke(cli, ["query", "article", "--json", "--index-dir", ix]).stdout)
+           ["hits"]]
+    assert sorted(ids) == sorted(["a1", f"{dump}#2", f"{dump}#3"])
+    titles = {i: json.loads(runner.invoke(cli, ["show", i, "--json", "--index-dir", ix]).stdout)["title"]
+              for i in ids}
+    assert titles == {"a1": "Premier", f"{dump}#2": "Deuxième", f"{dump}#3": "Troisième"}
+
+
+def test_show_an_unknown_id_is_one_error_line(runner, tmp_path):
+    _, ix = show_dump(runner, tmp_path, [{"id": "a1", "title": "Premier", "body": "Texte."}])
+    result = runner.invoke(cli, ["show", "nope", "--index-dir", ix])
+    assert result.exit_code == 2
+    assert result.stderr == "Error: no article with id 'nope' in the index\n"
+
+
+def test_show_keeps_control_characters_off_the_terminal_but_keeps_paragraphs(runner, tmp_path):
+    _, ix = show_dump(runner, tmp_path, [
+        {"id": "evil", "title": "Titre\x1b[2J piégé\r", "source": "S\u202eource",
+         "body": "Ligne\x1b]0;pwned\x07 un.\nLigne deux\rfin."},
+    ])
+    result = runner.invoke(cli, ["show", "evil", "--color", "always", "--highlight", "ligne", "--index-dir", ix])
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "\x1b[2J" not in out and "\x1b]0" not in out and "\x07" not in out and "\u202e" not in out
+    assert "\r" not in out
+    assert set(re.findall(r"\x1b\[[0-9;]*m", out)) <= {"\x1b[1;33m", "\x1b[0m", "\x1b[1m", "\x1b[2m"}
+    assert "\x1b[1;33mLigne\x1b[0m\ufffd]0;pwned\ufffd un.\n\x1b[1;33mLigne\x1b[0m deux fin." in out
