@@ -24,6 +24,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import whoosh
+
 from .analysis import STOP_WORDS, analyse, fold, locate
 from .errors import ArticleNotFound, BadQuery, IndexCorrupt, NewsearchError
 from .facets import Facets, count_facets
@@ -42,9 +44,13 @@ if TYPE_CHECKING:
 
 __all__ = ["IndexInfo", "SearchEngine"]
 
-_DAMAGE = (struct.error, zlib.error, pickle.UnpicklingError, EOFError, IndexError, ValueError, OSError,
-           UnicodeDecodeError, KeyError)
-"""What reading a damaged index file raises somewhere inside Whoosh or our decoders."""
+_DAMAGE = (struct.error, zlib.error, pickle.UnpicklingError, EOFError, OSError, UnicodeDecodeError)
+"""What only reading the index's files raises: a damaged or vanished file."""
+_DECODING = (IndexError, ValueError, KeyError, TypeError, AttributeError)
+"""What decoding a damaged file raises, in Whoosh or in the modules that read
+its format; raised anywhere else, it is a bug and is not disguised as damage."""
+_READERS = (os.path.dirname(whoosh.__file__) + os.sep, os.path.dirname(__file__) + os.sep + "scoring.py",
+            os.path.dirname(__file__) + os.sep + "whooshformat.py")
 _OPEN_ATTEMPTS = 3
 """A commit can remove a segment between reading the TOC and opening it: open again."""
 
@@ -81,7 +87,7 @@ class _Snapshot:
         try:
             self.searcher = self.index.searcher()
             self.arrays = IndexArrays(self.searcher)
-        except _DAMAGE as exc:
+        except (*_DAMAGE, *_DECODING) as exc:
             raise IndexCorrupt(path, str(exc) or type(exc).__name__) from exc
         self.analyzer = _ModuleAnalyzer()
         self.names: NameTable = load_names(self.analyzer, names)
@@ -153,6 +159,15 @@ class _Snapshot:
                 if self.searcher.stored_fields(doc).get("path") == path:
                     return doc
         raise ArticleNotFound(article_id)
+
+
+def _raised_reading(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from the code that decodes the index's files."""
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last, tb = tb, tb.tb_next
+    return last is not None and last.tb_frame.f_code.co_filename.startswith(_READERS)
 
 
 def _as_date(value: dt.date | str | None, name: str) -> dt.date | None:
@@ -231,6 +246,10 @@ class SearchEngine:
         except NewsearchError:
             raise
         except _DAMAGE as exc:
+            raise IndexCorrupt(self.path, f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - sorted below: Whoosh's own or decoding errors are damage
+            if not (type(exc).__module__.startswith("whoosh.") or isinstance(exc, _DECODING) and _raised_reading(exc)):
+                raise
             raise IndexCorrupt(self.path, f"{type(exc).__name__}: {exc}") from exc
 
     def index(

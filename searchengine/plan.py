@@ -125,6 +125,7 @@ class _Planner:
         self.phrases: set[tuple[str, ...]] = set()
         self.corrections: dict[str, str] = {}
         self.expanded = 0
+        self.typo_searches = 0
 
     def df(self, term: str) -> int:
         return sum(self.vocabulary.doc_frequency(f, term) for f in FIELDS)
@@ -172,6 +173,9 @@ class _Planner:
         terms = self.analyzer.terms(clause.text)
         if distance == 0 or len(terms) != 1 or self.df(terms[0]) >= self.settings.typo_max_df:
             return None
+        if self.typo_searches >= self.settings.typo_max_words:
+            return None
+        self.typo_searches += 1
         fields = (clause.field,) if clause.field else FIELDS
         found: set[str] = set()
         for f in fields:
@@ -220,7 +224,7 @@ def plan_query(parsed: ParsedQuery, vocabulary: Vocabulary, analyzer: Analyzer,
     excluded = tuple(t for c in parsed.excluded if (t := planner.exact(c, highlight=False)) is not None)
     common = {"excluded": excluded, "sources": parsed.sources}
     groups = parsed.groups
-    if len(groups) > settings.long_query and all(len(g.alternatives) == 1 for g in groups):
+    if len(groups) > settings.long_query:
         return _plan_paragraph(planner, parsed, **common)
     heavy = tuple(g for g in groups if not planner.light(g))
     light = tuple(t for g in groups if planner.light(g) for c in g.alternatives
@@ -243,19 +247,20 @@ def plan_query(parsed: ParsedQuery, vocabulary: Vocabulary, analyzer: Analyzer,
 
 
 def _plan_paragraph(planner: _Planner, parsed: ParsedQuery, **common: tuple) -> QueryPlan:
-    """A pasted paragraph: the rarest words carry the ranking, in a single tier;
-    every word is highlighted."""
+    """A pasted paragraph: the groups of its rarest words carry the ranking, in
+    a single tier; every word is highlighted."""
     scored = []
+    for number, group in enumerate(parsed.groups):
+        words = [terms[0] for c in group.alternatives if c.kind == "word"
+                 and len(terms := planner.analyzer.terms(c.text)) == 1 and not planner._stop(terms[0])]
+        if words:
+            scored.append((min(planner.df(t) or 10**9 for t in words), number, group))
+    keep = [g for _, _, g in sorted(scored, key=lambda x: x[:2])[:planner.settings.rare_terms]]
+    exact = tuple(t for g in keep for c in g.alternatives if (t := planner.exact(c)) is not None)
     for group in parsed.groups:
-        (clause,) = group.alternatives
-        terms = planner.analyzer.terms(clause.text)
-        if clause.kind == "word" and len(terms) == 1 and not planner._stop(terms[0]):
-            scored.append((planner.df(terms[0]) or 10**9, clause))
-    keep = [c for _, c in sorted(scored, key=lambda x: x[0])[:planner.settings.rare_terms]]
-    exact = tuple(t for c in keep if (t := planner.exact(c)) is not None)
-    for clause in parsed.clauses:
-        if clause not in keep:
-            planner.terms.update(t for t in planner.analyzer.terms(clause.text) if not planner._stop(t))
+        if group not in keep:
+            planner.terms.update(t for c in group.alternatives
+                                 for t in planner.analyzer.terms(c.text)[:MAX_PHRASE_TERMS] if not planner._stop(t))
     highlighter = planner.highlighter()
     words = tuple(sorted(t for t in highlighter.terms if not planner._stop(t)))
     return QueryPlan(

@@ -153,8 +153,9 @@ def _phrase(arrays: IndexArrays, terms: tuple[str, ...], fields: tuple[str, ...]
     return found
 
 
-def _union(arrays: IndexArrays, parts: Iterable[Terms], settings: RankingSettings) -> _Match | None:
-    union = None
+def _union(arrays: IndexArrays, parts: Iterable[Terms], settings: RankingSettings,
+           union: _Match | None = None) -> _Match | None:
+    """The documents matching any of ``parts`` (added to ``union`` when given)."""
     for part in parts:
         union = _terms(arrays, part, settings, union)
     return union
@@ -174,7 +175,8 @@ def _first_pass(arrays: IndexArrays, plan: QueryPlan,
     whole = 0.0
     for group in plan.groups:
         exact = _union(arrays, group.exact, settings)
-        loose = _union(arrays, (*group.exact, *group.corrected), settings)
+        copy = _Match(exact.mask.copy(), exact.scores.copy()) if exact is not None and group.corrected else exact
+        loose = _union(arrays, group.corrected, settings, copy)
         assert loose is not None
         scores += loose.scores
         all_exact &= exact.mask if exact is not None else False

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from searchengine import ArticleNotFound, SearchEngine
+from searchengine import ArticleNotFound, IndexCorrupt, SearchEngine
 
 from .conftest import ids
 
@@ -190,3 +190,26 @@ def test_an_article_whole_with_a_querys_words_marked(news):
     assert news.article("kim").highlights == {}
     with pytest.raises(ArticleNotFound):
         news.article("nope")
+
+
+def test_damaged_index_files_are_reported_as_damage(tmp_path, articles):
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([articles])
+    for segment in (tmp_path / "ix").glob("*.seg"):
+        data = bytearray(segment.read_bytes())
+        data[len(data) // 3:len(data) // 3 + 2000] = bytes(2000)
+        segment.write_bytes(bytes(data))
+    with SearchEngine(tmp_path / "ix") as engine, pytest.raises(IndexCorrupt):
+        for query in ("hôpitaux", "grève", "Poutine", "été", "sal*", "salaires chaleur"):
+            engine.search(query)
+
+
+def test_a_bug_is_not_disguised_as_damage(engine, monkeypatch):
+    from searchengine import ranking
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug in ranking")
+
+    monkeypatch.setattr(ranking, "_first_pass", broken)
+    with pytest.raises(ValueError, match="a bug in ranking"):
+        engine.search("Poutine")
