@@ -4,6 +4,7 @@
     ├── IndexNotFound   no index in the folder: run `newsearch index` first
     ├── IndexLocked     another process is updating the index
     ├── IndexCorrupt    the folder holds something Whoosh cannot open
+    ├── UnknownIndexFormat  the index, or the installed Whoosh, is of a format newsearch does not know
     ├── BadArticle      one file or record could not be read (.path, .line)
     └── ArticleNotFound no article has that id
 
@@ -39,6 +40,15 @@ class IndexCorrupt(NewsearchError):
     def __init__(self, path: Path, reason: str) -> None:
         self.path = path
         super().__init__(f"cannot open the index in {path}: {reason}")
+
+
+class UnknownIndexFormat(NewsearchError):
+    """Whoosh's private format is read and written by ``whooshformat``, which
+    knows one version of it: another Whoosh could misread the index silently."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        super().__init__(f"cannot use the index in {path}: {reason}")
 
 
 class BadArticle(NewsearchError):

@@ -13,29 +13,28 @@ with a fraction of the per-posting work.
 from __future__ import annotations
 
 import datetime as dt
-import mmap
 import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from whoosh import fields, index, writing
 from whoosh.columns import VarBytesColumn
 from whoosh.filedb.filestore import FileStorage
-from whoosh.filedb.structfile import StructFile
 from whoosh.index import EmptyIndexError, LockError
 
 from .analysis import FrenchAnalyzer, fold
-from .errors import BadArticle, IndexCorrupt, IndexLocked, IndexNotFound
+from .errors import BadArticle, IndexCorrupt, IndexLocked, IndexNotFound, NewsearchError
+from .whooshformat import MappedStorage, Verification, segment_column, verify_files
 
 if TYPE_CHECKING:
     from .articles import Article
     from .fastwriter import FastWriter
 
-__all__ = ["IndexReport", "Progress", "make_schema", "open_index", "update_index"]
+__all__ = ["IndexReport", "Progress", "make_schema", "open_index", "update_index", "verify_index"]
 
 INDEX_NAME = "newsearch"
 
@@ -86,26 +85,6 @@ class Progress:
     path: str
 
 
-class _MappedStorage(FileStorage):
-    """Whoosh's folder storage, reading each file in place through mmap.
-
-    With Whoosh's own mmap support every segment file is copied into memory
-    when it is opened (0.1 s and the index's size in RAM for a query); without
-    it, every small read is a system call (a few milliseconds a query).
-    """
-
-    def __init__(self, path: str) -> None:
-        super().__init__(path, supports_mmap=False)
-
-    def open_file(self, name: str, **kwargs: Any) -> StructFile:
-        with open(os.path.join(self.folder, name), "rb") as fh:
-            try:
-                mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-            except ValueError:  # an empty file cannot be mapped
-                return super().open_file(name, **kwargs)
-        return StructFile(mapped, name=name, **kwargs)
-
-
 def open_index(path: Path) -> index.Index:
     """Open an existing index, translating Whoosh's failures into ours."""
     if not path.is_dir():
@@ -113,15 +92,28 @@ def open_index(path: Path) -> index.Index:
     try:
         if not index.exists_in(str(path), indexname=INDEX_NAME):
             raise IndexNotFound(path)
-        return _MappedStorage(str(path)).open_index(INDEX_NAME)
+        return MappedStorage(path).open_index(INDEX_NAME)
     except EmptyIndexError as exc:
         raise IndexNotFound(path) from exc
     except PermissionError as exc:
         raise IndexCorrupt(path, "permission denied") from exc
-    except IndexNotFound:
+    except NewsearchError:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged table of contents fails in many ways inside Whoosh
         raise IndexCorrupt(path, str(exc) or type(exc).__name__) from exc
+
+
+def verify_index(path: str | os.PathLike[str]) -> Verification:
+    """Read every file of the index in ``path`` and compare it with the size
+    and checksum recorded when it was committed.
+
+    Raises ``IndexCorrupt`` naming the first damaged, truncated or missing
+    file, ``IndexNotFound`` if there is no index. An index last committed
+    before checksums were recorded cannot be verified: the result says
+    ``verified=False``, and the next ``newsearch index`` records them (see
+    :func:`~searchengine.whooshformat.verify_files`).
+    """
+    return verify_files(path, INDEX_NAME)
 
 
 def _create_index(path: Path) -> index.Index:
@@ -184,23 +176,12 @@ def _known_state(writer: FastWriter) -> _KnownState:
     column_type = writer.schema["state"].column_type
     base = 0
     for segment in writer.segments:
-        count = segment.doc_count_all()
-        storage = segment.open_compound_file(writer.storage) if segment.is_compound() else writer.storage
-        reader = writer.codec.per_document_reader(storage, segment)
-        try:
-            if reader.has_column("state"):
-                column = reader.column_reader("state", column_type)
-                for docnum in range(count):
-                    raw = column[docnum]
-                    if raw and not segment.is_deleted(docnum):
-                        key, fingerprint, signature = raw.decode().rsplit("\x1f", 2)
-                        known.state[key] = (fingerprint, signature)
-                        known.docnums[key].append(base + docnum)
-        finally:
-            reader.close()
-            if storage is not writer.storage:
-                storage.close()
-        base += count
+        for docnum, raw in enumerate(segment_column(writer.storage, segment, "state", column_type)):
+            if raw and not segment.is_deleted(docnum):
+                key, fingerprint, signature = raw.decode().rsplit("\x1f", 2)
+                known.state[key] = (fingerprint, signature)
+                known.docnums[key].append(base + docnum)
+        base += segment.doc_count_all()
     return known
 
 
