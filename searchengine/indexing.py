@@ -90,8 +90,6 @@ def open_index(path: Path) -> index.Index:
     if not path.is_dir():
         raise IndexNotFound(path)
     try:
-        if not index.exists_in(str(path), indexname=INDEX_NAME):
-            raise IndexNotFound(path)
         return MappedStorage(path).open_index(INDEX_NAME)
     except EmptyIndexError as exc:
         raise IndexNotFound(path) from exc
