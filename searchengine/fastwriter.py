@@ -125,6 +125,7 @@ class PostingBuffer:
         returns the field's length (its number of terms)."""
         terms = self._terms(fieldname)
         found = terms.get
+        one = whooshformat.ONE_POSITION.get
         encode = whooshformat.encode_positions
         size = _POSTING_BYTES * len(positions)
         for term, where in positions.items():
@@ -134,7 +135,7 @@ class PostingBuffer:
                 size += _TERM_BYTES
             # An int weight is a shared object; Whoosh's float(count) is the same number.
             if len(where) == 1:
-                postings += (docnum, 1, encode(where))
+                postings += (docnum, 1, one(where[0]) or encode(where))
             else:
                 vbytes = encode(where)
                 size += _BYTES_OBJECT + len(vbytes)

@@ -50,6 +50,7 @@ import zlib
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from io import BytesIO
 from itertools import accumulate, chain
 from operator import sub
 from pathlib import Path
@@ -79,11 +80,11 @@ from whoosh.util.numeric import byte_to_length
 from .errors import IndexCorrupt, IndexNotFound, UnknownIndexFormat
 
 __all__ = [
-    "KNOWN_RELEASE", "TOC_VERSION", "Block", "CheckedIndex", "MappedFile", "MappedStorage", "PostingListWriter",
-    "Verification", "block_index", "block_postings", "byte_to_length", "check_whoosh", "column_default",
-    "commit_toc", "decode", "decode_positions", "encode_positions", "field_lengths", "length_column",
-    "numeric_column", "numeric_dtype", "plain_positions", "segment_column", "term_postings", "verify_files",
-    "writes_w3",
+    "KNOWN_RELEASE", "ONE_POSITION", "TOC_VERSION", "Block", "CheckedIndex", "MappedFile", "MappedStorage",
+    "PostingListWriter", "Verification", "block_index", "block_postings", "byte_to_length", "check_whoosh",
+    "column_default", "commit_toc", "decode", "decode_positions", "encode_positions", "field_lengths",
+    "length_column", "numeric_column", "numeric_dtype", "plain_positions", "segment_column", "term_postings",
+    "verify_files", "writes_w3",
 ]
 
 KNOWN_RELEASE = (2, 7)
@@ -317,7 +318,9 @@ _COMPRESS_MIN_BYTES = 60
 uncompressed: deflate makes them longer, or shorter by a few bytes."""
 
 _POSITIONS = formats.Positions()
-_ONE_POSITION: dict[int, bytes] = {}
+ONE_POSITION: dict[int, bytes] = {}
+"""``encode_positions([p])`` of each position ``p`` met so far: most terms occur
+once in a document, and one shared value per position saves making it again."""
 
 
 def writes_w3(codec: object) -> bool:
@@ -332,16 +335,11 @@ def plain_positions(field: wfields.FieldType) -> bool:
 
 
 def encode_positions(positions: list[int]) -> bytes:
-    """``formats.Positions.encode``: the count, then the pickled deltas. A
-    single position's value is made once and shared: most terms occur once in
-    a document."""
+    """``formats.Positions.encode``: the count, then the pickled deltas."""
+    encoded = _POSITIONS.encode(positions)
     if len(positions) == 1:
-        position = positions[0]
-        encoded = _ONE_POSITION.get(position)
-        if encoded is None:
-            encoded = _ONE_POSITION[position] = _POSITIONS.encode(positions)
-        return encoded
-    return _POSITIONS.encode(positions)
+        ONE_POSITION[positions[0]] = encoded
+    return encoded
 
 
 def field_lengths(perdoc: PerDocumentReader, fieldname: str) -> list[int] | None:
@@ -475,38 +473,20 @@ def block_index(data: bytes) -> list[Block]:
     pickled block info and pickled, maybe compressed, data."""
     if data[:4] != WHOOSH3_HEADER_MAGIC:
         raise ValueError("not a W3 posting list")
+    stream = BytesIO(data)
     blocks = []
     position = 4
     end = len(data)
     while position < end:
         (length,) = _BLOCK_LENGTH.unpack_from(data, position)
         start = position + _BLOCK_LENGTH.size
-        reader = _BytesReader(data, start)
-        count, last, _, compression, _, _ = pickle.Unpickler(reader).load()
+        stream.seek(start)
+        count, last, _, compression, _, _ = pickle.load(stream)
         position = start + abs(length)
-        blocks.append((count, last, compression, reader.position, position))
+        blocks.append((count, last, compression, stream.tell(), position))
         if length < 0:
             break
     return blocks
-
-
-class _BytesReader:
-    """A file-like view of bytes from one position, for pickle, without copying them."""
-
-    __slots__ = ("data", "position")
-
-    def __init__(self, data: bytes, position: int) -> None:
-        self.data = data
-        self.position = position
-
-    def read(self, n: int = -1) -> bytes:
-        start = self.position
-        self.position = len(self.data) if n < 0 else min(start + n, len(self.data))
-        return self.data[start:self.position]
-
-    def readline(self) -> bytes:
-        found = self.data.find(b"\n", self.position)
-        return self.read(-1 if found < 0 else found + 1 - self.position)
 
 
 def _weights(stored: object, count: int) -> Sequence[float]:
