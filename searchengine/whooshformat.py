@@ -689,9 +689,21 @@ def verify_files(path: str | os.PathLike[str], indexname: str) -> Verification:
     """
     folder = Path(path)
     storage = FileStorage(str(folder))
-    generation = TOC._latest_generation(storage, indexname) if folder.is_dir() else -1
-    if generation < 0:
-        raise IndexNotFound(folder)
+    attempts = 1
+    while True:
+        generation = TOC._latest_generation(storage, indexname) if folder.is_dir() else -1
+        if generation < 0:
+            raise IndexNotFound(folder)
+        try:
+            return _verify_generation(storage, indexname, generation, folder)
+        except IndexCorrupt:
+            # A commit meanwhile removes the files of the generation being read.
+            if attempts == _OPEN_ATTEMPTS or TOC._latest_generation(storage, indexname) == generation:
+                raise
+            attempts += 1
+
+
+def _verify_generation(storage: FileStorage, indexname: str, generation: int, folder: Path) -> Verification:
     sums = _read_sums(storage, indexname, generation)
     if sums is None:
         return Verification(generation, 0, 0, verified=False)

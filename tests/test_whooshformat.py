@@ -364,3 +364,34 @@ def test_reads_of_one_file_from_two_threads_do_not_share_a_position(ours):
     inner = shared.subset(8, 16)
     assert inner.get(0, 4) == shared.get(8, 4) and inner.read() == shared.get(8, 16)
     shared.close()
+
+
+def commit_once_after(monkeypatch, name, folder, sources):
+    """Have another process commit a new generation as ``whooshformat.name`` first returns."""
+    original = getattr(whooshformat, name)
+    done = []
+
+    def hooked(*args, **kwargs):
+        found = original(*args, **kwargs)
+        if not done:
+            done.append(True)
+            with SearchEngine(folder) as other:
+                other.index(sources, rebuild=True)  # every segment file replaced
+        return found
+
+    monkeypatch.setattr(whooshformat, name, hooked)
+    return done
+
+
+def test_a_commit_while_the_index_opens_is_no_damage(fresh, tmp_path, monkeypatch):
+    before = verify_index(fresh).generation
+    done = commit_once_after(monkeypatch, "_read_sums", fresh, [tmp_path / "a.jsonl"])
+    assert open_index(fresh).latest_generation() == before + 1
+    assert done
+
+
+def test_a_commit_while_the_index_is_verified_is_no_damage(fresh, tmp_path, monkeypatch):
+    before = verify_index(fresh).generation
+    done = commit_once_after(monkeypatch, "_read_sums", fresh, [tmp_path / "a.jsonl"])
+    assert verify_index(fresh).generation == before + 1
+    assert done
