@@ -33,7 +33,11 @@ of that line. A segment file never changes once written, so a commit reuses
 the previous generation's sums for the segments it keeps and reads only the
 files it wrote. A crash before the TOC is renamed into place leaves the old
 TOC with its own ``.sums``; the sums of older generations are deleted after
-the commit, with Whoosh's files of those generations.
+the commit, with Whoosh's files of those generations. A generation without
+``.sums`` (an index last committed before checksums were recorded) opens
+unchecked, and :func:`verify_files` says it cannot verify it until its next
+commit. Like Whoosh, nothing here calls ``fsync``: the order of the renames
+protects an index from a killed process, not from a power cut.
 """
 
 from __future__ import annotations
