@@ -4,6 +4,7 @@
     ├── IndexNotFound   no index in the folder
     ├── IndexLocked     another process is updating the index
     ├── IndexCorrupt    the folder holds an index that cannot be read
+    ├── UnknownIndexFormat  the index, or the installed Whoosh, is of a format newsearch does not know
     ├── IndexWriteError the index could not be written (permissions, disk full, ...)
     ├── BadArticle      one file or record could not be read (.path, .line)
     ├── BadQuery        a query that can match nothing as typed (.query)
@@ -41,6 +42,15 @@ class IndexCorrupt(NewsearchError):
         self.path = path
         self.reason = reason
         super().__init__(f"cannot open the index in {path}: {reason}")
+
+
+class UnknownIndexFormat(NewsearchError):
+    """Whoosh's private format is read and written by ``whooshformat``, which
+    knows one version of it: another Whoosh could misread the index silently."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        super().__init__(f"cannot use the index in {path}: {reason}")
 
 
 class IndexWriteError(NewsearchError):

@@ -10,13 +10,11 @@ by field and term (spilling sorted runs of whole posting lists to disk past
 ``limitmb``), and writes each term's postings whole at commit.
 
 The files are those of Whoosh's W3 codec, read by stock Whoosh: the same terms,
-postings, weights, positions, lengths and statistics, with posting blocks
-pickled with a newer protocol and the smallest ones left uncompressed (see
-``_BLOCK_PICKLE``). Writing them relies on the internals of whoosh-reloaded
-2.7's ``W3FieldWriter`` (its ``_postfile``, ``_tindex``, ``_fieldid``, ``_codec``).
-Segments, TOC, deletions, merges and commit are ``SegmentWriter``'s own, so a
-killed run leaves the last committed index. :class:`ParallelWriter` shares the
-work with worker processes.
+postings, weights, positions, lengths and statistics, written through
+:mod:`~searchengine.whooshformat` (posting lists, and the TOC with its
+checksums). Segments, deletions and merges are ``SegmentWriter``'s own, and
+the commit writes the new TOC last, so a killed run leaves the last committed
+index. :class:`ParallelWriter` shares the work with worker processes.
 """
 
 from __future__ import annotations
@@ -28,32 +26,20 @@ import multiprocessing
 import os
 import queue
 import signal
-import zlib
-from array import array
 from collections.abc import Hashable, Iterator, Mapping
 from contextlib import contextmanager
-from itertools import chain, islice
-from operator import itemgetter, sub
-from pickle import HIGHEST_PROTOCOL, dump, dumps, load
+from itertools import islice
+from operator import itemgetter
+from pickle import HIGHEST_PROTOCOL, dump, load
 from typing import Any
 
 from whoosh import fields as wfields
-from whoosh import formats
-from whoosh.codec.whoosh3 import (
-    LENGTHS_COLUMN,
-    WHOOSH3_HEADER_MAGIC,
-    W3Codec,
-    W3FieldWriter,
-    W3TermInfo,
-    _lenfield,
-)
 from whoosh.filedb.filestore import Storage
 from whoosh.index import Index
-from whoosh.system import pack_int, pack_ushort
 from whoosh.util import random_name
-from whoosh.util.numeric import byte_to_length
 from whoosh.writing import IndexingError, SegmentWriter
 
+from . import whooshformat
 from .analysis import FrenchAnalyzer, term_positions
 
 __all__ = ["FastWriter", "ParallelWriter", "collecting_rarely"]
@@ -68,16 +54,6 @@ _PR_SET_PDEATHSIG = 1
 _NUMBERS_CACHED = 10_000
 _RUN_CHUNK = 1024
 """Terms pickled together in a spilled run: one pickle call per chunk, not per term."""
-
-# Posting blocks are pickled with protocol 4, not Whoosh's 2: protocol 2 turns
-# each value (bytes) into a call to _codecs.encode on a latin-1 string. With 4
-# a block pickles ~9x faster, is half the size before zlib and a third after,
-# and unpickles ~9x faster when searching; Whoosh's reader takes any protocol.
-_BLOCK_PICKLE = 4
-
-# Smaller blocks (most terms occur in one or two documents) are written
-# uncompressed: deflate makes them longer, or shorter by a few bytes.
-_COMPRESS_MIN_BYTES = 60
 
 
 @contextmanager
@@ -97,22 +73,11 @@ def _fast_field(field: wfields.FieldType) -> bool:
     """Text fields whose postings :meth:`PostingBuffer.add_positions` can make."""
     return (
         field.indexed
-        and type(field.format) is formats.Positions
-        and field.format.field_boost == 1.0
+        and whooshformat.plain_positions(field)
         and isinstance(getattr(field, "analyzer", None), FrenchAnalyzer)
         and type(field).index is wfields.FieldType.index
     )
 
-
-_POSITIONS = formats.Positions()
-_ONE_POSITION: dict[int, bytes] = {}
-
-
-def _one_position(pos: int) -> bytes:
-    """``formats.Positions.encode([pos])``, made once per position and shared:
-    most terms occur once in a document."""
-    encoded = _ONE_POSITION[pos] = _POSITIONS.encode([pos])
-    return encoded
 
 
 class PostingBuffer:
@@ -160,8 +125,8 @@ class PostingBuffer:
         returns the field's length (its number of terms)."""
         terms = self._terms(fieldname)
         found = terms.get
-        one = _ONE_POSITION.get
-        encode = _POSITIONS.encode
+        one = whooshformat.ONE_POSITION.get
+        encode = whooshformat.encode_positions
         size = _POSTING_BYTES * len(positions)
         for term, where in positions.items():
             postings = found(term)
@@ -170,7 +135,7 @@ class PostingBuffer:
                 size += _TERM_BYTES
             # An int weight is a shared object; Whoosh's float(count) is the same number.
             if len(where) == 1:
-                postings += (docnum, 1, one(where[0]) or _one_position(where[0]))
+                postings += (docnum, 1, one(where[0]) or encode(where))
             else:
                 vbytes = encode(where)
                 size += _BYTES_OBJECT + len(vbytes)
@@ -239,103 +204,13 @@ class PostingBuffer:
         self.fields = {}
 
 
-class _FieldPostingsWriter:
-    """Writes a field's posting lists a term at a time, in the layout of the W3
-    codec of whoosh-reloaded 2.7 (``W3PostingsWriter._write_block`` and
-    ``finish_postings``, ``W3FieldWriter.finish_term``), which would otherwise
-    take them a posting at a time.
-
-    Two departures, both read back unchanged by Whoosh: blocks are pickled
-    with ``_BLOCK_PICKLE``, and those under ``_COMPRESS_MIN_BYTES`` are stored
-    uncompressed (each block says whether it is), which saves a zlib call for
-    most terms and makes the index no larger.
-    """
-
-    def __init__(self, fieldwriter: W3FieldWriter, fieldname: str, fieldobj: wfields.FieldType,
-                 lengths: list[int] | None) -> None:
-        fieldwriter.start_field(fieldname, fieldobj)
-        self.fieldwriter = fieldwriter
-        self.fieldname = fieldname
-        self.level = fieldwriter._codec._compression
-        self.blocksize = fieldwriter._codec._blocklimit
-        self.fixedsize = fieldobj.format.fixed_value_size()
-        self.postfile = fieldwriter._postfile
-        self.offset = self.postfile.tell()
-        self.prefix = pack_ushort(fieldwriter._fieldid)
-        self.lengths = lengths
-        """Each document's length in this field, as the byte the index stores (None if unscored)."""
-
-    def write(self, tbytes: bytes, postings: list) -> None:
-        """One term's flat posting list (see :class:`PostingBuffer`)."""
-        docs = array("I", postings[0::3])
-        weights = array("f", postings[1::3])
-        values = postings[2::3]
-        if not all(values):  # as add_posting, which keeps only non-empty values
-            values = [value for value in values if value]
-        lengths = self.lengths
-        count = len(docs)
-        blocksize = self.blocksize
-        parts = [WHOOSH3_HEADER_MAGIC]
-        weight = 0.0
-        minlength = 0  # as length bytes, 0 for none
-        maxlength = 0
-        maxweight = 0
-        for begin in range(0, count, blocksize):
-            end = begin + blocksize
-            ids = docs[begin:end]
-            chunk = weights[begin:end]
-            n = len(ids)
-            blockmax = max(max(chunk), 0)
-            low = high = 0
-            if lengths is not None:
-                known = list(map(lengths.__getitem__, ids))
-                if 0 in known:
-                    known = [length for length in known if length]
-                if known:
-                    low = min(known)
-                    high = max(known)
-            # The term's statistics, as W3TermInfo.add_block gathers them.
-            weight += sum(chunk)
-            if low and (not minlength or low < minlength):
-                minlength = low
-            maxlength = max(maxlength, high)
-            maxweight = max(maxweight, blockmax)
-            # The block: delta-coded ids, weights (None when all 1, one when all equal), values.
-            if chunk.count(1.0) == n:
-                mini_weights = None
-            elif chunk.count(chunk[0]) == n:
-                mini_weights = chunk[0]
-            else:
-                mini_weights = tuple(chunk)
-            if self.fixedsize is None or self.fixedsize < 0:
-                mini_values = tuple(values[begin:end])
-            else:
-                mini_values = b"".join(values[begin:end]) if self.fixedsize else None
-            data = dumps((tuple(map(sub, ids, chain((0,), ids))), mini_weights, mini_values), _BLOCK_PICKLE)
-            comp = self.level if len(data) >= _COMPRESS_MIN_BYTES else 0
-            if comp:
-                data = zlib.compress(data, comp)
-            info = dumps((n, ids[-1], blockmax, comp, low, high), 2)
-            blocklength = len(info) + len(data)
-            parts += (pack_int(blocklength if end < count else -blocklength), info, data)
-        blob = b"".join(parts)
-        self.postfile.write(blob)
-        terminfo = W3TermInfo(weight, count, byte_to_length(minlength) if minlength else None,
-                              byte_to_length(maxlength), maxweight, docs[0], docs[-1])
-        terminfo.set_extent(self.offset, len(blob))
-        self.offset += len(blob)
-        self.fieldwriter._tindex.add(self.prefix + tbytes, terminfo.to_bytes())
-
-    def finish(self) -> None:
-        self.fieldwriter.finish_field()
-
-
 class FastWriter(SegmentWriter):
     """A ``SegmentWriter`` with a faster path for our text fields (see the module)."""
 
     def __init__(self, ix: Index, limitmb: float = 128, **kwargs: Any) -> None:
+        whooshformat.check_whoosh(ix.storage.folder)
         super().__init__(ix, limitmb=limitmb, **kwargs)
-        if not isinstance(self.codec, W3Codec):
+        if not whooshformat.writes_w3(self.codec):
             self.cancel()
             raise IndexingError(f"FastWriter writes the W3 codec, not {self.codec!r}")
         if any(f.vector or f.separate_spelling() for _, f in self.schema.items()):
@@ -409,23 +284,25 @@ class FastWriter(SegmentWriter):
         try:
             fieldwriter = self.fieldwriter
             pool: PostingBuffer = self.pool  # type: ignore[assignment]
-            current: _FieldPostingsWriter | None = None
+            current: whooshformat.PostingListWriter | None = None
             for fieldname, tbytes, postings in pool.postings():
                 if current is None or fieldname != current.fieldname:
                     if current is not None:
                         current.finish()
                     if fieldname not in self.schema:
                         raise IndexingError(f"postings for unknown field {fieldname!r}")
-                    lengths = None
-                    if pdr.has_column(_lenfield(fieldname)):
-                        lengths = list(pdr.column_reader(_lenfield(fieldname), LENGTHS_COLUMN))
-                    current = _FieldPostingsWriter(fieldwriter, fieldname, self.schema[fieldname], lengths)
+                    current = whooshformat.PostingListWriter(fieldwriter, fieldname, self.schema[fieldname],
+                                                             whooshformat.field_lengths(pdr, fieldname))
                 current.write(tbytes, postings)
             if current is not None:
                 current.finish()
             fieldwriter.close()
         finally:
             pdr.close()
+
+    def _commit_toc(self, segments: list[Any]) -> None:
+        """The one commit of every newsearch writer: checksums, then the TOC."""
+        whooshformat.commit_toc(self.storage, self.indexname, self.schema, segments, self.generation)
 
 
 def _die_with_parent(parent: int) -> None:

@@ -25,7 +25,6 @@ still held). Unset, it costs one test of an empty string per document.
 from __future__ import annotations
 
 import datetime as dt
-import mmap
 import os
 import shutil
 import time
@@ -38,20 +37,20 @@ from typing import TYPE_CHECKING, Any
 from whoosh import fields, index, writing
 from whoosh.columns import VarBytesColumn
 from whoosh.filedb.filestore import FileStorage, StorageError
-from whoosh.filedb.structfile import StructFile
 from whoosh.index import TOC, EmptyIndexError
 from whoosh.reading import SegmentReader
 from whoosh.util.filelock import try_for
 from whoosh.writing import IndexingError
 
 from .analysis import FrenchAnalyzer, fold
-from .errors import BadArticle, IndexCorrupt, IndexLocked, IndexNotFound, IndexWriteError
+from .errors import BadArticle, IndexCorrupt, IndexLocked, IndexNotFound, IndexWriteError, NewsearchError
+from .whooshformat import MappedStorage, Verification, segment_column, verify_files
 
 if TYPE_CHECKING:
     from .articles import Article
     from .fastwriter import FastWriter
 
-__all__ = ["IndexReport", "Progress", "make_schema", "open_index", "update_index"]
+__all__ = ["IndexReport", "Progress", "make_schema", "open_index", "update_index", "verify_index"]
 
 INDEX_NAME = "newsearch"
 
@@ -111,30 +110,10 @@ class Progress:
     path: str
 
 
-class _MappedStorage(FileStorage):
-    """Whoosh's folder storage, reading each file in place through mmap.
-
-    With Whoosh's own mmap support every segment file is copied into memory
-    when it is opened (0.1 s and the index's size in RAM for a query); without
-    it, every small read is a system call (a few milliseconds a query).
-    """
-
-    def __init__(self, path: str) -> None:
-        super().__init__(path, supports_mmap=False)
-
-    def open_file(self, name: str, **kwargs: Any) -> StructFile:
-        with open(os.path.join(self.folder, name), "rb") as fh:
-            try:
-                mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-            except ValueError:  # an empty file cannot be mapped
-                return super().open_file(name, **kwargs)
-        return StructFile(mapped, name=name, **kwargs)
-
-
 def _storage(path: Path) -> FileStorage:
     """The storage every index in ``path`` is read and written through: the one
     place a test substitutes another (one whose writes fail, say)."""
-    return _MappedStorage(str(path))
+    return MappedStorage(path)
 
 
 def _os_reason(exc: OSError) -> str:
@@ -156,7 +135,7 @@ def open_index(path: Path) -> index.Index:
         raise IndexNotFound(path) from exc
     except PermissionError as exc:
         raise IndexCorrupt(path, "permission denied") from exc
-    except IndexNotFound:
+    except NewsearchError:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged table of contents fails in many ways inside Whoosh
         raise IndexCorrupt(path, str(exc) or type(exc).__name__) from exc
@@ -183,6 +162,19 @@ class _NewIndex(index.FileIndex):
 
     def _read_toc(self) -> TOC:
         return TOC(self._schema, [], self._generation)
+
+
+def verify_index(path: str | os.PathLike[str]) -> Verification:
+    """Read every file of the index in ``path`` and compare it with the size
+    and checksum recorded when it was committed.
+
+    Raises ``IndexCorrupt`` naming the first damaged, truncated or missing
+    file, ``IndexNotFound`` if there is no index. An index last committed
+    before checksums were recorded cannot be verified: the result says
+    ``verified=False``, and the next ``newsearch index`` records them (see
+    :func:`~searchengine.whooshformat.verify_files`).
+    """
+    return verify_files(path, INDEX_NAME)
 
 
 def _create_index(path: Path) -> index.Index:
@@ -293,23 +285,12 @@ def _known_state(writer: FastWriter) -> _KnownState:
     column_type = writer.schema["state"].column_type
     base = 0
     for segment in writer.segments:
-        count = segment.doc_count_all()
-        storage = segment.open_compound_file(writer.storage) if segment.is_compound() else writer.storage
-        reader = writer.codec.per_document_reader(storage, segment)
-        try:
-            if reader.has_column("state"):
-                column = reader.column_reader("state", column_type)
-                for docnum in range(count):
-                    raw = column[docnum]
-                    if raw and not segment.is_deleted(docnum):
-                        key, fingerprint, signature = raw.decode("utf-8", "surrogatepass").rsplit("\x1f", 2)
-                        known.state[key] = (fingerprint, signature)
-                        known.docnums[key].append(base + docnum)
-        finally:
-            reader.close()
-            if storage is not writer.storage:
-                storage.close()
-        base += count
+        for docnum, raw in enumerate(segment_column(writer.storage, segment, "state", column_type)):
+            if raw and not segment.is_deleted(docnum):
+                key, fingerprint, signature = raw.decode("utf-8", "surrogatepass").rsplit("\x1f", 2)
+                known.state[key] = (fingerprint, signature)
+                known.docnums[key].append(base + docnum)
+        base += segment.doc_count_all()
     return known
 
 

@@ -4,8 +4,10 @@ Whoosh's matchers walk postings one document at a time in Python, so a query
 of a few common words, which touches tens of thousands of postings, takes
 tens of milliseconds before a single snippet is made. Here each posting list
 is decoded block by block into NumPy arrays and scored in one vector
-operation. The files are the ones Whoosh writes (codec W3 of whoosh-reloaded
-2.7, whose private layout this module reads, as ``fastwriter`` writes it).
+operation. The files are the ones Whoosh writes, read through
+:mod:`~searchengine.whooshformat`, which knows their private layout.
+An ``IndexArrays`` may be shared by many threads: its caches are filled
+under a lock, and the files it reads have no shared position.
 
 The score is BM25F as Robertson and Zaragoza define it, not Whoosh's sum of
 one BM25 per field: a word's frequencies in the title and the body, each
@@ -18,20 +20,16 @@ ones than Whoosh's does.
 from __future__ import annotations
 
 import datetime as dt
-import pickle
-import struct
-import zlib
+import threading
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
-from io import BytesIO
-from itertools import accumulate
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC
 from whoosh.columns import NumericColumn
-from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
-from whoosh.util.numeric import byte_to_length
+
+from . import whooshformat
+from .whooshformat import Block
 
 __all__ = ["B", "K1", "IndexArrays"]
 
@@ -41,13 +39,18 @@ CACHED_POSTINGS = 4_000_000
 """Decoded postings kept per open index (8 bytes each)."""
 CACHED_FREQUENCIES = 100_000
 """Document frequencies and block directories kept per open index (each)."""
-_BLOCK_LENGTH = struct.Struct("!i")
-_LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
+_LENGTH_OF_BYTE = np.array([whooshformat.byte_to_length(b) for b in range(256)], dtype=np.float32)
 
 
 class IndexArrays:
     """The posting lists, field lengths and columns of one searcher, as arrays
-    indexed by document number (all segments of the index, one after another)."""
+    indexed by document number (all segments of the index, one after another).
+
+    Safe to share between threads: the files are read without a shared
+    position (:class:`~searchengine.whooshformat.MappedFile`), the LRU cache
+    of posting lists is kept under a lock (decoding happens outside it), and
+    the other caches are filled by single dictionary operations, each atomic.
+    """
 
     def __init__(self, searcher: Searcher) -> None:
         self.searcher = searcher
@@ -58,10 +61,11 @@ class IndexArrays:
         for leaf, offset in self._leaves:
             if leaf.has_deletions():
                 self.live[np.fromiter(leaf.deleted_docs_set, dtype=np.int64) + offset] = False
-        self._lengths: dict[str, np.ndarray] = {}
-        self._avg_length: dict[str, float] = {}
+        self._lengths: dict[str, tuple[np.ndarray, float]] = {}
         self._norms: dict[str, np.ndarray] = {}
         self._dates: np.ndarray | None = None
+        self._lock = threading.Lock()
+        """Guards the LRU cache of posting lists and its count of postings."""
         self._cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._cached_postings = 0
         self._frequencies: dict[tuple[str, str], int] = {}
@@ -86,31 +90,29 @@ class IndexArrays:
         the rest of the query.
         """
         key = (fieldname, term)
-        cached = self._cache.pop(key, None)
-        if cached is None:
-            cached = self._read_postings(fieldname, term)
-            self._cached_postings += len(cached[0])
-            while self._cached_postings > CACHED_POSTINGS and self._cache:
-                self._cached_postings -= len(self._cache.pop(next(iter(self._cache)))[0])
-        self._cache[key] = cached
+        with self._lock:
+            cached = self._cache.pop(key, None)
+            if cached is not None:
+                self._cache[key] = cached
+                return cached
+        read = self._read_postings(fieldname, term)
+        with self._lock:
+            cached = self._cache.pop(key, None)
+            if cached is None:  # else another thread read it meanwhile
+                cached = read
+                self._cached_postings += len(cached[0])
+                while self._cached_postings > CACHED_POSTINGS and self._cache:
+                    self._cached_postings -= len(self._cache.pop(next(iter(self._cache)))[0])
+            self._cache[key] = cached
         return cached
 
     def _term_data(self, fieldname: str, term: str) -> Iterator[tuple[int, int, tuple | bytes]]:
         """For each segment holding ``term``: its first document number, its
-        size, and its postings (inlined in the term's entry, as a tuple of ids,
-        weights and values) or the bytes of its posting list."""
+        size, and its postings (see :func:`~searchengine.whooshformat.term_postings`)."""
         for leaf, offset in self._leaves:
-            try:
-                info = leaf.term_info(fieldname, term)
-            except TermNotFound:
-                continue
-            if info.is_inlined():
-                yield offset, leaf.doc_count_all(), info.inlined_postings()
-                continue
-            position, length = info.extent()
-            if isinstance(length, tuple):  # whoosh-reloaded 2.7 reads the length back as a 1-tuple
-                (length,) = length
-            yield offset, leaf.doc_count_all(), leaf._terms._postfile.get(position, length)
+            data = whooshformat.term_postings(leaf, fieldname, term)
+            if data is not None:
+                yield offset, leaf.doc_count_all(), data
 
     def _read_postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         ids: list[int] = []
@@ -121,7 +123,7 @@ class IndexArrays:
                 ids.extend(data[0])
                 weights.extend(data[1])
             else:
-                _decode(data, ids, weights)
+                whooshformat.decode(data, ids, weights)
             if offset:
                 ids[start:] = [d + offset for d in ids[start:]]
         return np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32)
@@ -143,8 +145,7 @@ class IndexArrays:
             blocks = self._directory(fieldname, term, offset, data)
             lasts = [block[1] for block in blocks]
             for number in sorted({bisect_left(lasts, d) for d in wanted} - {len(blocks)}):
-                deltas, weights, values = pickle.loads(_block_data(data, blocks[number]))
-                for d, w, v in zip(accumulate(deltas), _weights(weights, blocks[number][0]), values, strict=True):
+                for d, w, v in zip(*whooshformat.block_postings(data, blocks[number]), strict=True):
                     if d in wanted:
                         yield d + offset, w, v
 
@@ -156,12 +157,12 @@ class IndexArrays:
         if found is None:
             if len(self._directories) >= CACHED_FREQUENCIES:
                 self._directories.clear()
-            found = self._directories[key] = _block_index(data)
+            found = self._directories[key] = whooshformat.block_index(data)
         return found
 
     def positions(self, fieldname: str, term: str, docs: np.ndarray) -> dict[int, list[int]]:
         """Where ``term`` stands in each of ``docs`` (ascending), for the ones holding it."""
-        return {d: _positions(v) for d, _, v in self._postings_in(fieldname, term, docs)}
+        return {d: whooshformat.decode_positions(v) for d, _, v in self._postings_in(fieldname, term, docs)}
 
     def frequencies_in(self, fieldname: str, term: str, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`postings` restricted to ``docs`` (ascending): cheap for a
@@ -170,20 +171,27 @@ class IndexArrays:
         return (np.array([d for d, _ in found], dtype=np.int32),
                 np.array([w for _, w in found], dtype=np.float32))
 
+    def _field_lengths(self, fieldname: str) -> tuple[np.ndarray, float]:
+        """Each document's length in ``fieldname``, and their average: set
+        together, so that no thread sees one without the other."""
+        found = self._lengths.get(fieldname)
+        if found is None:
+            name, column_type = whooshformat.length_column(fieldname)
+            lengths = _LENGTH_OF_BYTE[self._column(name, column_type).astype(np.intp)]
+            found = self._lengths[fieldname] = (lengths, self.searcher.avg_field_length(fieldname) or 1.0)
+        return found
+
     def lengths(self, fieldname: str) -> np.ndarray:
         """Each document's length in ``fieldname``, quantised as Whoosh stores it."""
-        if fieldname not in self._lengths:
-            codes = self._column(f"_{fieldname}_len", LENGTHS_COLUMN)
-            self._lengths[fieldname] = _LENGTH_OF_BYTE[codes.astype(np.intp)]
-            self._avg_length[fieldname] = self.searcher.avg_field_length(fieldname) or 1.0
-        return self._lengths[fieldname]
+        return self._field_lengths(fieldname)[0]
 
     def _norm(self, fieldname: str) -> np.ndarray:
         """BM25's length normalisation of every document in ``fieldname``."""
-        if fieldname not in self._norms:
-            lengths = self.lengths(fieldname)
-            self._norms[fieldname] = (1 - B) + B * lengths / self._avg_length[fieldname]
-        return self._norms[fieldname]
+        norm = self._norms.get(fieldname)
+        if norm is None:
+            lengths, average = self._field_lengths(fieldname)
+            norm = self._norms[fieldname] = (1 - B) + B * lengths / average
+        return norm
 
     def idf(self, term: str, fieldnames: Sequence[str]) -> float:
         """Lucene's BM25 idf; the document frequency is the largest of the
@@ -232,74 +240,16 @@ class IndexArrays:
 
     @property
     def undated(self) -> int:
-        return self.searcher.schema["date"].column_type._default
+        return whooshformat.column_default(self.searcher.schema["date"].column_type)
 
     def date_value(self, moment: dt.datetime) -> int:
         return self.searcher.schema["date"].to_column_value(moment)
 
     def _column(self, name: str, column_type: NumericColumn) -> np.ndarray:
         """A numeric column for every document; documents past its written part get its default."""
-        dtype = np.dtype(">" + column_type._typecode)
-        values = np.full(self.size, column_type._default, dtype=dtype.newbyteorder("="))
+        dtype = np.dtype(whooshformat.numeric_dtype(column_type))
+        values = np.full(self.size, whooshformat.column_default(column_type), dtype=dtype.newbyteorder("="))
         for leaf, offset in self._leaves:
-            if not leaf._perdoc.has_column(name):
-                continue
-            column = leaf._perdoc.column_reader(name, column_type)
-            count = min(column._count, leaf.doc_count_all())
-            raw = column._dbfile.get(column._basepos, count * dtype.itemsize)
-            values[offset:offset + count] = np.frombuffer(raw, dtype=dtype)
+            raw = whooshformat.numeric_column(leaf, name, column_type)
+            values[offset:offset + len(raw) // dtype.itemsize] = np.frombuffer(raw, dtype=dtype)
         return values
-
-
-Block = tuple[int, int, int, int, int]
-"""Where one block of a posting list is: (posting count, last document number,
-compression, start and end of its data)."""
-
-
-def _block_index(data: bytes) -> list[Block]:
-    """The blocks of one W3 posting list: a header, then blocks of length,
-    pickled block info and pickled, maybe compressed, data."""
-    if data[:4] != WHOOSH3_HEADER_MAGIC:
-        raise ValueError("not a W3 posting list")
-    stream = BytesIO(data)
-    blocks = []
-    position = 4
-    end = len(data)
-    while position < end:
-        (length,) = _BLOCK_LENGTH.unpack_from(data, position)
-        start = position + _BLOCK_LENGTH.size
-        stream.seek(start)
-        count, last, _, compression, _, _ = pickle.load(stream)
-        position = start + abs(length)
-        blocks.append((count, last, compression, stream.tell(), position))
-        if length < 0:
-            break
-    return blocks
-
-
-def _block_data(data: bytes, block: Block) -> bytes:
-    _, _, compression, start, end = block
-    return zlib.decompress(data[start:end]) if compression else data[start:end]
-
-
-def _weights(stored: object, count: int) -> Sequence[float]:
-    """A block's frequencies, which W3 stores as None when all are 1 and as
-    one float when all are equal."""
-    if stored is None:
-        return [1.0] * count
-    if isinstance(stored, float):
-        return [stored] * count
-    return stored  # type: ignore[return-value]
-
-
-def _decode(data: bytes, ids: list[int], weights: list[float]) -> None:
-    """Append the document numbers and frequencies of one posting list."""
-    for block in _block_index(data):
-        deltas, stored, _ = pickle.loads(_block_data(data, block))
-        ids.extend(accumulate(deltas))
-        weights.extend(_weights(stored, block[0]))
-
-
-def _positions(value: bytes) -> list[int]:
-    """``whoosh.formats.Positions.decode_positions``: a count, then pickled deltas."""
-    return list(accumulate(pickle.loads(value[4:])))

@@ -231,7 +231,8 @@ def uncommitted(folder):
     pattern = TOC._segment_pattern(INDEX_NAME)
     return sorted(name for name in storage.list()
                   if (m := pattern.match(name)) and m.group(1) not in listed
-                  or name.startswith(f"_{INDEX_NAME}_") and name != TOC._filename(INDEX_NAME, toc.generation))
+                  or name.startswith(f"_{INDEX_NAME}_")
+                  and name not in (TOC._filename(INDEX_NAME, toc.generation), f"_{INDEX_NAME}_{toc.generation}.sums"))
 
 
 def article_count(ix):

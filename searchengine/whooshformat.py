@@ -1,0 +1,722 @@
+"""Whoosh's private on-disk format: the one module that knows it.
+
+newsearch writes and reads the files of the W3 codec of **whoosh-reloaded
+2.7.x** (TOC version -111) more directly than Whoosh's public API allows: it
+writes whole posting lists at once (``fastwriter``), and reads whole posting
+lists and columns into arrays (``scoring``). Everything that relies on the
+layout rather than on Whoosh's API is here, both ways:
+
+- **posting lists**: the header magic, then blocks of (length, pickled block
+  info, pickled and maybe compressed ids, weights and values); the term table
+  entries (``W3TermInfo``: statistics, then the list's extent or the
+  postings themselves when inlined); the value of a ``Positions`` posting;
+- **the field writer's internals** the posting lists are written through
+  (``W3FieldWriter._postfile``, ``_tindex``, ``_fieldid``, ``_codec``);
+- **columns**: a numeric column's big-endian values and default, the length
+  columns, reading one segment's column without opening its terms;
+- **files**: segments (compound or not) and the TOC, which :func:`commit_toc`
+  writes itself so that a checksum file can precede it;
+- **reads in place**: :class:`MappedStorage` maps each file and reads it
+  without a shared file position, so one open index serves many threads.
+
+:class:`CheckedIndex` checks at open that the installed Whoosh and the index
+are of the versions above (:class:`~searchengine.errors.UnknownIndexFormat`
+otherwise), and that every file the commit recorded is there at its size
+(see *Checksums* below). A new version of Whoosh means reading this module
+against its ``codec/whoosh3.py``, ``filedb/structfile.py``, ``columns.py``
+and ``index.py``, then widening :data:`KNOWN_RELEASE`.
+
+**Checksums.** Each commit writes ``_<index>_<generation>.sums`` before the
+TOC of that generation: the size and CRC-32 of every file the TOC uses (the
+segment files and the TOC itself), as one line of JSON followed by the CRC-32
+of that line. A segment file never changes once written, so a commit reuses
+the previous generation's sums for the segments it keeps and reads only the
+files it wrote. A crash before the TOC is renamed into place leaves the old
+TOC with its own ``.sums``; the sums of older generations are deleted after
+the commit, with Whoosh's files of those generations. A generation without
+``.sums`` (an index last committed before checksums were recorded) opens
+unchecked, and :func:`verify_files` says it cannot verify it until its next
+commit. Like Whoosh, nothing here calls ``fsync``: the order of the renames
+protects an index from a killed process, not from a power cut.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import pickle
+import re
+import struct
+import threading
+import time
+import zlib
+from array import array
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from io import BytesIO
+from itertools import accumulate, chain
+from operator import sub
+from pathlib import Path
+from typing import Any
+
+import whoosh
+from whoosh import fields as wfields
+from whoosh import formats
+from whoosh.codec.base import PerDocumentReader
+from whoosh.codec.whoosh3 import (
+    LENGTHS_COLUMN,
+    WHOOSH3_HEADER_MAGIC,
+    W3Codec,
+    W3FieldWriter,
+    W3Segment,
+    W3TermInfo,
+    _lenfield,
+)
+from whoosh.columns import NumericColumn
+from whoosh.filedb.filestore import FileStorage, RamStorage, Storage
+from whoosh.filedb.structfile import StructFile
+from whoosh.index import _CURRENT_TOC_VERSION, TOC, FileIndex, clean_files
+from whoosh.reading import IndexReader, TermNotFound
+from whoosh.system import IS_LITTLE, pack_int, pack_ushort
+from whoosh.util.numeric import byte_to_length
+
+from .errors import IndexCorrupt, IndexNotFound, UnknownIndexFormat
+
+__all__ = [
+    "KNOWN_RELEASE", "ONE_POSITION", "TOC_VERSION", "Block", "CheckedIndex", "MappedFile", "MappedStorage",
+    "PostingListWriter", "Verification", "block_index", "block_postings", "byte_to_length", "check_whoosh",
+    "column_default", "commit_toc", "decode", "decode_positions", "encode_positions", "field_lengths",
+    "length_column", "numeric_column", "numeric_dtype", "plain_positions", "segment_column", "term_postings",
+    "verify_files", "writes_w3",
+]
+
+KNOWN_RELEASE = (2, 7)
+"""The whoosh-reloaded release (major, minor) whose format this module knows."""
+TOC_VERSION = -111
+"""The TOC format of that release (``whoosh.index._CURRENT_TOC_VERSION``)."""
+
+_INSTALLED = whoosh.__version__
+
+
+def _release(version: Sequence[int]) -> str:
+    return ".".join(map(str, version))
+
+
+def check_whoosh(folder: str | os.PathLike[str]) -> None:
+    """Refuse to read or write an index with a Whoosh whose format this module does not know."""
+    if tuple(_INSTALLED[:2]) != KNOWN_RELEASE or _CURRENT_TOC_VERSION != TOC_VERSION:
+        raise UnknownIndexFormat(
+            Path(folder), f"newsearch knows whoosh-reloaded {_release(KNOWN_RELEASE)}.x's format; "
+                          f"the installed whoosh-reloaded is {_release(_INSTALLED)}")
+
+
+# Reading files in place, without a shared position
+
+
+class _Reader:
+    """A file-like view of a :class:`MappedFile` from one position, for pickle."""
+
+    __slots__ = ("end", "file", "position")
+
+    def __init__(self, file: MappedFile, position: int) -> None:
+        self.file = file
+        self.position = position
+        self.end = file._end - file._start
+
+    def read(self, n: int = -1) -> bytes:
+        start = self.position
+        stop = self.end if n < 0 else min(start + n, self.end)
+        self.position = max(stop, start)
+        return self.file.get(start, stop - start)
+
+    def readline(self) -> bytes:
+        base = self.file._start
+        found = self.file._buf.find(b"\n", base + self.position, base + self.end)
+        return self.read(self.end - self.position if found < 0 else found - base - self.position + 1)
+
+
+class MappedFile(StructFile):
+    """A read-only Whoosh file in memory (an mmap, or bytes), safe to share
+    between threads.
+
+    Whoosh's ``StructFile.get(pos, n)`` is a ``seek`` then a ``read`` of one
+    shared file position, so two threads reading the same open file read each
+    other's bytes. Here ``get`` and the ``get_*`` methods slice the buffer, and
+    the sequential methods (``seek``, ``read``, ``tell``, ``read_pickle`` and
+    the ``read_*`` built on them, which Whoosh uses to open files and to step
+    through posting blocks) keep one position per thread. ``subset`` (a file
+    inside a compound segment) is a window on the same buffer.
+    """
+
+    def __init__(self, buf: mmap.mmap | bytes, name: str | None = None, onclose: Any = None,
+                 start: int = 0, end: int | None = None, owner: bool = True) -> None:
+        self.file = buf
+        self._buf = buf
+        self._name = name
+        self.onclose = onclose
+        self.is_closed = False
+        self.is_real = False
+        self._start = start
+        self._end = len(buf) if end is None else end
+        self._owner = owner
+        self._cursor = threading.local()
+
+    def get(self, position: int, length: int) -> bytes:
+        start = self._start + position
+        return self._buf[start:min(start + length, self._end)]
+
+    def get_array(self, position: int, typecode: str, length: int) -> array:
+        values = array(typecode)
+        values.frombytes(self.get(position, length * values.itemsize))
+        if IS_LITTLE:
+            values.byteswap()
+        return values
+
+    def subset(self, position: int, length: int, name: str | None = None) -> MappedFile:
+        start = self._start + position
+        return MappedFile(self._buf, name=name or self._name, start=start, end=min(start + length, self._end),
+                          owner=False)
+
+    def tell(self) -> int:
+        return getattr(self._cursor, "position", 0)
+
+    def seek(self, position: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_CUR:
+            position += self.tell()
+        elif whence == os.SEEK_END:
+            position += self._end - self._start
+        self._cursor.position = position
+        return position
+
+    def read(self, n: int = -1) -> bytes:
+        position = self.tell()
+        data = self.get(position, self._end - self._start - position if n is None or n < 0 else n)
+        self._cursor.position = position + len(data)
+        return data
+
+    def readline(self) -> bytes:
+        reader = _Reader(self, self.tell())
+        line = reader.readline()
+        self._cursor.position = reader.position
+        return line
+
+    def read_pickle(self) -> Any:
+        reader = _Reader(self, self.tell())
+        value = pickle.Unpickler(reader).load()
+        self._cursor.position = reader.position
+        return value
+
+    def __iter__(self) -> Iterator[bytes]:
+        while line := self.readline():
+            yield line
+
+    def flush(self) -> None:
+        """Nothing to flush: the file is read-only."""
+
+    def close(self) -> None:
+        if self.is_closed:
+            raise ValueError(f"{self._name} is already closed")
+        if self.onclose:
+            self.onclose(self)
+        if self._owner and isinstance(self._buf, mmap.mmap):
+            self._buf.close()
+        self.is_closed = True
+
+
+class MappedStorage(FileStorage):
+    """Whoosh's folder storage, reading each file in place through mmap,
+    position-free (:class:`MappedFile`), and opening indexes as :class:`CheckedIndex`.
+
+    With Whoosh's own mmap support every segment file is copied into memory
+    when it is opened (0.1 s and the index's size in RAM for a query); without
+    it, every small read is a system call (a few milliseconds a query).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__(str(path), supports_mmap=False)
+
+    def open_file(self, name: str, **kwargs: Any) -> MappedFile:
+        with open(os.path.join(self.folder, name), "rb") as fh:
+            try:
+                mapped: mmap.mmap | bytes = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            except ValueError:  # an empty file cannot be mapped
+                mapped = b""
+        return MappedFile(mapped, name=name, **kwargs)
+
+    def open_index(self, indexname: str = "MAIN", schema: Any = None, indexclass: Any = None) -> FileIndex:
+        return super().open_index(indexname, schema=schema, indexclass=indexclass or CheckedIndex)
+
+
+class CheckedIndex(FileIndex):
+    """A Whoosh index whose format and files are checked when it is opened.
+
+    ``FileIndex`` reads its TOC once when opened, to see that it can; this
+    reads it in its place, after the TOC's header has said which format it
+    is, then checks each segment's codec and the files the commit recorded
+    (:func:`_check_files`: existence and sizes, no file read). So the checks
+    cost an open one small file and a ``stat`` per segment file, and queries
+    nothing.
+    """
+
+    def __init__(self, storage: Storage, schema: Any = None, indexname: str = "MAIN") -> None:
+        self.storage = storage
+        self._schema = schema
+        self.indexname = indexname
+        folder = Path(storage.folder)
+        check_whoosh(folder)
+        for attempt in range(_OPEN_ATTEMPTS):
+            generation = TOC._latest_generation(storage, indexname)
+            if generation >= 0:  # else Whoosh's TOC.read raises EmptyIndexError
+                _check_toc_header(storage, indexname, generation, folder)
+            toc = TOC.read(storage, indexname, generation, schema=schema)
+            for segment in toc.segments:
+                if not isinstance(segment, W3Segment) or not isinstance(segment.codec(), W3Codec):
+                    raise UnknownIndexFormat(
+                        folder, f"newsearch knows whoosh-reloaded {_release(KNOWN_RELEASE)}.x's W3 codec; "
+                                f"segment {segment.segment_id()} is {type(segment).__name__}")
+            try:
+                _check_files(storage, indexname, toc.generation, folder)
+                return
+            except IndexCorrupt:
+                # A commit since the TOC was read removes the files it no longer uses.
+                if attempt + 1 == _OPEN_ATTEMPTS or TOC._latest_generation(storage, indexname) == generation:
+                    raise
+
+
+_OPEN_ATTEMPTS = 3
+
+
+def _check_toc_header(storage: Storage, indexname: str, generation: int, folder: Path) -> None:
+    """The format a TOC declares, read from its header (what ``TOC.read`` reads first)."""
+    name = TOC._filename(indexname, generation)
+    stream = storage.open_file(name)
+    try:
+        sizes = [stream.read_varint() for _ in range(3)]
+        stream.read_int()  # -12345: byte order
+        version = stream.read_int()
+        release = tuple(stream.read_varint() for _ in range(3))
+    except (struct.error, IndexError, ValueError) as exc:
+        raise IndexCorrupt(folder, f"{name} is damaged: {exc}") from exc
+    finally:
+        stream.close()
+    if version != TOC_VERSION or release[:2] != KNOWN_RELEASE:
+        raise UnknownIndexFormat(
+            folder, f"newsearch knows whoosh-reloaded {_release(KNOWN_RELEASE)}.x's format (TOC version "
+                    f"{TOC_VERSION}); this index declares TOC version {version}, written by whoosh "
+                    f"{_release(release)}")
+    if sizes != [4, 8, 4]:
+        raise UnknownIndexFormat(folder, f"this index was written on a machine with other sizes of numbers {sizes}")
+
+
+# Writing posting lists
+
+_BLOCK_PICKLE = 4
+"""Posting blocks are pickled with protocol 4, not Whoosh's 2: protocol 2 turns
+each value (bytes) into a call to _codecs.encode on a latin-1 string. With 4
+a block pickles ~9x faster, is half the size before zlib and a third after,
+and unpickles ~9x faster when searching; Whoosh's reader takes any protocol."""
+
+_COMPRESS_MIN_BYTES = 60
+"""Smaller blocks (most terms occur in one or two documents) are written
+uncompressed: deflate makes them longer, or shorter by a few bytes."""
+
+_POSITIONS = formats.Positions()
+ONE_POSITION: dict[int, bytes] = {}
+"""``encode_positions([p])`` of each position ``p`` met so far: most terms occur
+once in a document, and one shared value per position saves making it again."""
+
+
+def writes_w3(codec: object) -> bool:
+    """Whether :class:`PostingListWriter` can write for this codec."""
+    return isinstance(codec, W3Codec)
+
+
+def plain_positions(field: wfields.FieldType) -> bool:
+    """Whether a field's postings are Whoosh's ``Positions`` with no boost:
+    what :func:`encode_positions` makes."""
+    return type(field.format) is formats.Positions and field.format.field_boost == 1.0
+
+
+def encode_positions(positions: list[int]) -> bytes:
+    """``formats.Positions.encode``: the count, then the pickled deltas."""
+    encoded = _POSITIONS.encode(positions)
+    if len(positions) == 1:
+        ONE_POSITION[positions[0]] = encoded
+    return encoded
+
+
+def field_lengths(perdoc: PerDocumentReader, fieldname: str) -> list[int] | None:
+    """Each document's length in ``fieldname`` as the byte the index stores
+    (None if the field is not scored)."""
+    name = _lenfield(fieldname)
+    if not perdoc.has_column(name):
+        return None
+    return list(perdoc.column_reader(name, LENGTHS_COLUMN))
+
+
+class PostingListWriter:
+    """Writes a field's posting lists a term at a time, in the layout of the W3
+    codec of whoosh-reloaded 2.7 (``W3PostingsWriter._write_block`` and
+    ``finish_postings``, ``W3FieldWriter.finish_term``), which would otherwise
+    take them a posting at a time.
+
+    Two departures, both read back unchanged by Whoosh: blocks are pickled
+    with ``_BLOCK_PICKLE``, and those under ``_COMPRESS_MIN_BYTES`` are stored
+    uncompressed (each block says whether it is), which saves a zlib call for
+    most terms and makes the index no larger.
+    """
+
+    def __init__(self, fieldwriter: W3FieldWriter, fieldname: str, fieldobj: wfields.FieldType,
+                 lengths: list[int] | None) -> None:
+        fieldwriter.start_field(fieldname, fieldobj)
+        self.fieldwriter = fieldwriter
+        self.fieldname = fieldname
+        self.level = fieldwriter._codec._compression
+        self.blocksize = fieldwriter._codec._blocklimit
+        self.fixedsize = fieldobj.format.fixed_value_size()
+        self.postfile = fieldwriter._postfile
+        self.offset = self.postfile.tell()
+        self.prefix = pack_ushort(fieldwriter._fieldid)
+        self.lengths = lengths
+        """Each document's length in this field, as the byte the index stores (None if unscored)."""
+
+    def write(self, tbytes: bytes, postings: list) -> None:
+        """One term's flat posting list, ``[docnum, weight, value, docnum, ...]``
+        in document order (values are bytes, ``b""`` for none)."""
+        docs = array("I", postings[0::3])
+        weights = array("f", postings[1::3])
+        values = postings[2::3]
+        if not all(values):  # as add_posting, which keeps only non-empty values
+            values = [value for value in values if value]
+        lengths = self.lengths
+        count = len(docs)
+        blocksize = self.blocksize
+        parts = [WHOOSH3_HEADER_MAGIC]
+        weight = 0.0
+        minlength = 0  # as length bytes, 0 for none
+        maxlength = 0
+        maxweight = 0
+        for begin in range(0, count, blocksize):
+            end = begin + blocksize
+            ids = docs[begin:end]
+            chunk = weights[begin:end]
+            n = len(ids)
+            blockmax = max(max(chunk), 0)
+            low = high = 0
+            if lengths is not None:
+                known = list(map(lengths.__getitem__, ids))
+                if 0 in known:
+                    known = [length for length in known if length]
+                if known:
+                    low = min(known)
+                    high = max(known)
+            # The term's statistics, as W3TermInfo.add_block gathers them.
+            weight += sum(chunk)
+            if low and (not minlength or low < minlength):
+                minlength = low
+            maxlength = max(maxlength, high)
+            maxweight = max(maxweight, blockmax)
+            # The block: delta-coded ids, weights (None when all 1, one when all equal), values.
+            if chunk.count(1.0) == n:
+                mini_weights = None
+            elif chunk.count(chunk[0]) == n:
+                mini_weights = chunk[0]
+            else:
+                mini_weights = tuple(chunk)
+            if self.fixedsize is None or self.fixedsize < 0:
+                mini_values = tuple(values[begin:end])
+            else:
+                mini_values = b"".join(values[begin:end]) if self.fixedsize else None
+            data = pickle.dumps((tuple(map(sub, ids, chain((0,), ids))), mini_weights, mini_values), _BLOCK_PICKLE)
+            comp = self.level if len(data) >= _COMPRESS_MIN_BYTES else 0
+            if comp:
+                data = zlib.compress(data, comp)
+            info = pickle.dumps((n, ids[-1], blockmax, comp, low, high), 2)
+            blocklength = len(info) + len(data)
+            parts += (pack_int(blocklength if end < count else -blocklength), info, data)
+        blob = b"".join(parts)
+        self.postfile.write(blob)
+        terminfo = W3TermInfo(weight, count, byte_to_length(minlength) if minlength else None,
+                              byte_to_length(maxlength), maxweight, docs[0], docs[-1])
+        terminfo.set_extent(self.offset, len(blob))
+        self.offset += len(blob)
+        self.fieldwriter._tindex.add(self.prefix + tbytes, terminfo.to_bytes())
+
+    def finish(self) -> None:
+        self.fieldwriter.finish_field()
+
+
+# Reading posting lists
+
+Block = tuple[int, int, int, int, int]
+"""Where one block of a posting list is: (posting count, last document number,
+compression, start and end of its data)."""
+
+_BLOCK_LENGTH = struct.Struct("!i")
+
+
+def term_postings(leaf: IndexReader, fieldname: str, term: str) -> tuple | bytes | None:
+    """One segment's postings of ``term``: inlined in the term's entry (a
+    tuple of ids, weights and values), the bytes of its posting list (see
+    :func:`block_index`), or None if the segment does not hold it."""
+    try:
+        info = leaf.term_info(fieldname, term)
+    except TermNotFound:
+        return None
+    if info.is_inlined():
+        return info.inlined_postings()
+    position, length = info.extent()
+    if isinstance(length, tuple):  # whoosh-reloaded 2.7 reads the length back as a 1-tuple
+        (length,) = length
+    return leaf._terms._postfile.get(position, length)
+
+
+def block_index(data: bytes) -> list[Block]:
+    """The blocks of one W3 posting list: a header, then blocks of length,
+    pickled block info and pickled, maybe compressed, data."""
+    if data[:4] != WHOOSH3_HEADER_MAGIC:
+        raise ValueError("not a W3 posting list")
+    stream = BytesIO(data)
+    blocks = []
+    position = 4
+    end = len(data)
+    while position < end:
+        (length,) = _BLOCK_LENGTH.unpack_from(data, position)
+        start = position + _BLOCK_LENGTH.size
+        stream.seek(start)
+        count, last, _, compression, _, _ = pickle.load(stream)
+        position = start + abs(length)
+        blocks.append((count, last, compression, stream.tell(), position))
+        if length < 0:
+            break
+    return blocks
+
+
+def _weights(stored: object, count: int) -> Sequence[float]:
+    """A block's frequencies, which W3 stores as None when all are 1 and as
+    one float when all are equal."""
+    if stored is None:
+        return [1.0] * count
+    if isinstance(stored, float):
+        return [stored] * count
+    return stored  # type: ignore[return-value]
+
+
+def block_postings(data: bytes, block: Block) -> tuple[Iterator[int], Sequence[float], Sequence[bytes]]:
+    """The document numbers, frequencies and values of one block."""
+    _, _, compression, start, end = block
+    raw = data[start:end]
+    deltas, stored, values = pickle.loads(zlib.decompress(raw) if compression else raw)
+    return accumulate(deltas), _weights(stored, block[0]), values
+
+
+def decode(data: bytes, ids: list[int], weights: list[float]) -> None:
+    """Append the document numbers and frequencies of one posting list."""
+    for block in block_index(data):
+        some, stored, _ = block_postings(data, block)
+        ids.extend(some)
+        weights.extend(stored)
+
+
+def decode_positions(value: bytes) -> list[int]:
+    """``formats.Positions.decode_positions``: a count, then pickled deltas."""
+    return list(accumulate(pickle.loads(value[4:])))
+
+
+# Columns
+
+
+def length_column(fieldname: str) -> tuple[str, NumericColumn]:
+    """The column of each document's length in ``fieldname``: one byte each,
+    which :func:`byte_to_length` turns back into a (quantised) length."""
+    return _lenfield(fieldname), LENGTHS_COLUMN
+
+
+def column_default(column_type: NumericColumn) -> int | float:
+    """The value a numeric column gives a document it holds nothing for."""
+    return column_type._default
+
+
+def numeric_dtype(column_type: NumericColumn) -> str:
+    """The NumPy dtype of a numeric column's values as stored (big-endian)."""
+    return ">" + column_type._typecode
+
+
+def numeric_column(leaf: IndexReader, name: str, column_type: NumericColumn) -> bytes:
+    """The written part of one segment's numeric column (``b""`` if it has
+    none): documents past it have :func:`column_default`."""
+    perdoc = leaf._perdoc
+    if not perdoc.has_column(name):
+        return b""
+    column = perdoc.column_reader(name, column_type)
+    count = min(column._count, leaf.doc_count_all())
+    return column._dbfile.get(column._basepos, count * column._fixedlen)
+
+
+def segment_column(storage: Storage, segment: W3Segment, name: str, column_type: Any) -> list[Any]:
+    """Each document's value of one column of one segment (empty if it has
+    none), read without opening the segment's terms and postings."""
+    files = segment.open_compound_file(storage) if segment.is_compound() else storage
+    reader = segment.codec().per_document_reader(files, segment)
+    try:
+        if not reader.has_column(name):
+            return []
+        column = reader.column_reader(name, column_type)
+        return [column[docnum] for docnum in range(segment.doc_count_all())]
+    finally:
+        reader.close()
+        if files is not storage:
+            files.close()
+
+
+# Commits and checksums
+
+_SUMS_FORMAT = 1
+_CHUNK = 1 << 20
+
+
+def _sums_name(indexname: str, generation: int) -> str:
+    return f"_{indexname}_{generation}.sums"
+
+
+def _crc(path: str) -> int:
+    crc = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def _write_atomically(storage: FileStorage, name: str, data: bytes) -> None:
+    """Write a whole file under a temporary name, then rename it into place."""
+    temporary = f"{name}.{time.time_ns()}.tmp"
+    with open(os.path.join(storage.folder, temporary), "wb") as fh:
+        fh.write(data)
+    os.replace(os.path.join(storage.folder, temporary), os.path.join(storage.folder, name))
+
+
+def _read_sums(storage: Storage, indexname: str, generation: int) -> dict[str, list[int]] | None:
+    """The recorded [size, crc32] of each file of ``generation``, or None if it
+    has no checksum file; IndexCorrupt if the checksum file is damaged."""
+    name = _sums_name(indexname, generation)
+    path = os.path.join(storage.folder, name)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise IndexCorrupt(Path(storage.folder), f"cannot read {name}: {exc.strerror or exc}") from exc
+    body, _, check = raw.rstrip(b"\n").rpartition(b"\n")
+    try:
+        if int(check, 16) != zlib.crc32(body):
+            raise ValueError("its own checksum differs")
+        sums = json.loads(body)
+        if sums["format"] != _SUMS_FORMAT or sums["generation"] != generation:
+            raise ValueError(f"it is of format {sums['format']}, generation {sums['generation']}")
+        return {file: [int(size), int(crc)] for file, (size, crc) in sums["files"].items()}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise IndexCorrupt(Path(storage.folder), f"{name} is damaged: {exc}") from exc
+
+
+def commit_toc(storage: FileStorage, indexname: str, schema: wfields.Schema, segments: list[W3Segment],
+               generation: int) -> None:
+    """Make ``segments`` the index's new generation: the checksum file, then
+    the TOC (each written whole and renamed into place), then remove the files
+    of older generations. ``SegmentWriter._commit_toc`` with checksums, for
+    every newsearch writer."""
+    ram = RamStorage()
+    TOC(schema, segments, generation).write(ram, indexname)
+    tocname = TOC._filename(indexname, generation)
+    toc = ram.files[tocname]
+    previous = {}
+    try:
+        previous = _read_sums(storage, indexname, generation - 1) or {}
+    except IndexCorrupt:
+        pass  # the damaged sums are recomputed from the files
+    sums = {tocname: [len(toc), zlib.crc32(toc)]}
+    for segment in segments:
+        for name in segment.list_files(storage):
+            sums[name] = previous.get(name) or [storage.file_length(name), _crc(os.path.join(storage.folder, name))]
+    body = json.dumps({"format": _SUMS_FORMAT, "generation": generation, "files": sums}, sort_keys=True).encode()
+    _write_atomically(storage, _sums_name(indexname, generation), body + b"\n%08x\n" % zlib.crc32(body))
+    _write_atomically(storage, tocname, toc)
+    clean_files(storage, indexname, generation, segments)
+    stale = re.compile(rf"^_{re.escape(indexname)}_(\d+)\.(?:sums|toc)(?:\.\d+\.tmp)?$")
+    for name in storage.list():
+        found = stale.match(name)
+        if found and (int(found.group(1)) != generation or name.endswith(".tmp")):
+            try:
+                storage.delete_file(name)
+            except OSError:
+                pass  # removed by the next commit
+
+
+def _check_files(storage: Storage, indexname: str, generation: int, folder: Path) -> None:
+    """Every file the commit of ``generation`` recorded is there at its size
+    (no file is read). An index committed before checksums were recorded has
+    nothing to check."""
+    sums = _read_sums(storage, indexname, generation)
+    for name, (size, _) in (sums or {}).items():
+        try:
+            actual = os.path.getsize(os.path.join(storage.folder, name))
+        except FileNotFoundError:
+            raise IndexCorrupt(folder, f"{name} is missing") from None
+        if actual != size:
+            raise IndexCorrupt(folder, f"{name} is {actual} bytes long, not the {size} it had when committed")
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What :func:`verify_files` read."""
+
+    generation: int
+    files: int
+    size_bytes: int
+    verified: bool
+    """False for an index last committed before checksums were recorded: nothing
+    could be checked (``files`` and ``size_bytes`` are 0) until its next commit."""
+
+
+def verify_files(path: str | os.PathLike[str], indexname: str) -> Verification:
+    """Read every file of the index's current generation and compare it with
+    the size and CRC-32 its commit recorded.
+
+    Raises :class:`~searchengine.errors.IndexCorrupt` naming the first file
+    that is missing, of another size or of another checksum (or the checksum
+    file itself, if it is damaged), and
+    :class:`~searchengine.errors.IndexNotFound` if there is no index. An index
+    last committed before checksums were recorded (no ``.sums`` file for its
+    generation) is not an error: the result says ``verified=False``, and the
+    next ``newsearch index`` records the checksums of every file it keeps.
+    """
+    folder = Path(path)
+    storage = FileStorage(str(folder))
+    attempts = 1
+    while True:
+        generation = TOC._latest_generation(storage, indexname) if folder.is_dir() else -1
+        if generation < 0:
+            raise IndexNotFound(folder)
+        try:
+            return _verify_generation(storage, indexname, generation, folder)
+        except IndexCorrupt:
+            # A commit meanwhile removes the files of the generation being read.
+            if attempts == _OPEN_ATTEMPTS or TOC._latest_generation(storage, indexname) == generation:
+                raise
+            attempts += 1
+
+
+def _verify_generation(storage: FileStorage, indexname: str, generation: int, folder: Path) -> Verification:
+    sums = _read_sums(storage, indexname, generation)
+    if sums is None:
+        return Verification(generation, 0, 0, verified=False)
+    _check_files(storage, indexname, generation, folder)
+    for name, (_, crc) in sorted(sums.items()):
+        try:
+            actual = _crc(os.path.join(folder, name))
+        except OSError as exc:
+            raise IndexCorrupt(folder, f"cannot read {name}: {exc.strerror or exc}") from exc
+        if actual != crc:
+            raise IndexCorrupt(folder, f"{name} is damaged: its checksum is not the one recorded when it was committed")
+    return Verification(generation, len(sums), sum(size for size, _ in sums.values()), verified=True)

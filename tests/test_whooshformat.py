@@ -1,0 +1,397 @@
+"""Our writer's files are Whoosh's: stock Whoosh reads them as it reads its own,
+and IndexArrays reads them as stock Whoosh does. Format versions and
+checksums are checked when an index is opened or verified."""
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from whoosh import index as windex
+from whoosh.matching import FilterMatcher
+from whoosh.writing import SegmentWriter
+
+from searchengine import SearchEngine, whooshformat
+from searchengine.analysis import fold
+from searchengine.errors import IndexCorrupt, IndexNotFound, IndexWriteError, UnknownIndexFormat
+from searchengine.fastwriter import FastWriter, ParallelWriter, PostingBuffer
+from searchengine.indexing import INDEX_NAME, make_schema, open_index, verify_index
+from searchengine.scoring import IndexArrays
+
+from .generated import articles
+
+TEXT_FIELDS = ("title", "lede", "body")
+
+
+def documents(records):
+    """The documents newsearch's indexer makes of these records, fields missing where the record has none."""
+    docs = []
+    for r in records:
+        doc = {"key": f"gen.jsonl\x1f{r['id']}", "state": f"gen.jsonl\x1f{r['id']}\x1f{hash(r['body'])}\x1f".encode(),
+               "id": r["id"], "path": "gen.jsonl", "title": r["title"], "body": r["body"]}
+        if "lede" in r:
+            doc["lede"] = r["lede"]
+        if "date" in r:
+            doc["date"] = dt.datetime.fromisoformat(r["date"])
+        for name in ("source", "url", "author"):
+            if name in r:
+                doc[name] = r[name]
+        if "source" in r:
+            doc["source_id"] = fold(r["source"])
+        docs.append(doc)
+    return docs
+
+
+RECORDS = articles(320)
+DOCS = documents(RECORDS)
+FIRST, SECOND = DOCS[:250], DOCS[250:]
+REPLACED = [dict(d, body=d["body"] + " Une correction : le ministre a démenti.") for d in DOCS[10:40:3]]
+
+
+def build(folder: Path, make_writer, optimize=False):
+    """Two commits, the second replacing a few documents and adding others
+    (two segments and deletions), and maybe a third merging everything."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ix = windex.create_in(str(folder), make_schema(), indexname=INDEX_NAME)
+    writer = make_writer(ix)
+    for doc in FIRST:
+        writer.add_document(**doc)
+    writer.commit()
+    ix = open_index(folder)
+    writer = make_writer(ix)
+    with ix.reader() as reader:
+        for doc in REPLACED:
+            writer.delete_document(reader.first_id("key", doc["key"]))
+    for doc in REPLACED + SECOND:
+        writer.add_document(**doc)
+    writer.commit(merge=False)
+    if optimize:
+        writer = make_writer(open_index(folder))
+        writer.commit(optimize=True)
+    return folder
+
+
+def contents(folder: Path, blocks: bool = True):
+    """Everything stock Whoosh's own reader sees in the index at ``folder``:
+    each term's postings (document, weight, value, and block statistics unless
+    ``blocks`` is false) and statistics in each segment, stored fields, field
+    lengths and columns."""
+    ix = windex.open_dir(str(folder), indexname=INDEX_NAME)
+    with ix.reader() as reader:
+        terms = {}
+        for leaf, offset in reader.leaf_readers():
+            for fieldname, term in leaf.all_terms():
+                info = leaf.term_info(fieldname, term)
+                matcher = leaf.postings(fieldname, term)
+                if isinstance(matcher, FilterMatcher):  # deleted documents: the file's list is whole
+                    matcher = matcher.child
+                seen = []
+                while matcher.is_active():
+                    posting = (matcher.id() + offset, matcher.weight(), matcher.value())
+                    if blocks:
+                        posting += (matcher.block_max_weight(), matcher.block_min_length(),
+                                    matcher.block_max_length())
+                    seen.append(posting)
+                    matcher.next()
+                terms.setdefault((fieldname, term), []).append(
+                    (seen, info.weight(), info.doc_frequency(), info.min_length(), info.max_length(),
+                     info.max_weight(), info.min_id(), info.max_id()))
+        docs = range(reader.doc_count_all())
+        return {
+            "terms": terms,
+            "deleted": [d for d in docs if reader.is_deleted(d)],
+            "stored": [reader.stored_fields(d) for d in docs],
+            "lengths": {f: [reader.doc_field_length(d, f) for d in docs] for f in TEXT_FIELDS},
+            "totals": {f: reader.field_length(f) for f in TEXT_FIELDS},
+            "columns": {name: list(reader.column_reader(name, translate=False)) for name in ("state", "date")},
+        }
+
+
+def by_key(found):
+    """``contents`` with documents named by their key rather than numbered, and
+    segments merged: the same for any split into segments (block and segment
+    statistics, which depend on the split, left out)."""
+    keys = [state.rsplit(b"\x1f", 2)[0] for state in found["columns"]["state"]]
+    live = [d not in set(found["deleted"]) for d in range(len(keys))]
+    return {
+        "terms": {term: sorted((keys[p[0]], *p[1:3]) for seen, *_ in leaves for p in seen if live[p[0]])
+                  for term, leaves in found["terms"].items()},
+        "stored": sorted((keys[d], sorted(s.items())) for d, s in enumerate(found["stored"]) if live[d]),
+        "lengths": {f: sorted((keys[d], n) for d, n in enumerate(v) if live[d]) for f, v in found["lengths"].items()},
+        "columns": {c: sorted((keys[d], x) for d, x in enumerate(v) if live[d]) for c, v in found["columns"].items()},
+    }
+
+
+@pytest.fixture(scope="module")
+def stock(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("stock"), SegmentWriter)
+
+
+@pytest.fixture(scope="module")
+def ours(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("ours"), FastWriter)
+
+
+def test_stock_whoosh_reads_what_fastwriter_writes_as_its_own(stock, ours):
+    theirs, mine = contents(stock), contents(ours)
+    assert len(open_index(ours)._segments()) == 2
+    lists = [seen for leaves in mine["terms"].values() for seen, *_ in leaves]
+    assert any(len(seen) > 200 for seen in lists)  # lists of several blocks
+    assert any(max(p[1] for p in seen) > 100 for seen in lists)  # terms repeated in a document
+    assert mine["deleted"] == theirs["deleted"] != []
+    for part in theirs:
+        assert mine[part] == theirs[part], part
+
+
+def test_postings_spilled_to_disk_and_merged_are_the_same(stock, tmp_path, monkeypatch):
+    spills = []
+    spill = PostingBuffer.spill
+    make = FastWriter.__init__
+
+    def tiny(self, ix, **kwargs):
+        make(self, ix, **{**kwargs, "limitmb": 0.05})
+
+    def counted(self):
+        spills.append(self.size)
+        spill(self)
+
+    monkeypatch.setattr(FastWriter, "__init__", tiny)
+    monkeypatch.setattr(PostingBuffer, "spill", counted)
+    found = contents(build(tmp_path / "spilled", FastWriter))
+    assert len(spills) > 10
+    assert not list((tmp_path / "spilled").rglob("*.run"))  # every run was read back and removed
+    assert found == contents(stock)
+
+
+def test_merged_segments_are_the_same(tmp_path):
+    theirs = contents(build(tmp_path / "stock", SegmentWriter, optimize=True))
+    mine = contents(build(tmp_path / "ours", FastWriter, optimize=True))
+    assert len(open_index(tmp_path / "ours")._segments()) == 1
+    assert mine == theirs
+
+
+def test_parallel_writer_writes_the_same_documents(stock, tmp_path):
+    folder = build(tmp_path / "parallel", lambda ix: ParallelWriter(ix, procs=2, batchsize=16))
+    assert len(open_index(folder)._segments()) > 2
+    assert by_key(contents(folder, blocks=False)) == by_key(contents(stock, blocks=False))
+
+
+def test_index_arrays_read_what_stock_whoosh_reads(ours):
+    with SearchEngine(ours) as engine:
+        arrays: IndexArrays = engine._current().arrays
+        found = contents(ours, blocks=False)
+        ix = windex.open_dir(str(ours), indexname=INDEX_NAME)
+        with ix.reader() as reader:
+            assert arrays.live.tolist() == [not reader.is_deleted(d) for d in range(arrays.size)]
+            everyone = np.arange(arrays.size, dtype=np.int32)
+            for (fieldname, term), leaves in found["terms"].items():
+                if fieldname not in TEXT_FIELDS:
+                    continue
+                text = term.decode()
+                seen = [p for found_in_leaf, *_ in leaves for p in found_in_leaf if arrays.live[p[0]]]
+                ids, tf = arrays.postings(fieldname, text)
+                assert [(int(d), float(w)) for d, w in zip(ids, tf, strict=True) if arrays.live[d]] == \
+                    [(d, w) for d, w, _ in seen], (fieldname, text)
+                fmt = reader.schema[fieldname].format
+                assert arrays.positions(fieldname, text, everyone[arrays.live]) == \
+                    {d: fmt.decode_positions(v) for d, _, v in seen}, (fieldname, text)
+                assert arrays.doc_frequency(fieldname, text) == reader.doc_frequency(fieldname, text)
+            for f in TEXT_FIELDS:
+                assert arrays.lengths(f).tolist() == [n or 0 for n in found["lengths"][f]]
+            dates = found["columns"]["date"]
+            assert arrays.dates().tolist() == dates
+            assert dates.count(arrays.undated) == sum("date" not in d for d in DOCS + REPLACED) > 0
+
+
+def test_an_unknown_whoosh_is_refused_with_what_newsearch_knows(ours, monkeypatch):
+    monkeypatch.setattr(whooshformat, "_INSTALLED", (2, 8, 1))
+    with pytest.raises(UnknownIndexFormat, match=r"knows whoosh-reloaded 2\.7\.x's format; "
+                                                 r"the installed whoosh-reloaded is 2\.8\.1"):
+        open_index(ours)
+    with pytest.raises(UnknownIndexFormat), SearchEngine(ours) as engine:
+        engine.search("grève")
+
+
+@pytest.mark.parametrize(("attribute", "value", "message"), [
+    ("__version__", (2, 9, 0), r"declares TOC version -111, written by whoosh 2\.9\.0"),
+    ("_CURRENT_TOC_VERSION", -112, r"declares TOC version -112, written by whoosh 2\.7\.\d"),
+])
+def test_an_index_of_an_unknown_format_is_refused(tmp_path, monkeypatch, attribute, value, message):
+    folder = build(tmp_path / "ix", FastWriter)
+    writer = FastWriter(open_index(folder))
+    monkeypatch.setattr(windex, attribute, value)  # what TOC.write writes in the header
+    writer.commit()
+    monkeypatch.undo()
+    with pytest.raises(UnknownIndexFormat, match=message):
+        open_index(folder)
+
+
+# Checksums
+
+
+def segment_file(folder: Path) -> Path:
+    """The largest file of the index: a segment's."""
+    return max((f for f in folder.iterdir() if f.is_file()), key=lambda f: f.stat().st_size)
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    records = articles(60, seed=11)
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records[:40]),
+                                      encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records[40:]),
+                                      encoding="utf-8")
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "a.jsonl"])
+        engine.index([tmp_path / "a.jsonl", tmp_path / "b.jsonl"])
+    return tmp_path / "ix"
+
+
+def sums_files(folder: Path) -> list[str]:
+    return sorted(f.name for f in folder.glob("*.sums"))
+
+
+def test_a_commit_records_every_file_of_its_generation(fresh):
+    result = verify_index(fresh)
+    assert result.verified
+    assert sums_files(fresh) == [f"_{INDEX_NAME}_{result.generation}.sums"]  # older ones are gone
+    index_files = [f for f in fresh.iterdir() if f.is_file() and f.suffix in (".seg", ".toc")]
+    assert result.files == len(index_files) > 2
+    assert result.size_bytes == sum(f.stat().st_size for f in index_files)
+
+
+def test_verify_names_a_file_with_a_flipped_byte(fresh):
+    damaged = segment_file(fresh)
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    damaged.write_bytes(bytes(data))
+    open_index(fresh)  # same size: only a full read sees it
+    with pytest.raises(IndexCorrupt, match=rf"{damaged.name} is damaged"):
+        verify_index(fresh)
+
+
+def test_verify_names_a_damaged_toc(fresh):
+    toc = next(fresh.glob("*.toc"))
+    data = bytearray(toc.read_bytes())
+    data[-3] ^= 0x01
+    toc.write_bytes(bytes(data))
+    with pytest.raises(IndexCorrupt, match=rf"{toc.name} is damaged"):
+        verify_index(fresh)
+
+
+def test_opening_names_a_truncated_file(fresh):
+    damaged = segment_file(fresh)
+    size = damaged.stat().st_size
+    with open(damaged, "r+b") as fh:
+        fh.truncate(size - 100)
+    with pytest.raises(IndexCorrupt, match=rf"{damaged.name} is {size - 100} bytes long, not the {size}"):
+        open_index(fresh)
+    with pytest.raises(IndexCorrupt, match=damaged.name), SearchEngine(fresh) as engine:
+        engine.search("grève")
+    with pytest.raises(IndexCorrupt, match=damaged.name):
+        verify_index(fresh)
+
+
+def test_opening_names_a_deleted_file(fresh):
+    damaged = segment_file(fresh)
+    damaged.unlink()
+    with pytest.raises(IndexCorrupt, match=rf"{damaged.name} is missing"):
+        open_index(fresh)
+    with pytest.raises(IndexCorrupt, match=rf"{damaged.name} is missing"):
+        verify_index(fresh)
+
+
+def test_a_damaged_checksum_file_is_named(fresh):
+    (sums,) = fresh.glob("*.sums")
+    sums.write_bytes(sums.read_bytes().replace(b'"format": 1', b'"format": 7'))
+    with pytest.raises(IndexCorrupt, match=rf"{sums.name} is damaged"):
+        verify_index(fresh)
+    with pytest.raises(IndexCorrupt, match=rf"{sums.name} is damaged"):
+        open_index(fresh)
+
+
+def test_an_index_without_checksums_opens_and_is_verified_after_its_next_commit(fresh, tmp_path):
+    """As an index written before checksums were recorded."""
+    for sums in fresh.glob("*.sums"):
+        sums.unlink()
+    with SearchEngine(fresh) as engine:
+        assert engine.search("grève").total > 0
+    assert not verify_index(fresh).verified
+    with SearchEngine(fresh) as engine:
+        engine.index([tmp_path / "a.jsonl"])  # removes b.jsonl's articles: a commit
+    assert verify_index(fresh).verified
+
+
+def test_a_commit_that_dies_before_its_toc_leaves_the_last_one_whole(fresh, tmp_path, monkeypatch):
+    before = verify_index(fresh)
+    write = whooshformat._write_atomically
+
+    def die_at_toc(storage, name, data):
+        if name.endswith(".toc"):
+            raise OSError(28, "No space left on device")
+        write(storage, name, data)
+
+    monkeypatch.setattr(whooshformat, "_write_atomically", die_at_toc)
+    with pytest.raises(IndexWriteError), SearchEngine(fresh) as engine:
+        engine.index([tmp_path / "a.jsonl"])
+    monkeypatch.undo()
+    assert verify_index(fresh) == before
+    with SearchEngine(fresh) as engine:
+        assert engine.info().articles == 60
+
+
+def test_verify_needs_an_index(tmp_path):
+    with pytest.raises(IndexNotFound):
+        verify_index(tmp_path)
+
+
+def test_reads_of_one_file_from_two_threads_do_not_share_a_position(ours):
+    """The file layer itself: a position set by one thread is not another's."""
+    import threading
+
+    storage = whooshformat.MappedStorage(ours)
+    name = next(n for n in os.listdir(ours) if n.endswith(".seg"))
+    shared = storage.open_file(name)
+    shared.seek(10)
+    seen = []
+    reader = threading.Thread(target=lambda: seen.append((shared.tell(), shared.read(4))))
+    reader.start()
+    reader.join()
+    assert seen == [(0, shared.get(0, 4))]
+    assert shared.tell() == 10 and shared.read(2) == shared.get(10, 2)
+    inner = shared.subset(8, 16)
+    assert inner.get(0, 4) == shared.get(8, 4) and inner.read() == shared.get(8, 16)
+    shared.close()
+
+
+def commit_once_after(monkeypatch, name, folder, sources):
+    """Have another process commit a new generation as ``whooshformat.name`` first returns."""
+    original = getattr(whooshformat, name)
+    done = []
+
+    def hooked(*args, **kwargs):
+        found = original(*args, **kwargs)
+        if not done:
+            done.append(True)
+            with SearchEngine(folder) as other:
+                other.index(sources, rebuild=True)  # every segment file replaced
+        return found
+
+    monkeypatch.setattr(whooshformat, name, hooked)
+    return done
+
+
+def test_a_commit_while_the_index_opens_is_no_damage(fresh, tmp_path, monkeypatch):
+    before = verify_index(fresh).generation
+    done = commit_once_after(monkeypatch, "_read_sums", fresh, [tmp_path / "a.jsonl"])
+    assert open_index(fresh).latest_generation() == before + 1
+    assert done
+
+
+def test_a_commit_while_the_index_is_verified_is_no_damage(fresh, tmp_path, monkeypatch):
+    before = verify_index(fresh).generation
+    done = commit_once_after(monkeypatch, "_read_sums", fresh, [tmp_path / "a.jsonl"])
+    assert verify_index(fresh).generation == before + 1
+    assert done
