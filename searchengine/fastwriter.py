@@ -54,7 +54,7 @@ from whoosh.util import random_name
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import IndexingError, SegmentWriter
 
-from .analysis import FrenchAnalyzer, term_positions
+from .analysis import FrenchAnalyzer
 
 __all__ = ["FastWriter", "ParallelWriter", "collecting_rarely"]
 
@@ -374,7 +374,7 @@ class FastWriter(SegmentWriter):
                 continue
             field = schema[name]
             if name in self._fast and isinstance(value, str):
-                analysed.append((name, field, value, term_positions(value)))
+                analysed.append((name, field, value, field.analyzer.term_positions(value)))
             elif isinstance(field, wfields.NUMERIC) and isinstance(value, Hashable):
                 analysed.append((name, field, value, self._index_number(name, field, value)))
             elif field.indexed:

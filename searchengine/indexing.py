@@ -40,9 +40,11 @@ __all__ = ["IndexReport", "Progress", "make_schema", "open_index", "update_index
 INDEX_NAME = "newsearch"
 
 
-def make_schema() -> fields.Schema:
-    """Title, lede and body are searched; the original text is stored for snippets."""
-    french = FrenchAnalyzer()
+def make_schema(analyzer: FrenchAnalyzer | None = None) -> fields.Schema:
+    """Title, lede and body are searched; the original text is stored for
+    snippets. ``analyzer`` (default: ``FrenchAnalyzer()``) analyses all three
+    and is pickled into the index with the schema."""
+    french = FrenchAnalyzer() if analyzer is None else analyzer
     return fields.Schema(
         key=fields.ID(unique=True),
         state=fields.COLUMN(VarBytesColumn()),
