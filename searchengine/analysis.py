@@ -290,8 +290,9 @@ class FrenchAnalyzer(Analyzer):
     fast writer calls :meth:`term_positions`. Every method reads the terms of
     whole chunks between spaces from the instance's cache, since news text
     repeats them, and the terms of words from another: at most ``cache_size``
-    entries each (default 300,000; about 100 MB when both are full), each
-    emptied when full. One instance can serve many threads at once.
+    entries each (default 300,000), each emptied when full. 300,000 chunks
+    take about 45 MB; all of OrangeSum's 36,152 bodies hold 165,000 distinct
+    words. One instance can serve many threads at once.
 
     ``stemmer`` takes a folded word of letters (lower case, no accents) and
     gives its stem; it must be picklable (a module-level function). The
@@ -330,7 +331,6 @@ class FrenchAnalyzer(Analyzer):
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and self.__getstate__() == other.__getstate__()
-
 
     def analyse(self, text: str, query: bool = False) -> Iterator[tuple[str, int, int, int]]:
         """Yield (term, start, end, position) for a text.
