@@ -3,14 +3,21 @@ FrenchLightStemmer), written for folded words: lower case, no accents.
 
 Light means it only strips plurals, feminine and a few derivational endings
 (-ement, -ateur, -ation ...), then trims a final r/e/doubled letter, instead of
-Snowball's full suffix analysis. The relevance benchmark swaps it in for
-Snowball to compare the two. Run this file to stem words given as arguments.
+Snowball's full suffix analysis. The relevance benchmark indexes with
+:func:`light_analyzer` to compare the two. Run this file to see the terms the
+light analyser gives words:
+
+    python benchmarks/lightstem.py chevaux rapidement Élections
 """
 
 from __future__ import annotations
 
+import argparse
 import re
-import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from searchengine.analysis import FrenchAnalyzer
 
 _DOUBLED = re.compile(r"([a-z])\1+")
 
@@ -110,6 +117,18 @@ def light_stem(word: str) -> str:
     return _finish(word)
 
 
+def light_analyzer() -> FrenchAnalyzer:
+    """Our analyser with this stemmer in place of Snowball. An index made with
+    it pickles the stemmer as ``lightstem.light_stem``: whoever opens the index
+    imports this module by that name."""
+    from searchengine.analysis import FrenchAnalyzer
+
+    return FrenchAnalyzer(stemmer=light_stem)
+
+
 if __name__ == "__main__":
-    for arg in sys.argv[1:]:
-        print(arg, light_stem(arg))
+    parser = argparse.ArgumentParser(description="The terms the light analyser gives each word.")
+    parser.add_argument("words", nargs="+", help="French words, accents and capitals allowed")
+    analyzer = light_analyzer()
+    for word in parser.parse_args().words:
+        print(word, " ".join(analyzer.terms(word)))

@@ -9,19 +9,18 @@ phrases exact, ranges put highlights on whole original words.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
-from collections.abc import Iterator
-from functools import lru_cache
+from collections.abc import Callable, Iterator
 from importlib import resources
 from itertools import chain
+from typing import Any
 
 import Stemmer
 from unidecode import unidecode
 from whoosh.analysis import Analyzer, Token
 
-__all__ = [
-    "FrenchAnalyzer", "Term", "STOP_WORDS", "analyse", "clear_caches", "fold", "locate", "stem", "term_positions",
-]
+__all__ = ["FrenchAnalyzer", "Term", "STOP_WORDS", "fold", "nfc", "stem"]
 
 # Possessive: a word never gives back letters to a separator (they are disjoint),
 # so the matches are those of the greedy form, found with less backtracking.
@@ -35,6 +34,8 @@ _TOKEN = re.compile(
 )
 _PLAIN_TOKEN = re.compile(_WORD)
 _TRAILING = ".,;:!?)]}'\"’»"
+# Characters no token starts with or holds before its first letter or digit.
+_OPENING = "([{«\"“‘'’"
 _ACRONYM = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _SENTENCE_BREAK = re.compile(r"[.,]")
@@ -48,8 +49,9 @@ _ELISION = re.compile(
 # French text its answers can be a translation table, much faster than a call;
 # apostrophes become "'" before anything else.
 _FOLD_LATIN = str.maketrans({chr(c): unidecode(chr(c)) for c in range(0x80, 0x250)} | {"’": "'", "ʼ": "'"})
+# PyStemmer never releases the GIL inside stemWord, so threads can share one stemmer.
 _STEMMER = Stemmer.Stemmer("french")
-# Terms are cached by word here; PyStemmer's own cache would only add a second look-up.
+# The analyser caches terms by chunk of text; PyStemmer's own cache would only add a second look-up.
 _STEMMER.maxCacheSize = 0
 
 # A term and where it came from: (text, start, end, same_position_as_previous).
@@ -73,10 +75,31 @@ def stem(folded: str) -> str:
     return _STEMMER.stemWord(folded)
 
 
-def _load_stop_words() -> frozenset[str]:
+def nfc(text: str) -> str:
+    """Compose accents so offsets computed on the text are offsets in what is stored."""
+    if unicodedata.is_normalized("NFC", text):
+        return text
+    return unicodedata.normalize("NFC", text)
+
+
+def _folded_stop_words() -> tuple[str, ...]:
     text = resources.files("searchengine.data").joinpath("stopwords_fr.txt").read_text("utf-8")
     words = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    return frozenset(stem(fold(w)) for w in words if w)
+    return tuple(fold(w) for w in words if w)
+
+
+_FOLDED_STOP_WORDS = _folded_stop_words()
+_SNOWBALL_STOP_WORDS = frozenset(map(stem, _FOLDED_STOP_WORDS))
+
+
+def _letters_only(stemmer: Callable[[str], str]) -> Callable[[str], str]:
+    """``stemmer`` applied to words of letters only, as :func:`stem` applies
+    Snowball: numbers and codes (``g7``, ``covid19``) stay as they are."""
+
+    def stem_letters(folded: str) -> str:
+        return stemmer(folded) if folded.isalpha() else folded
+
+    return stem_letters
 
 
 def _plain(word: str) -> bool:
@@ -85,45 +108,30 @@ def _plain(word: str) -> bool:
     return word.isalpha() and "ʼ" not in word
 
 
-def _term(word: str) -> str:
-    """The term of one word without dots or hyphens ("" for none). Plain words
-    come from :func:`analyse_token`'s cache: the words of glued sentences,
-    elisions and hyphenated words are mostly words seen on their own."""
-    if _plain(word):
-        found = analyse_token(word)
-        return found[0][0] if found else ""
-    return stem(fold(word))
-
-
-def _words(chunk: str, offset: int) -> Iterator[Term]:
-    """Terms of one chunk without dots: elision first, then hyphenated parts."""
+def _words(chunk: str, offset: int, term_of: Callable[[str], str]) -> Iterator[Term]:
+    """Terms of one piece of a token without dots: elision first, then hyphenated parts."""
     elided = _ELISION.match(chunk)
     if elided:
         offset += elided.end()
         chunk = chunk[elided.end():]
     if not _HYPHEN.search(chunk):
-        term = _term(chunk)
+        term = term_of(chunk)
         if term:
             yield term, offset, offset + len(chunk), False
         return
     for start, end in (m.span() for m in _PARTS.finditer(chunk)):
-        term = _term(chunk[start:end])
+        term = term_of(chunk[start:end])
         if term:
             yield term, offset + start, offset + end, False
-    joined = _term(_HYPHEN.sub("", chunk))
+    joined = term_of(_HYPHEN.sub("", chunk))
     if joined:
         yield joined, offset, offset + len(chunk), True
 
 
-@lru_cache(maxsize=400_000)
-def analyse_token(raw: str) -> tuple[Term, ...]:
-    """All the terms of one raw token, with offsets relative to the token.
-
-    Cached: news text repeats the same few thousand words, so most tokens cost
-    one dictionary look-up.
-    """
+def _token_terms(raw: str, term_of: Callable[[str], str]) -> tuple[Term, ...]:
+    """All the terms of one raw token, with offsets relative to the token."""
     if _plain(raw):
-        term = stem(fold(raw))
+        term = term_of(raw)
         return ((term, 0, len(raw), False),) if term else ()
     first = raw[0]
     if first in "@#" or "://" in raw or raw.startswith("www.") or "@" in raw:
@@ -133,12 +141,12 @@ def analyse_token(raw: str) -> tuple[Term, ...]:
     if _NUMBER.fullmatch(raw):
         return ((raw.replace(",", "."), 0, len(raw), False),)
     if "." not in raw and "," not in raw:
-        return tuple(_words(raw, 0))
+        return tuple(_words(raw, 0, term_of))
     terms: list[Term] = []
     start = 0
     for piece in _SENTENCE_BREAK.split(raw):
         if piece:
-            terms.extend(_words(piece, start))
+            terms.extend(_words(piece, start, term_of))
         start += len(piece) + 1
     return tuple(terms)
 
@@ -152,47 +160,8 @@ def _tokens(text: str) -> re.Pattern[str]:
     return _PLAIN_TOKEN
 
 
-def analyse(text: str, query: bool = False) -> Iterator[tuple[str, int, int, int]]:
-    """Yield (term, start, end, position) for a text.
-
-    Offsets are into the NFC form of ``text`` (articles are stored as NFC, so
-    for them it is the text itself). ``query`` drops the joined form of
-    hyphenated words, which would break phrase positions. The terms of each
-    chunk between spaces come from a cache (see :class:`_ChunkCache`).
-    """
-    pos = -1
-    offset = 0
-    for chunk in nfc(text).split(" "):
-        for term, start, end, same in _CHUNKS[chunk]:
-            if same:
-                if query:
-                    continue
-            else:
-                pos += 1
-            yield term, offset + start, offset + end, pos
-        offset += len(chunk) + 1
-
-
-def locate(text: str, terms: set[str], prefixes: tuple[str, ...] = ()) -> list[tuple[str, int, int, int]]:
-    """What :func:`analyse` yields for ``text``, kept only for the terms in
-    ``terms`` or starting with one of ``prefixes``: highlighting looks for a
-    few terms in a long text, and skips building a tuple for every other word."""
-    found = []
-    pos = -1
-    offset = 0
-    for chunk in nfc(text).split(" "):
-        for term, start, end, same in _CHUNKS[chunk]:
-            if not same:
-                pos += 1
-            if term in terms or prefixes and term.startswith(prefixes):
-                found.append((term, offset + start, offset + end, pos))
-        offset += len(chunk) + 1
-    return found
-
-
-def _scan(text: str) -> Iterator[tuple[str, int, int, bool]]:
-    """The terms of an NFC text found by the token pattern, as (term, start,
-    end, same position as the previous term)."""
+def _scan(text: str, term_of: Callable[[str], str]) -> Iterator[Term]:
+    """The terms of an NFC text found by the token pattern, with offsets into the text."""
     for match in _tokens(text).finditer(text):
         raw = match.group()
         if raw[-1] in _TRAILING:
@@ -200,112 +169,99 @@ def _scan(text: str) -> Iterator[tuple[str, int, int, bool]]:
             if not raw:
                 continue
         base = match.start()
-        for term, start, end, same in analyse_token(raw):
+        for term, start, end, same in _token_terms(raw, term_of):
             yield term, base + start, base + end, same
 
 
-_INDEX_CACHE: dict[str, str | tuple[tuple[str, int], ...]] = {}
-_INDEX_CACHE_SIZE = 200_000
-
-
-def _index_terms(raw: str) -> str | tuple[tuple[str, int], ...]:
-    """The terms of one raw token match for :func:`term_positions`, cached by the
-    match: the term itself for the usual one-word token, else (term, position
-    step) pairs."""
-    word = raw.rstrip(_TRAILING) if raw[-1] in _TRAILING else raw
-    # Past analyse_token's own cache, which would hold every token a second time.
-    pairs = tuple((term, 0 if same else 1) for term, _, _, same in analyse_token.__wrapped__(word)) if word else ()
-    terms = pairs[0][0] if len(pairs) == 1 and pairs[0][1] else pairs
-    if len(_INDEX_CACHE) >= _INDEX_CACHE_SIZE:
-        _INDEX_CACHE.clear()
-    _INDEX_CACHE[raw] = terms
-    return terms
-
-
-def term_positions(text: str) -> dict[str, list[int]]:
-    """The terms :func:`analyse` yields for an indexed text, each with its positions.
-
-    Indexing needs neither offsets nor one tuple per token, and news text is
-    mostly words seen before: one dictionary look-up per token instead.
-    """
-    text = nfc(text)
-    positions: dict[str, list[int]] = {}
-    found = positions.get
-    cached = _INDEX_CACHE.get
-    pos = -1
-    for raw in _tokens(text).findall(text):
-        terms = cached(raw)
-        if terms is None:
-            terms = _index_terms(raw)
-        if isinstance(terms, str):
-            pos += 1
-            where = found(terms)
-            if where is None:
-                positions[terms] = [pos]
-            else:
-                where.append(pos)
-            continue
-        for term, step in terms:
-            pos += step
-            where = found(term)
-            if where is None:
-                positions[term] = [pos]
-            else:
-                where.append(pos)
-    return positions
-
-
-def nfc(text: str) -> str:
-    """Compose accents so offsets computed on the text are offsets in what is stored."""
-    if unicodedata.is_normalized("NFC", text):
-        return text
-    return unicodedata.normalize("NFC", text)
-
-
-def _chunk_terms(chunk: str) -> tuple[Term, ...]:
-    """The terms :func:`analyse` finds in one chunk of text between spaces,
-    with offsets into the chunk.
+def _chunk_terms(chunk: str, term_of: Callable[[str], str]) -> tuple[Term, ...]:
+    """The terms of one chunk of text between spaces, with offsets into the
+    chunk: the one place text becomes terms, for indexing and queries alike.
 
     No token spans a space or depends on the text before it, so a text's terms
-    are those of its chunks in turn.
+    are those of its chunks in turn. ``term_of`` gives the term of a word
+    without dots (the folded, stemmed word).
     """
     word = chunk.rstrip(_TRAILING)
     if _plain(word):
-        # The usual chunk, a word and maybe punctuation: the word's own cached terms.
-        return analyse_token(word)
+        # The usual chunk, a word and maybe punctuation.
+        term = term_of(word)
+        return ((term, 0, len(word), False),) if term else ()
+    start = len(word)
+    word = word.lstrip(_OPENING)
+    start -= len(word)
+    if _plain(word):
+        # A word in brackets or quotes.
+        term = term_of(word)
+        return ((term, start, start + len(word), False),) if term else ()
     token = _tokens(word).match(word) if word else None
     if token and token.end() == len(word):
-        # One token (l'État, 3,5, nord-coréen) with maybe punctuation: its cached terms too.
-        return analyse_token(word)
-    return tuple(_scan(chunk))
+        # One token (l'État, 3,5, nord-coréen) with maybe punctuation.
+        terms = _token_terms(word, term_of)
+        return tuple((t, start + s, start + e, same) for t, s, e, same in terms) if start else terms
+    return tuple(_scan(chunk, term_of))
 
 
-class _ChunkCache(dict[str, tuple[Term, ...]]):
-    """The terms of each chunk of text between spaces, made on first look-up and
-    kept for short chunks: news text repeats the same words with the same
-    punctuation, so most chunks cost one look-up."""
+class _Cache(dict[str, Any]):
+    """Values made on first look-up (by ``__missing__``) and kept for keys of
+    up to ``LONGEST`` characters, at most ``size`` of them. When full it is
+    emptied, which costs little (the common words of news text come back
+    within a few articles) and needs no bookkeeping on a hit.
 
-    SIZE = 300_000
+    Safe from many threads: a hit is one dictionary look-up; a miss makes its
+    value outside the lock (two threads may both make it, alike) and stores it
+    under the lock, so the cache never holds more than ``size``.
+    """
+
+    __slots__ = ("size", "lock")
     LONGEST = 40
 
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+        self.lock = threading.Lock()
+
+    def _keep(self, key: str, value: Any) -> None:
+        if len(key) <= self.LONGEST:
+            with self.lock:
+                if len(self) >= self.size:
+                    self.clear()
+                self[key] = value
+
+
+class _Words(_Cache):
+    """The term of each word without dots: folded, then stemmed by ``stem``."""
+
+    __slots__ = ("stem",)
+
+    def __init__(self, stem: Callable[[str], str], size: int) -> None:
+        super().__init__(size)
+        self.stem = stem
+
+    def __missing__(self, word: str) -> str:
+        term = self.stem(fold(word))
+        self._keep(word, term)
+        return term
+
+
+class _Chunks(_Cache):
+    """The terms of each chunk of text between spaces, by :func:`_chunk_terms`
+    with the terms of words from ``words``."""
+
+    __slots__ = ("words",)
+
+    def __init__(self, words: _Words, size: int) -> None:
+        super().__init__(size)
+        self.words = words
+
     def __missing__(self, chunk: str) -> tuple[Term, ...]:
-        terms = _chunk_terms(chunk)
-        if len(chunk) <= self.LONGEST:
-            if len(self) >= self.SIZE:
-                self.clear()
-            self[chunk] = terms
+        word = chunk.rstrip(_TRAILING)
+        if word and len(word) < len(chunk):
+            # No token ends with this punctuation: the terms of the chunk without it, likely seen.
+            terms = self[word]
+        else:
+            terms = _chunk_terms(chunk, self.words.__getitem__)
+        self._keep(chunk, terms)
         return terms
-
-
-_CHUNKS = _ChunkCache()
-
-
-def clear_caches() -> None:
-    """Forget every cached analysis, for benchmarks that time a cold start or
-    swap the stemmer."""
-    analyse_token.cache_clear()
-    _INDEX_CACHE.clear()
-    _CHUNKS.clear()
 
 
 class _Token(Token):
@@ -326,15 +282,118 @@ class _Token(Token):
 
 
 class FrenchAnalyzer(Analyzer):
-    """Whoosh analyser giving the terms of :func:`analyse`; pickled into the
-    index by name.
+    """The French analyser: the terms of a text, for the index and for queries.
 
-    Whoosh calls it wherever it analyses a field itself (its query parser,
-    highlighter and writer; the fast writer uses :func:`term_positions`). Like
-    Whoosh's own tokenizers it yields one Token, updated for each term (callers
-    copy what they keep), and it takes the terms of whole chunks between spaces
-    from a cache, since news text repeats them.
+    A Whoosh analyser, pickled into the index by name with its settings (the
+    stemmer and the cache size, never the cache). Whoosh calls it wherever it
+    analyses a field itself (its query parser, highlighter and writer); the
+    fast writer calls :meth:`term_positions`. Every method reads the terms of
+    whole chunks between spaces from the instance's cache, since news text
+    repeats them, and the terms of words from another: at most ``cache_size``
+    entries each (default 300,000), each emptied when full. 300,000 chunks
+    take about 45 MB; all of OrangeSum's 36,152 bodies hold 165,000 distinct
+    words. One instance can serve many threads at once.
+
+    ``stemmer`` takes a folded word of letters (lower case, no accents) and
+    gives its stem; it must be picklable (a module-level function). The
+    default is Snowball French (:func:`stem`).
     """
+
+    CACHE_SIZE = 300_000
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> FrenchAnalyzer:
+        """An analyser with the default settings. Indexes written before the
+        analyser had settings pickled it without state, so unpickling them
+        calls neither ``__init__`` nor ``__setstate__``, only this."""
+        analyzer = super().__new__(cls)
+        analyzer._setup(None, cls.CACHE_SIZE)
+        return analyzer
+
+    def __init__(self, stemmer: Callable[[str], str] | None = None, cache_size: int = CACHE_SIZE) -> None:
+        self._setup(stemmer, cache_size)
+
+    def _setup(self, stemmer: Callable[[str], str] | None, cache_size: int) -> None:
+        if cache_size < 1:
+            raise ValueError(f"the analyser's cache needs room for at least one chunk, not {cache_size}")
+        self.stemmer = stemmer
+        self.cache_size = cache_size
+        stem_letters = stem if stemmer is None else _letters_only(stemmer)
+        self.stop_words: frozenset[str] = (
+            _SNOWBALL_STOP_WORDS if stemmer is None else frozenset(map(stem_letters, _FOLDED_STOP_WORDS)))
+        """The terms of French stop words, by this analyser's stemmer."""
+        self._chunks = _Chunks(_Words(stem_letters, cache_size), cache_size)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"stemmer": self.stemmer, "cache_size": self.cache_size}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._setup(state["stemmer"], state["cache_size"])
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.__getstate__() == other.__getstate__()
+
+    def analyse(self, text: str, query: bool = False) -> Iterator[tuple[str, int, int, int]]:
+        """Yield (term, start, end, position) for a text.
+
+        Offsets are into the NFC form of ``text`` (articles are stored as NFC,
+        so for them it is the text itself). ``query`` drops the joined form of
+        hyphenated words, which would break phrase positions.
+        """
+        chunks = self._chunks
+        pos = -1
+        offset = 0
+        for chunk in nfc(text).split(" "):
+            for term, start, end, same in chunks[chunk]:
+                if same:
+                    if query:
+                        continue
+                else:
+                    pos += 1
+                yield term, offset + start, offset + end, pos
+            offset += len(chunk) + 1
+
+    def terms(self, text: str) -> list[str]:
+        """The terms of a query text, in order: :meth:`analyse`'s with ``query=True``."""
+        return [term for term, _, _, same in self._all_terms(text) if not same]
+
+    def locate(self, text: str, terms: set[str], prefixes: tuple[str, ...] = ()) -> list[tuple[str, int, int, int]]:
+        """What :meth:`analyse` yields for ``text``, kept only for the terms in
+        ``terms`` or starting with one of ``prefixes``: highlighting looks for a
+        few terms in a long text, and skips building a tuple for every other word."""
+        chunks = self._chunks
+        found = []
+        pos = -1
+        offset = 0
+        for chunk in nfc(text).split(" "):
+            for term, start, end, same in chunks[chunk]:
+                if not same:
+                    pos += 1
+                if term in terms or prefixes and term.startswith(prefixes):
+                    found.append((term, offset + start, offset + end, pos))
+            offset += len(chunk) + 1
+        return found
+
+    def term_positions(self, text: str) -> dict[str, list[int]]:
+        """The terms :meth:`analyse` yields for an indexed text, each with its
+        positions: indexing needs neither offsets nor one tuple per term."""
+        positions: dict[str, list[int]] = {}
+        found = positions.get
+        pos = -1
+        for term, _, _, same in self._all_terms(text):
+            if not same:
+                pos += 1
+            where = found(term)
+            if where is None:
+                positions[term] = [pos]
+            else:
+                where.append(pos)
+        return positions
+
+    def _all_terms(self, text: str) -> Iterator[Term]:
+        """The terms of every chunk of ``text`` in turn, offsets into the chunks.
+        Without offsets to count, chunks can end at any white space, which no
+        token contains either."""
+        return chain.from_iterable(map(self._chunks.__getitem__, nfc(text).split()))
 
     def __call__(
         self,
@@ -349,6 +408,8 @@ class FrenchAnalyzer(Analyzer):
         mode: str = "",
         **kwargs: object,
     ) -> Iterator[Token]:
+        """Whoosh's analyser interface. Like Whoosh's own tokenizers it yields
+        one Token, updated for each term (callers copy what they keep)."""
         token = _Token(positions, chars, removestops, mode, **kwargs)
         if not tokenize:
             token.text = fold(nfc(value))
@@ -361,47 +422,42 @@ class FrenchAnalyzer(Analyzer):
                 token.endchar = start_char + len(value)
             return iter((token,))
         if chars or keeporiginal:
-            return _located_tokens(token, value, start_pos, start_char, keeporiginal, mode == "query")
-        return _tokens_only(token, value, start_pos, mode == "query")
+            return self._located_tokens(token, value, start_pos, start_char, keeporiginal, mode == "query")
+        return self._tokens_only(token, value, start_pos, mode == "query")
+
+    def _tokens_only(self, token: Token, value: str, start_pos: int, query: bool) -> Iterator[Token]:
+        """The tokens without character offsets, as indexing asks for them:
+        a dictionary look-up per chunk and two stores per term."""
+        positions = token.positions
+        pos = start_pos - 1
+        for term, _, _, same in self._all_terms(value):
+            if same:
+                if query:
+                    continue
+            else:
+                pos += 1
+            token.text = term
+            if positions:
+                token.pos = pos
+            yield token
+
+    def _located_tokens(
+        self, token: Token, value: str, start_pos: int, start_char: int, keeporiginal: bool, query: bool,
+    ) -> Iterator[Token]:
+        """The tokens with their character offsets, as highlighting asks for
+        them: :meth:`analyse`'s terms, one token updated for each."""
+        positions, chars = token.positions, token.chars
+        for term, start, end, pos in self.analyse(value, query):
+            token.text = term
+            if keeporiginal:
+                token.original = value[start:end]
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar = start_char + start
+                token.endchar = start_char + end
+            yield token
 
 
-def _tokens_only(token: Token, value: str, start_pos: int, query: bool) -> Iterator[Token]:
-    """The analyser's tokens without character offsets, as indexing asks for
-    them: a dictionary look-up per chunk and two stores per term.
-
-    Without offsets to count, chunks can end at any white space, which no
-    token contains either.
-    """
-    positions = token.positions
-    pos = start_pos - 1
-    for term, _, _, same in chain.from_iterable(map(_CHUNKS.__getitem__, nfc(value).split())):
-        if same:
-            if query:
-                continue
-        else:
-            pos += 1
-        token.text = term
-        if positions:
-            token.pos = pos
-        yield token
-
-
-def _located_tokens(
-    token: Token, value: str, start_pos: int, start_char: int, keeporiginal: bool, query: bool,
-) -> Iterator[Token]:
-    """The analyser's tokens with their character offsets, as highlighting asks
-    for them: :func:`analyse`'s terms, one token updated for each."""
-    positions, chars = token.positions, token.chars
-    for term, start, end, pos in analyse(value, query):
-        token.text = term
-        if keeporiginal:
-            token.original = value[start:end]
-        if positions:
-            token.pos = start_pos + pos
-        if chars:
-            token.startchar = start_char + start
-            token.endchar = start_char + end
-        yield token
-
-
-STOP_WORDS = _load_stop_words()
+STOP_WORDS = _SNOWBALL_STOP_WORDS
+"""The stop words' terms under the default stemmer (an analyser's own: ``stop_words``)."""

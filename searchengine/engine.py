@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import whoosh
 
-from .analysis import STOP_WORDS, analyse, fold, locate
+from .analysis import FrenchAnalyzer, fold
 from .errors import ArticleNotFound, BadQuery, IndexCorrupt, NewsearchError
 from .facets import Facets, count_facets
 from .indexing import open_index
@@ -65,19 +65,6 @@ class IndexInfo:
     analyzer: str
 
 
-class _ModuleAnalyzer:
-    stop_words = STOP_WORDS
-
-    def terms(self, text: str) -> list[str]:
-        return [t for t, _, _, _ in analyse(text, query=True)]
-
-    def analyse(self, text: str, query: bool = False) -> Iterator[tuple[str, int, int, int]]:
-        return analyse(text, query)
-
-    def locate(self, text: str, terms: Any, prefixes: tuple[str, ...] = ()) -> list[tuple[str, int, int, int]]:
-        return locate(text, set(terms), prefixes)
-
-
 class _Snapshot:
     """The index as of one commit, shared by the queries that run on it."""
 
@@ -89,7 +76,7 @@ class _Snapshot:
             self.arrays = IndexArrays(self.searcher)
         except (*_DAMAGE, *_DECODING) as exc:
             raise IndexCorrupt(path, str(exc) or type(exc).__name__) from exc
-        self.analyzer = _ModuleAnalyzer()
+        self.analyzer: FrenchAnalyzer = self.searcher.schema["body"].analyzer
         self.names: NameTable = load_names(self.analyzer, names)
 
     def up_to_date(self) -> bool:

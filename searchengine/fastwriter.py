@@ -5,7 +5,7 @@ a tuple for an external merge sort (pickled one by one to disk when memory runs
 out), and at commit looks up each posting's field length on disk. For text
 fields analysed by :class:`~searchengine.analysis.FrenchAnalyzer` this writer
 instead groups a document's terms in one pass
-(:func:`~searchengine.analysis.term_positions`), keeps postings in memory grouped
+(:meth:`~searchengine.analysis.FrenchAnalyzer.term_positions`), keeps postings in memory grouped
 by field and term (spilling sorted runs of whole posting lists to disk past
 ``limitmb``), and writes each term's postings whole at commit.
 
@@ -40,7 +40,7 @@ from whoosh.util import random_name
 from whoosh.writing import IndexingError, SegmentWriter
 
 from . import whooshformat
-from .analysis import FrenchAnalyzer, term_positions
+from .analysis import FrenchAnalyzer
 
 __all__ = ["FastWriter", "ParallelWriter", "collecting_rarely"]
 
@@ -120,7 +120,7 @@ class PostingBuffer:
             self.spill()
 
     def add_positions(self, fieldname: str, docnum: int, positions: Mapping[str, list[int]]) -> int:
-        """The postings of one document's field, from :func:`term_positions`
+        """The postings of one document's field, from the analyser's ``term_positions``
         (weight: the term's count, as ``formats.Positions`` with no boost);
         returns the field's length (its number of terms)."""
         terms = self._terms(fieldname)
@@ -249,7 +249,7 @@ class FastWriter(SegmentWriter):
                 continue
             field = schema[name]
             if name in self._fast and isinstance(value, str):
-                analysed.append((name, field, value, term_positions(value)))
+                analysed.append((name, field, value, field.analyzer.term_positions(value)))
             elif isinstance(field, wfields.NUMERIC) and isinstance(value, Hashable):
                 analysed.append((name, field, value, self._index_number(name, field, value)))
             elif field.indexed:

@@ -63,9 +63,11 @@ _PAUSE = os.environ.get("NEWSEARCH_TEST_PAUSE", "")
 """The test-only pause point (see the module docstring); empty when unused."""
 
 
-def make_schema() -> fields.Schema:
-    """Title, lede and body are searched; the original text is stored for snippets."""
-    french = FrenchAnalyzer()
+def make_schema(analyzer: FrenchAnalyzer | None = None) -> fields.Schema:
+    """Title, lede and body are searched; the original text is stored for
+    snippets. ``analyzer`` (default: ``FrenchAnalyzer()``) analyses all three
+    and is pickled into the index with the schema."""
+    french = FrenchAnalyzer() if analyzer is None else analyzer
     return fields.Schema(
         key=fields.ID(unique=True),
         state=fields.COLUMN(VarBytesColumn()),

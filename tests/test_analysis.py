@@ -1,14 +1,26 @@
 """The French analyser, as a reader of French would judge it."""
 
+import copyreg
+import io
+import pickle
+import sys
+import threading
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import pytest
 from whoosh.analysis import LanguageAnalyzer
 
 from searchengine import SearchEngine
-from searchengine.analysis import STOP_WORDS, FrenchAnalyzer, _scan, analyse, clear_caches, locate, nfc, stem
+from searchengine.analysis import STOP_WORDS, FrenchAnalyzer, _scan, fold, nfc, stem
+from searchengine.indexing import INDEX_NAME, make_schema
 
 from .conftest import needs_shared, write_article
+
+_ANALYZER = FrenchAnalyzer()
+analyse = _ANALYZER.analyse
+locate = _ANALYZER.locate
 
 
 def terms(text: str, query: bool = False) -> list[str]:
@@ -157,9 +169,9 @@ TRICKY = ("L’Élysée  répond.\n\nKim Jong-un, nord-coréen, jeudi.Le U.S.A. 
           "(vraiment) https://www.lemonde.fr/a.html @Macron lʼÉtat aujourd’hui d’États-Unis…  ")
 
 
-def whoosh_terms(text: str, **options) -> list[tuple]:
+def whoosh_terms(text: str, analyzer: FrenchAnalyzer | None = None, **options) -> list[tuple]:
     return [(t.text, t.startchar, t.endchar, t.pos)
-            for t in FrenchAnalyzer()(text, positions=True, chars=True, **options)]
+            for t in (analyzer or FrenchAnalyzer())(text, positions=True, chars=True, **options)]
 
 
 @pytest.mark.parametrize("text", [TRICKY, unicodedata.normalize("NFD", TRICKY), "", " ", "a  b\n"])
@@ -168,15 +180,15 @@ def test_whoosh_analyzer_gives_exactly_the_terms_of_analyse(text, query):
     """It reads the terms of whole chunks between spaces from a cache: cold or
     warm, they must be analyse()'s terms, offsets and positions."""
     expected = list(analyse(text, query=query))
-    clear_caches()
+    analyzer = FrenchAnalyzer()
     for _ in range(2):
-        assert whoosh_terms(text, mode="query" if query else "index") == expected
+        assert whoosh_terms(text, analyzer, mode="query" if query else "index") == expected
 
 
 def scanned_whole(text: str) -> list[tuple]:
     """analyse() without its chunk cache: the token pattern run over the whole text."""
     whole, pos = [], -1
-    for term, start, end, same in _scan(nfc(text)):
+    for term, start, end, same in _scan(nfc(text), lambda word: stem(fold(word))):
         pos += 0 if same else 1
         whole.append((term, start, end, pos))
     return whole
@@ -187,7 +199,7 @@ def scanned_whole(text: str) -> list[tuple]:
 def test_chunked_analysis_equals_one_scan_of_the_whole_text(text):
     """analyse() takes each chunk between spaces from a cache; scanning the
     whole text with the token pattern must give the same terms."""
-    clear_caches()
+    analyse = FrenchAnalyzer().analyse
     assert list(analyse(text)) == scanned_whole(text)
     assert list(analyse(text)) == scanned_whole(text)
 
@@ -232,9 +244,10 @@ def test_whoosh_analyzer_agrees_with_analyse_on_news():
 
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         bodies = [json.loads(line)["article"] for line in itertools.islice(fh, 300)]
-    clear_caches()
+    analyzer = FrenchAnalyzer()
+    analyse = analyzer.analyse
     for body in bodies + bodies:
-        assert whoosh_terms(body) == list(analyse(body)) == scanned_whole(body)
+        assert whoosh_terms(body, analyzer) == list(analyse(body)) == scanned_whole(body)
 
 
 def test_snowball_french_agrees_with_reference_vocabulary():
@@ -259,3 +272,139 @@ def test_our_stem_is_snowball_on_the_folded_word():
     snowball = Stemmer.Stemmer("french")
     for word in ["elections", "hopitaux", "chateaux", "coreennes", "gouvernement"]:
         assert stem(word) == snowball.stemWord(word)
+
+
+def test_analyser_instance_gives_the_terms_of_analyse():
+    analyzer = FrenchAnalyzer()
+    expected = list(analyse(TRICKY))
+    positions: dict[str, list[int]] = {}
+    for term, _, _, pos in expected:
+        positions.setdefault(term, []).append(pos)
+    assert list(analyzer.analyse(TRICKY)) == expected
+    assert analyzer.term_positions(TRICKY) == positions
+    assert analyzer.terms(TRICKY) == [term for term, _, _, _ in analyse(TRICKY, query=True)]
+    assert analyzer.terms("Les missiles nord-coréens") == ["le", "missil", "nord", "coreen"]
+    assert analyzer.locate(TRICKY, {"coreen"}) == locate(TRICKY, {"coreen"})
+    assert analyzer.stop_words == STOP_WORDS
+
+
+def truncated(folded: str) -> str:
+    """A stemmer for the tests: the first four letters."""
+    return folded[:4]
+
+
+def test_a_stemmer_passed_in_makes_the_terms_and_the_stop_words():
+    analyzer = FrenchAnalyzer(stemmer=truncated)
+    assert analyzer.terms("Les élections présidentielles, COVID-19 et G7") == [
+        "les", "elec", "pres", "covi", "19", "et", "g7"]
+    assert "avoi" in analyzer.stop_words and "avoi" not in STOP_WORDS
+    assert terms("Les élections présidentielles") == ["le", "elect", "presidentiel"]
+    copy = pickle.loads(pickle.dumps(analyzer, 2))
+    assert copy == analyzer != FrenchAnalyzer()
+    assert copy.terms("présidentielles") == ["pres"]
+
+
+def test_an_index_keeps_the_analyser_it_was_made_with(tmp_path):
+    from whoosh.filedb.filestore import FileStorage
+
+    write_article(tmp_path / "a", "a.txt", "Élections", "Les élections présidentielles approchent.")
+    (tmp_path / "ix").mkdir()
+    FileStorage(str(tmp_path / "ix")).create_index(
+        make_schema(analyzer=FrenchAnalyzer(stemmer=truncated)), indexname=INDEX_NAME)
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "a"])
+    ix = FileStorage(str(tmp_path / "ix")).open_index(INDEX_NAME)
+    assert ix.schema["body"].analyzer == FrenchAnalyzer(stemmer=truncated)
+    with ix.reader() as reader:
+        assert sorted(reader.field_terms("body")) == ["appr", "elec", "les", "pres"]
+
+
+# pickle.dumps(FrenchAnalyzer(), 2) as made before the analyser had settings (commit ba2904b):
+# a class and no state, so unpickling calls neither __init__ nor __setstate__.
+STATELESS_PICKLE = b"\x80\x02csearchengine.analysis\nFrenchAnalyzer\nq\x00)\x81q\x01."
+
+
+class StatelessLayout(pickle.Pickler):
+    """Pickles every FrenchAnalyzer as that code did."""
+
+    def reducer_override(self, obj):
+        if type(obj) is FrenchAnalyzer:
+            return copyreg.__newobj__, (FrenchAnalyzer,)
+        return NotImplemented
+
+
+def stateless_dumps(obj, protocol):
+    buffer = io.BytesIO()
+    StatelessLayout(buffer, protocol).dump(obj)
+    return buffer.getvalue()
+
+
+def test_an_index_written_before_analyser_settings_opens_and_analyses_alike(tmp_path, monkeypatch):
+    import whoosh.index
+
+    assert stateless_dumps(FrenchAnalyzer(), 2) == STATELESS_PICKLE
+    old, fresh = pickle.loads(STATELESS_PICKLE), FrenchAnalyzer()
+    assert old == fresh and old.stop_words == STOP_WORDS
+    assert list(old.analyse(TRICKY)) == list(fresh.analyse(TRICKY))
+    assert old.term_positions(TRICKY) == fresh.term_positions(TRICKY)
+    assert whoosh_terms(TRICKY, old) == whoosh_terms(TRICKY, fresh)
+
+    # An index whose table of contents pickles the schema as that code did.
+    folder, path = tmp_path / "a", tmp_path / "ix"
+    write_article(folder, "a.txt", "Essai nord-coréen", "Les missiles de la Corée du Nord.")
+    monkeypatch.setattr(whoosh.index, "pickle", SimpleNamespace(
+        dumps=stateless_dumps, loads=pickle.loads, PicklingError=pickle.PicklingError))
+    with SearchEngine(path) as engine:
+        engine.index([folder])
+    monkeypatch.undo()
+    assert [b"cache_size" in toc.read_bytes() for toc in path.glob("*.toc")] == [False]
+
+    write_article(folder, "b.txt", "Un missile", "Un missile coréen.")
+    with SearchEngine(path) as engine:
+        assert [h.title for h in engine.search('"nord-coréen" missiles')] == ["Essai nord-coréen"]
+        engine.index([folder])
+        assert sorted(h.title for h in engine.search("missile coréen")) == ["Essai nord-coréen", "Un missile"]
+    assert [b"cache_size" in toc.read_bytes() for toc in path.glob("*.toc")] == [True]
+
+
+MIXED = [
+    TRICKY,
+    unicodedata.normalize("NFD", TRICKY),
+    "Les soignants des hôpitaux publics réclament des moyens ; le cœur du conflit reste les salaires.",
+    "(AFP) « Jean-Luc » l’a dit jeudi.Le président d’Outre-Mer, M. Dupont-Aignan, 3,5 % U.S.A. G7.",
+    "Qu’ils aillent jusqu’à Saint-Étienne : aujourd’hui, l'économie franco-allemande s’essouffle…",
+    "www.example.fr, #JO2024 et contact@example.fr (voir https://example.fr/a?b=1).",
+]
+
+
+def everything(analyzer: FrenchAnalyzer, text: str) -> tuple:
+    """Every way the analyser turns ``text`` into terms."""
+    return (
+        list(analyzer.analyse(text)), list(analyzer.analyse(text, query=True)), analyzer.terms(text),
+        analyzer.locate(text, {"coreen", "salair"}, ("nord", "saint")), analyzer.term_positions(text),
+        whoosh_terms(text, analyzer), [(t.text, t.pos) for t in analyzer(text, positions=True, mode="query")],
+    )
+
+
+def test_one_analyser_serves_many_threads_with_a_tiny_cache():
+    """Eight threads start together on one analyser whose caches hold three
+    entries, so they are emptied all the time under the others' feet; thread
+    switches are forced every microsecond. Every result is the serial one."""
+    expected = [everything(FrenchAnalyzer(), text) for text in MIXED]
+    shared = FrenchAnalyzer(cache_size=3)
+    start = threading.Barrier(8)
+
+    def work(first: int) -> list[tuple]:
+        start.wait()
+        return [everything(shared, MIXED[(first + i) % len(MIXED)]) for i in range(60)]
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            done = [future.result() for future in [pool.submit(work, n) for n in range(8)]]
+    finally:
+        sys.setswitchinterval(interval)
+    for first, results in enumerate(done):
+        assert results == [expected[(first + i) % len(MIXED)] for i in range(60)]
+    assert len(shared._chunks) <= 3 and len(shared._chunks.words) <= 3

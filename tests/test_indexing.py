@@ -398,6 +398,9 @@ def test_a_full_disk_leaves_the_last_commit_and_the_next_run_succeeds(tmp_path, 
     SearchEngine(measure).index([articles, tmp_path / "big"], jobs=jobs)
     assert needed.used > 10_000
     failures = set()
+    report = None
+    # Up to twice what one run took: with --jobs 2, how the articles fall between
+    # the processes changes what a run writes, and so what it needs.
     for free in range(0, 2 * needed.used, needed.used // 12):
         on_disk(monkeypatch, Disk(free))
         try:
@@ -408,7 +411,7 @@ def test_a_full_disk_leaves_the_last_commit_and_the_next_run_succeeds(tmp_path, 
             failures.add(free)
             continue
         break
-    assert len(failures) >= 10 and max(failures) < needed.used
+    assert len(failures) >= 10 and report is not None, "no run succeeded with twice the space one run took"
     assert (report.added, report.updated, report.unchanged) == (200, 1, 2)
     with SearchEngine(ix) as engine:
         assert engine.search("canicule").total == 1 and engine.info().articles == 203
