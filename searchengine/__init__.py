@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from .indexing import IndexReport, Progress
     from .searching import Hit, SearchResults
 
+__version__ = "0.1.0"
+"""The one place the version is written: packaging metadata and `newsearch --version` read it."""
+
 _HOMES = {
     "Article": "articles",
     "ArticleNotFound": "errors",
