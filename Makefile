@@ -1,14 +1,14 @@
-# Everything a fresh machine needs: `make demo`, `make test`.
+# Everything a fresh machine needs: `make demo`, `make test`, `make typecheck`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint typecheck bench clean
 
 # editable_mode=compat: a plain path entry, not setuptools' import hook, which
 # costs every `newsearch` start about 30 ms.
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' \
 		--config-settings editable_mode=compat
@@ -26,6 +26,10 @@ lint: install
 
 test: lint
 	$(BIN)/python -m pytest
+
+# mypy --strict on searchengine/ (settings in pyproject.toml); not yet part of `test`.
+typecheck: install
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python benchmarks/analysis.py

@@ -21,11 +21,15 @@ if TYPE_CHECKING:
         IndexNotFound,
         IndexWriteError,
         NewsearchError,
+        UnknownIndexFormat,
     )
     from .facets import Facet, Facets
     from .indexing import IndexReport, Progress
     from .ranking import RankingSettings
     from .results import ArticleView, Hit, SearchResults
+
+__version__ = "0.1.0"
+"""The one place the version is written: packaging metadata and `newsearch --version` read it."""
 
 _HOMES = {
     "Article": "articles",
@@ -47,6 +51,7 @@ _HOMES = {
     "RankingSettings": "ranking",
     "SearchEngine": "engine",
     "SearchResults": "results",
+    "UnknownIndexFormat": "errors",
 }
 __all__ = [
     "Article",
@@ -68,6 +73,7 @@ __all__ = [
     "RankingSettings",
     "SearchEngine",
     "SearchResults",
+    "UnknownIndexFormat",
 ]
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+from . import __version__
+
 EXIT_FOUND, EXIT_NONE, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 """128 + SIGINT, 128 + SIGTERM: what a shell reports for a process those signals end."""
@@ -124,7 +126,7 @@ def _print_results(results: Any, fmt: str, as_json: bool, color: str) -> None:
 
 
 @click.group(cls=NewsearchGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="newsearch")
+@click.version_option(__version__, prog_name="newsearch")
 def cli() -> None:
     """Full-text search for French news articles."""
     # NumPy's BLAS starts a thread per core as it loads; newsearch does no linear

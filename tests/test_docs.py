@@ -1,11 +1,8 @@
 """The README and --help document everything there is."""
 
-import re
-
 import pytest
 from click.testing import CliRunner
 
-import searchengine
 from searchengine.cli import cli
 
 from .conftest import ROOT
@@ -32,9 +29,3 @@ def test_query_help_documents_the_syntax():
     out = CliRunner().invoke(cli, ["query", "--help"]).output
     for example in ['"Corée du Nord"', "-Trump", " OR ", "title:", "nucl*"]:
         assert example in out
-
-
-def test_public_api_is_exported():
-    for name in searchengine.__all__:
-        assert getattr(searchengine, name)
-    assert re.search(r"from searchengine import SearchEngine", README)
