@@ -312,12 +312,18 @@ def similar(article_id: str, index_dir: str, limit: int, fmt: str, as_json: bool
 @cli.command()
 @index_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON document.")
-def info(index_dir: str, as_json: bool) -> None:
-    """Where the index is, what it holds and how big it is."""
+@click.option("--check", is_flag=True, help="Also read every file and compare it with its recorded checksum.")
+def info(index_dir: str, as_json: bool, check: bool) -> None:
+    """Where the index is, what it holds and how big it is; with --check,
+    whether every file is as its commit wrote it.
+
+    Exit status: 0 described (and intact), 2 error (such as a damaged file).
+    """
     from .render import render_info
 
     with _engine(index_dir) as engine:
-        click.echo(render_info(engine.info(), as_json), nl=False)
+        verification = engine.check() if check else None
+        click.echo(render_info(engine.info(), as_json, verification), nl=False)
 
 
 @cli.command()

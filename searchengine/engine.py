@@ -41,6 +41,7 @@ from .snippets import ArticleText, Highlighter
 if TYPE_CHECKING:
     from .errors import BadArticle
     from .indexing import IndexReport, Progress
+    from .whooshformat import Verification
 
 __all__ = ["IndexInfo", "SearchEngine"]
 
@@ -353,6 +354,13 @@ class SearchEngine:
             plan = plan_similar(text, snapshot, snapshot.analyzer, self.settings)
             return self._results(snapshot, f"similar to {article_id}", plan, Filters(exclude=doc), "relevance",
                                  1, limit, fragments, fragment_size)
+
+    def check(self) -> Verification:
+        """Read every file of the index and compare it with the checksum its
+        commit recorded; raises :class:`IndexCorrupt` naming a damaged file."""
+        from .indexing import verify_index
+
+        return verify_index(self.path)
 
     def info(self) -> IndexInfo:
         """What is in the index and how big it is."""

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .facets import Facets
     from .indexing import IndexReport
     from .results import ArticleView, Hit, SearchResults
+    from .whooshformat import Verification
 
 __all__ = ["render_text", "render_json", "render_html", "render_report", "render_info", "info_dict", "hit_dict",
            "linkable", "mark", "results_dict", "facets_dict", "article_dict", "render_article", "safe",
@@ -258,16 +259,23 @@ def info_dict(info: IndexInfo) -> dict[str, Any]:
     }
 
 
-def render_info(info: IndexInfo, as_json: bool = False) -> str:
+def render_info(info: IndexInfo, as_json: bool = False, check: Verification | None = None) -> str:
     values = info_dict(info)
+    if check is not None:
+        values["check"] = {"verified": check.verified, "generation": check.generation, "files": check.files,
+                           "size_bytes": check.size_bytes}
     if as_json:
         return dump_json(values)
-    return "\n".join((
+    lines = [
         f"Index:       {safe(values['path'])}",
         f"Articles:    {info.articles}",
         f"Terms:       {info.terms}",
         f"Size:        {info.size_bytes / 1e6:.1f} MB",
         f"Last update: {values['last_update'] or 'never'}",
         f"Analyser:    {info.analyzer}",
-    )) + "\n"
-
+    ]
+    if check is not None and check.verified:
+        lines.append(f"Check:       {check.files} files, {check.size_bytes / 1e6:.1f} MB, all as committed")
+    elif check is not None:
+        lines.append("Check:       not possible: the last commit recorded no checksums (the next one will)")
+    return "\n".join(lines) + "\n"

@@ -432,3 +432,21 @@ def test_show_keeps_control_characters_off_the_terminal_but_keeps_paragraphs(run
     assert "\r" not in out
     assert set(re.findall(r"\x1b\[[0-9;]*m", out)) <= {"\x1b[1;33m", "\x1b[0m", "\x1b[1m", "\x1b[2m"}
     assert "\x1b[1;33mLigne\x1b[0m\ufffd]0;pwned\ufffd un.\n\x1b[1;33mLigne\x1b[0m deux fin." in out
+
+
+def test_info_check_reads_every_file_and_names_a_damaged_one(runner, tmp_path):
+    index_seeds(runner, tmp_path)
+    ix = tmp_path / "ix"
+    result = runner.invoke(cli, ["info", "--check", "--index-dir", str(ix)])
+    assert result.exit_code == 0
+    assert "all as committed" in result.stdout
+    doc = json.loads(runner.invoke(cli, ["info", "--check", "--json", "--index-dir", str(ix)]).stdout)
+    assert doc["check"]["verified"] is True and doc["check"]["files"] >= 2
+    (segment,) = ix.glob("*.seg")
+    data = bytearray(segment.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    segment.write_bytes(bytes(data))
+    result = runner.invoke(cli, ["info", "--check", "--index-dir", str(ix)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: cannot open the index in {ix}") and segment.name in result.stderr
+    assert len(result.stderr.splitlines()) == 1
