@@ -205,8 +205,7 @@ def layout(session: WebDriver) -> dict[str, float]:
         const q = box('#q'), hit = box('li.hit'), facets = box('#facets'), button = box('#search-button');
         return {inner: window.innerWidth, height: window.innerHeight,
                 scroll: document.documentElement.scrollWidth,
-                q_left: q.left, q_right: q.right, q_width: q.width, q_bottom: q.bottom,
-                button_right: button.right, button_bottom: button.bottom,
+                q_left: q.left, q_width: q.width, q_top: q.top, button_right: button.right, button_top: button.top,
                 hit_top: hit ? hit.top : null, hit_left: hit ? hit.left : null, hit_right: hit ? hit.right : null,
                 facets_left: facets ? facets.left : null, facets_top: facets ? facets.top : null};
     """)
@@ -225,6 +224,7 @@ def test_phone_width_shows_the_box_and_results_without_sideways_scrolling(sessio
     assert box["inner"] == PHONE[0]
     assert box["scroll"] <= box["inner"], f"{path} scrolls sideways on a phone: {box}"
     assert 0 <= box["q_left"] and box["button_right"] <= box["inner"] and box["q_width"] >= 150, box
+    assert box["button_top"] == box["q_top"], "the Search button is beside the box, not under it"
     assert one(session, "#q").is_displayed() and one(session, "#search-button").is_displayed()
     if path.startswith("/?q=march"):
         assert box["hit_left"] >= 0 and box["hit_right"] <= box["inner"], box
