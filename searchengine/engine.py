@@ -18,11 +18,10 @@ import struct
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import whoosh
 
@@ -52,6 +51,7 @@ _DECODING = (IndexError, ValueError, KeyError, TypeError, AttributeError)
 its format; raised anywhere else, it is a bug and is not disguised as damage."""
 _READERS = (os.path.dirname(whoosh.__file__) + os.sep, os.path.dirname(__file__) + os.sep + "scoring.py",
             os.path.dirname(__file__) + os.sep + "whooshformat.py")
+T = TypeVar("T")
 _OPEN_ATTEMPTS = 3
 """A commit can remove a segment between reading the TOC and opening it: open again."""
 
@@ -219,26 +219,34 @@ class SearchEngine:
                 try:
                     snapshot = _Snapshot(self.path, self._names_file)
                     break
-                except IndexCorrupt:
+                except (IndexCorrupt, OSError):
                     if attempt == _OPEN_ATTEMPTS - 1:
                         raise
             assert snapshot is not None
             self._snapshot = snapshot
             return snapshot
 
-    @contextmanager
-    def _reading(self) -> Iterator[_Snapshot]:
-        """The current snapshot; whatever a damaged file raises becomes :class:`IndexCorrupt`."""
-        try:
-            yield self._current()
-        except NewsearchError:
-            raise
-        except _DAMAGE as exc:
-            raise IndexCorrupt(self.path, f"{type(exc).__name__}: {exc}") from exc
-        except Exception as exc:  # noqa: BLE001 - sorted below: Whoosh's own or decoding errors are damage
-            if not (type(exc).__module__.startswith("whoosh.") or isinstance(exc, _DECODING) and _raised_reading(exc)):
+    def _read(self, work: Callable[[_Snapshot], T]) -> T:
+        """``work`` done on the current snapshot. A commit that removes files
+        under a running query (a merge deletes the segments it merged) gives
+        the query another go on the new snapshot; whatever else a damaged file
+        raises becomes :class:`IndexCorrupt`."""
+        for attempt in range(_OPEN_ATTEMPTS):
+            snapshot = None
+            try:
+                snapshot = self._current()
+                return work(snapshot)
+            except NewsearchError:
                 raise
-            raise IndexCorrupt(self.path, f"{type(exc).__name__}: {exc}") from exc
+            except Exception as exc:  # noqa: BLE001 - sorted below: a vanished file, damage, or a bug
+                if (isinstance(exc, FileNotFoundError) and attempt < _OPEN_ATTEMPTS - 1
+                        and (snapshot is None or not snapshot.up_to_date())):
+                    continue
+                if not (isinstance(exc, _DAMAGE) or type(exc).__module__.startswith("whoosh.")
+                        or isinstance(exc, _DECODING) and _raised_reading(exc)):
+                    raise
+                raise IndexCorrupt(self.path, f"{type(exc).__name__}: {exc}") from exc
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def index(
         self,
@@ -309,11 +317,12 @@ class SearchEngine:
         parsed = parse_query(query)
         if parsed.excluded and not parsed.groups:
             raise BadQuery(query, "it only excludes words; add a word to look for")
-        with self._reading() as snapshot:
-            plan = plan_query(snapshot.names.expand(parsed), snapshot, snapshot.analyzer,
-                              self.settings)
+        def work(snapshot: _Snapshot) -> SearchResults:
+            plan = plan_query(snapshot.names.expand(parsed), snapshot, snapshot.analyzer, self.settings)
             return self._results(snapshot, query, plan, filters, sort, page, limit, fragments, fragment_size,
                                  facets)
+
+        return self._read(work)
 
     def _results(self, snapshot: _Snapshot, query: str, plan: QueryPlan, filters: Filters, sort: str,
                  page: int, limit: int, fragments: int, fragment_size: int, facets: bool = False) -> SearchResults:
@@ -331,13 +340,15 @@ class SearchEngine:
             raise TypeError(f"article_id must be a string, not {type(article_id).__name__}")
         if highlight is not None and not isinstance(highlight, str):
             raise TypeError(f"highlight must be a string, not {type(highlight).__name__}")
-        with self._reading() as snapshot:
+        def work(snapshot: _Snapshot) -> ArticleView:
             doc = snapshot.find(article_id)
             highlighter = Highlighter()
             if highlight:
                 parsed = snapshot.names.expand(parse_query(highlight))
                 highlighter = plan_query(parsed, snapshot, snapshot.analyzer, self.settings).highlighter
             return article_view(snapshot.reader(highlighter)(doc))
+
+        return self._read(work)
 
     def similar(self, article_id: str, *, limit: int = 10, fragments: int = 1,
                 fragment_size: int = 200) -> SearchResults:
@@ -347,13 +358,15 @@ class SearchEngine:
         for value, name, least in ((limit, "limit", 1), (fragments, "fragments", 1),
                                    (fragment_size, "fragment_size", 20)):
             _positive(value, name, least)
-        with self._reading() as snapshot:
+        def work(snapshot: _Snapshot) -> SearchResults:
             doc = snapshot.find(article_id)
             stored = snapshot.searcher.stored_fields(doc)
             text = "\n".join(stored.get(f, "") for f in FIELDS)
             plan = plan_similar(text, snapshot, snapshot.analyzer, self.settings)
             return self._results(snapshot, f"similar to {article_id}", plan, Filters(exclude=doc), "relevance",
                                  1, limit, fragments, fragment_size)
+
+        return self._read(work)
 
     def check(self) -> Verification:
         """Read every file of the index and compare it with the checksum its
@@ -364,7 +377,7 @@ class SearchEngine:
 
     def info(self) -> IndexInfo:
         """What is in the index and how big it is."""
-        with self._reading() as snapshot:
+        def work(snapshot: _Snapshot) -> IndexInfo:
             reader = snapshot.searcher.reader()
             terms = sum(1 for field, _ in reader.all_terms() if field in FIELDS)
             size = sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
@@ -378,3 +391,5 @@ class SearchEngine:
                 last_update=dt.datetime.fromtimestamp(mtime) if mtime else None,
                 analyzer=f"{analyzer.__module__}.{analyzer.__qualname__}",
             )
+
+        return self._read(work)

@@ -80,7 +80,7 @@ def test_the_same_id_in_two_files_gives_two_reachable_articles(tmp_path):
 
 def test_one_engine_shared_by_threads_while_another_process_commits(tmp_path):
     """8 threads query one engine while a writer process keeps adding and
-    removing a file: no exception, and every answer is the serial answer of
+    removing a file, rebuilding now and then: no exception, and every answer is the serial answer of
     one of the two contents the index alternates between."""
     folder = tmp_path / "news"
     folder.mkdir()
@@ -159,7 +159,8 @@ with SearchEngine(index) as engine:
             extra.unlink(missing_ok=True)
         else:
             extra.write_text(text, encoding="utf-8")
-        engine.index([folder, extra] if extra.exists() else [folder], wait=30)
+        # Every third commit rebuilds: the old segments' files are deleted under running queries.
+        engine.index([folder, extra] if extra.exists() else [folder], wait=30, rebuild=n % 3 == 0)
         marker.write_text(str(n))
 """
 
