@@ -15,6 +15,10 @@ postings, weights, positions, lengths and statistics, written through
 checksums). Segments, deletions and merges are ``SegmentWriter``'s own, and
 the commit writes the new TOC last, so a killed run leaves the last committed
 index. :class:`ParallelWriter` shares the work with worker processes.
+
+As subclasses, the writers use what ``SegmentWriter`` keeps for subclasses
+(its ``_check_state``, ``_added``, ``_tempstorage``, steps of its commit), and
+no other Whoosh internals: those are :mod:`~searchengine.whooshformat`'s.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import multiprocessing
 import os
 import queue
 import signal
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import islice
 from operator import itemgetter
@@ -34,6 +38,7 @@ from pickle import HIGHEST_PROTOCOL, dump, load
 from typing import Any
 
 from whoosh import fields as wfields
+from whoosh.codec.base import Segment
 from whoosh.filedb.filestore import Storage
 from whoosh.index import Index
 from whoosh.util import random_name
@@ -205,11 +210,18 @@ class PostingBuffer:
 
 
 class FastWriter(SegmentWriter):
-    """A ``SegmentWriter`` with a faster path for our text fields (see the module)."""
+    """A ``SegmentWriter`` with a faster path for our text fields (see the module).
 
-    def __init__(self, ix: Index, limitmb: float = 128, **kwargs: Any) -> None:
+    ``lock=False`` is for a caller that holds the index's write lock already.
+    """
+
+    before_toc: Callable[[], None] | None = None
+    """Called at commit once every segment is written, before the TOC that
+    makes them the index (a test stops a run there)."""
+
+    def __init__(self, ix: Index, limitmb: float = 128, lock: bool = True, **kwargs: Any) -> None:
         whooshformat.check_whoosh(ix.storage.folder)
-        super().__init__(ix, limitmb=limitmb, **kwargs)
+        super().__init__(ix, limitmb=limitmb, _lk=lock, **kwargs)
         if not whooshformat.writes_w3(self.codec):
             self.cancel()
             raise IndexingError(f"FastWriter writes the W3 codec, not {self.codec!r}")
@@ -302,7 +314,24 @@ class FastWriter(SegmentWriter):
 
     def _commit_toc(self, segments: list[Any]) -> None:
         """The one commit of every newsearch writer: checksums, then the TOC."""
+        if self.before_toc is not None:
+            self.before_toc()
         whooshformat.commit_toc(self.storage, self.indexname, self.schema, segments, self.generation)
+
+    def finish_segment(self) -> Segment | None:
+        """Write this writer's segment and close it, without a commit (a worker
+        hands it to the writer that commits): the segment, or None if no
+        document was added."""
+        if self._added:
+            return self._finalize_segment()
+        self._close_segment()
+        return None
+
+    def discard_segment(self) -> None:
+        """Close this writer's segment files, and drop its buffered postings,
+        without writing the segment (a worker giving up; the files it wrote
+        are deleted by the run that failed)."""
+        self._close_segment()
 
 
 def _die_with_parent(parent: int) -> None:
@@ -326,28 +355,24 @@ def _worker(ix: Index, writerargs: dict[str, Any], jobs: Any, results: Any, pare
     writer = None
     gc.set_threshold(100_000, 50, 100)  # as collecting_rarely(), for this whole process
     try:
-        writer = FastWriter(ix, _lk=False, **writerargs)
+        writer = FastWriter(ix, lock=False, **writerargs)
         while True:
             try:
                 batch = jobs.get(timeout=0.5)
             except queue.Empty:
                 if os.getppid() != parent:  # the parent was killed: give up quietly
-                    writer._close_segment()
+                    writer.discard_segment()
                     return
                 continue
             if batch is None:
                 break
             for fields in batch:
                 writer.add_document(**fields)
-        if writer._added:
-            results.put(("segment", writer._finalize_segment()))
-        else:
-            writer._close_segment()
-            results.put(("segment", None))
+        results.put(("segment", writer.finish_segment()))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
         if writer is not None and not writer.perdocwriter.is_closed:
             try:
-                writer._close_segment()
+                writer.discard_segment()
             except OSError:  # a full disk refuses the flush again; the parent deletes the files
                 pass
         results.put(("error", f"{type(exc).__name__}: {exc}"))
@@ -453,13 +478,11 @@ class ParallelWriter(FastWriter):
         self._check_state()
         self._stop_workers()
         # This process's own segment is written while the workers write theirs.
-        finalsegments = self._merge_segments(mergetype, optimize, merge)
-        if self._added:
-            finalsegments.append(self._finalize_segment())
-        else:
-            self._close_segment()
-        self._commit_toc(finalsegments + self._collect())
-        self._finish()
+        super().commit(mergetype, optimize, merge)
+
+    def _commit_toc(self, segments: list[Any]) -> None:
+        """This process's segments and the workers' in one TOC."""
+        super()._commit_toc(segments + self._collect())
 
     def cancel(self) -> None:
         for proc in self._procs:

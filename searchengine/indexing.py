@@ -37,14 +37,23 @@ from typing import TYPE_CHECKING, Any
 from whoosh import fields, index, writing
 from whoosh.columns import VarBytesColumn
 from whoosh.filedb.filestore import FileStorage, StorageError
-from whoosh.index import TOC, EmptyIndexError
+from whoosh.index import EmptyIndexError
 from whoosh.reading import SegmentReader
 from whoosh.util.filelock import try_for
 from whoosh.writing import IndexingError
 
 from .analysis import FrenchAnalyzer, fold
 from .errors import BadArticle, IndexCorrupt, IndexLocked, IndexNotFound, IndexWriteError, NewsearchError
-from .whooshformat import MappedStorage, Verification, segment_column, verify_files
+from .whooshformat import (
+    MappedStorage,
+    NewIndex,
+    Verification,
+    is_index_file,
+    latest_generation,
+    segment_column,
+    toc_filename,
+    verify_files,
+)
 
 if TYPE_CHECKING:
     from .articles import Article
@@ -130,7 +139,7 @@ def open_index(path: Path) -> index.Index:
         raise IndexNotFound(path)
     try:
         storage = _storage(path)
-        if TOC._latest_generation(storage, INDEX_NAME) < 0:
+        if latest_generation(storage, INDEX_NAME) < 0:
             raise IndexNotFound(path)
         return storage.open_index(INDEX_NAME)
     except EmptyIndexError as exc:
@@ -141,29 +150,6 @@ def open_index(path: Path) -> index.Index:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged table of contents fails in many ways inside Whoosh
         raise IndexCorrupt(path, str(exc) or type(exc).__name__) from exc
-
-
-class _NewIndex(index.FileIndex):
-    """An index written from nothing, whose table of contents (no segments yet)
-    lives in memory until the first commit writes one.
-
-    So a first build killed before its commit leaves no table of contents, and
-    the folder reads as "no index", not as an empty one. And since its
-    generation follows the newest table of contents in the folder, a rebuild
-    commits over the old index without reading a byte of it, whatever state
-    it is in (a damaged table of contents, missing segments); until that
-    commit, searches see the old index. The commit then deletes the old
-    index's files, and only those: Whoosh's clean-up matches their names.
-    """
-
-    def __init__(self, storage: FileStorage, generation: int) -> None:
-        self.storage = storage
-        self.indexname = INDEX_NAME
-        self._schema = make_schema()
-        self._generation = generation
-
-    def _read_toc(self) -> TOC:
-        return TOC(self._schema, [], self._generation)
 
 
 def verify_index(path: str | os.PathLike[str]) -> Verification:
@@ -180,26 +166,25 @@ def verify_index(path: str | os.PathLike[str]) -> Verification:
 
 
 def _create_index(path: Path) -> index.Index:
-    """An index to build from nothing in ``path`` (see :class:`_NewIndex`)."""
+    """An index to build from nothing in ``path``: until its first commit, the
+    folder keeps the old index, if any (see :class:`~searchengine.whooshformat.NewIndex`)."""
     if path.exists() and not path.is_dir():
         raise IndexWriteError(path, "it is a file, not a folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise IndexWriteError(path, _os_reason(exc)) from exc
-    storage = _storage(path)
-    return _NewIndex(storage, TOC._latest_generation(storage, INDEX_NAME))
+    return NewIndex(_storage(path), make_schema(), INDEX_NAME)
 
 
 def _has_index(path: Path) -> bool:
     """Whether ``path`` holds a committed table of contents (readable or not)."""
-    return path.is_dir() and TOC._latest_generation(_storage(path), INDEX_NAME) >= 0
+    return path.is_dir() and latest_generation(_storage(path), INDEX_NAME) >= 0
 
 
 def _own_file(name: str) -> bool:
-    """Whether a file name is one the index writes (tables of contents and their
-    temporary files, segment files), not one someone else put in the folder."""
-    return name.startswith(f"_{INDEX_NAME}_") or TOC._segment_pattern(INDEX_NAME).match(name) is not None
+    """Whether a file name is one the index writes, not one someone else put in the folder."""
+    return is_index_file(name, INDEX_NAME)
 
 
 def _key(file: str, record: str) -> str:
@@ -368,17 +353,11 @@ def _writer(ix: index.Index, jobs: int, memory_mb: int) -> FastWriter:
     from .fastwriter import FastWriter, ParallelWriter
 
     if jobs > 1:
-        writer: FastWriter = ParallelWriter(ix, procs=jobs, limitmb=memory_mb, _lk=False)
+        writer: FastWriter = ParallelWriter(ix, procs=jobs, limitmb=memory_mb, lock=False)
     else:
-        writer = FastWriter(ix, limitmb=memory_mb, _lk=False)
+        writer = FastWriter(ix, limitmb=memory_mb, lock=False)
     if _PAUSE.startswith("toc"):
-        write_toc = writer._commit_toc
-
-        def pausing_commit_toc(segments: list[Any]) -> None:
-            _pause("toc")
-            write_toc(segments)
-
-        writer._commit_toc = pausing_commit_toc  # type: ignore[method-assign]
+        writer.before_toc = lambda: _pause("toc")
     return writer
 
 
@@ -394,7 +373,7 @@ def _abandon(writer: FastWriter | None, storage: FileStorage, before: set[str]) 
         except (OSError, IndexingError):
             pass  # closing flushes buffers, which a full disk refuses again: the files go below
     written = set(storage.list()) - before
-    if writer is not None and TOC._filename(INDEX_NAME, writer.generation) in written:
+    if writer is not None and toc_filename(INDEX_NAME, writer.generation) in written:
         return  # the run failed after its commit, which is the index now
     for name in written:
         if _own_file(name):

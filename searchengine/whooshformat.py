@@ -15,7 +15,10 @@ layout rather than on Whoosh's API is here, both ways:
 - **columns**: a numeric column's big-endian values and default, the length
   columns, reading one segment's column without opening its terms;
 - **files**: segments (compound or not) and the TOC, which :func:`commit_toc`
-  writes itself so that a checksum file can precede it;
+  writes itself so that a checksum file can precede it; the files' names
+  and generations (:func:`latest_generation`, :func:`toc_filename`,
+  :func:`is_index_file`), and an index whose TOC is not written yet
+  (:class:`NewIndex`);
 - **reads in place**: :class:`MappedStorage` maps each file and reads it
   without a shared file position, so one open index serves many threads.
 
@@ -85,10 +88,10 @@ from .errors import IndexCorrupt, IndexNotFound, UnknownIndexFormat
 
 __all__ = [
     "KNOWN_RELEASE", "ONE_POSITION", "TOC_VERSION", "Block", "CheckedIndex", "MappedFile", "MappedStorage",
-    "PostingListWriter", "Verification", "block_index", "block_postings", "byte_to_length", "check_whoosh",
-    "column_default", "commit_toc", "decode", "decode_positions", "encode_positions", "field_lengths",
-    "length_column", "numeric_column", "numeric_dtype", "plain_positions", "segment_column", "term_postings",
-    "verify_files", "writes_w3",
+    "NewIndex", "PostingListWriter", "Verification", "block_index", "block_postings", "byte_to_length",
+    "check_whoosh", "column_default", "commit_toc", "decode", "decode_positions", "encode_positions",
+    "field_lengths", "is_index_file", "latest_generation", "length_column", "numeric_column", "numeric_dtype",
+    "plain_positions", "segment_column", "term_postings", "toc_filename", "verify_files", "writes_w3",
 ]
 
 KNOWN_RELEASE = (2, 7)
@@ -266,7 +269,7 @@ class CheckedIndex(FileIndex):
         folder = Path(storage.folder)
         check_whoosh(folder)
         for attempt in range(_OPEN_ATTEMPTS):
-            generation = TOC._latest_generation(storage, indexname)
+            generation = latest_generation(storage, indexname)
             if generation >= 0:  # else Whoosh's TOC.read raises EmptyIndexError
                 _check_toc_header(storage, indexname, generation, folder)
             toc = TOC.read(storage, indexname, generation, schema=schema)
@@ -280,7 +283,7 @@ class CheckedIndex(FileIndex):
                 return
             except IndexCorrupt:
                 # A commit since the TOC was read removes the files it no longer uses.
-                if attempt + 1 == _OPEN_ATTEMPTS or TOC._latest_generation(storage, indexname) == generation:
+                if attempt + 1 == _OPEN_ATTEMPTS or latest_generation(storage, indexname) == generation:
                     raise
 
 
@@ -289,7 +292,7 @@ _OPEN_ATTEMPTS = 3
 
 def _check_toc_header(storage: Storage, indexname: str, generation: int, folder: Path) -> None:
     """The format a TOC declares, read from its header (what ``TOC.read`` reads first)."""
-    name = TOC._filename(indexname, generation)
+    name = toc_filename(indexname, generation)
     stream = storage.open_file(name)
     try:
         sizes = [stream.read_varint() for _ in range(3)]
@@ -307,6 +310,52 @@ def _check_toc_header(storage: Storage, indexname: str, generation: int, folder:
                     f"{_release(release)}")
     if sizes != [4, 8, 4]:
         raise UnknownIndexFormat(folder, f"this index was written on a machine with other sizes of numbers {sizes}")
+
+
+# The index's files and generations
+
+
+def latest_generation(storage: Storage, indexname: str) -> int:
+    """The generation of the newest TOC in ``storage`` (-1 if there is none),
+    read from the file names alone: the TOC itself may be damaged."""
+    return int(TOC._latest_generation(storage, indexname))
+
+
+def toc_filename(indexname: str, generation: int) -> str:
+    """The name of the TOC of ``generation``."""
+    return str(TOC._filename(indexname, generation))
+
+
+def is_index_file(name: str, indexname: str) -> bool:
+    """Whether a file name is one an index writes (TOCs, checksum files and
+    their temporary files, segment files), not one someone else put in the
+    folder: the names Whoosh's clean-up after a commit matches too."""
+    return name.startswith(f"_{indexname}_") or TOC._segment_pattern(indexname).match(name) is not None
+
+
+class NewIndex(FileIndex):
+    """An index written from nothing, whose TOC (no segments yet) lives in
+    memory until the first commit writes one.
+
+    So a first build killed before its commit leaves no TOC, and the folder
+    reads as "no index", not as an empty one. And since its generation is
+    that of the newest TOC in the folder (a writer commits the next one), a
+    rebuild commits over the old index without reading a byte of it, whatever
+    state it is in (a damaged TOC, missing segments); until that commit,
+    searches see the old index. The commit then deletes the old index's
+    files, and only those (:func:`is_index_file`).
+    """
+
+    def __init__(self, storage: Storage, schema: wfields.Schema, indexname: str) -> None:
+        # Not FileIndex.__init__, which reads the TOC on disk to check it.
+        self.storage = storage
+        self.indexname = indexname
+        self._schema = schema
+        self._generation = latest_generation(storage, indexname)
+
+    def _read_toc(self) -> TOC:
+        """What Whoosh's writers read to start from: no segments."""
+        return TOC(self._schema, [], self._generation)
 
 
 # Writing posting lists
@@ -628,7 +677,7 @@ def commit_toc(storage: FileStorage, indexname: str, schema: wfields.Schema, seg
     every newsearch writer."""
     ram = RamStorage()
     TOC(schema, segments, generation).write(ram, indexname)
-    tocname = TOC._filename(indexname, generation)
+    tocname = toc_filename(indexname, generation)
     toc = ram.files[tocname]
     previous = {}
     try:
@@ -695,14 +744,14 @@ def verify_files(path: str | os.PathLike[str], indexname: str) -> Verification:
     storage = FileStorage(str(folder))
     attempts = 1
     while True:
-        generation = TOC._latest_generation(storage, indexname) if folder.is_dir() else -1
+        generation = latest_generation(storage, indexname) if folder.is_dir() else -1
         if generation < 0:
             raise IndexNotFound(folder)
         try:
             return _verify_generation(storage, indexname, generation, folder)
         except IndexCorrupt:
             # A commit meanwhile removes the files of the generation being read.
-            if attempts == _OPEN_ATTEMPTS or TOC._latest_generation(storage, indexname) == generation:
+            if attempts == _OPEN_ATTEMPTS or latest_generation(storage, indexname) == generation:
                 raise
             attempts += 1
 
