@@ -32,14 +32,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from whoosh import fields, index, writing
+from whoosh.codec.base import Segment
 from whoosh.columns import VarBytesColumn
 from whoosh.filedb.filestore import FileStorage, StorageError
 from whoosh.index import EmptyIndexError
 from whoosh.reading import SegmentReader
-from whoosh.util.filelock import try_for
+from whoosh.util.filelock import LockBase, try_for
 from whoosh.writing import IndexingError
 
 from .analysis import FrenchAnalyzer, fold
@@ -281,7 +282,7 @@ def _known_state(writer: FastWriter) -> _KnownState:
     return known
 
 
-def merge_small_segments(writer: writing.SegmentWriter, segments: list[Any]) -> list[Any]:
+def merge_small_segments(writer: writing.SegmentWriter, segments: list[Segment]) -> list[Segment]:
     """The merge policy of incremental runs: Whoosh's, bounded.
 
     Whoosh's own policy (``MERGE_SMALL``) now and then merges every segment
@@ -296,7 +297,7 @@ def merge_small_segments(writer: writing.SegmentWriter, segments: list[Any]) -> 
     size or bigger stay as they are (with their deleted documents) until
     ``--rebuild``.
     """
-    classes: dict[int, list[Any]] = defaultdict(list)
+    classes: dict[int, list[Segment]] = defaultdict(list)
     for segment in segments:
         count = segment.doc_count_all()
         if count < MERGE_MAX_DOCS:
@@ -304,7 +305,7 @@ def merge_small_segments(writer: writing.SegmentWriter, segments: list[Any]) -> 
     for size in sorted(classes):
         if len(classes[size]) < MERGE_FACTOR:
             continue
-        group: list[Any] = []
+        group: list[Segment] = []
         total = 0
         for segment in sorted(classes[size], key=lambda s: s.doc_count_all()):
             if total + segment.doc_count_all() >= MERGE_MAX_DOCS:
@@ -336,7 +337,7 @@ def _pause(point: str, count: int = 1) -> None:
         time.sleep(0.01)
 
 
-def _lock(ix: index.Index, path: Path, wait: float) -> Any:
+def _lock(ix: index.Index, path: Path, wait: float) -> LockBase:
     """The index's write lock, waited for up to ``wait`` seconds."""
     lock = ix.lock("WRITELOCK")
     try:
@@ -467,7 +468,14 @@ def _read_known_state(writer: FastWriter, path: Path) -> _KnownState:
     except OSError as exc:
         raise IndexCorrupt(path, f"a segment cannot be read: {_os_reason(exc)}") from exc
     except Exception as exc:  # noqa: BLE001 - a damaged segment fails in many ways inside Whoosh
-        raise IndexCorrupt(path, f"a segment cannot be read: {exc or type(exc).__name__}") from exc
+        raise IndexCorrupt(path, f"a segment cannot be read: {str(exc) or type(exc).__name__}") from exc
+
+
+class _ReadFile(Protocol):
+    """:func:`~searchengine.articles.read_file`, passed in so that a query need not import it."""
+
+    def __call__(self, path: Path, fields: Mapping[str, str] | None = None, *,
+                 on_problem: Callable[[BadArticle], None]) -> Iterable[Article]: ...
 
 
 def _write_changes(
@@ -479,7 +487,7 @@ def _write_changes(
     report: IndexReport,
     problem: Callable[[BadArticle], None],
     progress: Callable[[Progress], None] | None,
-    read_file: Callable[..., Iterable[Article]],
+    read_file: _ReadFile,
 ) -> None:
     """Add, replace and delete documents so the writer holds what ``files`` say."""
     known = current.state
