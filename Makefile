@@ -24,10 +24,10 @@ lint: install
 	$(BIN)/ruff check searchengine tests benchmarks
 	$(BIN)/python -W error -c "import searchengine, searchengine.cli"
 
-test: lint
+test: lint typecheck
 	$(BIN)/python -m pytest
 
-# mypy --strict on searchengine/ (settings in pyproject.toml); not yet part of `test`.
+# mypy --strict on searchengine/ (settings in pyproject.toml); part of `test`.
 typecheck: install
 	$(BIN)/mypy
 

@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from importlib import resources
 from itertools import chain
-from typing import Any
+from typing import Any, Self, TypeVar
 
 import Stemmer
 from unidecode import unidecode
@@ -72,7 +72,8 @@ def stem(folded: str) -> str:
     stems exactly like the accented one."""
     if not folded.isalpha():
         return folded
-    return _STEMMER.stemWord(folded)
+    stemmed: str = _STEMMER.stemWord(folded)
+    return stemmed
 
 
 def nfc(text: str) -> str:
@@ -201,7 +202,10 @@ def _chunk_terms(chunk: str, term_of: Callable[[str], str]) -> tuple[Term, ...]:
     return tuple(_scan(chunk, term_of))
 
 
-class _Cache(dict[str, Any]):
+_Value = TypeVar("_Value")
+
+
+class _Cache(dict[str, _Value]):
     """Values made on first look-up (by ``__missing__``) and kept for keys of
     up to ``LONGEST`` characters, at most ``size`` of them. When full it is
     emptied, which costs little (the common words of news text come back
@@ -220,7 +224,7 @@ class _Cache(dict[str, Any]):
         self.size = size
         self.lock = threading.Lock()
 
-    def _keep(self, key: str, value: Any) -> None:
+    def _keep(self, key: str, value: _Value) -> None:
         if len(key) <= self.LONGEST:
             with self.lock:
                 if len(self) >= self.size:
@@ -228,7 +232,7 @@ class _Cache(dict[str, Any]):
                 self[key] = value
 
 
-class _Words(_Cache):
+class _Words(_Cache[str]):
     """The term of each word without dots: folded, then stemmed by ``stem``."""
 
     __slots__ = ("stem",)
@@ -243,7 +247,7 @@ class _Words(_Cache):
         return term
 
 
-class _Chunks(_Cache):
+class _Chunks(_Cache[tuple[Term, ...]]):
     """The terms of each chunk of text between spaces, by :func:`_chunk_terms`
     with the terms of words from ``words``."""
 
@@ -301,11 +305,11 @@ class FrenchAnalyzer(Analyzer):
 
     CACHE_SIZE = 300_000
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> FrenchAnalyzer:
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
         """An analyser with the default settings. Indexes written before the
         analyser had settings pickled it without state, so unpickling them
         calls neither ``__init__`` nor ``__setstate__``, only this."""
-        analyzer = super().__new__(cls)
+        analyzer: Self = super().__new__(cls)
         analyzer._setup(None, cls.CACHE_SIZE)
         return analyzer
 

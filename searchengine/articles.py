@@ -14,6 +14,7 @@ import datetime as dt
 import errno
 import gzip
 import hashlib
+import io
 import json
 import math
 import os
@@ -21,9 +22,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from json.decoder import WHITESPACE
 from pathlib import Path
-from typing import IO
 
 from .analysis import nfc
 from .errors import BadArticle
@@ -253,7 +252,7 @@ def _os_reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _open(path: Path) -> IO[bytes]:
+def _open(path: Path) -> gzip.GzipFile | io.BufferedReader:
     return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
 
 
@@ -265,7 +264,7 @@ def _too_large(size: int, limit: int, what: str) -> str:
     return f"{_megabytes(size)}, over the {limit // MB} MB limit for {what}"
 
 
-def _rest_size(fh: IO[bytes]) -> int:
+def _rest_size(fh: gzip.GzipFile | io.BufferedReader) -> int:
     """Bytes left in ``fh``, counted without holding them."""
     if not isinstance(fh, gzip.GzipFile):
         return max(0, os.fstat(fh.fileno()).st_size - fh.tell())
@@ -381,6 +380,7 @@ def _markdown_text(text: str) -> str:
             lines.append("")
         else:
             start = _LINE_START.match(line)
+            assert start is not None  # every part of the pattern is optional
             line = line[start.end():]
             if "#" in start.group():
                 line = _CLOSING_HASHES.sub("", line)
@@ -478,6 +478,16 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE_ESCAPE_BYTES = re.compile(_SURROGATE_ESCAPE.pattern.encode())
 
 
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+"""JSON's white space (as ``json.decoder.WHITESPACE``, which is not public)."""
+
+
+def _skip_space(text: str, at: int) -> int:
+    """The position of the first character from ``at`` that is not JSON's white space."""
+    match = _WHITESPACE.match(text, at)
+    return match.end() if match else at  # the pattern matches everywhere
+
+
 def _read_json_lines(path: Path, display: str, fields: Mapping[str, str], on_problem: Problem) -> Iterator[Article]:
     """One record a line, read in pieces of at most :data:`MAX_RECORD_BYTES`:
     the rest of a longer line is skipped without being held."""
@@ -503,9 +513,9 @@ def _read_json_lines(path: Path, display: str, fields: Mapping[str, str], on_pro
                                 break
                         raise BadArticle(display, _too_large(size, MAX_RECORD_BYTES, "one article"), number)
                     line = _decode(raw, display, number).rstrip()
-                    record, end = _json_value(line, WHITESPACE.match(line, 0).end(), display, number)
+                    record, end = _json_value(line, _skip_space(line, 0), display, number)
                     if end != len(line):
-                        raise _malformed(line, WHITESPACE.match(line, end).end(), "Extra data", display, number)
+                        raise _malformed(line, _skip_space(line, end), "Extra data", display, number)
                     surrogates = _SURROGATE_ESCAPE_BYTES.search(raw) is not None
                     yield _record(record, display, number, number, fields, surrogates)
                 except BadArticle as exc:
@@ -539,28 +549,28 @@ def _read_json(path: Path, display: str, fields: Mapping[str, str], on_problem: 
 def _json_records(text: str, display: str) -> Iterator[tuple[int, object, int, int]]:
     """Each record of a .json file (the value, or each element of the array,
     it holds) with its number and span; nothing for white space only."""
-    at = WHITESPACE.match(text, 0).end()
+    at = _skip_space(text, 0)
     if at == len(text):
         return
     if not text.startswith("[", at):
         value, end = _json_value(text, at, display, None)
         yield 1, value, at, end
     else:
-        at = WHITESPACE.match(text, at + 1).end()
+        at = _skip_space(text, at + 1)
         end = at + 1
         number = 0
         while not (number == 0 and text.startswith("]", at)):
             number += 1
             value, end = _json_value(text, at, display, None)
             yield number, value, at, end
-            at = WHITESPACE.match(text, end).end()
+            at = _skip_space(text, end)
             if text.startswith("]", at):
                 end = at + 1
                 break
             if not text.startswith(",", at):
                 raise _malformed(text, at, "Expecting ',' delimiter", display, None)
-            at = WHITESPACE.match(text, at + 1).end()
-    at = WHITESPACE.match(text, end).end()
+            at = _skip_space(text, at + 1)
+    at = _skip_space(text, end)
     if at != len(text):
         raise _malformed(text, at, "Extra data", display, None)
 

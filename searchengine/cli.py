@@ -11,11 +11,20 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar  # what click.progressbar returns
+
+    from .engine import SearchEngine
+
+    _DateType = click.ParamType[dt.date, str]
+else:  # subscripted at run time, it would fail on the Clicks before ParamType was generic
+    _DateType = click.ParamType
 
 EXIT_FOUND, EXIT_NONE, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
@@ -106,7 +115,7 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def _engine(index_dir: str, names: str | None = None):  # noqa: ANN202 - keeps the import lazy
+def _engine(index_dir: str, names: str | None = None) -> SearchEngine:
     from .engine import SearchEngine
 
     return SearchEngine(index_dir, names=names)
@@ -179,7 +188,7 @@ def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, fields: tuple[s
     """
     from .render import render_report, safe
 
-    bar = None
+    bar: ProgressBar[str] | None = None
 
     def on_problem(exc: Exception) -> None:
         clear = "\r\x1b[K" if bar is not None else ""
@@ -230,11 +239,11 @@ class QueryCommand(click.Command):
             else:
                 state.largs.append(arg)
 
-        parser._match_short_opt = match
+        setattr(parser, "_match_short_opt", match)  # noqa: B010 - Click has no hook for this: one instance's method
         return parser
 
 
-class DateParam(click.ParamType):
+class DateParam(_DateType):
     """A date as the README lists them (2023-09-12, 12/09/2023, 12 septembre 2023)."""
 
     name = "date"

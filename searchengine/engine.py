@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import whoosh
 
@@ -40,6 +40,7 @@ from .snippets import ArticleText, Highlighter
 if TYPE_CHECKING:
     from .errors import BadArticle
     from .indexing import IndexReport, Progress
+    from .scoring import DocIds
     from .whooshformat import Verification
 
 __all__ = ["IndexInfo", "SearchEngine"]
@@ -92,7 +93,8 @@ class _Snapshot:
         return self.arrays.doc_frequency(fieldname, term)
 
     def terms_within(self, fieldname: str, term: str, distance: int) -> Iterable[str]:
-        return self.arrays.reader.terms_within(fieldname, term, distance, prefix=1)
+        found: Iterable[str] = self.arrays.reader.terms_within(fieldname, term, distance, prefix=1)
+        return found
 
     def expand_prefix(self, fieldname: str, prefix: str) -> Iterator[str]:
         for term in self.arrays.reader.expand_prefix(fieldname, prefix):
@@ -124,7 +126,7 @@ class _Snapshot:
                     return str(text[start:end])
         return None
 
-    def facets(self, docs: Any) -> Facets:
+    def facets(self, docs: DocIds) -> Facets:
         reader = self.searcher.reader()
         terms = [t.decode("utf-8") if isinstance(t, bytes) else t for t in reader.lexicon("source_id")]
         date_field = self.searcher.schema["date"]

@@ -6,10 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .scoring import IndexArrays
+
+if TYPE_CHECKING:
+    from .scoring import DocIds
 
 __all__ = ["Facet", "Facets", "count_facets"]
 
@@ -31,7 +35,7 @@ class Facets:
     """Most articles first."""
 
 
-def count_facets(arrays: IndexArrays, docs: np.ndarray, source_terms: list[str],
+def count_facets(arrays: IndexArrays, docs: DocIds, source_terms: list[str],
                  source_name: Callable[[int], str], to_datetime: Callable[[int], dt.datetime]) -> Facets:
     """The facets of ``docs``: dates come from the date column, sources from
     the postings of each source's folded name (``source_terms``); a source is

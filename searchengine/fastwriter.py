@@ -15,6 +15,10 @@ postings, weights, positions, lengths and statistics, written through
 checksums). Segments, deletions and merges are ``SegmentWriter``'s own, and
 the commit writes the new TOC last, so a killed run leaves the last committed
 index. :class:`ParallelWriter` shares the work with worker processes.
+
+As subclasses, the writers use what ``SegmentWriter`` keeps for subclasses
+(its ``_check_state``, ``_added``, ``_tempstorage``, steps of its commit), and
+no other Whoosh internals: those are :mod:`~searchengine.whooshformat`'s.
 """
 
 from __future__ import annotations
@@ -26,14 +30,17 @@ import multiprocessing
 import os
 import queue
 import signal
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import islice
+from multiprocessing.process import BaseProcess
+from multiprocessing.queues import Queue
 from operator import itemgetter
 from pickle import HIGHEST_PROTOCOL, dump, load
-from typing import Any
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 from whoosh import fields as wfields
+from whoosh.codec.base import Segment
 from whoosh.filedb.filestore import Storage
 from whoosh.index import Index
 from whoosh.util import random_name
@@ -41,6 +48,7 @@ from whoosh.writing import IndexingError, SegmentWriter
 
 from . import whooshformat
 from .analysis import FrenchAnalyzer
+from .whooshformat import FlatPostings
 
 __all__ = ["FastWriter", "ParallelWriter", "collecting_rarely"]
 
@@ -54,6 +62,28 @@ _PR_SET_PDEATHSIG = 1
 _NUMBERS_CACHED = 10_000
 _RUN_CHUNK = 1024
 """Terms pickled together in a spilled run: one pickle call per chunk, not per term."""
+
+
+TermPostings = tuple[str, bytes, FlatPostings]
+"""One term's postings: (field name, term bytes, flat postings)."""
+_Indexed = list[tuple[bytes, int, float, bytes | None]]
+"""What ``FieldType.index`` makes of a value: (term bytes, frequency, weight, value bytes) each."""
+
+MergePolicy = Callable[[SegmentWriter, list[Segment]], list[Segment]]
+"""What ``commit(mergetype=...)`` takes: the segments to keep, given the
+writer (into which it adds those it merges) and the index's segments."""
+_Batch = list[dict[str, object]]
+"""Documents sent to a worker at once, each as ``add_document``'s keywords."""
+_Result = tuple[Literal["segment"], Segment | None] | tuple[Literal["error"], str]
+"""What a worker hands back: its segment (None if it got no document), or its error."""
+_T = TypeVar("_T")
+_T_co = TypeVar("_T_co", covariant=True)
+
+
+class _Timed(Protocol[_T_co]):
+    """A queue operation with a timeout in seconds (``get``, or a bound ``put``)."""
+
+    def __call__(self, *, timeout: float) -> _T_co: ...
 
 
 @contextmanager
@@ -95,11 +125,11 @@ class PostingBuffer:
         self.limit = limitmb * 2**20
         self.text_fields = text_fields
         """Fields keyed by term text rather than UTF-8 bytes (encoded when written)."""
-        self.fields: dict[str, dict[Any, list]] = {}
+        self.fields: dict[str, dict[str | bytes, FlatPostings]] = {}
         self.size = 0
         self.runs: list[str] = []
 
-    def _terms(self, fieldname: str) -> dict[Any, list]:
+    def _terms(self, fieldname: str) -> dict[str | bytes, FlatPostings]:
         terms = self.fields.get(fieldname)
         if terms is None:
             terms = self.fields[fieldname] = {}
@@ -145,15 +175,16 @@ class PostingBuffer:
             self.spill()
         return sum(map(len, positions.values()))
 
-    def _sorted(self) -> Iterator[tuple[str, bytes, list]]:
+    def _sorted(self) -> Iterator[TermPostings]:
         for fieldname in sorted(self.fields):
-            terms = self.fields[fieldname]
             if fieldname in self.text_fields:
-                for key in sorted(terms):  # code point order is UTF-8 byte order
-                    yield fieldname, key.encode("utf-8"), terms[key]
+                text = cast("dict[str, FlatPostings]", self.fields[fieldname])
+                for key in sorted(text):  # code point order is UTF-8 byte order
+                    yield fieldname, key.encode("utf-8"), text[key]
             else:
-                for key in sorted(terms):
-                    yield fieldname, key, terms[key]
+                terms = cast("dict[bytes, FlatPostings]", self.fields[fieldname])
+                for tbytes in sorted(terms):
+                    yield fieldname, tbytes, terms[tbytes]
 
     def spill(self) -> None:
         """Write the buffered postings to a new sorted run and empty the buffer."""
@@ -166,7 +197,7 @@ class PostingBuffer:
         self.fields = {}
         self.size = 0
 
-    def _read_run(self, name: str) -> Iterator[tuple[str, bytes, list]]:
+    def _read_run(self, name: str) -> Iterator[TermPostings]:
         with self.tempstore.open_file(name).raw_file() as fh:
             while True:
                 try:
@@ -176,23 +207,24 @@ class PostingBuffer:
                 yield from chunk
         self.tempstore.delete_file(name)
 
-    def postings(self) -> Iterator[tuple[str, bytes, list]]:
-        """(fieldname, term bytes, flat postings) by field and term, each term's
-        postings in document order (runs are in document order)."""
+    def postings(self) -> Iterator[TermPostings]:
+        """Each term's postings by field and term, in document order (runs
+        are in document order)."""
         if not self.runs:
             yield from self._sorted()
             return
         sources = [self._read_run(name) for name in self.runs] + [self._sorted()]
         merged = heapq.merge(*sources, key=itemgetter(0, 1))
         current = next(merged, None)
+        if current is None:
+            return
         for item in merged:
-            if current is not None and item[0] == current[0] and item[1] == current[1]:
+            if item[0] == current[0] and item[1] == current[1]:
                 current[2].extend(item[2])
             else:
-                yield current  # type: ignore[misc]
+                yield current
                 current = item
-        if current is not None:
-            yield current
+        yield current
 
     def cleanup(self) -> None:
         for name in self.runs:
@@ -205,11 +237,18 @@ class PostingBuffer:
 
 
 class FastWriter(SegmentWriter):
-    """A ``SegmentWriter`` with a faster path for our text fields (see the module)."""
+    """A ``SegmentWriter`` with a faster path for our text fields (see the module).
 
-    def __init__(self, ix: Index, limitmb: float = 128, **kwargs: Any) -> None:
+    ``lock=False`` is for a caller that holds the index's write lock already.
+    """
+
+    before_toc: Callable[[], None] | None = None
+    """Called at commit once every segment is written, before the TOC that
+    makes them the index (a test stops a run there)."""
+
+    def __init__(self, ix: Index, limitmb: float = 128, lock: bool = True, **kwargs: Any) -> None:
         whooshformat.check_whoosh(ix.storage.folder)
-        super().__init__(ix, limitmb=limitmb, **kwargs)
+        super().__init__(ix, limitmb=limitmb, _lk=lock, **kwargs)
         if not whooshformat.writes_w3(self.codec):
             self.cancel()
             raise IndexingError(f"FastWriter writes the W3 codec, not {self.codec!r}")
@@ -217,11 +256,11 @@ class FastWriter(SegmentWriter):
             self.cancel()
             raise IndexingError("FastWriter does not write term vectors or spelling fields")
         self._fast = {name for name, f in self.schema.items() if _fast_field(f)}
-        self.pool = PostingBuffer(self._tempstorage, limitmb, self._fast)  # type: ignore[assignment]
-        self._numbers: dict[tuple[str, Any], list] = {}
+        self.pool = PostingBuffer(self._tempstorage, limitmb, self._fast)
+        self._numbers: dict[tuple[str, Hashable], _Indexed] = {}
         """Whoosh indexes a number or a date as several terms, computed in Python; news dates repeat."""
 
-    def _index_number(self, name: str, field: wfields.NUMERIC, value: Any) -> list:
+    def _index_number(self, name: str, field: wfields.NUMERIC, value: Hashable) -> _Indexed:
         postings = self._numbers.get((name, value))
         if postings is None:
             postings = list(field.index(value))
@@ -230,7 +269,7 @@ class FastWriter(SegmentWriter):
             self._numbers[name, value] = postings
         return postings
 
-    def add_document(self, **fields: Any) -> None:
+    def add_document(self, **fields: object) -> None:
         if any(name.startswith("_") for name in fields):
             # Boosts and custom stored values: Whoosh's own path handles them.
             super().add_document(**fields)
@@ -239,10 +278,10 @@ class FastWriter(SegmentWriter):
         schema = self.schema
         names = sorted(fields)
         self._check_fields(schema, names)
-        pool: PostingBuffer = self.pool  # type: ignore[assignment]
+        pool = self.pool
         docnum = self.docnum
         # Analyse everything first: a value that fails leaves nothing behind.
-        analysed: list[tuple[str, wfields.FieldType, Any, Any]] = []
+        analysed: list[tuple[str, wfields.FieldType, object, dict[str, list[int]] | _Indexed | None]] = []
         for name in names:
             value = fields[name]
             if value is None:
@@ -283,9 +322,8 @@ class FastWriter(SegmentWriter):
         pdr = self.per_document_reader()
         try:
             fieldwriter = self.fieldwriter
-            pool: PostingBuffer = self.pool  # type: ignore[assignment]
             current: whooshformat.PostingListWriter | None = None
-            for fieldname, tbytes, postings in pool.postings():
+            for fieldname, tbytes, postings in self.pool.postings():
                 if current is None or fieldname != current.fieldname:
                     if current is not None:
                         current.finish()
@@ -300,9 +338,26 @@ class FastWriter(SegmentWriter):
         finally:
             pdr.close()
 
-    def _commit_toc(self, segments: list[Any]) -> None:
+    def _commit_toc(self, segments: list[Segment]) -> None:
         """The one commit of every newsearch writer: checksums, then the TOC."""
+        if self.before_toc is not None:
+            self.before_toc()
         whooshformat.commit_toc(self.storage, self.indexname, self.schema, segments, self.generation)
+
+    def finish_segment(self) -> Segment | None:
+        """Write this writer's segment and close it, without a commit (a worker
+        hands it to the writer that commits): the segment, or None if no
+        document was added."""
+        if self._added:
+            return self._finalize_segment()
+        self._close_segment()
+        return None
+
+    def discard_segment(self) -> None:
+        """Close this writer's segment files, and drop its buffered postings,
+        without writing the segment (a worker giving up; the files it wrote
+        are deleted by the run that failed)."""
+        self._close_segment()
 
 
 def _die_with_parent(parent: int) -> None:
@@ -317,7 +372,8 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _worker(ix: Index, writerargs: dict[str, Any], jobs: Any, results: Any, parent: int) -> None:
+def _worker(ix: Index, writerargs: dict[str, Any], jobs: Queue[_Batch | None], results: Queue[_Result],
+            parent: int) -> None:
     """One worker of a :class:`ParallelWriter`: index batches until told to stop,
     then hand back the finished segment (or the error). It gets the parent's
     index object, not a folder to open: a first build has no table of contents
@@ -326,28 +382,24 @@ def _worker(ix: Index, writerargs: dict[str, Any], jobs: Any, results: Any, pare
     writer = None
     gc.set_threshold(100_000, 50, 100)  # as collecting_rarely(), for this whole process
     try:
-        writer = FastWriter(ix, _lk=False, **writerargs)
+        writer = FastWriter(ix, lock=False, **writerargs)
         while True:
             try:
                 batch = jobs.get(timeout=0.5)
             except queue.Empty:
                 if os.getppid() != parent:  # the parent was killed: give up quietly
-                    writer._close_segment()
+                    writer.discard_segment()
                     return
                 continue
             if batch is None:
                 break
             for fields in batch:
                 writer.add_document(**fields)
-        if writer._added:
-            results.put(("segment", writer._finalize_segment()))
-        else:
-            writer._close_segment()
-            results.put(("segment", None))
+        results.put(("segment", writer.finish_segment()))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
         if writer is not None and not writer.perdocwriter.is_closed:
             try:
-                writer._close_segment()
+                writer.discard_segment()
             except OSError:  # a full disk refuses the flush again; the parent deletes the files
                 pass
         results.put(("error", f"{type(exc).__name__}: {exc}"))
@@ -376,22 +428,22 @@ class ParallelWriter(FastWriter):
                  **kwargs: Any) -> None:
         if procs < 2:
             raise ValueError(f"a ParallelWriter needs at least 2 processes, not {procs}")
-        self._procs: list[Any] = []
+        self._procs: list[BaseProcess] = []
         self._index = ix
         super().__init__(ix, limitmb=limitmb, **kwargs)
         context = multiprocessing.get_context()
         self._context = context
         self._workers = procs - 1
-        self._jobs = context.Queue(2 * self._workers)
+        self._jobs: Queue[_Batch | None] = context.Queue(2 * self._workers)
         # Never wait at exit to flush batches no worker will read (after a failure);
         # a commit has seen every worker take its last batch.
         self._jobs.cancel_join_thread()
-        self._results = context.Queue()
-        self._batch: list[dict[str, Any]] = []
+        self._results: Queue[_Result] = context.Queue()
+        self._batch: _Batch = []
         self._batchsize = batchsize
         self._limitmb = limitmb
 
-    def add_document(self, **fields: Any) -> None:
+    def add_document(self, **fields: object) -> None:
         self._check_state()
         self._batch.append(fields)
         if len(self._batch) >= self._batchsize:
@@ -421,7 +473,7 @@ class ParallelWriter(FastWriter):
             return
         raise IndexingError(f"an indexing worker failed: {error}")
 
-    def _wait_for(self, operation: Any) -> Any:
+    def _wait_for(self, operation: _Timed[_T]) -> _T:
         """Retry a queue operation while some worker is alive."""
         while True:
             try:
@@ -438,7 +490,7 @@ class ParallelWriter(FastWriter):
         for _ in self._procs:
             self._wait_for(lambda timeout: self._jobs.put(None, timeout=timeout))
 
-    def _collect(self) -> list[Any]:
+    def _collect(self) -> list[Segment]:
         """The workers' segments, once they have written them."""
         results = [self._wait_for(self._results.get) for _ in self._procs]
         for proc in self._procs:
@@ -449,17 +501,16 @@ class ParallelWriter(FastWriter):
             raise IndexingError(f"an indexing worker failed: {errors[0]}")
         return [value for _, value in results if value is not None]
 
-    def commit(self, mergetype: Any = None, optimize: Any = None, merge: Any = None) -> None:
+    def commit(self, mergetype: MergePolicy | None = None, optimize: bool | None = None,
+               merge: bool | None = None) -> None:
         self._check_state()
         self._stop_workers()
         # This process's own segment is written while the workers write theirs.
-        finalsegments = self._merge_segments(mergetype, optimize, merge)
-        if self._added:
-            finalsegments.append(self._finalize_segment())
-        else:
-            self._close_segment()
-        self._commit_toc(finalsegments + self._collect())
-        self._finish()
+        super().commit(mergetype, optimize, merge)
+
+    def _commit_toc(self, segments: list[Segment]) -> None:
+        """This process's segments and the workers' in one TOC."""
+        super()._commit_toc(segments + self._collect())
 
     def cancel(self) -> None:
         for proc in self._procs:

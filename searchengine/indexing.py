@@ -32,19 +32,29 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from whoosh import fields, index, writing
+from whoosh.codec.base import Segment
 from whoosh.columns import VarBytesColumn
 from whoosh.filedb.filestore import FileStorage, StorageError
-from whoosh.index import TOC, EmptyIndexError
+from whoosh.index import EmptyIndexError
 from whoosh.reading import SegmentReader
-from whoosh.util.filelock import try_for
+from whoosh.util.filelock import LockBase, try_for
 from whoosh.writing import IndexingError
 
 from .analysis import FrenchAnalyzer, fold
 from .errors import BadArticle, IndexCorrupt, IndexLocked, IndexNotFound, IndexWriteError, NewsearchError
-from .whooshformat import MappedStorage, Verification, segment_column, verify_files
+from .whooshformat import (
+    MappedStorage,
+    NewIndex,
+    Verification,
+    is_index_file,
+    latest_generation,
+    segment_column,
+    toc_filename,
+    verify_files,
+)
 
 if TYPE_CHECKING:
     from .articles import Article
@@ -130,7 +140,7 @@ def open_index(path: Path) -> index.Index:
         raise IndexNotFound(path)
     try:
         storage = _storage(path)
-        if TOC._latest_generation(storage, INDEX_NAME) < 0:
+        if latest_generation(storage, INDEX_NAME) < 0:
             raise IndexNotFound(path)
         return storage.open_index(INDEX_NAME)
     except EmptyIndexError as exc:
@@ -141,29 +151,6 @@ def open_index(path: Path) -> index.Index:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged table of contents fails in many ways inside Whoosh
         raise IndexCorrupt(path, str(exc) or type(exc).__name__) from exc
-
-
-class _NewIndex(index.FileIndex):
-    """An index written from nothing, whose table of contents (no segments yet)
-    lives in memory until the first commit writes one.
-
-    So a first build killed before its commit leaves no table of contents, and
-    the folder reads as "no index", not as an empty one. And since its
-    generation follows the newest table of contents in the folder, a rebuild
-    commits over the old index without reading a byte of it, whatever state
-    it is in (a damaged table of contents, missing segments); until that
-    commit, searches see the old index. The commit then deletes the old
-    index's files, and only those: Whoosh's clean-up matches their names.
-    """
-
-    def __init__(self, storage: FileStorage, generation: int) -> None:
-        self.storage = storage
-        self.indexname = INDEX_NAME
-        self._schema = make_schema()
-        self._generation = generation
-
-    def _read_toc(self) -> TOC:
-        return TOC(self._schema, [], self._generation)
 
 
 def verify_index(path: str | os.PathLike[str]) -> Verification:
@@ -180,26 +167,25 @@ def verify_index(path: str | os.PathLike[str]) -> Verification:
 
 
 def _create_index(path: Path) -> index.Index:
-    """An index to build from nothing in ``path`` (see :class:`_NewIndex`)."""
+    """An index to build from nothing in ``path``: until its first commit, the
+    folder keeps the old index, if any (see :class:`~searchengine.whooshformat.NewIndex`)."""
     if path.exists() and not path.is_dir():
         raise IndexWriteError(path, "it is a file, not a folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise IndexWriteError(path, _os_reason(exc)) from exc
-    storage = _storage(path)
-    return _NewIndex(storage, TOC._latest_generation(storage, INDEX_NAME))
+    return NewIndex(_storage(path), make_schema(), INDEX_NAME)
 
 
 def _has_index(path: Path) -> bool:
     """Whether ``path`` holds a committed table of contents (readable or not)."""
-    return path.is_dir() and TOC._latest_generation(_storage(path), INDEX_NAME) >= 0
+    return path.is_dir() and latest_generation(_storage(path), INDEX_NAME) >= 0
 
 
 def _own_file(name: str) -> bool:
-    """Whether a file name is one the index writes (tables of contents and their
-    temporary files, segment files), not one someone else put in the folder."""
-    return name.startswith(f"_{INDEX_NAME}_") or TOC._segment_pattern(INDEX_NAME).match(name) is not None
+    """Whether a file name is one the index writes, not one someone else put in the folder."""
+    return is_index_file(name, INDEX_NAME)
 
 
 def _key(file: str, record: str) -> str:
@@ -296,7 +282,7 @@ def _known_state(writer: FastWriter) -> _KnownState:
     return known
 
 
-def merge_small_segments(writer: writing.SegmentWriter, segments: list[Any]) -> list[Any]:
+def merge_small_segments(writer: writing.SegmentWriter, segments: list[Segment]) -> list[Segment]:
     """The merge policy of incremental runs: Whoosh's, bounded.
 
     Whoosh's own policy (``MERGE_SMALL``) now and then merges every segment
@@ -311,7 +297,7 @@ def merge_small_segments(writer: writing.SegmentWriter, segments: list[Any]) -> 
     size or bigger stay as they are (with their deleted documents) until
     ``--rebuild``.
     """
-    classes: dict[int, list[Any]] = defaultdict(list)
+    classes: dict[int, list[Segment]] = defaultdict(list)
     for segment in segments:
         count = segment.doc_count_all()
         if count < MERGE_MAX_DOCS:
@@ -319,7 +305,7 @@ def merge_small_segments(writer: writing.SegmentWriter, segments: list[Any]) -> 
     for size in sorted(classes):
         if len(classes[size]) < MERGE_FACTOR:
             continue
-        group: list[Any] = []
+        group: list[Segment] = []
         total = 0
         for segment in sorted(classes[size], key=lambda s: s.doc_count_all()):
             if total + segment.doc_count_all() >= MERGE_MAX_DOCS:
@@ -351,7 +337,7 @@ def _pause(point: str, count: int = 1) -> None:
         time.sleep(0.01)
 
 
-def _lock(ix: index.Index, path: Path, wait: float) -> Any:
+def _lock(ix: index.Index, path: Path, wait: float) -> LockBase:
     """The index's write lock, waited for up to ``wait`` seconds."""
     lock = ix.lock("WRITELOCK")
     try:
@@ -368,17 +354,11 @@ def _writer(ix: index.Index, jobs: int, memory_mb: int) -> FastWriter:
     from .fastwriter import FastWriter, ParallelWriter
 
     if jobs > 1:
-        writer: FastWriter = ParallelWriter(ix, procs=jobs, limitmb=memory_mb, _lk=False)
+        writer: FastWriter = ParallelWriter(ix, procs=jobs, limitmb=memory_mb, lock=False)
     else:
-        writer = FastWriter(ix, limitmb=memory_mb, _lk=False)
+        writer = FastWriter(ix, limitmb=memory_mb, lock=False)
     if _PAUSE.startswith("toc"):
-        write_toc = writer._commit_toc
-
-        def pausing_commit_toc(segments: list[Any]) -> None:
-            _pause("toc")
-            write_toc(segments)
-
-        writer._commit_toc = pausing_commit_toc  # type: ignore[method-assign]
+        writer.before_toc = lambda: _pause("toc")
     return writer
 
 
@@ -394,7 +374,7 @@ def _abandon(writer: FastWriter | None, storage: FileStorage, before: set[str]) 
         except (OSError, IndexingError):
             pass  # closing flushes buffers, which a full disk refuses again: the files go below
     written = set(storage.list()) - before
-    if writer is not None and TOC._filename(INDEX_NAME, writer.generation) in written:
+    if writer is not None and toc_filename(INDEX_NAME, writer.generation) in written:
         return  # the run failed after its commit, which is the index now
     for name in written:
         if _own_file(name):
@@ -488,7 +468,14 @@ def _read_known_state(writer: FastWriter, path: Path) -> _KnownState:
     except OSError as exc:
         raise IndexCorrupt(path, f"a segment cannot be read: {_os_reason(exc)}") from exc
     except Exception as exc:  # noqa: BLE001 - a damaged segment fails in many ways inside Whoosh
-        raise IndexCorrupt(path, f"a segment cannot be read: {exc or type(exc).__name__}") from exc
+        raise IndexCorrupt(path, f"a segment cannot be read: {str(exc) or type(exc).__name__}") from exc
+
+
+class _ReadFile(Protocol):
+    """:func:`~searchengine.articles.read_file`, passed in so that a query need not import it."""
+
+    def __call__(self, path: Path, fields: Mapping[str, str] | None = None, *,
+                 on_problem: Callable[[BadArticle], None]) -> Iterable[Article]: ...
 
 
 def _write_changes(
@@ -500,7 +487,7 @@ def _write_changes(
     report: IndexReport,
     problem: Callable[[BadArticle], None],
     progress: Callable[[Progress], None] | None,
-    read_file: Callable[..., Iterable[Article]],
+    read_file: _ReadFile,
 ) -> None:
     """Add, replace and delete documents so the writer holds what ``files`` say."""
     known = current.state

@@ -52,7 +52,8 @@ class Analyzer(Protocol):
 class Vocabulary(Protocol):
     """What planning reads of an index: :class:`~searchengine.scoring.IndexArrays` has it."""
 
-    size: int
+    @property
+    def size(self) -> int: ...
 
     def doc_frequency(self, fieldname: str, term: str) -> int: ...
 
@@ -222,10 +223,9 @@ def plan_query(parsed: ParsedQuery, vocabulary: Vocabulary, analyzer: Analyzer,
     """
     planner = _Planner(vocabulary, analyzer, settings)
     excluded = tuple(t for c in parsed.excluded if (t := planner.exact(c, highlight=False)) is not None)
-    common = {"excluded": excluded, "sources": parsed.sources}
     groups = parsed.groups
     if len(groups) > settings.long_query:
-        return _plan_paragraph(planner, parsed, **common)
+        return _plan_paragraph(planner, parsed, excluded)
     heavy = tuple(g for g in groups if not planner.light(g))
     light = tuple(t for g in groups if planner.light(g) for c in g.alternatives
                   if (t := planner.exact(c, highlight=False)) is not None) if heavy else ()
@@ -242,19 +242,19 @@ def plan_query(parsed: ParsedQuery, vocabulary: Vocabulary, analyzer: Analyzer,
         groups=tuple(planned), light=light, highlighter=highlighter,
         corrections=tuple(planner.corrections.items()), words=words,
         pairs=_pairs(parsed, analyzer, settings.long_query),
-        typed_forms=_typed_forms(parsed, analyzer, set(words)), **common,
+        typed_forms=_typed_forms(parsed, analyzer, set(words)), excluded=excluded, sources=parsed.sources,
     )
 
 
-def _plan_paragraph(planner: _Planner, parsed: ParsedQuery, **common: tuple) -> QueryPlan:
+def _plan_paragraph(planner: _Planner, parsed: ParsedQuery, excluded: tuple[Terms, ...]) -> QueryPlan:
     """A pasted paragraph: the groups of its rarest words carry the ranking, in
     a single tier; every word is highlighted."""
     scored = []
     for number, group in enumerate(parsed.groups):
-        words = [terms[0] for c in group.alternatives if c.kind == "word"
+        plain = [terms[0] for c in group.alternatives if c.kind == "word"
                  and len(terms := planner.analyzer.terms(c.text)) == 1 and not planner._stop(terms[0])]
-        if words:
-            scored.append((min(planner.df(t) or 10**9 for t in words), number, group))
+        if plain:
+            scored.append((min(planner.df(t) or 10**9 for t in plain), number, group))
     keep = [g for _, _, g in sorted(scored, key=lambda x: x[:2])[:planner.settings.rare_terms]]
     exact = tuple(t for g in keep for c in g.alternatives if (t := planner.exact(c)) is not None)
     for group in parsed.groups:
@@ -265,7 +265,8 @@ def _plan_paragraph(planner: _Planner, parsed: ParsedQuery, **common: tuple) -> 
     words = tuple(sorted(t for t in highlighter.terms if not planner._stop(t)))
     return QueryPlan(
         groups=(PlannedGroup(exact, (), 1.0),) if exact else (), tiered=False, highlighter=highlighter,
-        words=words, typed_forms=_typed_forms(parsed, planner.analyzer, set(words)), **common,
+        words=words, typed_forms=_typed_forms(parsed, planner.analyzer, set(words)), excluded=excluded,
+        sources=parsed.sources,
     )
 
 

@@ -22,6 +22,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import reduce
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,11 @@ from .plan import QueryPlan, Terms
 from .queries import FIELDS
 from .scoring import IndexArrays
 from .snippets import ArticleText
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from .scoring import DocIds, Floats, Mask
 
 __all__ = ["Filters", "Ranked", "Ranking", "RankingSettings", "rank"]
 
@@ -101,7 +107,7 @@ class Ranking:
     """The page of a ranking, the articles that match (ascending), and the
     texts read while reranking (for the snippets)."""
 
-    matched: np.ndarray
+    matched: DocIds
     page: tuple[Ranked, ...]
     texts: dict[int, ArticleText]
 
@@ -114,8 +120,8 @@ class Ranking:
 class _Match:
     """Which documents a part of the query matches, and what each one scores."""
 
-    mask: np.ndarray
-    scores: np.ndarray
+    mask: Mask
+    scores: Floats
 
 
 def _terms(arrays: IndexArrays, part: Terms, settings: RankingSettings, into: _Match | None = None) -> _Match:
@@ -135,7 +141,7 @@ def _terms(arrays: IndexArrays, part: Terms, settings: RankingSettings, into: _M
     return into
 
 
-def _phrase(arrays: IndexArrays, terms: tuple[str, ...], fields: tuple[str, ...]) -> np.ndarray:
+def _phrase(arrays: IndexArrays, terms: tuple[str, ...], fields: tuple[str, ...]) -> Mask:
     """Documents where ``terms`` stand one after another in some field."""
     found = np.zeros(arrays.size, dtype=bool)
     for f in fields:
@@ -162,7 +168,7 @@ def _union(arrays: IndexArrays, parts: Iterable[Terms], settings: RankingSetting
 
 
 def _first_pass(arrays: IndexArrays, plan: QueryPlan,
-                settings: RankingSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+                settings: RankingSettings) -> tuple[NDArray[np.int8], Floats, Mask] | None:
     """Each document's tier (0: no match), its score, and whether it holds
     every required group."""
     size = arrays.size
@@ -195,7 +201,7 @@ def _first_pass(arrays: IndexArrays, plan: QueryPlan,
     return tier, scores * (covered / whole) ** settings.coverage_exponent, required
 
 
-def _allowed(arrays: IndexArrays, plan: QueryPlan, filters: Filters, settings: RankingSettings) -> np.ndarray:
+def _allowed(arrays: IndexArrays, plan: QueryPlan, filters: Filters, settings: RankingSettings) -> Mask:
     keep = arrays.live.copy()
     excluded = _union(arrays, plan.excluded, settings)
     if excluded is not None:
@@ -215,7 +221,7 @@ def _allowed(arrays: IndexArrays, plan: QueryPlan, filters: Filters, settings: R
     return keep
 
 
-def _best(candidates: np.ndarray, tier: np.ndarray, scores: np.ndarray, needed: int) -> list[int]:
+def _best(candidates: DocIds, tier: NDArray[np.int8], scores: Floats, needed: int) -> list[int]:
     """The first ``needed`` candidates by tier, then score, then document number."""
     chosen: list[int] = []
     for t in TIERS:
@@ -231,12 +237,13 @@ def _best(candidates: np.ndarray, tier: np.ndarray, scores: np.ndarray, needed: 
     return chosen
 
 
-def _by_date(arrays: IndexArrays, candidates: np.ndarray, scores: np.ndarray, needed: int) -> list[int]:
+def _by_date(arrays: IndexArrays, candidates: DocIds, scores: Floats, needed: int) -> list[int]:
     """Newest first (undated last), then by score, then document number."""
     dates = arrays.dates()[candidates].astype(np.int64)
     newest = np.where(dates == arrays.undated, 1, -dates)
     order = np.lexsort((candidates, -scores[candidates], newest))
-    return candidates[order[:needed]].tolist()
+    chosen: list[int] = candidates[order[:needed]].tolist()
+    return chosen
 
 
 def _key(tier: int, score: float) -> float:
@@ -266,7 +273,7 @@ def rank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filter
     return Ranking(candidates, page, texts)
 
 
-def _rerank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, docs: np.ndarray,
+def _rerank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, docs: DocIds,
             texts: dict[int, ArticleText]) -> dict[int, float]:
     """What each of the best articles (``docs``, ascending) gains from what is
     only worth reading for a few: its stop words, how close together its query

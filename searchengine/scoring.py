@@ -23,13 +23,26 @@ import datetime as dt
 import threading
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import numpy as np
 from whoosh.columns import NumericColumn
 from whoosh.searching import Searcher
 
 from . import whooshformat
-from .whooshformat import Block
+from .whooshformat import Block, Inlined
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    DocIds: TypeAlias = NDArray[np.signedinteger[Any]]
+    """Document numbers: int32 as read from postings, intp where NumPy computes them."""
+    Floats: TypeAlias = NDArray[np.floating[Any]]
+    """Numbers such as frequencies, lengths or scores: float32 as read, float64 where summed."""
+    Mask: TypeAlias = NDArray[np.bool_]
+    """A flag for every document of the index."""
+    Column: TypeAlias = NDArray[np.number[Any]]
+    """A numeric column's value for every document, in the column's own type."""
 
 __all__ = ["B", "K1", "IndexArrays"]
 
@@ -55,18 +68,18 @@ class IndexArrays:
     def __init__(self, searcher: Searcher) -> None:
         self.searcher = searcher
         self.reader = searcher.reader()
-        self.size = self.reader.doc_count_all()
+        self.size: int = self.reader.doc_count_all()
         self._leaves = [(leaf, offset) for leaf, offset in self.reader.leaf_readers()]
         self.live = np.ones(self.size, dtype=bool)
         for leaf, offset in self._leaves:
             if leaf.has_deletions():
                 self.live[np.fromiter(leaf.deleted_docs_set, dtype=np.int64) + offset] = False
-        self._lengths: dict[str, tuple[np.ndarray, float]] = {}
-        self._norms: dict[str, np.ndarray] = {}
-        self._dates: np.ndarray | None = None
+        self._lengths: dict[str, tuple[Floats, float]] = {}
+        self._norms: dict[str, Floats] = {}
+        self._dates: Column | None = None
         self._lock = threading.Lock()
         """Guards the LRU cache of posting lists and its count of postings."""
-        self._cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._cache: dict[tuple[str, str], tuple[DocIds, Floats]] = {}
         self._cached_postings = 0
         self._frequencies: dict[tuple[str, str], int] = {}
         self._directories: dict[tuple[str, str, int], list[Block]] = {}
@@ -82,7 +95,7 @@ class IndexArrays:
             found = self._frequencies[key] = self.reader.doc_frequency(fieldname, term)
         return found
 
-    def postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+    def postings(self, fieldname: str, term: str) -> tuple[DocIds, Floats]:
         """Document numbers (ascending) and term frequencies of one term.
 
         Kept in a small LRU cache: the words of news queries recur (names, the
@@ -106,7 +119,7 @@ class IndexArrays:
             self._cache[key] = cached
         return cached
 
-    def _term_data(self, fieldname: str, term: str) -> Iterator[tuple[int, int, tuple | bytes]]:
+    def _term_data(self, fieldname: str, term: str) -> Iterator[tuple[int, int, Inlined | bytes]]:
         """For each segment holding ``term``: its first document number, its
         size, and its postings (see :func:`~searchengine.whooshformat.term_postings`)."""
         for leaf, offset in self._leaves:
@@ -114,7 +127,7 @@ class IndexArrays:
             if data is not None:
                 yield offset, leaf.doc_count_all(), data
 
-    def _read_postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+    def _read_postings(self, fieldname: str, term: str) -> tuple[DocIds, Floats]:
         ids: list[int] = []
         weights: list[float] = []
         for offset, _, data in self._term_data(fieldname, term):
@@ -128,7 +141,7 @@ class IndexArrays:
                 ids[start:] = [d + offset for d in ids[start:]]
         return np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32)
 
-    def _postings_in(self, fieldname: str, term: str, docs: np.ndarray) -> Iterator[tuple[int, float, bytes]]:
+    def _postings_in(self, fieldname: str, term: str, docs: DocIds) -> Iterator[tuple[int, float, bytes]]:
         """(document, frequency, value) of ``term`` for those of ``docs`` (ascending)
         that hold it. Only the blocks holding one of ``docs`` are decompressed,
         which for a common word and a page of articles is a small share."""
@@ -160,18 +173,18 @@ class IndexArrays:
             found = self._directories[key] = whooshformat.block_index(data)
         return found
 
-    def positions(self, fieldname: str, term: str, docs: np.ndarray) -> dict[int, list[int]]:
+    def positions(self, fieldname: str, term: str, docs: DocIds) -> dict[int, list[int]]:
         """Where ``term`` stands in each of ``docs`` (ascending), for the ones holding it."""
         return {d: whooshformat.decode_positions(v) for d, _, v in self._postings_in(fieldname, term, docs)}
 
-    def frequencies_in(self, fieldname: str, term: str, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def frequencies_in(self, fieldname: str, term: str, docs: DocIds) -> tuple[DocIds, Floats]:
         """:meth:`postings` restricted to ``docs`` (ascending): cheap for a
         stop word, whose full list holds nearly every article."""
         found = [(d, w) for d, w, _ in self._postings_in(fieldname, term, docs)]
         return (np.array([d for d, _ in found], dtype=np.int32),
                 np.array([w for _, w in found], dtype=np.float32))
 
-    def _field_lengths(self, fieldname: str) -> tuple[np.ndarray, float]:
+    def _field_lengths(self, fieldname: str) -> tuple[Floats, float]:
         """Each document's length in ``fieldname``, and their average: set
         together, so that no thread sees one without the other."""
         found = self._lengths.get(fieldname)
@@ -181,11 +194,11 @@ class IndexArrays:
             found = self._lengths[fieldname] = (lengths, self.searcher.avg_field_length(fieldname) or 1.0)
         return found
 
-    def lengths(self, fieldname: str) -> np.ndarray:
+    def lengths(self, fieldname: str) -> Floats:
         """Each document's length in ``fieldname``, quantised as Whoosh stores it."""
         return self._field_lengths(fieldname)[0]
 
-    def _norm(self, fieldname: str) -> np.ndarray:
+    def _norm(self, fieldname: str) -> Floats:
         """BM25's length normalisation of every document in ``fieldname``."""
         norm = self._norms.get(fieldname)
         if norm is None:
@@ -201,7 +214,7 @@ class IndexArrays:
         return float(np.log(1 + (self.size - df + 0.5) / (df + 0.5)))
 
     def bm25f(self, term: str, boosts: Mapping[str, float],
-              docs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+              docs: DocIds | None = None) -> tuple[DocIds, Floats]:
         """The documents holding ``term`` in any of the fields of ``boosts``
         (only those of ``docs``, ascending, if given) and their scores. The
         fields' lists are merged by sorting when they are short, through an
@@ -217,7 +230,8 @@ class IndexArrays:
             ids, tf = found[0]
         elif sum(len(some) for some, _ in found) * 8 < self.size:
             ids, where = np.unique(np.concatenate([some for some, _ in found]), return_inverse=True)
-            tf = np.bincount(where, weights=np.concatenate([weighted for _, weighted in found]))
+            # With weights, bincount sums them as float64 (NumPy's stub says intp).
+            tf = cast("Floats", np.bincount(where, weights=np.concatenate([weighted for _, weighted in found])))
         else:
             dense = np.zeros(self.size, dtype=np.float64)
             for some, weighted in found:
@@ -226,13 +240,13 @@ class IndexArrays:
             tf = dense[ids]
         return ids, self.idf(term, list(boosts)) * tf * (K1 + 1) / (tf + K1)
 
-    def term_mask(self, fieldname: str, term: str) -> np.ndarray:
+    def term_mask(self, fieldname: str, term: str) -> Mask:
         """Which documents hold ``term`` in ``fieldname``."""
         mask = np.zeros(self.size, dtype=bool)
         mask[self.postings(fieldname, term)[0]] = True
         return mask
 
-    def dates(self) -> np.ndarray:
+    def dates(self) -> Column:
         """Each document's date as Whoosh's sortable integer (``undated`` when it has none)."""
         if self._dates is None:
             self._dates = self._column("date", self.searcher.schema["date"].column_type)
@@ -240,12 +254,13 @@ class IndexArrays:
 
     @property
     def undated(self) -> int:
-        return whooshformat.column_default(self.searcher.schema["date"].column_type)
+        return int(whooshformat.column_default(self.searcher.schema["date"].column_type))
 
     def date_value(self, moment: dt.datetime) -> int:
-        return self.searcher.schema["date"].to_column_value(moment)
+        value: int = self.searcher.schema["date"].to_column_value(moment)
+        return value
 
-    def _column(self, name: str, column_type: NumericColumn) -> np.ndarray:
+    def _column(self, name: str, column_type: NumericColumn) -> Column:
         """A numeric column for every document; documents past its written part get its default."""
         dtype = np.dtype(whooshformat.numeric_dtype(column_type))
         values = np.full(self.size, whooshformat.column_default(column_type), dtype=dtype.newbyteorder("="))

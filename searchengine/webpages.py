@@ -10,7 +10,8 @@ import codecs
 import re
 from dataclasses import dataclass
 
-from bs4 import BeautifulSoup, CData, NavigableString, PageElement, Tag
+from bs4 import BeautifulSoup
+from bs4.element import CData, NavigableString, PageElement, Tag
 
 from .articles import title_and_rest
 
@@ -128,6 +129,6 @@ def _text(root: Tag) -> str:
                 out.append("\n")
                 stack.append(None)
             stack.extend(reversed(node.contents))
-        elif type(node) in (NavigableString, CData):  # not comments, doctypes, ...
+        elif isinstance(node, NavigableString) and type(node) in (NavigableString, CData):  # not comments, ...
             out.append(node)
     return "".join(out)

@@ -15,7 +15,10 @@ layout rather than on Whoosh's API is here, both ways:
 - **columns**: a numeric column's big-endian values and default, the length
   columns, reading one segment's column without opening its terms;
 - **files**: segments (compound or not) and the TOC, which :func:`commit_toc`
-  writes itself so that a checksum file can precede it;
+  writes itself so that a checksum file can precede it; the files' names
+  and generations (:func:`latest_generation`, :func:`toc_filename`,
+  :func:`is_index_file`), and an index whose TOC is not written yet
+  (:class:`NewIndex`);
 - **reads in place**: :class:`MappedStorage` maps each file and reads it
   without a shared file position, so one open index serves many threads.
 
@@ -52,13 +55,13 @@ import threading
 import time
 import zlib
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from itertools import accumulate, chain
 from operator import sub
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import whoosh
 from whoosh import fields as wfields
@@ -73,7 +76,7 @@ from whoosh.codec.whoosh3 import (
     W3TermInfo,
     _lenfield,
 )
-from whoosh.columns import NumericColumn
+from whoosh.columns import Column, NumericColumn
 from whoosh.filedb.filestore import FileStorage, RamStorage, Storage
 from whoosh.filedb.structfile import StructFile
 from whoosh.index import _CURRENT_TOC_VERSION, TOC, FileIndex, clean_files
@@ -84,11 +87,12 @@ from whoosh.util.numeric import byte_to_length
 from .errors import IndexCorrupt, IndexNotFound, UnknownIndexFormat
 
 __all__ = [
-    "KNOWN_RELEASE", "ONE_POSITION", "TOC_VERSION", "Block", "CheckedIndex", "MappedFile", "MappedStorage",
-    "PostingListWriter", "Verification", "block_index", "block_postings", "byte_to_length", "check_whoosh",
-    "column_default", "commit_toc", "decode", "decode_positions", "encode_positions", "field_lengths",
-    "length_column", "numeric_column", "numeric_dtype", "plain_positions", "segment_column", "term_postings",
-    "verify_files", "writes_w3",
+    "KNOWN_RELEASE", "ONE_POSITION", "TOC_VERSION", "Block", "CheckedIndex", "FlatPostings", "Inlined", "MappedFile",
+    "MappedStorage", "NewIndex", "PostingListWriter", "Verification", "block_index", "block_postings",
+    "byte_to_length", "check_whoosh", "column_default", "commit_toc", "decode", "decode_positions",
+    "encode_positions", "field_lengths", "is_index_file", "latest_generation", "length_column", "numeric_column",
+    "numeric_dtype", "plain_positions", "segment_column", "term_postings", "toc_filename", "verify_files",
+    "writes_w3",
 ]
 
 KNOWN_RELEASE = (2, 7)
@@ -149,7 +153,8 @@ class MappedFile(StructFile):
     inside a compound segment) is a window on the same buffer.
     """
 
-    def __init__(self, buf: mmap.mmap | bytes, name: str | None = None, onclose: Any = None,
+    def __init__(self, buf: mmap.mmap | bytes, name: str | None = None,
+                 onclose: Callable[[MappedFile], object] | None = None,
                  start: int = 0, end: int | None = None, owner: bool = True) -> None:
         self.file = buf
         self._buf = buf
@@ -166,7 +171,7 @@ class MappedFile(StructFile):
         start = self._start + position
         return self._buf[start:min(start + length, self._end)]
 
-    def get_array(self, position: int, typecode: str, length: int) -> array:
+    def get_array(self, position: int, typecode: str, length: int) -> array[int] | array[float]:
         values = array(typecode)
         values.frombytes(self.get(position, length * values.itemsize))
         if IS_LITTLE:
@@ -189,7 +194,7 @@ class MappedFile(StructFile):
         self._cursor.position = position
         return position
 
-    def read(self, n: int = -1) -> bytes:
+    def read(self, n: int | None = -1) -> bytes:
         position = self.tell()
         data = self.get(position, self._end - self._start - position if n is None or n < 0 else n)
         self._cursor.position = position + len(data)
@@ -244,7 +249,8 @@ class MappedStorage(FileStorage):
                 mapped = b""
         return MappedFile(mapped, name=name, **kwargs)
 
-    def open_index(self, indexname: str = "MAIN", schema: Any = None, indexclass: Any = None) -> FileIndex:
+    def open_index(self, indexname: str = "MAIN", schema: wfields.Schema | None = None,
+                   indexclass: type[FileIndex] | None = None) -> FileIndex:
         return super().open_index(indexname, schema=schema, indexclass=indexclass or CheckedIndex)
 
 
@@ -259,14 +265,14 @@ class CheckedIndex(FileIndex):
     nothing.
     """
 
-    def __init__(self, storage: Storage, schema: Any = None, indexname: str = "MAIN") -> None:
+    def __init__(self, storage: Storage, schema: wfields.Schema | None = None, indexname: str = "MAIN") -> None:
         self.storage = storage
         self._schema = schema
         self.indexname = indexname
         folder = Path(storage.folder)
         check_whoosh(folder)
         for attempt in range(_OPEN_ATTEMPTS):
-            generation = TOC._latest_generation(storage, indexname)
+            generation = latest_generation(storage, indexname)
             if generation >= 0:  # else Whoosh's TOC.read raises EmptyIndexError
                 _check_toc_header(storage, indexname, generation, folder)
             toc = TOC.read(storage, indexname, generation, schema=schema)
@@ -280,7 +286,7 @@ class CheckedIndex(FileIndex):
                 return
             except IndexCorrupt:
                 # A commit since the TOC was read removes the files it no longer uses.
-                if attempt + 1 == _OPEN_ATTEMPTS or TOC._latest_generation(storage, indexname) == generation:
+                if attempt + 1 == _OPEN_ATTEMPTS or latest_generation(storage, indexname) == generation:
                     raise
 
 
@@ -289,7 +295,7 @@ _OPEN_ATTEMPTS = 3
 
 def _check_toc_header(storage: Storage, indexname: str, generation: int, folder: Path) -> None:
     """The format a TOC declares, read from its header (what ``TOC.read`` reads first)."""
-    name = TOC._filename(indexname, generation)
+    name = toc_filename(indexname, generation)
     stream = storage.open_file(name)
     try:
         sizes = [stream.read_varint() for _ in range(3)]
@@ -307,6 +313,52 @@ def _check_toc_header(storage: Storage, indexname: str, generation: int, folder:
                     f"{_release(release)}")
     if sizes != [4, 8, 4]:
         raise UnknownIndexFormat(folder, f"this index was written on a machine with other sizes of numbers {sizes}")
+
+
+# The index's files and generations
+
+
+def latest_generation(storage: Storage, indexname: str) -> int:
+    """The generation of the newest TOC in ``storage`` (-1 if there is none),
+    read from the file names alone: the TOC itself may be damaged."""
+    return int(TOC._latest_generation(storage, indexname))
+
+
+def toc_filename(indexname: str, generation: int) -> str:
+    """The name of the TOC of ``generation``."""
+    return str(TOC._filename(indexname, generation))
+
+
+def is_index_file(name: str, indexname: str) -> bool:
+    """Whether a file name is one an index writes (TOCs, checksum files and
+    their temporary files, segment files), not one someone else put in the
+    folder: the names Whoosh's clean-up after a commit matches too."""
+    return name.startswith(f"_{indexname}_") or TOC._segment_pattern(indexname).match(name) is not None
+
+
+class NewIndex(FileIndex):
+    """An index written from nothing, whose TOC (no segments yet) lives in
+    memory until the first commit writes one.
+
+    So a first build killed before its commit leaves no TOC, and the folder
+    reads as "no index", not as an empty one. And since its generation is
+    that of the newest TOC in the folder (a writer commits the next one), a
+    rebuild commits over the old index without reading a byte of it, whatever
+    state it is in (a damaged TOC, missing segments); until that commit,
+    searches see the old index. The commit then deletes the old index's
+    files, and only those (:func:`is_index_file`).
+    """
+
+    def __init__(self, storage: Storage, schema: wfields.Schema, indexname: str) -> None:
+        # Not FileIndex.__init__, which reads the TOC on disk to check it.
+        self.storage = storage
+        self.indexname = indexname
+        self._schema = schema
+        self._generation = latest_generation(storage, indexname)
+
+    def _read_toc(self) -> TOC:
+        """What Whoosh's writers read to start from: no segments."""
+        return TOC(self._schema, [], self._generation)
 
 
 # Writing posting lists
@@ -340,7 +392,7 @@ def plain_positions(field: wfields.FieldType) -> bool:
 
 def encode_positions(positions: list[int]) -> bytes:
     """``formats.Positions.encode``: the count, then the pickled deltas."""
-    encoded = _POSITIONS.encode(positions)
+    encoded: bytes = _POSITIONS.encode(positions)
     if len(positions) == 1:
         ONE_POSITION[positions[0]] = encoded
     return encoded
@@ -353,6 +405,11 @@ def field_lengths(perdoc: PerDocumentReader, fieldname: str) -> list[int] | None
     if not perdoc.has_column(name):
         return None
     return list(perdoc.column_reader(name, LENGTHS_COLUMN))
+
+
+FlatPostings = list[int | float | bytes]
+"""One term's postings in one list, ``[docnum, weight, value, docnum, ...]``:
+an int, a float (or an int) and bytes (``b""`` for none) for each posting."""
 
 
 class PostingListWriter:
@@ -381,12 +438,11 @@ class PostingListWriter:
         self.lengths = lengths
         """Each document's length in this field, as the byte the index stores (None if unscored)."""
 
-    def write(self, tbytes: bytes, postings: list) -> None:
-        """One term's flat posting list, ``[docnum, weight, value, docnum, ...]``
-        in document order (values are bytes, ``b""`` for none)."""
-        docs = array("I", postings[0::3])
-        weights = array("f", postings[1::3])
-        values = postings[2::3]
+    def write(self, tbytes: bytes, postings: FlatPostings) -> None:
+        """One term's flat posting list, in document order."""
+        docs = array("I", cast("list[int]", postings[0::3]))
+        weights = array("f", cast("list[float]", postings[1::3]))
+        values = cast("list[bytes]", postings[2::3])
         if not all(values):  # as add_posting, which keeps only non-empty values
             values = [value for value in values if value]
         lengths = self.lengths
@@ -396,7 +452,7 @@ class PostingListWriter:
         weight = 0.0
         minlength = 0  # as length bytes, 0 for none
         maxlength = 0
-        maxweight = 0
+        maxweight: float = 0
         for begin in range(0, count, blocksize):
             end = begin + blocksize
             ids = docs[begin:end]
@@ -418,12 +474,14 @@ class PostingListWriter:
             maxlength = max(maxlength, high)
             maxweight = max(maxweight, blockmax)
             # The block: delta-coded ids, weights (None when all 1, one when all equal), values.
+            mini_weights: tuple[float, ...] | float | None
             if chunk.count(1.0) == n:
                 mini_weights = None
             elif chunk.count(chunk[0]) == n:
                 mini_weights = chunk[0]
             else:
                 mini_weights = tuple(chunk)
+            mini_values: tuple[bytes, ...] | bytes | None
             if self.fixedsize is None or self.fixedsize < 0:
                 mini_values = tuple(values[begin:end])
             else:
@@ -456,20 +514,26 @@ compression, start and end of its data)."""
 _BLOCK_LENGTH = struct.Struct("!i")
 
 
-def term_postings(leaf: IndexReader, fieldname: str, term: str) -> tuple | bytes | None:
-    """One segment's postings of ``term``: inlined in the term's entry (a
-    tuple of ids, weights and values), the bytes of its posting list (see
-    :func:`block_index`), or None if the segment does not hold it."""
+Inlined = tuple[tuple[int, ...], tuple[float, ...], tuple[bytes, ...]]
+"""A short posting list, kept in its term's entry: (ids, weights, values)."""
+
+
+def term_postings(leaf: IndexReader, fieldname: str, term: str) -> Inlined | bytes | None:
+    """One segment's postings of ``term``: inlined in the term's entry, the
+    bytes of its posting list (see :func:`block_index`), or None if the
+    segment does not hold it."""
     try:
         info = leaf.term_info(fieldname, term)
     except TermNotFound:
         return None
     if info.is_inlined():
-        return info.inlined_postings()
+        inlined: Inlined = info.inlined_postings()
+        return inlined
     position, length = info.extent()
     if isinstance(length, tuple):  # whoosh-reloaded 2.7 reads the length back as a 1-tuple
         (length,) = length
-    return leaf._terms._postfile.get(position, length)
+    data: bytes = leaf._terms._postfile.get(position, length)
+    return data
 
 
 def block_index(data: bytes) -> list[Block]:
@@ -535,12 +599,14 @@ def length_column(fieldname: str) -> tuple[str, NumericColumn]:
 
 def column_default(column_type: NumericColumn) -> int | float:
     """The value a numeric column gives a document it holds nothing for."""
-    return column_type._default
+    default: int | float = column_type._default
+    return default
 
 
 def numeric_dtype(column_type: NumericColumn) -> str:
     """The NumPy dtype of a numeric column's values as stored (big-endian)."""
-    return ">" + column_type._typecode
+    typecode: str = column_type._typecode
+    return ">" + typecode
 
 
 def numeric_column(leaf: IndexReader, name: str, column_type: NumericColumn) -> bytes:
@@ -551,10 +617,11 @@ def numeric_column(leaf: IndexReader, name: str, column_type: NumericColumn) -> 
         return b""
     column = perdoc.column_reader(name, column_type)
     count = min(column._count, leaf.doc_count_all())
-    return column._dbfile.get(column._basepos, count * column._fixedlen)
+    data: bytes = column._dbfile.get(column._basepos, count * column._fixedlen)
+    return data
 
 
-def segment_column(storage: Storage, segment: W3Segment, name: str, column_type: Any) -> list[Any]:
+def segment_column(storage: Storage, segment: W3Segment, name: str, column_type: Column) -> list[Any]:
     """Each document's value of one column of one segment (empty if it has
     none), read without opening the segment's terms and postings."""
     files = segment.open_compound_file(storage) if segment.is_compound() else storage
@@ -628,7 +695,7 @@ def commit_toc(storage: FileStorage, indexname: str, schema: wfields.Schema, seg
     every newsearch writer."""
     ram = RamStorage()
     TOC(schema, segments, generation).write(ram, indexname)
-    tocname = TOC._filename(indexname, generation)
+    tocname = toc_filename(indexname, generation)
     toc = ram.files[tocname]
     previous = {}
     try:
@@ -695,14 +762,14 @@ def verify_files(path: str | os.PathLike[str], indexname: str) -> Verification:
     storage = FileStorage(str(folder))
     attempts = 1
     while True:
-        generation = TOC._latest_generation(storage, indexname) if folder.is_dir() else -1
+        generation = latest_generation(storage, indexname) if folder.is_dir() else -1
         if generation < 0:
             raise IndexNotFound(folder)
         try:
             return _verify_generation(storage, indexname, generation, folder)
         except IndexCorrupt:
             # A commit meanwhile removes the files of the generation being read.
-            if attempts == _OPEN_ATTEMPTS or TOC._latest_generation(storage, indexname) == generation:
+            if attempts == _OPEN_ATTEMPTS or latest_generation(storage, indexname) == generation:
                 raise
             attempts += 1
 

@@ -533,6 +533,20 @@ def test_rebuild_works_whatever_state_the_old_index_is_in(runner, tmp_path, arti
     assert uncommitted(ix) == []
 
 
+def test_a_segment_failing_without_a_message_is_named_by_its_error(tmp_path, articles, monkeypatch):
+    """A damaged segment may fail with an exception that has no message (a
+    truncated pickle's EOFError): the error then says which it was."""
+    engine = SearchEngine(tmp_path / "ix")
+    engine.index([articles])
+
+    def truncated(*args, **kwargs):
+        raise EOFError
+
+    monkeypatch.setattr(indexing, "segment_column", truncated)
+    with pytest.raises(IndexCorrupt, match="a segment cannot be read: EOFError$"):
+        engine.index([articles])
+
+
 def test_library_messages_say_what_is_wrong_and_the_cli_what_to_do(tmp_path, articles):
     messages = [str(IndexNotFound(tmp_path)), str(IndexLocked(tmp_path)), str(IndexCorrupt(tmp_path, "junk")),
                 str(IndexWriteError(tmp_path, "No space left on device"))]

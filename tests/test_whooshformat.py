@@ -1,14 +1,22 @@
 """Our writer's files are Whoosh's: stock Whoosh reads them as it reads its own,
 and IndexArrays reads them as stock Whoosh does. Format versions and
-checksums are checked when an index is opened or verified."""
+checksums are checked when an index is opened or verified. And no module but
+whooshformat touches Whoosh's private names."""
 
+import ast
 import datetime as dt
+import functools
+import importlib
+import inspect
 import json
 import os
+import textwrap
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+import whoosh
 from whoosh import index as windex
 from whoosh.matching import FilterMatcher
 from whoosh.writing import SegmentWriter
@@ -395,3 +403,137 @@ def test_a_commit_while_the_index_is_verified_is_no_damage(fresh, tmp_path, monk
     done = commit_once_after(monkeypatch, "_read_sums", fresh, [tmp_path / "a.jsonl"])
     assert verify_index(fresh).generation == before + 1
     assert done
+
+
+# What stays outside whooshformat.py on purpose: a subclass of a Whoosh class
+# using, through ``self`` or ``super()``, what its Whoosh base keeps for
+# subclasses (overriding a step of the base's own work, calling one, setting
+# the state it reads). That is ordinary subclassing. Anything else private to
+# Whoosh (another object's private attribute, a private function, class, module
+# or parameter) belongs in whooshformat.py. Each entry says why it stays.
+SUBCLASS_USES = {
+    "FastWriter": {
+        "_lk": "its own lock=False, passed to SegmentWriter.__init__",
+        "_tempstorage": "the temporary folder SegmentWriter makes, where the posting buffer spills",
+        "_check_state": "add_document refuses a closed writer, as SegmentWriter.add_document does",
+        "_check_fields": "add_document refuses unknown fields, as SegmentWriter.add_document does",
+        "_added": "add_document records that there is a segment to write, as SegmentWriter's does",
+        "_flush_segment": "overridden: the posting lists written whole, through whooshformat",
+        "_commit_toc": "overridden: the TOC with its checksums (whooshformat.commit_toc)",
+        "_finalize_segment": "finish_segment: a worker writes its segment without a commit",
+        "_close_segment": "finish_segment and discard_segment: a worker closes its segment",
+    },
+    "ParallelWriter": {
+        "_check_state": "add_document and commit refuse a closed writer, before they involve the workers",
+        "_commit_toc": "overridden: the workers' segments join this process's in the one TOC",
+    },
+}
+
+
+def _private(name):
+    return name.startswith("_") and name != "_" and not (name.startswith("__") and name.endswith("__"))
+
+
+def _names_in(tree):
+    """Private names a piece of source defines or uses: attributes, functions,
+    classes, parameters, variables."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            name = node.attr
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            name = node.name
+        elif isinstance(node, ast.arg):
+            name = node.arg
+        elif isinstance(node, ast.Name):
+            name = node.id
+        else:
+            continue
+        if _private(name):
+            yield name
+
+
+def _parse(source):
+    with warnings.catch_warnings():  # Whoosh's source has invalid escape sequences
+        warnings.simplefilter("ignore")
+        return ast.parse(source)
+
+
+WHOOSH_PRIVATE = {name for path in Path(whoosh.__file__).parent.rglob("*.py")
+                  for name in _names_in(_parse(path.read_text(encoding="utf-8")))}
+
+
+@functools.cache
+def _whoosh_members(cls):
+    """The private names of ``cls``'s Whoosh base classes: their attributes,
+    parameters, and whatever their methods keep on ``self``."""
+    names = set()
+    for base in getattr(cls, "__mro__", ()):
+        if base.__module__.partition(".")[0] == "whoosh":
+            names |= {name for name in vars(base) if _private(name)}
+            names |= set(_names_in(_parse(textwrap.dedent(inspect.getsource(base)))))
+    return frozenset(names)
+
+
+def _private_whoosh_uses(path, module):
+    """(line, our class or None, name) for each private Whoosh name ``path``
+    uses: the class where it is a Whoosh subclass's use of its own base."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    ours = set()  # private names our own classes and functions define (not overrides)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            members = _whoosh_members(getattr(module, node.name, None))
+            ours |= set(_names_in(node)) - members
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _private(node.name):
+            ours.add(node.name)
+    found = []
+
+    def visit(node, cls):
+        members = _whoosh_members(cls) if cls is not None else set()
+        if isinstance(node, ast.ClassDef):
+            cls = getattr(cls if cls is not None else module, node.name, None)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module.partition(".")[0] == "whoosh":
+            found.extend((node.lineno, None, f"{node.module}.{alias.name}") for alias in node.names
+                         if _private(alias.name) or any(map(_private, node.module.split("."))))
+        elif isinstance(node, ast.Import):
+            found.extend((node.lineno, None, alias.name) for alias in node.names
+                         if alias.name.partition(".")[0] == "whoosh" and any(map(_private, alias.name.split("."))))
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in members:
+            found.append((node.lineno, cls.__name__, node.name))  # an override of the base's own step
+        elif isinstance(node, ast.Attribute) and _private(node.attr):
+            own = (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
+                   or isinstance(node.value, ast.Call) and ast.unparse(node.value.func) == "super")
+            if own and node.attr in members:
+                found.append((node.lineno, cls.__name__, node.attr))
+            elif not own and node.attr in WHOOSH_PRIVATE and node.attr not in ours:
+                found.append((node.lineno, None, node.attr))
+        elif isinstance(node, ast.Call):
+            to_base = isinstance(node.func, ast.Attribute) and ast.unparse(node.func.value) == "super()"
+            for keyword in node.keywords:
+                if keyword.arg and _private(keyword.arg) and keyword.arg in WHOOSH_PRIVATE:
+                    own = to_base and keyword.arg in members
+                    found.append((node.lineno, cls.__name__ if own else None, keyword.arg))
+        for child in ast.iter_child_nodes(node):
+            visit(child, cls)
+
+    visit(tree, None)
+    return found
+
+
+def test_only_whooshformat_uses_private_whoosh_names():
+    package = Path(importlib.import_module("searchengine").__file__).parent
+    unexpected = []
+    used = set()
+    for path in sorted(package.glob("*.py")):
+        if path.name == "whooshformat.py":
+            continue
+        module = importlib.import_module(f"searchengine.{path.stem}")
+        for line, cls, name in _private_whoosh_uses(path, module):
+            if cls is not None and name in SUBCLASS_USES.get(cls, {}):
+                used.add((cls, name))
+            else:
+                where = f"{cls}'s use of its Whoosh base's {name}" if cls else f"Whoosh's private {name}"
+                unexpected.append(f"{path.name}:{line}: {where}")
+    assert not unexpected, "\n".join(["move these into whooshformat.py (or allow a subclass's use in SUBCLASS_USES):",
+                                        *unexpected])
+    allowed = {(cls, name) for cls, names in SUBCLASS_USES.items() for name in names}
+    assert allowed - used == set(), "SUBCLASS_USES allows what no module uses any more"
