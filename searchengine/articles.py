@@ -19,6 +19,7 @@ import json
 import math
 import os
 import re
+import stat
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -176,6 +177,9 @@ def find_files(paths: Iterable[str | os.PathLike[str]], on_problem: Problem) -> 
                     is_dir = False
                 if is_dir or _suffix(child) in SUFFIXES or entry.is_symlink():
                     yield from walk(child, explicit=False)
+        elif _suffix(path) in SUFFIXES and not stat.S_ISREG(st.st_mode):
+            # A pipe or a device would block the run, or never end.
+            on_problem(BadArticle(display_path(path), "not a regular file"))
         elif _suffix(path) in SUFFIXES:
             yield path
         elif explicit:

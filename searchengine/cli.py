@@ -390,3 +390,5 @@ def serve(index_dir: str, host: str, port: int, workers: int | None, cors_origin
                     workers=workers or _cores(), log_level="info", server_header=False)
     except SystemExit as exc:  # uvicorn has logged why it could not start
         sys.exit(EXIT_ERROR if exc.code else EXIT_FOUND)
+    except (Terminated, KeyboardInterrupt):  # uvicorn passes the signal on once it has shut down
+        sys.exit(EXIT_FOUND)

@@ -318,3 +318,13 @@ def test_odd_json_values_become_text_or_are_ignored(tmp_path):
                                                                         "42", "AFP")
     assert (third.date, third.url) == (dt.date(2023, 9, 12), "https://example.org/a")
     assert (fourth.date, fourth.body, fourth.title) == (dt.date(2023, 9, 12), "Corps dans un objet.", "")
+
+
+def test_a_pipe_named_like_an_article_is_one_problem_not_a_hang(tmp_path):
+    folder = tmp_path / "a"
+    folder.mkdir()
+    os.mkfifo(folder / "fifo.txt")
+    (folder / "ok.txt").write_text("Titre\nCorps.", encoding="utf-8")
+    problems = []
+    assert [p.name for p in find_files([folder], problems.append)] == ["ok.txt"]
+    assert [str(p) for p in problems] == [f"{folder / 'fifo.txt'}: not a regular file"]

@@ -149,9 +149,35 @@ def element(page: str, element_id: str) -> str:
 
 
 def test_it_listens_on_loopback_with_the_workers_asked_for(server, server_log):
-    log = server_log.read_text()
-    assert "Uvicorn running on http://127.0.0.1:" in log
-    assert len(re.findall(r"Started server process", log)) == 2
+    assert "Uvicorn running on http://127.0.0.1:" in server_log.read_text()
+    # The first worker may answer /health before the second has started.
+    wait_for(lambda: len(re.findall(r"Started server process", server_log.read_text())) >= 2, "two workers")
+    assert len(re.findall(r"Started server process", server_log.read_text())) == 2
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigterm_stops_the_server_quietly_with_status_0(index_dir, tmp_path, workers):
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([NEWSEARCH, "serve", "--index-dir", str(index_dir), "--port", "0",
+                                 "--workers", workers], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = wait_for(lambda: re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", log.read_text()),
+                       "the server to listen").group(1)
+        wait_for(lambda: answers(url), "the server to answer")
+        proc.terminate()
+        assert proc.wait(timeout=DEADLINE) == 0, log.read_text()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert "Interrupted" not in log.read_text() and "Traceback" not in log.read_text()
+
+
+def answers(url):
+    try:
+        return httpx.get(f"{url}/health", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def test_health_and_info(client):
