@@ -69,8 +69,20 @@ class ParsedQuery:
         return tuple(c for group in self.groups for c in group.alternatives)
 
 
+_CONTROLS = dict.fromkeys((*range(0x20), 0x7F, *range(0x80, 0xA0)), " ")
+_MODIFIER = re.compile(r"(?:\^\d*(?:\.\d+)?|~\d*(?:\.\d+)?)$")
+"""Lucene's boost (``word^2``) and fuzziness (``word~1``): ranking has its own
+weights, and typos are forgiven anyway."""
+_SEPARATOR = re.compile(r"[/\\|_^~=<>{}\[\];!?*+]+")
+"""Characters that join two words only by accident (``Macron/Philippe``,
+``Macron_Philippe``): each side is a word, where the analyser would otherwise
+make them one phrase."""
+
+
 def _balance(text: str) -> str:
-    """Drop the quote or parentheses that make a query malformed."""
+    """Drop the quote or parentheses that make a query malformed, and the
+    control characters that separate nothing."""
+    text = text.translate(_CONTROLS)
     if text.count('"') % 2:
         last = text.rfind('"')
         text = text[:last] + " " + text[last + 1:]
@@ -87,7 +99,12 @@ def _clauses(match: re.Match[str], fieldname: str | None) -> list[Clause]:
         return []
     if word.endswith("*") and len(word.rstrip("*")) >= 2:
         return [Clause(word.rstrip("*"), "prefix", fieldname)]
-    word = word.strip("*")
+    word = _MODIFIER.sub("", word.strip("*"))
+    if "://" not in word and not word.startswith("www.") and "@" not in word:
+        parts = [part for part in _SEPARATOR.split(word) if part.strip("-")]
+        if len(parts) != 1:
+            return [Clause(part, "word", fieldname) for part in parts]
+        word = parts[0]
     inverted = _INVERSION.fullmatch(word)
     if inverted and not match.group("sign"):
         verb = inverted.group("verb").removesuffix("-t")

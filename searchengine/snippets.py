@@ -44,7 +44,7 @@ class Highlighter:
     def locate(self, analyzer: Locator, text: str) -> list[Located]:
         """The analysed words of ``text`` that :meth:`spans` looks at."""
         phrase_words = {t for phrase in self.phrases for t in phrase}
-        return analyzer.locate(text[:MAX_ANALYSED_CHARS], self.terms | phrase_words, self.prefixes)
+        return analyzer.locate(_head(text), self.terms | phrase_words, self.prefixes)
 
     def spans(self, tokens: list[Located]) -> list[Match]:
         """Ranges of the matching words among ``tokens`` (what :meth:`locate`
@@ -71,6 +71,14 @@ class Highlighter:
             else:
                 merged.append((start, end, key))
         return merged
+
+
+def _head(text: str) -> str:
+    """The first ``MAX_ANALYSED_CHARS`` of ``text``, cut after a space, not inside a word."""
+    if len(text) <= MAX_ANALYSED_CHARS:
+        return text
+    cut = max(text.rfind(" ", 0, MAX_ANALYSED_CHARS), text.rfind("\n", 0, MAX_ANALYSED_CHARS))
+    return text[:cut] if cut > 0 else ""
 
 
 @dataclass

@@ -98,3 +98,23 @@ def test_a_query_is_bounded_however_long(news):
     parsed = parse_query(" ".join(f"mot{n}" for n in range(5 * MAX_CLAUSES)))
     assert len(parsed.groups) == MAX_CLAUSES
     assert news.search("Poutine " * 3000).total >= 1
+
+
+@pytest.mark.parametrize(("query", "words"), [
+    ("Macron^10", ["Macron"]),
+    ("Macron~2", ["Macron"]),
+    ("Macron/Philippe", ["Macron", "Philippe"]),
+    ("Macron|Philippe", ["Macron", "Philippe"]),
+    ("Macron_Philippe", ["Macron", "Philippe"]),
+    ("Mac*ron", ["Mac", "ron"]),
+    ("Macron\x1b[31m rouge", ["Macron", "31m", "rouge"]),
+    ("https://www.lemonde.fr/a_b", ["https://www.lemonde.fr/a_b"]),
+])
+def test_punctuation_that_joins_words_by_accident_separates_them(query, words):
+    assert [c.text for c in parse_query(query).clauses] == words
+
+
+def test_lucene_modifiers_and_glued_words_still_find_the_articles(news):
+    assert ids(news.search("Macron^10")) == ["macron"]
+    assert ids(news.search("Poutine~1"))[:2] == ids(news.search("Poutine"))[:2]
+    assert ids(news.search("Macron/retraites"))[0] == "macron"
