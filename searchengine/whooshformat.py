@@ -274,6 +274,7 @@ class CheckedIndex(FileIndex):
         for attempt in range(_OPEN_ATTEMPTS):
             generation = latest_generation(storage, indexname)
             if generation >= 0:  # else Whoosh's TOC.read raises EmptyIndexError
+                _check_toc_sum(storage, indexname, generation, folder)
                 _check_toc_header(storage, indexname, generation, folder)
             toc = TOC.read(storage, indexname, generation, schema=schema)
             for segment in toc.segments:
@@ -291,6 +292,23 @@ class CheckedIndex(FileIndex):
 
 
 _OPEN_ATTEMPTS = 3
+
+
+def _check_toc_sum(storage: Storage, indexname: str, generation: int, folder: Path) -> None:
+    """The TOC against the checksum its commit recorded, before a byte of it
+    is unpickled: a damaged TOC is reported as damage, not as whatever
+    unpickling garbage raises (or as a format of another version)."""
+    name = toc_filename(indexname, generation)
+    recorded = (_read_sums(storage, indexname, generation) or {}).get(name)
+    if recorded is None:
+        return
+    try:
+        with open(os.path.join(storage.folder, name), "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        return  # a newer commit removed it: the caller reads the newer one
+    if [len(data), zlib.crc32(data)] != recorded:
+        raise IndexCorrupt(folder, f"{name} is damaged: it differs from the checksum its commit recorded")
 
 
 def _check_toc_header(storage: Storage, indexname: str, generation: int, folder: Path) -> None:

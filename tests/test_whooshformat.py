@@ -10,6 +10,7 @@ import importlib
 import inspect
 import json
 import os
+import random
 import textwrap
 import warnings
 from pathlib import Path
@@ -537,3 +538,18 @@ def test_only_whooshformat_uses_private_whoosh_names():
                                         *unexpected])
     allowed = {(cls, name) for cls, names in SUBCLASS_USES.items() for name in names}
     assert allowed - used == set(), "SUBCLASS_USES allows what no module uses any more"
+
+
+@pytest.mark.parametrize("damage", ["random bytes", "empty", "one byte flipped"])
+def test_a_damaged_toc_is_reported_as_damage_before_it_is_unpickled(fresh, damage):
+    (toc,) = fresh.glob("*.toc")
+    data = bytearray(toc.read_bytes())
+    if damage == "random bytes":
+        data = bytearray(random.Random(7).randbytes(len(data)))
+    elif damage == "empty":
+        data = bytearray()
+    else:
+        data[len(data) // 2] ^= 0x01
+    toc.write_bytes(bytes(data))
+    with pytest.raises(IndexCorrupt, match=f"{toc.name} is damaged"):
+        open_index(fresh)
