@@ -41,7 +41,7 @@ def _terminate(signum: int, frame: Any) -> None:
     raise Terminated
 
 
-def _error(exc: BaseException) -> tuple[str, int]:
+def _error(exc: BaseException, subcommand: str | None = None) -> tuple[str, int]:
     """The one mapping from what went wrong to the line on stderr and the exit
     status. The library's messages say what is wrong; what to do about it with
     this command line is said here."""
@@ -51,7 +51,9 @@ def _error(exc: BaseException) -> tuple[str, int]:
         status = EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else EXIT_TERMINATED
         return "Interrupted: the index keeps its last committed state.", status
     if isinstance(exc, click.UsageError):
-        command = f"newsearch {exc.ctx.info_name}" if exc.ctx and exc.ctx.parent else "newsearch"
+        # An option's own parser raises without a context: the command is the one being invoked.
+        name = exc.ctx.info_name if exc.ctx and exc.ctx.parent else None if exc.ctx else subcommand
+        command = f"newsearch {name}" if name else "newsearch"
         return f"Error: {exc.format_message()} (see `{command} --help`)", EXIT_ERROR
     advice = ""
     if isinstance(exc, IndexNotFound):
@@ -80,7 +82,7 @@ class NewsearchGroup(click.Group):
         except (NewsearchError, click.UsageError, KeyboardInterrupt, Terminated) as exc:
             from .render import safe
 
-            line, status = _error(exc)
+            line, status = _error(exc, ctx.invoked_subcommand)
             click.echo(safe(line), err=True)
             ctx.exit(status)
         finally:
@@ -164,7 +166,7 @@ def _field_map(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--rebuild", is_flag=True, help="Start from an empty index.")
 @click.option("--field", "fields", multiple=True, metavar="NAME=KEY",
               help="Read NAME (title, body, date, lede, ...) from the JSON key KEY first. Repeatable.")
-@click.option("--wait", type=float, default=0.0, metavar="SECONDS",
+@click.option("--wait", type=click.FloatRange(0), default=0.0, metavar="SECONDS",
               help="Wait this long for another indexing run to finish.")
 @click.option("--memory", type=click.IntRange(16), default=256, show_default=True, metavar="MB",
               help="Memory for buffering postings, per job.")

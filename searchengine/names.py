@@ -91,6 +91,7 @@ def load_names(analyzer: Analyzer, extra: str | os.PathLike[str] | None = None) 
         try:
             text = Path(extra).read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise NewsearchError(f"cannot read the name table {extra}: {exc}") from exc
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise NewsearchError(f"cannot read the name table {extra}: {reason}") from exc
         groups += _groups(text)
     return NameTable(groups, analyzer)

@@ -296,6 +296,7 @@ def test_an_option_missing_its_value_is_named(runner, tmp_path, option):
     result = runner.invoke(cli, ["query", "Kim", option])
     assert result.exit_code == 2
     assert result.stderr.startswith(f"Error: Option '{option}' requires an argument.")
+    assert result.stderr.rstrip().endswith("(see `newsearch query --help`)")
     assert len(result.stderr.splitlines()) == 1
 
 
