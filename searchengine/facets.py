@@ -41,11 +41,16 @@ def count_facets(arrays: IndexArrays, docs: DocIds, source_terms: list[str],
     the postings of each source's folded name (``source_terms``); a source is
     shown as the first article holding it writes it."""
     dates = arrays.dates()[docs]
-    values, counts = np.unique(dates[dates != arrays.undated], return_counts=True)
+    dates = np.sort(dates[dates != arrays.undated])
     years: dict[int, int] = {}
-    for value, count in zip(values.tolist(), counts.tolist(), strict=True):
-        year = to_datetime(value).year
-        years[year] = years.get(year, 0) + count
+    if len(dates):
+        # Counted between the first instants of consecutive years: one
+        # conversion a year, however many articles and days there are.
+        first, last = to_datetime(int(dates[0])).year, to_datetime(int(dates[-1])).year
+        bounds = [arrays.date_value(dt.datetime(year, 1, 1)) for year in range(first, last + 1)]
+        bounds.append(int(dates[-1]) + 1)
+        counts = np.diff(np.searchsorted(dates, np.array(bounds, dtype=dates.dtype)))
+        years = {first + n: int(count) for n, count in enumerate(counts.tolist()) if count}
     chosen = np.zeros(arrays.size, dtype=bool)
     chosen[docs] = True
     sources = []
