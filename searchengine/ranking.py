@@ -132,7 +132,7 @@ def _terms(arrays: IndexArrays, part: Terms, settings: RankingSettings, into: _M
     boosts = settings.boosts(part.fields)
     only = _phrase(arrays, part.terms, part.fields) if part.phrase else None
     for term in part.terms:
-        ids, found = arrays.bm25f(term, boosts)
+        ids, found = arrays.bm25f(term, boosts, k1=settings.k1, b=settings.b)
         if only is not None:
             keep = only[ids]
             ids, found = ids[keep], found[keep]
@@ -281,7 +281,7 @@ def _rerank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, doc
     words it holds side by side."""
     bonus = dict.fromkeys(docs.tolist(), 0.0)
     for light in plan.light:
-        ids, found = arrays.bm25f(light.terms[0], settings.boosts(light.fields), docs)
+        ids, found = arrays.bm25f(light.terms[0], settings.boosts(light.fields), docs, k1=settings.k1, b=settings.b)
         for doc, value in zip(ids.tolist(), found.tolist(), strict=True):
             bonus[doc] += light.weight * value
     needed = {*plan.words, *(t for a, b, _ in plan.pairs for t in (a, b))}

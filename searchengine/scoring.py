@@ -75,7 +75,7 @@ class IndexArrays:
             if leaf.has_deletions():
                 self.live[np.fromiter(leaf.deleted_docs_set, dtype=np.int64) + offset] = False
         self._lengths: dict[str, tuple[Floats, float]] = {}
-        self._norms: dict[str, Floats] = {}
+        self._norms: dict[tuple[str, float], Floats] = {}
         self._dates: Column | None = None
         self._lock = threading.Lock()
         """Guards the LRU cache of posting lists and its count of postings."""
@@ -198,12 +198,12 @@ class IndexArrays:
         """Each document's length in ``fieldname``, quantised as Whoosh stores it."""
         return self._field_lengths(fieldname)[0]
 
-    def _norm(self, fieldname: str) -> Floats:
+    def _norm(self, fieldname: str, b: float) -> Floats:
         """BM25's length normalisation of every document in ``fieldname``."""
-        norm = self._norms.get(fieldname)
+        norm = self._norms.get((fieldname, b))
         if norm is None:
             lengths, average = self._field_lengths(fieldname)
-            norm = self._norms[fieldname] = (1 - B) + B * lengths / average
+            norm = self._norms[fieldname, b] = (1 - b) + b * lengths / average
         return norm
 
     def idf(self, term: str, fieldnames: Sequence[str]) -> float:
@@ -213,8 +213,8 @@ class IndexArrays:
         df = max((self.doc_frequency(f, term) for f in fieldnames), default=0)
         return float(np.log(1 + (self.size - df + 0.5) / (df + 0.5)))
 
-    def bm25f(self, term: str, boosts: Mapping[str, float],
-              docs: DocIds | None = None) -> tuple[DocIds, Floats]:
+    def bm25f(self, term: str, boosts: Mapping[str, float], docs: DocIds | None = None, *,
+              k1: float = K1, b: float = B) -> tuple[DocIds, Floats]:
         """The documents holding ``term`` in any of the fields of ``boosts``
         (only those of ``docs``, ascending, if given) and their scores. The
         fields' lists are merged by sorting when they are short, through an
@@ -223,7 +223,7 @@ class IndexArrays:
         for fieldname, boost in boosts.items():
             ids, tf = self.postings(fieldname, term) if docs is None else self.frequencies_in(fieldname, term, docs)
             if len(ids):
-                found.append((ids, boost * tf / self._norm(fieldname)[ids]))
+                found.append((ids, boost * tf / self._norm(fieldname, b)[ids]))
         if not found:
             return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
         if len(found) == 1:
@@ -238,7 +238,7 @@ class IndexArrays:
                 dense[some] += weighted
             ids = np.flatnonzero(dense)
             tf = dense[ids]
-        return ids, self.idf(term, list(boosts)) * tf * (K1 + 1) / (tf + K1)
+        return ids, self.idf(term, list(boosts)) * tf * (k1 + 1) / (tf + k1)
 
     def term_mask(self, fieldname: str, term: str) -> Mask:
         """Which documents hold ``term`` in ``fieldname``."""

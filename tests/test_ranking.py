@@ -130,3 +130,18 @@ def test_settings_are_values_passed_in(tmp_path):
         with SearchEngine(engine.path, settings=RankingSettings(title_boost=0.1)) as other:
             assert stems(other.search("glyphosate"))[0] == "body"
         assert stems(engine.search("glyphosate"))[0] == "title"
+
+
+def test_bm25_parameters_are_settings_too(tmp_path):
+    from searchengine import RankingSettings
+
+    records = [("short", "Dépêche", "La grève continue."),
+               ("long", "Dépêche", "La grève, la grève, la grève. " + "Le conseil a siégé longtemps. " * 30)]
+    with indexed(tmp_path, records) as engine:
+        scores = {}
+        for k1, b in ((1.2, 0.75), (2.0, 0.75), (1.2, 0.0)):
+            with SearchEngine(engine.path, settings=RankingSettings(k1=k1, b=b)) as other:
+                scores[k1, b] = {h.id.rsplit("/", 1)[-1]: h.score for h in other.search("grève")}
+        assert len({tuple(sorted(s.items())) for s in scores.values()}) == 3
+        # Without length normalisation the long article's three mentions win.
+        assert max(scores[1.2, 0.0], key=scores[1.2, 0.0].get) == "long.txt"
