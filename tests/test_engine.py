@@ -172,15 +172,6 @@ def wait_for(condition, seconds=120):
         time.sleep(0.01)
 
 
-def test_facets_count_matching_articles_per_year_and_source(news):
-    results = news.search("missiles OR Poutine OR syndicats", facets=True)
-    assert [(f.value, f.count) for f in results.facets.years] == [("2023", 3), ("2022", 1), ("2019", 1)]
-    assert [(f.value, f.count) for f in results.facets.sources] == [("AFP", 3), ("Reuters", 1)]
-    narrowed = news.search("missiles OR Poutine OR syndicats", source="AFP", facets=True)
-    assert [(f.value, f.count) for f in narrowed.facets.sources] == [("AFP", 3)]
-    assert news.search("Poutine").facets is None
-
-
 def test_an_article_whole_with_a_querys_words_marked(news):
     view = news.article("kim", highlight="missiles Poutine")
     article = view.article
