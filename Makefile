@@ -36,6 +36,9 @@ bench: install
 	$(BIN)/python benchmarks/relevance.py
 	$(BIN)/python benchmarks/indexing.py
 	$(BIN)/python benchmarks/queries.py
+	$(BIN)/python benchmarks/hostile.py
+	$(BIN)/python benchmarks/updates.py
+	$(BIN)/python benchmarks/serve.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
