@@ -389,7 +389,8 @@ def serve(index_dir: str, host: str, port: int, workers: int | None, cors_origin
     os.environ.update(environment(index_dir, cors_origins))
     try:
         uvicorn.run("searchengine.server:app_from_environment", factory=True, host=host, port=port,
-                    workers=workers or _cores(), log_level="info", server_header=False)
+                    workers=workers or _cores(), log_level="info", server_header=False,
+                    http="searchengine.server:NoDelayProtocol")
     except SystemExit as exc:  # uvicorn has logged why it could not start
         sys.exit(EXIT_ERROR if exc.code else EXIT_FOUND)
     except (Terminated, KeyboardInterrupt):  # uvicorn passes the signal on once it has shut down

@@ -13,6 +13,7 @@ logged, never shown).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import html
@@ -20,6 +21,7 @@ import logging
 import math
 import os
 import re
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -37,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .articles import parse_date
 from .engine import SearchEngine
@@ -326,6 +329,20 @@ def environment(index_dir: str | os.PathLike[str], cors_origins: tuple[str, ...]
     """The variables that carry `newsearch serve`'s options to each worker
     process, where :func:`app_from_environment` reads them."""
     return {_INDEX_ENV: os.path.abspath(index_dir), _CORS_ENV: "\n".join(cors_origins)}
+
+
+class NoDelayProtocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with Nagle's algorithm off on every
+    connection. asyncio turns it off itself only on sockets it knows are TCP,
+    and a worker process of ``uvicorn --workers N`` gets its listening socket
+    in a form it does not recognise: each keep-alive answer, written as headers
+    then body, then waited for the client's delayed acknowledgement, 40 ms."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)
 
 
 def app_from_environment() -> Starlette:
