@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .articles import Article
 from .facets import Facets
 from .plan import QueryPlan
 from .ranking import Ranking
 from .snippets import ArticleText, make_snippet
+
+if TYPE_CHECKING:
+    from .articles import Article
 
 __all__ = ["ArticleView", "Hit", "SearchResults", "build_results", "article_view"]
 
@@ -119,6 +122,8 @@ class ArticleView:
 def article_view(text: ArticleText) -> ArticleView:
     stored = text.stored
     date = stored.get("date")
+    from .articles import Article  # the readers' module: not loaded by a query that shows no article
+
     article = Article(
         id=text.text("id"), title=text.text("title"), body=text.text("body"), path=text.text("path"),
         date=date.date() if isinstance(date, dt.datetime) else None, lede=text.text("lede"),
