@@ -273,10 +273,16 @@ class CheckedIndex(FileIndex):
         check_whoosh(folder)
         for attempt in range(_OPEN_ATTEMPTS):
             generation = latest_generation(storage, indexname)
-            if generation >= 0:  # else Whoosh's TOC.read raises EmptyIndexError
-                _check_toc_sum(storage, indexname, generation, folder)
-                _check_toc_header(storage, indexname, generation, folder)
-            toc = TOC.read(storage, indexname, generation, schema=schema)
+            try:
+                if generation >= 0:  # else Whoosh's TOC.read raises EmptyIndexError
+                    _check_toc_sum(storage, indexname, generation, folder)
+                    _check_toc_header(storage, indexname, generation, folder)
+                toc = TOC.read(storage, indexname, generation, schema=schema)
+            except FileNotFoundError:
+                # A commit since the generation was listed removed its TOC.
+                if attempt + 1 == _OPEN_ATTEMPTS or latest_generation(storage, indexname) == generation:
+                    raise
+                continue
             for segment in toc.segments:
                 if not isinstance(segment, W3Segment) or not isinstance(segment.codec(), W3Codec):
                     raise UnknownIndexFormat(
