@@ -1,5 +1,6 @@
 import contextlib
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,14 @@ def indexed(tmp_path, records):
         engine.index([tmp_path / "a"])
         yield engine
 
+
+
+def wait_for(condition, what: str = "a condition", deadline: float = 120.0):
+    """Poll ``condition`` until it returns something true, and return that; fail
+    after ``deadline`` seconds. Tests wait on what they mean, never a fixed time."""
+    end = time.monotonic() + deadline
+    while not (found := condition()):
+        if time.monotonic() > end:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.01)
+    return found

@@ -5,13 +5,12 @@ import json
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
 from searchengine import ArticleNotFound, IndexCorrupt, SearchEngine
 
-from .conftest import ids
+from .conftest import ids, wait_for
 
 
 def test_filters_sort_and_pages(news):
@@ -113,7 +112,7 @@ def test_one_engine_shared_by_threads_while_another_process_commits(tmp_path):
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(index), str(folder), str(extra), extra_text,
                                str(marker), str(stop)])
     try:
-        wait_for(lambda: marker.exists() and int(marker.read_text() or 0) >= 1)
+        wait_for(lambda: marker.exists() and int(marker.read_text() or 0) >= 1, "the writer's first commit")
         shared = SearchEngine(index)
         errors, mismatches = [], []
         barrier = threading.Barrier(8)
@@ -164,12 +163,6 @@ with SearchEngine(index) as engine:
         marker.write_text(str(n))
 """
 
-
-def wait_for(condition, seconds=120):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def test_an_article_whole_with_a_querys_words_marked(news):

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from whoosh.filedb.filestore import FileStorage
@@ -18,7 +17,7 @@ from searchengine import IndexCorrupt, IndexLocked, IndexNotFound, IndexWriteErr
 from searchengine.cli import cli
 from searchengine.indexing import INDEX_NAME, open_index
 
-from .conftest import write_article
+from .conftest import wait_for, write_article
 
 
 def titles(engine, query):
@@ -181,14 +180,6 @@ NEWSEARCH = os.path.join(os.path.dirname(sys.executable), "newsearch")
 
 def newsearch(*args, **kwargs):
     return subprocess.run([NEWSEARCH, *args], capture_output=True, text=True, **kwargs)
-
-
-def wait_for(condition, what, timeout=120):
-    """Poll ``condition`` until it holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.01)
 
 
 def paused(tmp_path, point, *args):

@@ -10,7 +10,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,6 +21,8 @@ from schemathesis import GenerationMode
 
 from searchengine import SearchEngine
 from searchengine.cli import cli
+
+from .conftest import wait_for
 
 NEWSEARCH = os.path.join(os.path.dirname(sys.executable), "newsearch")
 DEADLINE = 60.0
@@ -59,18 +60,6 @@ def index_dir(tmp_path_factory) -> Path:
     with SearchEngine(folder / "ix") as engine:
         engine.index([dump])
     return folder / "ix"
-
-
-def wait_for(condition, what: str, deadline: float = DEADLINE):
-    """Polls ``condition`` until it returns something true, or fails after ``deadline`` seconds."""
-    end = time.monotonic() + deadline
-    while True:
-        found = condition()
-        if found:
-            return found
-        if time.monotonic() > end:
-            pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.05)
 
 
 @contextlib.contextmanager
