@@ -68,7 +68,7 @@ class NameTable:
             typed = " ".join(g.alternatives[0].text for g in run)
             alternatives = [Clause(typed, "phrase" if size > 1 else "word")]
             alternatives += [Clause(n, "phrase") for n in variants[key] if tuple(analyzer.terms(n)) != key]
-            groups.append(Group(tuple(alternatives), any(g.required for g in run)))
+            groups.append(Group(tuple(alternatives), any(g.required for g in run), variants=len(alternatives) > 1))
             i += size
         return replace(parsed, groups=tuple(groups))
 

@@ -233,7 +233,8 @@ def plan_query(parsed: ParsedQuery, vocabulary: Vocabulary, analyzer: Analyzer,
     planned = []
     for group in heavy or groups:
         exact = tuple(t for c in group.alternatives if (t := planner.exact(c)) is not None)
-        corrected = tuple(t for c in group.alternatives if (t := planner.corrected(c)) is not None) if forgive else ()
+        corrected = tuple(t for c in group.alternatives if (t := planner.corrected(c)) is not None) \
+            if forgive and not group.variants else ()
         if exact or corrected:
             planned.append(PlannedGroup(exact, corrected, planner.weight(group), group.required))
     highlighter = planner.highlighter()

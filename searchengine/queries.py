@@ -53,6 +53,9 @@ class Group:
 
     alternatives: tuple[Clause, ...]
     required: bool = False
+    variants: bool = False
+    """The alternatives are a name's known variants (``Putin``, ``Poutine``):
+    one of them is how the articles spell it, so none is a typo to correct."""
 
 
 @dataclass(frozen=True)

@@ -21,3 +21,10 @@ def test_name_variants(news, tmp_path):
     assert news.search("Société nationale des chemins de fer").total == 0 or "greve" not in ids(
         news.search("Société nationale des chemins de fer"))
 
+
+
+def test_a_name_variant_searched_is_no_typo_to_correct(news):
+    results = news.search("Putin")
+    assert results.suggestion is None
+    assert "putin" in ids(results)
+    assert news.search("Poutinne").suggestion == "Poutine"
