@@ -504,3 +504,23 @@ def test_a_word_stemmed_like_a_stop_word_is_no_stop_word(tmp_path):
 def test_is_stop_word_reads_the_word_as_typed(word, stop):
     assert FrenchAnalyzer.is_stop_word(word) is stop
     assert FrenchAnalyzer().is_stop_word(word) is stop
+
+
+@pytest.mark.parametrize("forms", [
+    ("McDonald's", "McDonald’s", "McDonalds", "mcdonalds"),
+    ("prud'hommes", "prud’hommes", "prudʼhommes", "prudhommes", "Prud'Hommes"),
+    ("aujourd'hui", "aujourd’hui", "aujourdhui"),
+])
+def test_words_with_an_apostrophe_find_the_same_articles_with_or_without_it(tmp_path, forms):
+    """Each article spells the word one way; every spelling finds them all,
+    highlighted as written, whole, and phrases keep their positions."""
+    folder = tmp_path / "a"
+    for number, form in enumerate(forms):
+        write_article(folder, f"{number}.txt", f"Dépêche {number}", f"Au conseil, {form} a tranché jeudi.")
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([folder])
+        for query in forms:
+            hits = engine.search(query).hits
+            assert sorted(h.title for h in hits) == [f"Dépêche {n}" for n in range(len(forms))], query
+            assert sorted(h.snippet[s:e] for h in hits for s, e in h.highlights) == sorted(forms)
+            assert engine.search(f'"conseil {query} a tranché"').total == len(forms)
