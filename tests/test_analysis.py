@@ -7,11 +7,13 @@ import sys
 import threading
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from whoosh.analysis import LanguageAnalyzer
 
+import searchengine.analysis
 from searchengine import SearchEngine
 from searchengine.analysis import STOP_WORDS, FrenchAnalyzer, _scan, _unapostrophed, fold, nfc, stem
 from searchengine.indexing import INDEX_NAME, make_schema
@@ -498,6 +500,7 @@ def test_a_word_stemmed_like_a_stop_word_is_no_stop_word(tmp_path):
 
 @pytest.mark.parametrize("word,stop", [
     ("les", True), ("Été", False), ("qu’il", True), ("l'on", True), ("VERS", True), ("sans", True),
+    ("autres", True), ("mêmes", True),
     ("tué", False), ("tués", False), ("faits", False), ("San", False), ("dan", False), ("parc", False),
     ("ver", False), ("étés", False),
 ])
@@ -524,3 +527,38 @@ def test_words_with_an_apostrophe_find_the_same_articles_with_or_without_it(tmp_
             assert sorted(h.title for h in hits) == [f"Dépêche {n}" for n in range(len(forms))], query
             assert sorted(h.snippet[s:e] for h in hits for s, e in h.highlights) == sorted(forms)
             assert engine.search(f'"conseil {query} a tranché"').total == len(forms)
+
+
+STOP_WORD_COLLISIONS = {
+    "aucun": ("aucunement",), "autre": ("autrement",), "avoir": ("avoirs",), "cet": ("CETA",),
+    "comme": ("commis", "commissions"), "comment": ("commenté", "commenter", "commentateurs"),
+    "dans": ("Dan", "Dana"), "du": ("due", "dues"), "entre": ("entrée", "entrées"), "être": ("êtres",),
+    "fait": ("faits", "faite", "faites"), "le": ("Lea", "Lee"), "ma": ("Maas", "Mae"), "me": ("mea",),
+    "mon": ("Mons", "Mona"), "ne": ("née", "nés", "nées"), "notre": ("nôtres",),
+    "par": ("paraît", "pare", "pars", "parer"), "parce": ("parc", "parcs"), "sans": ("San",),
+    "se": ("Sea", "see"), "soi": ("soyez", "soie"), "sur": ("sûre", "sûrement", "sûrs"), "te": ("tee",),
+    "ton": ("tonnes", "tonne", "tons"), "tu": ("tué", "tués", "tuer", "tuant"), "une": ("unes",),
+    "vers": ("Vera", "ver"),
+}
+"""Every stop word whose stem is that of words found at least 20 times in
+OrangeSum's titles, ledes and bodies, with the most frequent of them (the
+list was made by analysing the whole corpus; its plurals ``autres``,
+``mêmes``, ``uns``, ``siens`` and ``siennes`` joined the stop list instead)."""
+
+
+def test_every_stop_word_stem_collision_found_on_news_is_told_apart():
+    """Each of these words has a stop word's term, yet none is a stop word:
+    in a query each is required and highlighted like any word."""
+    analyzer = FrenchAnalyzer()
+    sample = {word for words in STOP_WORD_COLLISIONS.values() for word in words}
+    stops = sorted(fold(line.split("#")[0].strip()) for line in
+                   (Path(searchengine.analysis.__file__).parent / "data" / "stopwords_fr.txt").open(encoding="utf-8")
+                   if line.split("#")[0].strip())
+    colliding = {tuple(analyzer.terms(stop)) for stop in stops for word in sample
+                 if analyzer.terms(word) == analyzer.terms(stop)}
+    assert colliding == {tuple(analyzer.terms(stop)) for stop in STOP_WORD_COLLISIONS}
+    assert {fold(stop) for stop in STOP_WORD_COLLISIONS} <= set(stops)
+    for stop, words in STOP_WORD_COLLISIONS.items():
+        assert analyzer.is_stop_word(stop)
+        for word in words:
+            assert analyzer.terms(word) == analyzer.terms(stop) and not analyzer.is_stop_word(word), word
