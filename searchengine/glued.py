@@ -1,0 +1,360 @@
+"""Glued words: two words the scraper joined (``Poutinecomme``, ``Vladivostokdans``).
+
+Scraped news loses the space between a link's text and the next word, so an
+article can hold ``Poutinecomme`` where it means ``Poutine comme``. Whether a
+token is such a join needs the whole collection (it is rare, and both of its
+parts are common), so it is decided after each commit, from the index's
+vocabulary, and kept beside the index as ``_<index>_<generation>.glued``: a
+line of JSON, ``{glued term: [split, head term, tail term]}``, then the CRC-32
+of that line, as the ``.sums`` files are written. Queries add the glued terms
+of a word as its alternatives (:class:`GluedPlan`), and highlights
+mark the part that was searched (``**Poutine**comme``).
+
+A side file, not extra postings: the decision changes with the collection (a
+later article can make a word common), so it is remade from the current
+vocabulary at every commit, without rewriting a segment; the thresholds can
+change without re-indexing; an index built by older code simply has no file,
+and a missing or damaged file only turns the feature off for queries.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import time
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from .errors import IndexCorrupt
+from .scoring import IndexArrays
+
+if TYPE_CHECKING:
+    from whoosh.reading import IndexReader
+    from whoosh.searching import Searcher
+
+    from .plan import Terms
+    from .snippets import Highlighter
+
+__all__ = ["Glued", "GluedPlan", "GluedWords", "find_glued", "load_glued", "glued_filename",
+           "verify_glued", "write_glued", "KNOWN_DF", "MAX_GLUED_DF"]
+
+_FORMAT = 1
+FIELDS = ("title", "lede", "body")
+MAX_GLUED_DF = 2
+"""A glued token is in one article, or in it and its duplicate."""
+KNOWN_DF = 100
+"""Both parts are in this many articles at least (fewer in a small collection:
+one in ``_KNOWN_SHARE`` of them, and at least ``MAX_GLUED_DF`` + 1)."""
+_KNOWN_SHARE = 300
+MIN_HEAD = 4
+"""Letters of the first part: shorter ones are mostly prefixes (``mal``, ``sur``)."""
+MIN_TAIL = 3
+MIN_HEAD_TERM = 4
+"""Letters of the first part's term: ``dev``, ``red``, ``dec`` are the stems of
+many words, and cut real words (``redevenus``, ``décamon``)."""
+_SHORT_TAILS = frozenset("il le la un du au en ce ne sa".split())
+"""Two-letter words that start a clause after a join (``Vraiil``, ``Unisau``)."""
+_SUFFIXES = frozenset(
+    "eur eux euse ien ion ions ment ette iste isme age ant ante ier iere ois oise ais aise ard able ible ique "
+    "ite al ale aux if ive et ine in ing ed er man land ville court mont bourg berg stein son ton ti tes "
+    "ait ent ons ise sent til tel atil atel sen".split())
+"""Tails that are word endings more often than words (``programmeur``, ``systématise``;
+``suffira-t-elle`` without hyphens), so no join."""
+_PREFIXES = frozenset(
+    "anti micro macro franco demi quasi auto mal non sur sous contre super mini multi post pre inter semi "
+    "extra ultra hyper mega neo pro pseudo retro tele bio eco euro geo photo radio peri para vice".split())
+"""Heads that make compounds (``antiisrael``, ``microcasque``): words of their own, not joins."""
+MAX_ALTERNATIVES = 50
+"""Glued terms added for one word of a query, the most frequent first."""
+
+
+@dataclass(frozen=True)
+class Glued:
+    """One glued term: its first ``split`` letters (folded) are a word whose
+    term is ``head``, the rest a word whose term is ``tail``."""
+
+    term: str
+    split: int
+    head: str
+    tail: str
+
+
+@dataclass(frozen=True)
+class GluedWords:
+    """The glued terms of one generation of an index, by part."""
+
+    glued: Mapping[str, Glued] = field(default_factory=dict)
+    by_part: Mapping[str, tuple[Glued, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, glued: Iterable[Glued]) -> GluedWords:
+        by_term = {g.term: g for g in glued}
+        by_part: dict[str, list[Glued]] = {}
+        for g in sorted(by_term.values(), key=lambda g: g.term):
+            by_part.setdefault(g.head, []).append(g)
+            if g.tail != g.head:
+                by_part.setdefault(g.tail, []).append(g)
+        return cls(by_term, {part: tuple(found) for part, found in by_part.items()})
+
+    def __len__(self) -> int:
+        return len(self.glued)
+
+
+def known_df(size: int) -> int:
+    """How many articles make a word well known in a collection of ``size``."""
+    return max(MAX_GLUED_DF + 1, min(KNOWN_DF, size // _KNOWN_SHARE))
+
+
+def find_glued(frequencies: Mapping[str, int], size: int, term_of: Callable[[str], str | None],
+               stop_words: frozenset[str] = frozenset()) -> list[Glued]:
+    """The rare terms of ``frequencies`` (term → articles holding it) that are
+    two well-known words joined. ``term_of`` gives the term of a folded word
+    (None if it is not one word). Of several splits, one whose tail is a stop
+    word wins (``hollande|au``, not ``holland|eau``), then the one whose rarer
+    part is the most common."""
+    known = known_df(size)
+    rare = min(MAX_GLUED_DF, known - 1)
+    found = []
+    for term, df in frequencies.items():
+        if df > rare or len(term) < MIN_HEAD + 2 or not (term.isascii() and term.isalpha()):
+            continue
+        if term_of(term) != term:
+            continue  # not a word's term, but a piece of something else
+        best: tuple[bool, int, int, str, str] | None = None
+        for split in range(MIN_HEAD, len(term) - 1):
+            head_word, tail_word = term[:split], term[split:]
+            if head_word in _PREFIXES or tail_word in _SUFFIXES:
+                continue
+            if len(tail_word) < MIN_TAIL and tail_word not in _SHORT_TAILS:
+                continue
+            head = term_of(head_word)
+            if head is None or len(head) < MIN_HEAD_TERM or frequencies.get(head, 0) < known:
+                continue
+            tail = tail_word if frequencies.get(tail_word, 0) >= known else term_of(tail_word)
+            if tail is None or frequencies.get(tail, 0) < known:
+                continue
+            choice = (tail in stop_words, min(frequencies[head], frequencies[tail]), split, head, tail)
+            if best is None or choice[:2] > best[:2]:
+                best = choice
+        if best is not None:
+            found.append(Glued(term, *best[2:]))
+    return found
+
+
+def _joined_forms(arrays: IndexArrays, found: list[Glued]) -> set[str]:
+    """Those of ``found`` that stand where their tail does in their articles:
+    the joined form of a hyphenated word (``Jean-Manuel`` gives ``jean``,
+    ``manuel`` and ``jeanmanuel`` at the place of ``manuel``), whose parts are
+    indexed already. Each tail's positions are read once, in the blocks of
+    the articles concerned only."""
+    by_tail: dict[str, list[Glued]] = {}
+    for g in found:
+        by_tail.setdefault(g.tail, []).append(g)
+    joined = set()
+    for name in FIELDS:
+        for tail, some in by_tail.items():
+            where = {g.term: arrays.positions(name, g.term, arrays.postings(name, g.term)[0]) for g in some}
+            docs = sorted({d for places in where.values() for d in places})
+            if not docs:
+                continue
+            tails = arrays.positions(name, tail, np.array(docs, dtype=np.int32))
+            for term, places in where.items():
+                if any(set(at) & set(tails.get(doc, ())) for doc, at in places.items()):
+                    joined.add(term)
+    return joined
+
+
+def vocabulary(reader: IndexReader) -> dict[str, int]:
+    """Each term of the searched fields and the most articles holding it in
+    one field (as ranking counts it), read a segment at a time: Whoosh's
+    merged view of several segments is five times slower."""
+    frequencies: dict[str, int] = {}
+    for leaf, _ in reader.leaf_readers():
+        for name in FIELDS:
+            own: dict[str, int] = {}
+            for term, info in leaf.iter_field(name):
+                text = term.decode("utf-8") if isinstance(term, bytes) else term
+                own[text] = info.doc_frequency()
+            for text, df in own.items():
+                if df > frequencies.get(text, 0):
+                    frequencies[text] = df
+    return frequencies
+
+
+def glued_filename(indexname: str, generation: int) -> str:
+    return f"_{indexname}_{generation}.glued"
+
+
+_NAME = re.compile(r"^_(.+)_(\d+)\.glued(?:\.\d+\.tmp)?$")
+
+
+class _Analyzer(Protocol):
+    stop_words: frozenset[str]
+
+    def terms(self, text: str) -> list[str]: ...
+
+
+def write_glued(folder: str | os.PathLike[str], indexname: str, searcher: Searcher, analyzer: _Analyzer) -> int:
+    """Find the glued terms of the index as ``searcher`` sees it (just
+    committed) and write them beside its generation; remove the files of
+    other generations. Returns how many were found. A file that cannot be
+    written is left out: the feature is off for that generation, and the
+    commit stands."""
+
+    def term_of(word: str) -> str | None:
+        terms = analyzer.terms(word)
+        return terms[0] if len(terms) == 1 else None
+
+    arrays = IndexArrays(searcher)
+    generation = arrays.reader.generation()
+    found = find_glued(vocabulary(arrays.reader), arrays.size, term_of, analyzer.stop_words)
+    joined = _joined_forms(arrays, found)
+    found = [g for g in found if g.term not in joined]
+    body = json.dumps({"format": _FORMAT, "generation": generation,
+                       "glued": {g.term: [g.split, g.head, g.tail] for g in found}}, sort_keys=True).encode()
+    name = glued_filename(indexname, generation)
+    temporary = os.path.join(folder, f"{name}.{time.time_ns()}.tmp")
+    try:
+        with open(temporary, "wb") as fh:
+            fh.write(body + b"\n%08x\n" % zlib.crc32(body))
+        os.replace(temporary, os.path.join(folder, name))
+    except OSError:
+        name = ""  # a full disk, say: no glued words for this generation
+    for other in os.listdir(folder):
+        matched = _NAME.match(other)
+        if matched and matched.group(1) == indexname and other != name:
+            try:
+                os.remove(os.path.join(folder, other))
+            except OSError:
+                pass  # removed by the next commit
+    return len(found)
+
+
+def _read(folder: str | os.PathLike[str], indexname: str, generation: int) -> GluedWords | None:
+    """The glued terms of ``generation``; None if it has no file; ValueError
+    (or OSError) if the file is damaged or unreadable."""
+    path = Path(folder) / glued_filename(indexname, generation)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    body, _, check = raw.rstrip(b"\n").rpartition(b"\n")
+    if int(check or b"x", 16) != zlib.crc32(body):
+        raise ValueError("its own checksum differs")
+    data = json.loads(body)
+    if data["format"] != _FORMAT or data["generation"] != generation:
+        raise ValueError(f"it is of format {data['format']}, generation {data['generation']}")
+    return GluedWords.of(Glued(term, int(split), str(head), str(tail))
+                         for term, (split, head, tail) in data["glued"].items())
+
+
+def load_glued(folder: str | os.PathLike[str], indexname: str, generation: int) -> GluedWords:
+    """The glued terms of ``generation``, for queries: none if its file is
+    missing or damaged (``newsearch info --check`` reports the damage)."""
+    try:
+        return _read(folder, indexname, generation) or GluedWords()
+    except (OSError, ValueError, KeyError, TypeError):
+        return GluedWords()
+
+
+def verify_glued(folder: str | os.PathLike[str], indexname: str, generation: int) -> bool:
+    """Whether ``generation`` has a glued-words file; IndexCorrupt naming it if it is damaged."""
+    try:
+        return _read(folder, indexname, generation) is not None
+    except OSError as exc:
+        raise IndexCorrupt(Path(folder), f"cannot read {glued_filename(indexname, generation)}: "
+                                         f"{exc.strerror or exc}") from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise IndexCorrupt(Path(folder), f"{glued_filename(indexname, generation)} is damaged: {exc}") from exc
+
+
+class _Vocabulary(Protocol):
+    @property
+    def size(self) -> int: ...
+
+    def doc_frequency(self, fieldname: str, term: str) -> int: ...
+
+
+def _idf(vocabulary: _Vocabulary, term: str, fields: tuple[str, ...]) -> float:
+    """Ranking's idf (:meth:`~searchengine.scoring.IndexArrays.idf`)."""
+    df = max((vocabulary.doc_frequency(f, term) for f in fields), default=0)
+    return math.log(1 + (vocabulary.size - df + 0.5) / (df + 0.5))
+
+
+class GluedPlan:
+    """The glued part of planning one query: the alternatives it added, and
+    what the highlighter must mark of them."""
+
+    def __init__(self, vocabulary: _Vocabulary) -> None:
+        self.vocabulary = vocabulary
+        self.words: GluedWords = getattr(vocabulary, "glued_words", None) or GluedWords()
+        self.marks: dict[str, tuple[int, int]] = {}
+        """For each glued term used, the range of its folded letters to highlight (end -1: to the word's end)."""
+        self.phrases: set[tuple[str, ...]] = set()
+
+    def alternatives(self, exact: tuple[Terms, ...]) -> tuple[Terms, ...]:
+        """For a group's exact alternatives, the same with glued terms in
+        place of their parts: a word gives its glued terms; a phrase ending in
+        a glued term's head, starting with its tail, or holding head and tail
+        in a row gives the phrase with the glued term there. Each weighs as
+        the words it replaces (a glued term is rare: its own idf would rank
+        its article first)."""
+        if not self.words:
+            return ()
+        by_part = self.words.by_part
+        found: list[Terms] = []
+        for terms in exact:
+            words = terms.terms
+            if not terms.phrase:
+                options = by_part.get(words[0], ())[:MAX_ALTERNATIVES] if len(words) == 1 else ()
+                if options:
+                    found.append(self._replacing(terms, tuple(g.term for g in options), words))
+                    for g in options:
+                        self._mark(g, head=g.head == words[0], tail=g.tail == words[0])
+                continue
+            for g in by_part.get(words[-1], ()):
+                if g.head == words[-1]:
+                    found.append(self._replacing(terms, (*words[:-1], g.term), words))
+                    self._mark(g, head=True)
+            for g in by_part.get(words[0], ()):
+                if g.tail == words[0]:
+                    found.append(self._replacing(terms, (g.term, *words[1:]), words))
+                    self._mark(g, tail=True)
+            for i in range(len(words) - 1):
+                for g in by_part.get(words[i], ()):
+                    if g.head == words[i] and g.tail == words[i + 1]:
+                        found.append(self._replacing(terms, (*words[:i], g.term, *words[i + 2:]), words))
+                        self._mark(g, head=True, tail=True)
+        return tuple(found[:MAX_ALTERNATIVES])
+
+    def highlighter(self, highlighter: Highlighter) -> Highlighter:
+        """``highlighter`` marking the searched parts of the glued words used."""
+        if not self.marks:
+            return highlighter
+        return replace(highlighter, terms=highlighter.terms | self.marks.keys(),
+                       phrases=highlighter.phrases | self.phrases,
+                       glued=tuple(sorted((t, s, e) for t, (s, e) in self.marks.items())))
+
+    def _replacing(self, terms: Terms, new: tuple[str, ...], old: tuple[str, ...]) -> Terms:
+        if terms.phrase:
+            was = sum(_idf(self.vocabulary, t, terms.fields) for t in old)
+            now = sum(_idf(self.vocabulary, t, terms.fields) for t in new)
+        else:
+            was = _idf(self.vocabulary, old[0], terms.fields)
+            now = max(_idf(self.vocabulary, t, terms.fields) for t in new)
+        phrase = terms.phrase and len(new) > 1
+        if phrase:
+            self.phrases.add(new)
+        return replace(terms, terms=new, phrase=phrase, weight=terms.weight * was / now if now else terms.weight)
+
+    def _mark(self, glued: Glued, head: bool = False, tail: bool = False) -> None:
+        """Widen the highlighted range of ``glued``'s letters by its head or its tail."""
+        start, end = self.marks.get(glued.term, (glued.split, glued.split))
+        self.marks[glued.term] = (0 if head else start, -1 if tail or end == -1 else end)
