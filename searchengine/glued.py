@@ -5,8 +5,9 @@ article can hold ``Poutinecomme`` where it means ``Poutine comme``. Whether a
 token is such a join needs the whole collection (it is rare, and both of its
 parts are common), so it is decided after each commit, from the index's
 vocabulary, and kept beside the index as ``_<index>_<generation>.glued``: a
-line of JSON, ``{glued term: [split, head term, tail term]}``, then the CRC-32
-of that line, as the ``.sums`` files are written. Queries add the glued terms
+line of JSON (``{glued term: [split, head term, tail term]}`` and the segments
+it was made for), then the CRC-32 of that line, as the ``.sums`` files are
+written. Queries add the glued terms
 of a word as its alternatives (:class:`GluedPlan`), and highlights
 mark the part that was searched (``**Poutine**comme``).
 
@@ -71,6 +72,8 @@ _PREFIXES = frozenset(
     "anti micro macro franco demi quasi auto mal non sur sous contre super mini multi post pre inter semi "
     "extra ultra hyper mega neo pro pseudo retro tele bio eco euro geo photo radio peri para vice".split())
 """Heads that make compounds (``antiisrael``, ``microcasque``): words of their own, not joins."""
+_FULL_PASS_SHARE = 10
+"""A commit whose new segments hold over a tenth of the articles reads the whole vocabulary."""
 MAX_ALTERNATIVES = 50
 """Glued terms added for one word of a query, the most frequent first."""
 
@@ -92,16 +95,18 @@ class GluedWords:
 
     glued: Mapping[str, Glued] = field(default_factory=dict)
     by_part: Mapping[str, tuple[Glued, ...]] = field(default_factory=dict)
+    segments: frozenset[str] = frozenset()
+    """The segments of the index the file was made for."""
 
     @classmethod
-    def of(cls, glued: Iterable[Glued]) -> GluedWords:
+    def of(cls, glued: Iterable[Glued], segments: frozenset[str] = frozenset()) -> GluedWords:
         by_term = {g.term: g for g in glued}
         by_part: dict[str, list[Glued]] = {}
         for g in sorted(by_term.values(), key=lambda g: g.term):
             by_part.setdefault(g.head, []).append(g)
             if g.tail != g.head:
                 by_part.setdefault(g.tail, []).append(g)
-        return cls(by_term, {part: tuple(found) for part, found in by_part.items()})
+        return cls(by_term, {part: tuple(found) for part, found in by_part.items()}, segments)
 
     def __len__(self) -> int:
         return len(self.glued)
@@ -112,18 +117,19 @@ def known_df(size: int) -> int:
     return max(MAX_GLUED_DF + 1, min(KNOWN_DF, size // _KNOWN_SHARE))
 
 
-def find_glued(frequencies: Mapping[str, int], size: int, term_of: Callable[[str], str | None],
-               stop_words: frozenset[str] = frozenset()) -> list[Glued]:
-    """The rare terms of ``frequencies`` (term → articles holding it) that are
-    two well-known words joined. ``term_of`` gives the term of a folded word
-    (None if it is not one word). Of several splits, one whose tail is a stop
-    word wins (``hollande|au``, not ``holland|eau``), then the one whose rarer
-    part is the most common."""
+def find_glued(candidates: Iterable[str], df: Callable[[str], int], size: int,
+               term_of: Callable[[str], str | None], stop_words: frozenset[str] = frozenset()) -> list[Glued]:
+    """Those of ``candidates`` that are rare terms of two well-known words
+    joined; ``df`` gives the articles holding a term, ``size`` how many
+    articles there are, ``term_of`` the term of a folded word (None if it is
+    not one word). Of several splits, one whose tail is a stop word wins
+    (``hollande|au``, not ``holland|eau``), then the one whose rarer part is
+    the most common."""
     known = known_df(size)
     rare = min(MAX_GLUED_DF, known - 1)
     found = []
-    for term, df in frequencies.items():
-        if df > rare or len(term) < MIN_HEAD + 2 or not (term.isascii() and term.isalpha()):
+    for term in candidates:
+        if len(term) < MIN_HEAD + 2 or not (term.isascii() and term.isalpha()) or not 0 < df(term) <= rare:
             continue
         if term_of(term) != term:
             continue  # not a word's term, but a piece of something else
@@ -135,17 +141,24 @@ def find_glued(frequencies: Mapping[str, int], size: int, term_of: Callable[[str
             if len(tail_word) < MIN_TAIL and tail_word not in _SHORT_TAILS:
                 continue
             head = term_of(head_word)
-            if head is None or len(head) < MIN_HEAD_TERM or frequencies.get(head, 0) < known:
+            if head is None or len(head) < MIN_HEAD_TERM or df(head) < known:
                 continue
-            tail = tail_word if frequencies.get(tail_word, 0) >= known else term_of(tail_word)
-            if tail is None or frequencies.get(tail, 0) < known:
+            tail = tail_word if df(tail_word) >= known else term_of(tail_word)
+            if tail is None or df(tail) < known:
                 continue
-            choice = (tail in stop_words, min(frequencies[head], frequencies[tail]), split, head, tail)
+            choice = (tail in stop_words, min(df(head), df(tail)), split, head, tail)
             if best is None or choice[:2] > best[:2]:
                 best = choice
         if best is not None:
             found.append(Glued(term, *best[2:]))
     return found
+
+
+def _still_glued(glued: Glued, df: Callable[[str], int], size: int) -> bool:
+    """Whether a glued term found by an earlier commit still is one: still
+    rare, its parts still well known."""
+    known = known_df(size)
+    return 0 < df(glued.term) <= min(MAX_GLUED_DF, known - 1) and min(df(glued.head), df(glued.tail)) >= known
 
 
 def _joined_forms(arrays: IndexArrays, found: list[Glued]) -> set[str]:
@@ -171,20 +184,24 @@ def _joined_forms(arrays: IndexArrays, found: list[Glued]) -> set[str]:
     return joined
 
 
-def vocabulary(reader: IndexReader) -> dict[str, int]:
-    """Each term of the searched fields and the most articles holding it in
-    one field (as ranking counts it), read a segment at a time: Whoosh's
-    merged view of several segments is five times slower."""
-    frequencies: dict[str, int] = {}
+def vocabulary(reader: IndexReader, segments: set[str] | None = None) -> dict[str, int]:
+    """Each term of the searched fields (of ``segments`` only, if given) and
+    the most articles holding it in one field, as ranking counts it; read a
+    segment at a time: Whoosh's merged view of several segments is five
+    times slower."""
+    fields: dict[str, dict[str, int]] = {name: {} for name in FIELDS}
     for leaf, _ in reader.leaf_readers():
-        for name in FIELDS:
-            own: dict[str, int] = {}
+        if segments is not None and leaf.segment().segment_id() not in segments:
+            continue
+        for name, counts in fields.items():
             for term, info in leaf.iter_field(name):
                 text = term.decode("utf-8") if isinstance(term, bytes) else term
-                own[text] = info.doc_frequency()
-            for text, df in own.items():
-                if df > frequencies.get(text, 0):
-                    frequencies[text] = df
+                counts[text] = counts.get(text, 0) + info.doc_frequency()
+    frequencies = fields["body"]
+    for name in ("title", "lede"):
+        for text, count in fields[name].items():
+            if count > frequencies.get(text, 0):
+                frequencies[text] = count
     return frequencies
 
 
@@ -204,8 +221,14 @@ class _Analyzer(Protocol):
 def write_glued(folder: str | os.PathLike[str], indexname: str, searcher: Searcher, analyzer: _Analyzer) -> int:
     """Find the glued terms of the index as ``searcher`` sees it (just
     committed) and write them beside its generation; remove the files of
-    other generations. Returns how many were found. A file that cannot be
-    written is left out: the feature is off for that generation, and the
+    other generations. Returns how many were found.
+
+    A commit whose new segments hold under ``1 / _FULL_PASS_SHARE`` of the
+    articles re-examines only their terms and the glued terms the previous
+    generation found (a small update costs a fraction of a second, not a
+    pass over the vocabulary); any other commit, or one after a generation
+    without a readable file, reads the whole vocabulary. A file that cannot
+    be written is left out: the feature is off for that generation, and the
     commit stands."""
 
     def term_of(word: str) -> str | None:
@@ -213,11 +236,33 @@ def write_glued(folder: str | os.PathLike[str], indexname: str, searcher: Search
         return terms[0] if len(terms) == 1 else None
 
     arrays = IndexArrays(searcher)
-    generation = arrays.reader.generation()
-    found = find_glued(vocabulary(arrays.reader), arrays.size, term_of, analyzer.stop_words)
+    reader = arrays.reader
+    generation = reader.generation()
+    segments = {leaf.segment().segment_id(): leaf.doc_count_all() for leaf, _ in reader.leaf_readers()}
+    try:
+        previous = _read(folder, indexname, generation - 1)
+    except (OSError, ValueError, KeyError, TypeError):
+        previous = None
+    new = set(segments) - previous.segments if previous is not None else set(segments)
+    kept: list[Glued] = []
+    if previous is None or sum(segments[s] for s in new) * _FULL_PASS_SHARE > arrays.size:
+        frequencies = vocabulary(reader)
+        found = find_glued(frequencies, lambda term: frequencies.get(term, 0), arrays.size, term_of,
+                           analyzer.stop_words)
+    else:
+        counts: dict[str, int] = {}
+
+        def df(term: str) -> int:
+            if term not in counts:
+                counts[term] = max(arrays.doc_frequency(name, term) for name in FIELDS)
+            return counts[term]
+
+        kept = [g for g in previous.glued.values() if _still_glued(g, df, arrays.size)]
+        candidates = set(vocabulary(reader, new)) - {g.term for g in kept}
+        found = find_glued(candidates, df, arrays.size, term_of, analyzer.stop_words)
     joined = _joined_forms(arrays, found)
-    found = [g for g in found if g.term not in joined]
-    body = json.dumps({"format": _FORMAT, "generation": generation,
+    found = sorted([*kept, *(g for g in found if g.term not in joined)], key=lambda g: g.term)
+    body = json.dumps({"format": _FORMAT, "generation": generation, "segments": sorted(segments),
                        "glued": {g.term: [g.split, g.head, g.tail] for g in found}}, sort_keys=True).encode()
     name = glued_filename(indexname, generation)
     temporary = os.path.join(folder, f"{name}.{time.time_ns()}.tmp")
@@ -251,8 +296,9 @@ def _read(folder: str | os.PathLike[str], indexname: str, generation: int) -> Gl
     data = json.loads(body)
     if data["format"] != _FORMAT or data["generation"] != generation:
         raise ValueError(f"it is of format {data['format']}, generation {data['generation']}")
-    return GluedWords.of(Glued(term, int(split), str(head), str(tail))
-                         for term, (split, head, tail) in data["glued"].items())
+    return GluedWords.of((Glued(term, int(split), str(head), str(tail))
+                          for term, (split, head, tail) in data["glued"].items()),
+                         frozenset(map(str, data["segments"])))
 
 
 def load_glued(folder: str | os.PathLike[str], indexname: str, generation: int) -> GluedWords:

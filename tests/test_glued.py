@@ -161,7 +161,9 @@ def test_which_rare_terms_split(term, expected):
     common = {"poutin": 500, "comm": 5000, "vrai": 300, "il": 9000, "anti": 400, "israel": 600,
               "programm": 700, "eur": 300, "mal": 2000, "larm": 300}
     analyzer = FrenchAnalyzer()
-    found = find_glued({**common, term: 1}, 36_000, lambda word: analyzer.terms(word)[0], analyzer.stop_words)
+    frequencies = {**common, term: 1}
+    found = find_glued(frequencies, lambda t: frequencies.get(t, 0), 36_000, lambda word: analyzer.terms(word)[0],
+                       analyzer.stop_words)
     assert {g.term: (g.head, g.tail) for g in found}.get(term) == expected
 
 
@@ -172,3 +174,24 @@ def test_json_highlights_cover_the_part_only(runner, tmp_path, collection):
     doc = json.loads(result.stdout)
     (hit,) = [h for h in doc["hits"] if h["path"].endswith("train.txt")]
     assert [hit["snippet"][s:e] for s, e in hit["highlights"]] == ["Vladivostok"]
+
+
+def glued_terms(folder: Path) -> dict:
+    (name,) = glued_files(folder)
+    return json.loads((folder / name).read_text(encoding="utf-8").splitlines()[0])["glued"]
+
+
+def test_a_small_update_finds_the_glued_words_a_whole_pass_finds(tmp_path, collection):
+    for n in range(10):
+        write_article(collection, f"breve{n}.txt", f"Brève {n}", "Une courte dépêche sans rapport.")
+    index = tmp_path / "index"
+    with SearchEngine(index) as engine:
+        engine.index([collection])
+        assert "vladivostokdan" in glued_terms(index)
+        write_article(collection, "cadeau.txt", "Cadeau", "Un cadeau pour Vladimir Poutinedans la soirée.")
+        assert engine.index([collection]).added == 1
+        updated = glued_terms(index)
+        assert {"poutinedan", "poutinecomm", "vladivostokdan"} <= set(updated)
+        assert any(Path(h.path).name == "cadeau.txt" for h in engine.search("Poutine", limit=20))
+        engine.index([collection], rebuild=True)
+        assert glued_terms(index) == updated
