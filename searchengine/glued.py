@@ -54,8 +54,9 @@ KNOWN_DF = 100
 """Both parts are in this many articles at least (fewer in a small collection:
 one in ``_KNOWN_SHARE`` of them, and at least ``MAX_GLUED_DF`` + 1)."""
 _KNOWN_SHARE = 300
-MIN_HEAD = 4
-"""Letters of the first part: shorter ones are mostly prefixes (``mal``, ``sur``)."""
+MIN_HEAD = 5
+"""Letters of the first part: with four, most splits on OrangeSum cut names
+and compounds (``Beausoleil``, ``Campbon``, ``afropop``), with three, prefixes (``mal``)."""
 MIN_TAIL = 3
 MIN_HEAD_TERM = 4
 """Letters of the first part's term: ``dev``, ``red``, ``dec`` are the stems of
@@ -154,13 +155,6 @@ def find_glued(candidates: Iterable[str], df: Callable[[str], int], size: int,
     return found
 
 
-def _still_glued(glued: Glued, df: Callable[[str], int], size: int) -> bool:
-    """Whether a glued term found by an earlier commit still is one: still
-    rare, its parts still well known."""
-    known = known_df(size)
-    return 0 < df(glued.term) <= min(MAX_GLUED_DF, known - 1) and min(df(glued.head), df(glued.tail)) >= known
-
-
 def _joined_forms(arrays: IndexArrays, found: list[Glued]) -> set[str]:
     """Those of ``found`` that stand where their tail does in their articles:
     the joined form of a hyphenated word (``Jean-Manuel`` gives ``jean``,
@@ -224,10 +218,14 @@ def write_glued(folder: str | os.PathLike[str], indexname: str, searcher: Search
     other generations. Returns how many were found.
 
     A commit whose new segments hold under ``1 / _FULL_PASS_SHARE`` of the
-    articles re-examines only their terms and the glued terms the previous
-    generation found (a small update costs a fraction of a second, not a
-    pass over the vocabulary); any other commit, or one after a generation
-    without a readable file, reads the whole vocabulary. A file that cannot
+    articles re-examines only their terms, with the whole index's
+    frequencies, and keeps the previous generation's other glued terms:
+    frequencies only grow with added articles (Whoosh counts deleted ones
+    until a merge drops them), so those still hold, and a small update costs
+    a few milliseconds, not a pass over the vocabulary. A part that becomes
+    well known only with the new articles is seen at the next whole pass:
+    any other commit, or one after a generation without a readable file,
+    reads the whole vocabulary. A file that cannot
     be written is left out: the feature is off for that generation, and the
     commit stands."""
 
@@ -257,8 +255,8 @@ def write_glued(folder: str | os.PathLike[str], indexname: str, searcher: Search
                 counts[term] = max(arrays.doc_frequency(name, term) for name in FIELDS)
             return counts[term]
 
-        kept = [g for g in previous.glued.values() if _still_glued(g, df, arrays.size)]
-        candidates = set(vocabulary(reader, new)) - {g.term for g in kept}
+        candidates = vocabulary(reader, new)
+        kept = [g for g in previous.glued.values() if g.term not in candidates]
         found = find_glued(candidates, df, arrays.size, term_of, analyzer.stop_words)
     joined = _joined_forms(arrays, found)
     found = sorted([*kept, *(g for g in found if g.term not in joined)], key=lambda g: g.term)

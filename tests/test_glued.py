@@ -152,13 +152,14 @@ def test_an_index_without_the_file_searches_as_before(tmp_path, collection):
 
 @pytest.mark.parametrize(("term", "expected"), [
     ("poutinecomm", ("poutin", "comm")),  # a name and the next word
-    ("vraiil", ("vrai", "il")),  # a two-letter word that starts a clause
+    ("parentsil", ("parent", "il")),  # a two-letter word that starts a clause
+    ("campbon", None),  # a head of four letters: mostly names (Campbon)
     ("antiisrael", None),  # a compound with a prefix
     ("programmeur", None),  # a word and a suffix
     ("mallarm", None),  # a head shorter than four letters
 ])
 def test_which_rare_terms_split(term, expected):
-    common = {"poutin": 500, "comm": 5000, "vrai": 300, "il": 9000, "anti": 400, "israel": 600,
+    common = {"poutin": 500, "comm": 5000, "parent": 300, "il": 9000, "camp": 900, "bon": 4000, "anti": 400, "israel": 600,
               "programm": 700, "eur": 300, "mal": 2000, "larm": 300}
     analyzer = FrenchAnalyzer()
     frequencies = {**common, term: 1}
