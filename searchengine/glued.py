@@ -73,6 +73,19 @@ _PREFIXES = frozenset(
     "anti micro macro franco demi quasi auto mal non sur sous contre super mini multi post pre inter semi "
     "extra ultra hyper mega neo pro pseudo retro tele bio eco euro geo photo radio peri para vice".split())
 """Heads that make compounds (``antiisrael``, ``microcasque``): words of their own, not joins."""
+COMMON_PART_DF = 100
+COMMON_PART_SHARE = 0.02
+"""A word in more than this share of the articles (and more than
+``COMMON_PART_DF``) gets no glued alternatives: an article that has it only
+glued would rank last among thousands, while the articles that have it both
+ways move up. On 300 short OrangeSum title queries, alternatives for every
+word (``France`` has 39, ``selon`` 164) changed the first page of 58 and
+cost 2 ms (p50); with this bound, 14 and nothing measurable."""
+GLUED_WEIGHT = 0.3
+"""What a glued word weighs against its part typed alone (about what one more
+occurrence of the part adds under BM25's saturation): an article holding
+only the glued word is found, in its tier, below those that write the word,
+and one holding both barely moves."""
 _FULL_PASS_SHARE = 10
 """A commit whose new segments hold over a tenth of the articles reads the whole vocabulary."""
 MAX_ALTERNATIVES = 50
@@ -156,7 +169,7 @@ def find_glued(candidates: Iterable[str], df: Callable[[str], int], size: int,
 
 
 def _joined_forms(arrays: IndexArrays, found: list[Glued]) -> set[str]:
-    """Those of ``found`` that stand where their tail does in their articles:
+    """Those of ``found`` that stand where their tail does in the body of their articles:
     the joined form of a hyphenated word (``Jean-Manuel`` gives ``jean``,
     ``manuel`` and ``jeanmanuel`` at the place of ``manuel``), whose parts are
     indexed already. Each tail's positions are read once, in the blocks of
@@ -165,24 +178,23 @@ def _joined_forms(arrays: IndexArrays, found: list[Glued]) -> set[str]:
     for g in found:
         by_tail.setdefault(g.tail, []).append(g)
     joined = set()
-    for name in FIELDS:
-        for tail, some in by_tail.items():
-            where = {g.term: arrays.positions(name, g.term, arrays.postings(name, g.term)[0]) for g in some}
-            docs = sorted({d for places in where.values() for d in places})
-            if not docs:
-                continue
-            tails = arrays.positions(name, tail, np.array(docs, dtype=np.int32))
-            for term, places in where.items():
-                if any(set(at) & set(tails.get(doc, ())) for doc, at in places.items()):
-                    joined.add(term)
+    for tail, some in by_tail.items():
+        where = {g.term: arrays.positions("body", g.term, arrays.postings("body", g.term)[0]) for g in some}
+        docs = sorted({d for places in where.values() for d in places})
+        if not docs:
+            continue
+        tails = arrays.positions("body", tail, np.array(docs, dtype=np.int32))
+        for term, places in where.items():
+            if any(set(at) & set(tails.get(doc, ())) for doc, at in places.items()):
+                joined.add(term)
     return joined
 
 
-def vocabulary(reader: IndexReader, segments: set[str] | None = None) -> dict[str, int]:
-    """Each term of the searched fields (of ``segments`` only, if given) and
-    the most articles holding it in one field, as ranking counts it; read a
-    segment at a time: Whoosh's merged view of several segments is five
-    times slower."""
+def vocabulary(reader: IndexReader, segments: set[str] | None = None) -> tuple[dict[str, int], set[str]]:
+    """Each term of the searched fields (of ``segments`` only, if given) with
+    the most articles holding it in one field, as ranking counts it, and the
+    terms of the body; read a segment at a time: Whoosh's merged view of
+    several segments is five times slower."""
     fields: dict[str, dict[str, int]] = {name: {} for name in FIELDS}
     for leaf, _ in reader.leaf_readers():
         if segments is not None and leaf.segment().segment_id() not in segments:
@@ -191,12 +203,13 @@ def vocabulary(reader: IndexReader, segments: set[str] | None = None) -> dict[st
             for term, info in leaf.iter_field(name):
                 text = term.decode("utf-8") if isinstance(term, bytes) else term
                 counts[text] = counts.get(text, 0) + info.doc_frequency()
+    body = set(fields["body"])
     frequencies = fields["body"]
     for name in ("title", "lede"):
         for text, count in fields[name].items():
             if count > frequencies.get(text, 0):
                 frequencies[text] = count
-    return frequencies
+    return frequencies, body
 
 
 def glued_filename(indexname: str, generation: int) -> str:
@@ -244,9 +257,8 @@ def write_glued(folder: str | os.PathLike[str], indexname: str, searcher: Search
     new = set(segments) - previous.segments if previous is not None else set(segments)
     kept: list[Glued] = []
     if previous is None or sum(segments[s] for s in new) * _FULL_PASS_SHARE > arrays.size:
-        frequencies = vocabulary(reader)
-        found = find_glued(frequencies, lambda term: frequencies.get(term, 0), arrays.size, term_of,
-                           analyzer.stop_words)
+        frequencies, body_terms = vocabulary(reader)
+        found = find_glued(body_terms, lambda term: frequencies.get(term, 0), arrays.size, term_of, analyzer.stop_words)
     else:
         counts: dict[str, int] = {}
 
@@ -255,18 +267,18 @@ def write_glued(folder: str | os.PathLike[str], indexname: str, searcher: Search
                 counts[term] = max(arrays.doc_frequency(name, term) for name in FIELDS)
             return counts[term]
 
-        candidates = vocabulary(reader, new)
-        kept = [g for g in previous.glued.values() if g.term not in candidates]
+        added, candidates = vocabulary(reader, new)
+        kept = [g for g in previous.glued.values() if g.term not in added]
         found = find_glued(candidates, df, arrays.size, term_of, analyzer.stop_words)
     joined = _joined_forms(arrays, found)
     found = sorted([*kept, *(g for g in found if g.term not in joined)], key=lambda g: g.term)
-    body = json.dumps({"format": _FORMAT, "generation": generation, "segments": sorted(segments),
+    line = json.dumps({"format": _FORMAT, "generation": generation, "segments": sorted(segments),
                        "glued": {g.term: [g.split, g.head, g.tail] for g in found}}, sort_keys=True).encode()
     name = glued_filename(indexname, generation)
     temporary = os.path.join(folder, f"{name}.{time.time_ns()}.tmp")
     try:
         with open(temporary, "wb") as fh:
-            fh.write(body + b"\n%08x\n" % zlib.crc32(body))
+            fh.write(line + b"\n%08x\n" % zlib.crc32(line))
         os.replace(temporary, os.path.join(folder, name))
     except OSError:
         name = ""  # a full disk, say: no glued words for this generation
@@ -352,10 +364,15 @@ class GluedPlan:
         its article first)."""
         if not self.words:
             return ()
-        by_part = self.words.by_part
+        common = max(COMMON_PART_DF, self.vocabulary.size * COMMON_PART_SHARE)
+        typed = {t for terms in exact for t in terms.terms}
+        by_part = {part: self.words.by_part[part] for part in typed
+                   if part in self.words.by_part and self._df(part) <= common}
         found: list[Terms] = []
         for terms in exact:
             words = terms.terms
+            if "body" not in terms.fields:
+                continue
             if not terms.phrase:
                 options = by_part.get(words[0], ())[:MAX_ALTERNATIVES] if len(words) == 1 else ()
                 if options:
@@ -378,6 +395,9 @@ class GluedPlan:
                         self._mark(g, head=True, tail=True)
         return tuple(found[:MAX_ALTERNATIVES])
 
+    def _df(self, term: str) -> int:
+        return max(self.vocabulary.doc_frequency(f, term) for f in FIELDS)
+
     def highlighter(self, highlighter: Highlighter) -> Highlighter:
         """``highlighter`` marking the searched parts of the glued words used."""
         if not self.marks:
@@ -387,16 +407,19 @@ class GluedPlan:
                        glued=tuple(sorted((t, s, e) for t, (s, e) in self.marks.items())))
 
     def _replacing(self, terms: Terms, new: tuple[str, ...], old: tuple[str, ...]) -> Terms:
+        """``terms`` with ``new`` for ``old``, in the body (where glued words
+        are found), weighing ``GLUED_WEIGHT`` of what ``old`` weighs."""
         if terms.phrase:
             was = sum(_idf(self.vocabulary, t, terms.fields) for t in old)
-            now = sum(_idf(self.vocabulary, t, terms.fields) for t in new)
+            now = sum(_idf(self.vocabulary, t, ("body",)) for t in new)
         else:
             was = _idf(self.vocabulary, old[0], terms.fields)
-            now = max(_idf(self.vocabulary, t, terms.fields) for t in new)
+            now = max(_idf(self.vocabulary, t, ("body",)) for t in new)
         phrase = terms.phrase and len(new) > 1
         if phrase:
             self.phrases.add(new)
-        return replace(terms, terms=new, phrase=phrase, weight=terms.weight * was / now if now else terms.weight)
+        weight = terms.weight * GLUED_WEIGHT * (was / now if now else 1.0)
+        return replace(terms, terms=new, fields=("body",), phrase=phrase, weight=weight)
 
     def _mark(self, glued: Glued, head: bool = False, tail: bool = False) -> None:
         """Widen the highlighted range of ``glued``'s letters by its head or its tail."""
