@@ -137,7 +137,7 @@ def test_a_damaged_glued_file_turns_the_feature_off_and_check_names_it(runner, t
     assert name in result.output and "Traceback" not in result.output
 
 
-def test_an_index_without_the_file_searches_as_before(tmp_path, collection):
+def test_an_index_without_the_file_searches_as_before_until_its_next_commit(tmp_path, collection):
     index = tmp_path / "index"
     with SearchEngine(index) as engine:
         engine.index([collection])
@@ -148,6 +148,8 @@ def test_an_index_without_the_file_searches_as_before(tmp_path, collection):
         assert results.total == 5
         assert not any(Path(h.path).name == "train.txt" for h in results)
         assert engine.check().verified
+        assert engine.index([collection]).unchanged == 6
+        assert any(Path(h.path).name == "train.txt" for h in engine.search("Vladivostok"))
 
 
 @pytest.mark.parametrize(("term", "expected"), [
@@ -159,8 +161,8 @@ def test_an_index_without_the_file_searches_as_before(tmp_path, collection):
     ("mallarm", None),  # a head shorter than four letters
 ])
 def test_which_rare_terms_split(term, expected):
-    common = {"poutin": 500, "comm": 5000, "parent": 300, "il": 9000, "camp": 900, "bon": 4000, "anti": 400, "israel": 600,
-              "programm": 700, "eur": 300, "mal": 2000, "larm": 300}
+    common = {"poutin": 500, "comm": 5000, "parent": 300, "il": 9000, "camp": 900, "bon": 4000, "anti": 400,
+              "israel": 600, "programm": 700, "eur": 300, "mal": 2000, "larm": 300}
     analyzer = FrenchAnalyzer()
     frequencies = {**common, term: 1}
     found = find_glued(frequencies, lambda t: frequencies.get(t, 0), 36_000, lambda word: analyzer.terms(word)[0],
