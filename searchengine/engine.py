@@ -28,7 +28,7 @@ import whoosh
 from .analysis import FrenchAnalyzer, fold
 from .errors import ArticleNotFound, BadQuery, IndexCorrupt, NewsearchError
 from .facets import Facets, count_facets
-from .glued import load_glued
+from .glued import GluedFile
 from .indexing import INDEX_NAME, open_index
 from .names import NameTable, load_names
 from .plan import QueryPlan, plan_query, plan_similar
@@ -81,7 +81,7 @@ class _Snapshot:
             raise IndexCorrupt(path, str(exc) or type(exc).__name__) from exc
         self.analyzer: FrenchAnalyzer = self.searcher.schema["body"].analyzer
         self.names: NameTable = load_names(self.analyzer, names)
-        self.glued_words = load_glued(path, INDEX_NAME, self.arrays.reader.generation())
+        self.glued = GluedFile(path, INDEX_NAME, self.arrays.reader.generation())
 
     def up_to_date(self) -> bool:
         return bool(self.searcher.up_to_date())

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from .plan import Terms
     from .snippets import Highlighter
 
-__all__ = ["Glued", "GluedPlan", "GluedWords", "find_glued", "load_glued", "glued_filename",
+__all__ = ["Glued", "GluedFile", "GluedPlan", "GluedWords", "find_glued", "glued_filename",
            "verify_glued", "write_glued", "KNOWN_DF", "MAX_GLUED_DF"]
 
 _FORMAT = 1
@@ -62,11 +62,11 @@ MIN_HEAD_TERM = 4
 """Letters of the first part's term: ``dev``, ``red``, ``dec`` are the stems of
 many words, and cut real words (``redevenus``, ``décamon``)."""
 _SHORT_TAILS = frozenset("il le la un du au en ce ne sa".split())
-"""Two-letter words that start a clause after a join (``Vraiil``, ``Unisau``)."""
+"""Two-letter words that start a clause after a join (``Parentsil``, ``Annonceau``)."""
 _SUFFIXES = frozenset(
     "eur eux euse ien ion ions ment ette iste isme age ant ante ier iere ois oise ais aise ard able ible ique "
     "ite al ale aux if ive et ine in ing ed er man land ville court mont bourg berg stein son ton ti tes "
-    "ait ent ons ise sent til tel atil atel sen".split())
+    "ait ent ons ise sent til tel atil atel eton sen".split())
 """Tails that are word endings more often than words (``programmeur``, ``systématise``;
 ``suffira-t-elle`` without hyphens), so no join."""
 _PREFIXES = frozenset(
@@ -89,7 +89,9 @@ and one holding both barely moves."""
 _FULL_PASS_SHARE = 10
 """A commit whose new segments hold over a tenth of the articles reads the whole vocabulary."""
 MAX_ALTERNATIVES = 50
-"""Glued terms added for one word of a query, the most frequent first."""
+"""Glued alternatives of one group of a query, in alphabetical order (each is
+in one or two articles); on OrangeSum no word under ``COMMON_PART_SHARE`` has
+that many."""
 
 
 @dataclass(frozen=True)
@@ -311,13 +313,27 @@ def _read(folder: str | os.PathLike[str], indexname: str, generation: int) -> Gl
                          frozenset(map(str, data["segments"])))
 
 
-def load_glued(folder: str | os.PathLike[str], indexname: str, generation: int) -> GluedWords:
-    """The glued terms of ``generation``, for queries: none if its file is
-    missing or damaged (``newsearch info --check`` reports the damage)."""
-    try:
-        return _read(folder, indexname, generation) or GluedWords()
-    except (OSError, ValueError, KeyError, TypeError):
-        return GluedWords()
+class GluedFile:
+    """The glued terms of one generation, for the queries of a snapshot.
+
+    The file is written just after its commit, so a snapshot opened in
+    between finds none yet: until it appears, each query looks again (one
+    ``stat``), then it is read once. A damaged file gives none, for good
+    (``newsearch info --check`` names it)."""
+
+    def __init__(self, folder: str | os.PathLike[str], indexname: str, generation: int) -> None:
+        self.path = Path(folder) / glued_filename(indexname, generation)
+        self.indexname = indexname
+        self.generation = generation
+        self._words: GluedWords | None = None
+
+    def words(self) -> GluedWords:
+        if self._words is None and self.path.exists():
+            try:
+                self._words = _read(self.path.parent, self.indexname, self.generation) or GluedWords()
+            except (OSError, ValueError, KeyError, TypeError):
+                self._words = GluedWords()
+        return self._words or GluedWords()
 
 
 def verify_glued(folder: str | os.PathLike[str], indexname: str, generation: int) -> bool:
@@ -350,7 +366,8 @@ class GluedPlan:
 
     def __init__(self, vocabulary: _Vocabulary) -> None:
         self.vocabulary = vocabulary
-        self.words: GluedWords = getattr(vocabulary, "glued_words", None) or GluedWords()
+        source: GluedFile | None = getattr(vocabulary, "glued", None)
+        self.words = source.words() if source is not None else GluedWords()
         self.marks: dict[str, tuple[int, int]] = {}
         """For each glued term used, the range of its folded letters to highlight (end -1: to the word's end)."""
         self.phrases: set[tuple[str, ...]] = set()
@@ -359,9 +376,9 @@ class GluedPlan:
         """For a group's exact alternatives, the same with glued terms in
         place of their parts: a word gives its glued terms; a phrase ending in
         a glued term's head, starting with its tail, or holding head and tail
-        in a row gives the phrase with the glued term there. Each weighs as
-        the words it replaces (a glued term is rare: its own idf would rank
-        its article first)."""
+        in a row gives the phrase with the glued term there. Each weighs
+        ``GLUED_WEIGHT`` of the words it replaces (a glued term is rare: its
+        own idf would rank its article first)."""
         if not self.words:
             return ()
         common = max(COMMON_PART_DF, self.vocabulary.size * COMMON_PART_SHARE)

@@ -198,3 +198,16 @@ def test_a_small_update_finds_the_glued_words_a_whole_pass_finds(tmp_path, colle
         assert any(Path(h.path).name == "cadeau.txt" for h in engine.search("Poutine", limit=20))
         engine.index([collection], rebuild=True)
         assert glued_terms(index) == updated
+
+
+def test_a_search_opened_before_the_file_was_written_uses_it_once_it_is(tmp_path, collection):
+    index = tmp_path / "index"
+    with SearchEngine(index) as engine:
+        engine.index([collection])
+    (name,) = glued_files(index)
+    saved = (index / name).read_bytes()
+    (index / name).unlink()
+    with SearchEngine(index) as engine:
+        assert not any(Path(h.path).name == "train.txt" for h in engine.search("Vladivostok"))
+        (index / name).write_bytes(saved)  # as the indexer does, just after its commit
+        assert any(Path(h.path).name == "train.txt" for h in engine.search("Vladivostok"))
