@@ -28,7 +28,8 @@ import whoosh
 from .analysis import FrenchAnalyzer, fold
 from .errors import ArticleNotFound, BadQuery, IndexCorrupt, NewsearchError
 from .facets import Facets, count_facets
-from .indexing import open_index
+from .glued import GluedFile
+from .indexing import INDEX_NAME, open_index
 from .names import NameTable, load_names
 from .plan import QueryPlan, plan_query, plan_similar
 from .queries import FIELDS, parse_query
@@ -80,6 +81,7 @@ class _Snapshot:
             raise IndexCorrupt(path, str(exc) or type(exc).__name__) from exc
         self.analyzer: FrenchAnalyzer = self.searcher.schema["body"].analyzer
         self.names: NameTable = load_names(self.analyzer, names)
+        self.glued = GluedFile(path, INDEX_NAME, self.arrays.reader.generation())
 
     def up_to_date(self) -> bool:
         return bool(self.searcher.up_to_date())

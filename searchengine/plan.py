@@ -23,6 +23,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Protocol
 
 from .analysis import fold, stem
+from .glued import GluedPlan
 from .queries import FIELDS, Clause, Group, ParsedQuery
 from .snippets import Highlighter
 
@@ -246,8 +247,10 @@ def plan_query(parsed: ParsedQuery, vocabulary: Vocabulary, analyzer: Analyzer,
                   if (t := planner.exact(c, highlight=False)) is not None) if heavy else ()
     forgive = len(heavy or groups) <= settings.typo_max_words
     planned = []
+    glued = GluedPlan(vocabulary)
     for group in heavy or groups:
         exact = tuple(t for c in group.alternatives if (t := planner.exact(c)) is not None)
+        exact += glued.alternatives(exact)
         corrected = tuple(t for c in group.alternatives if (t := planner.corrected(c)) is not None) \
             if forgive and not group.variants else ()
         if exact or corrected:
@@ -255,7 +258,7 @@ def plan_query(parsed: ParsedQuery, vocabulary: Vocabulary, analyzer: Analyzer,
     highlighter = planner.highlighter()
     words = tuple(sorted(t for t in highlighter.terms if not planner._stop(t)))
     return QueryPlan(
-        groups=tuple(planned), light=light, highlighter=highlighter,
+        groups=tuple(planned), light=light, highlighter=glued.highlighter(highlighter),
         corrections=tuple(planner.corrections.items()), words=words,
         pairs=_pairs(parsed, analyzer, settings.long_query),
         typed_forms=_typed_forms(parsed, analyzer, set(words)), excluded=excluded, sources=parsed.sources,
