@@ -35,6 +35,16 @@ def test_the_script_reports_the_running_cluster(opensearch_cluster):
         ["node1", opensearch_cluster.urls[0]], ["node2", opensearch_cluster.urls[1]]]
 
 
+def test_the_cluster_has_the_analysis_common_module(opensearch_cluster):
+    """The integ-test zip lacks analysis-common; the script adds it, so French elision, folding and
+    stemming are there for an analyser built to match newsearch's."""
+    chain = {"tokenizer": "whitespace", "text": "L'Élection des présidents",
+             "filter": [{"type": "elision", "articles": ["l"], "articles_case": True}, "lowercase", "asciifolding",
+                        {"type": "stemmer", "language": "light_french"}]}
+    analysed = httpx.post(opensearch_cluster.urls[1] + "/_analyze", json=chain, timeout=60).json()
+    assert [token["token"] for token in analysed["tokens"]] == ["election", "des", "president"]
+
+
 @pytest.fixture
 def replicated_index(opensearch_cluster):
     """An index of 2 primaries with 1 replica each, holding DOCUMENTS documents, removed afterwards."""
