@@ -58,8 +58,8 @@ def session_cluster() -> Iterator[OpenSearchCluster]:
     # Under /tmp, and enterable by all: run as root, the script runs the nodes as `nobody`.
     directory = Path(tempfile.mkdtemp(prefix="newsearch-opensearch-"))
     directory.chmod(0o755)
-    started = run_script("start", "--nodes", "2", "--port", "0", "--dir", str(directory))
     try:
+        started = run_script("start", "--nodes", "2", "--port", "0", "--dir", str(directory))
         if started.returncode != 0:
             reason = started.stderr.strip().splitlines()[-1] if started.stderr.strip() else "no message"
             if started.returncode == 2 and not os.environ.get("CI"):
