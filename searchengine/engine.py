@@ -19,11 +19,14 @@ import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
 import whoosh
+from whoosh.automata.fsa import ANY, DFA, EPSILON, NFA
+from whoosh.codec.base import Automata
 
 from .analysis import FrenchAnalyzer, fold
 from .errors import ArticleNotFound, BadQuery, IndexCorrupt, NewsearchError
@@ -55,6 +58,40 @@ _READERS = (os.path.dirname(whoosh.__file__) + os.sep, os.path.dirname(__file__)
 T = TypeVar("T")
 _OPEN_ATTEMPTS = 3
 """A commit can remove a segment between reading the TOC and opening it: open again."""
+TYPO_PREFIX = 1
+"""Letters a close spelling shares with the word typed: typos are rarely in
+the first letter, and keeping it makes the search many times faster."""
+
+
+@lru_cache(maxsize=64)
+def _typo_automaton(word: str, distance: int) -> DFA:
+    """The words within ``distance`` typos of ``word`` that share its first
+    letter, a typo being a letter added, dropped or replaced, or two
+    neighbours swapped (Damerau-Levenshtein as optimal string alignment).
+    Whoosh's own automaton counts a swap as two typos, and its reader of
+    several segments compares every word by hand. Built once per word, then
+    read by every field and segment; cached, since a query is often retyped."""
+    n = len(word)
+    nfa = NFA((0, 0))
+    for i in range(min(TYPO_PREFIX, n)):
+        nfa.add_transition((i, 0), word[i], (i + 1, 0))
+    for i in range(min(TYPO_PREFIX, n), n):
+        for e in range(distance + 1):
+            nfa.add_transition((i, e), word[i], (i + 1, e))
+            if e == distance:
+                continue
+            nfa.add_transition((i, e), ANY, (i, e + 1))  # a letter added
+            nfa.add_transition((i, e), EPSILON, (i + 1, e + 1))  # dropped
+            nfa.add_transition((i, e), ANY, (i + 1, e + 1))  # replaced
+            if i + 1 < n and word[i] != word[i + 1]:  # swapped with the next
+                nfa.add_transition((i, e), word[i + 1], (i, e, "swap"))
+                nfa.add_transition((i, e, "swap"), word[i], (i + 2, e + 1))
+    for e in range(distance + 1):
+        if e < distance:
+            nfa.add_transition((n, e), ANY, (n, e + 1))
+        nfa.add_final_state((n, e))
+    dfa: DFA = nfa.to_dfa()
+    return dfa
 
 
 @dataclass(frozen=True)
@@ -93,7 +130,10 @@ class _Snapshot:
         return self.arrays.doc_frequency(fieldname, term)
 
     def terms_within(self, fieldname: str, term: str, distance: int) -> Iterable[str]:
-        found: Iterable[str] = self.arrays.reader.terms_within(fieldname, term, distance, prefix=1)
+        automaton = _typo_automaton(term, distance)
+        found: set[str] = set()
+        for leaf, _ in self.arrays.reader.leaf_readers():
+            found.update(Automata.find_matches(automaton, leaf.cursor(fieldname)))
         return found
 
     def expand_prefix(self, fieldname: str, prefix: str) -> Iterator[str]:

@@ -23,7 +23,7 @@ def test_a_plan_is_frozen_and_holds_what_ranking_and_results_need(snapshot):
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.groups = ()
     poutine, phrase, prefix = made.groups
-    assert poutine.exact[0].terms == ("poutinn",) and poutine.corrected[0].terms == ("poutin",)
+    assert poutine.exact[0].terms == ("poutin",) and poutine.corrected[0].terms == ("poutinn",)
     assert phrase.exact[0].phrase and phrase.exact[0].terms == ("core", "du", "nord")
     assert "missil" in prefix.exact[0].terms
     assert [t.terms for t in made.light] == [("la",)]
