@@ -63,14 +63,15 @@ TYPO_PREFIX = 1
 the first letter, and keeping it makes the search many times faster."""
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=16)
 def _typo_automaton(word: str, distance: int) -> DFA:
     """The words within ``distance`` typos of ``word`` that share its first
     letter, a typo being a letter added, dropped or replaced, or two
     neighbours swapped (Damerau-Levenshtein as optimal string alignment).
     Whoosh's own automaton counts a swap as two typos, and its reader of
     several segments compares every word by hand. Built once per word, then
-    read by every field and segment; cached, since a query is often retyped."""
+    read by every field and segment; the last few are kept, since a query is
+    often run again for its next page (one of 40 letters takes about 1 MB)."""
     n = len(word)
     nfa = NFA((0, 0))
     for i in range(min(TYPO_PREFIX, n)):

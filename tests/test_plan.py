@@ -1,6 +1,7 @@
 """Planning: a frozen plan of what to look up, bounded whatever is typed."""
 
 import dataclasses
+import random
 
 import pytest
 
@@ -132,3 +133,17 @@ def test_a_correction_ranks_above_the_few_articles_holding_the_word_as_typed(tmp
         assert set(stems(results)[:12]) == {f"benalla{n}" for n in range(12)}
         assert stems(results)[12] == "benala"
         assert "Benalla" in results.hits[0].title
+
+
+def test_the_typo_search_finds_exactly_the_words_within_its_typos():
+    """The automaton read over the index's words accepts a word if and only
+    if it shares the first letter and is within the typos allowed."""
+    from searchengine.engine import _typo_automaton
+
+    rng = random.Random(7)
+    for _ in range(200):
+        word = "".join(rng.choices("abc", k=rng.randint(1, 7)))
+        other = "".join(rng.choices("abc", k=rng.randint(1, 8)))
+        for distance in (1, 2):
+            expected = other[:1] == word[:1] and typo_count(word, other) <= distance
+            assert _typo_automaton(word, distance).accept(other) == expected, (word, other, distance)
