@@ -147,3 +147,14 @@ def test_the_typo_search_finds_exactly_the_words_within_its_typos():
         for distance in (1, 2):
             expected = other[:1] == word[:1] and typo_count(word, other) <= distance
             assert _typo_automaton(word, distance).accept(other) == expected, (word, other, distance)
+
+
+def test_close_spellings_are_every_word_of_the_field_within_the_typos(snapshot):
+    """The walk over the term table skips no word the automaton accepts."""
+    reader = snapshot.arrays.reader
+    for field in ("title", "body"):
+        words = [w.decode("utf-8") if isinstance(w, bytes) else w for w in reader.lexicon(field)]
+        for typed in ("poutinn", "macorn", "missil", "vladivostk", "syndicst", "rencontr", "zelenksi"):
+            for distance in (1, 2):
+                expected = {w for w in words if w[:1] == typed[:1] and typo_count(typed, w) <= distance}
+                assert set(snapshot.terms_within(field, typed, distance)) == expected, (field, typed)
