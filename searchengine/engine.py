@@ -57,7 +57,7 @@ _READERS = (os.path.dirname(whoosh.__file__) + os.sep, os.path.dirname(__file__)
 T = TypeVar("T")
 _OPEN_ATTEMPTS = 3
 """A commit can remove a segment between reading the TOC and opening it: open again."""
-TYPO_PREFIX = 1
+_TYPO_PREFIX = 1
 """Letters a close spelling shares with the word typed: typos are rarely in
 the first letter, and keeping it makes the search many times faster."""
 _STEPS = 8
@@ -75,9 +75,9 @@ def _typo_automaton(word: str, distance: int) -> DFA:
     often run again for its next page (one of 40 letters takes about 1 MB)."""
     n = len(word)
     nfa = NFA((0, 0))
-    for i in range(min(TYPO_PREFIX, n)):
+    for i in range(min(_TYPO_PREFIX, n)):
         nfa.add_transition((i, 0), word[i], (i + 1, 0))
-    for i in range(min(TYPO_PREFIX, n), n):
+    for i in range(min(_TYPO_PREFIX, n), n):
         for e in range(distance + 1):
             nfa.add_transition((i, e), word[i], (i + 1, e))
             if e == distance:

@@ -201,8 +201,8 @@ class _Planner:
         """Close spellings of a rare single word, among the words that exist.
 
         The closest spelling, the most frequent among equals, is the "did you
-        mean" when it is ``CORRECTION_RATIO`` times as frequent as the word
-        typed: it then replaces the word. Every close spelling weighs
+        mean" when it is more than ``CORRECTION_RATIO`` times as frequent as
+        the word typed: it then replaces the word. Every close spelling weighs
         ``correction_weight`` per typo, times its frequency as a share of that
         one's (capped at 1), so that a nearer and more frequent spelling, the
         likelier meant, outweighs a rarer one, whose idf is higher."""
@@ -228,10 +228,9 @@ class _Planner:
         top = max(1, self.df(best))
         self.terms.update(found)
         made = self.df(best) > CORRECTION_RATIO * self.df(term)
-        if made:
+        if made:  # the word typed is then one of its close spellings
             self.corrections[clause.text] = best
             self.replaced[term] = best
-        if made:  # the word typed is then one of its close spellings
             typos[term] = typos.pop(best)
         weight = self.settings.correction_weight
         close = tuple(Terms((t,), fields, weight=weight ** typos[t] * min(1.0, self.df(t) / top))
