@@ -35,9 +35,9 @@ __all__ = ["QueryPlan", "Terms", "PlannedGroup", "plan_query", "plan_similar", "
 MAX_TYPO_CHARS = 40
 """Longer words are not words anyone mistypes; the typo automaton grows with the word."""
 CORRECTION_RATIO = 10
-"""A close spelling replaces the word typed ("did you mean") only if it is in
-more than this many times as many articles: a word typed rarely is a typo of a
-common one, not of one as rare."""
+"""A close spelling replaces the word typed ("did you mean") only if titles,
+ledes and bodies hold it more than this many times as often: a word typed
+rarely is a typo of a common one, not of one as rare."""
 MAX_PHRASE_TERMS = 32
 MAX_PREFIX_TERMS = 500
 MAX_EXPANDED_TERMS = 2_000
