@@ -197,12 +197,16 @@ class _Planner:
         self.expanded += len(found)
         return tuple(sorted(found))
 
-    def corrected(self, clause: Clause) -> _Correction | None:
-        """Close spellings of a rare single word, among the words that exist.
+    def corrected(self, clause: Clause, alone: bool = False) -> _Correction | None:
+        """Close spellings of a rare single word, among the words that exist
+        (stop words aside: a rare word is no typo of ``leur``).
 
         The closest spelling, the most frequent among equals, is the "did you
         mean" when it is more than ``CORRECTION_RATIO`` times as frequent as
-        the word typed: it then replaces the word. Every close spelling weighs
+        the word typed. If the word is ``alone`` in the query, it then
+        replaces the word; among other words, the word as typed keeps its
+        tier, since articles holding it with all of them confirm it (a
+        question copies a rare name from its answer). Every close spelling weighs
         ``correction_weight`` per typo, times its frequency as a share of that
         one's (capped at 1), so that a nearer and more frequent spelling, the
         likelier meant, outweighs a rarer one, whose idf is higher."""
@@ -220,16 +224,19 @@ class _Planner:
         found: set[str] = set()
         for f in fields:
             found.update(self.vocabulary.terms_within(f, term, distance))
-        found.discard(term)
+        found = {t for t in found if t != term and not self._stop(t)}
         if not found:
             return None
         typos = {t: typo_count(term, t) for t in found}
         best = min(found, key=lambda t: (typos[t], -self.df(t), t))
         top = max(1, self.df(best))
         self.terms.update(found)
-        made = self.df(best) > CORRECTION_RATIO * self.df(term)
-        if made:  # the word typed is then one of its close spellings
+        if self.df(best) <= CORRECTION_RATIO * self.df(term):
+            made = False
+        else:
             self.corrections[clause.text] = best
+            made = alone
+        if made:  # the word typed is then one of its close spellings
             self.replaced[term] = best
             typos[term] = typos.pop(best)
         weight = self.settings.correction_weight
@@ -283,7 +290,8 @@ def plan_query(parsed: ParsedQuery, vocabulary: Vocabulary, analyzer: Analyzer,
         corrected: list[Terms] = []
         for clause in group.alternatives:
             typed = planner.exact(clause)
-            fix = planner.corrected(clause) if forgive and not group.variants else None
+            fix = planner.corrected(clause, alone=len(heavy or groups) == 1) \
+                if forgive and not group.variants else None
             if typed is not None and fix is not None and fix.best is not None:
                 # "Did you mean": the correction ranks as if typed, the word typed as a typo of it.
                 exact.append(replace(typed, terms=(fix.best,), weight=1.0))

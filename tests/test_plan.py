@@ -33,7 +33,7 @@ def test_a_plan_is_frozen_and_holds_what_ranking_and_results_need(snapshot):
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.groups = ()
     poutine, phrase, prefix = made.groups
-    assert poutine.exact[0].terms == ("poutin",) and poutine.corrected[0].terms == ("poutinn",)
+    assert poutine.exact[0].terms == ("poutinn",) and poutine.corrected[0].terms == ("poutin",)
     assert phrase.exact[0].phrase and phrase.exact[0].terms == ("core", "du", "nord")
     assert "missil" in prefix.exact[0].terms
     assert [t.terms for t in made.light] == [("la",)]
@@ -133,6 +133,9 @@ def test_a_correction_ranks_above_the_few_articles_holding_the_word_as_typed(tmp
         assert set(stems(results)[:12]) == {f"benalla{n}" for n in range(12)}
         assert stems(results)[12] == "benala"
         assert "Benalla" in results.hits[0].title
+        # Among other words, an article holding the word as typed with all of them comes first.
+        among = engine.search("recteur Benala")
+        assert among.suggestion == "recteur Benalla" and stems(among)[0] == "benala"
 
 
 def test_the_typo_search_finds_exactly_the_words_within_its_typos():
