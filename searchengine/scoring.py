@@ -280,26 +280,21 @@ class IndexArrays:
         window = self.window
         bounds = np.zeros(-(-self.size // window), dtype=np.float64)
         average = self._field_lengths(fieldname)[1]
-        stored = []
         for (leaf, offset), lists in zip(self._leaves, self.score_lists(), strict=True):
             windows = lists.windows(fieldname, term) if lists is not None and lists.b == b else None
-            if windows is None:
-                if (fieldname, term) in leaf:
-                    stored = []
-                    break
-                continue
-            stored.append((offset, lists.window, windows))
-        else:
-            for offset, size, windows in stored:
+            if windows is not None:
                 values = windows.maxima * max(1.0, average / windows.average)
+                size = lists.window
                 first = (offset + windows.numbers * size) // window
                 spans = (offset + windows.numbers * size + size - 1) // window - first + 1
                 where = np.repeat(first, spans) + np.arange(spans.sum()) - np.repeat(np.cumsum(spans) - spans, spans)
                 keep = where < len(bounds)
                 np.maximum.at(bounds, where[keep], np.repeat(values, spans)[keep])
-            return bounds
-        ids, tf = self.postings(fieldname, term)
-        np.maximum.at(bounds, ids // window, tf.astype(np.float64) / self._norm(fieldname, b)[ids])
+            elif (fieldname, term) in leaf:
+                ids, tf = self.postings(fieldname, term)
+                inside = slice(*np.searchsorted(ids, [offset, offset + leaf.doc_count_all()]).tolist())
+                ids, tf = ids[inside], tf[inside]
+                np.maximum.at(bounds, ids // window, tf.astype(np.float64) / self._norm(fieldname, b)[ids])
         return bounds
 
     @property
