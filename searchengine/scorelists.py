@@ -10,12 +10,13 @@ segment file like Whoosh's own files, so checksummed, copied and removed with
 them) with, for every list of at least :data:`MIN_POSTINGS` postings of a
 scored field:
 
-- the document numbers, as 16-bit gaps (a gap past 65,534 is stored whole in
-  a list of exceptions), and the frequencies (one byte each when they are
+- the document numbers, as gaps of one or two bytes, whichever is shorter
+  for the list (a gap past 254 or 65,534 is stored whole in a list of
+  exceptions), and the frequencies (one byte each when they are
   whole numbers under 256, else 32-bit floats): read with ``frombuffer``
   and one ``cumsum``;
 - for each window of :data:`WINDOW` documents holding the word, the largest
-  ``tf / ((1 - b) + b · length / average)`` in it, with the field's average
+  ``tf / ((1 - b) + b · length / average)`` in it (a 16-bit float rounded up), with the field's average
   length in the segment when it was written. At query time the average is
   the index's: a larger one raises a document's value by at most the ratio of
   the averages, so ``maximum × max(1, now / then)`` bounds it (see
@@ -50,9 +51,10 @@ MIN_POSTINGS = 256
 WINDOW = 128
 """Documents per window of the score bounds (segment-local document number //
 WINDOW), as written; each file records its own."""
-_MAGIC = b"NSL1"
+_MAGIC = b"NSL2"
 _FOOTER = struct.Struct("<Q4s")
-_ESCAPE = 0xFFFF
+_ESCAPES = {1: 0xFF, 2: 0xFFFF}
+"""By width of the stored gaps (bytes): the value that says "the gap is in the exceptions"."""
 _BYTES, _FLOATS = 0, 1
 """How frequencies are stored: one byte each, or a float32 each."""
 
@@ -80,7 +82,7 @@ class ScoreListWriter:
         self.b = b
         self.window = WINDOW
         self.position = 0
-        self.directory: dict[str, dict[bytes, tuple[int, int, int, int, int]]] = {}
+        self.directory: dict[str, dict[bytes, tuple[int, int, int, int, int, int]]] = {}
         self.averages: dict[str, float] = {}
 
     def _write(self, data: bytes) -> None:
@@ -99,20 +101,25 @@ class ScoreListWriter:
         ids = np.frombuffer(docs, dtype=np.uint32).astype(np.int64)
         tf = np.frombuffer(weights, dtype=np.float32)
         gaps = np.diff(ids, prepend=0)
-        big = gaps >= _ESCAPE
-        small = gaps.astype(np.uint16)
-        small[big] = _ESCAPE
+        width = 1 if len(gaps) + 4 * int(np.count_nonzero(gaps >= _ESCAPES[1])) < 2 * len(gaps) else 2
+        escape = _ESCAPES[width]
+        big = gaps >= escape
+        small = np.where(big, escape, gaps).astype(f"<u{width}")
         exceptions = gaps[big].astype("<u4")
         whole = bool(np.all((tf == np.round(tf)) & (tf >= 0) & (tf < 256)))
         stored = tf.astype(np.uint8) if whole else tf.astype("<f4")
         norm = (1 - self.b) + self.b * np.asarray(lengths, dtype=np.float64)[ids] / average
         windows, first = np.unique(ids // self.window, return_index=True)
         maxima = np.maximum.reduceat(tf.astype(np.float64) / norm, first)
+        with np.errstate(over="ignore"):
+            rounded = maxima.astype("<f2")  # rounded up, so that it still bounds (inf past 65,504)
+        low = rounded.astype(np.float64) < maxima
+        rounded[low] = np.nextafter(rounded[low], np.float16(np.inf))
         offset = self.position
-        for part in (small.astype("<u2").tobytes(), exceptions.tobytes(), stored.tobytes(),
-                     windows.astype("<u4").tobytes(), maxima.astype("<f4").tobytes()):
+        for part in (small.tobytes(), exceptions.tobytes(), stored.tobytes(),
+                     windows.astype("<u4").tobytes(), rounded.tobytes()):
             self._write(_padded(part))
-        self.directory.setdefault(fieldname, {})[term] = (offset, len(ids), len(exceptions),
+        self.directory.setdefault(fieldname, {})[term] = (offset, len(ids), width, len(exceptions),
                                                           _BYTES if whole else _FLOATS, len(windows))
 
     def close(self) -> None:
@@ -154,12 +161,12 @@ class ScoreLists:
         self.b: float = float(directory["b"])
         self.window: int = int(directory["window"])
         self.averages: dict[str, float] = directory["averages"]
-        self.terms: dict[str, dict[bytes, tuple[int, int, int, int, int]]] = directory["terms"]
+        self.terms: dict[str, dict[bytes, tuple[int, int, int, int, int, int]]] = directory["terms"]
 
     def has(self, fieldname: str, term: str) -> bool:
         return term.encode("utf-8") in self.terms.get(fieldname, {})
 
-    def _parts(self, fieldname: str, term: str) -> tuple[int, int, int, int, int] | None:
+    def _parts(self, fieldname: str, term: str) -> tuple[int, int, int, int, int, int] | None:
         return self.terms.get(fieldname, {}).get(term.encode("utf-8"))
 
     def postings(self, fieldname: str, term: str) -> tuple[NDArray[np.int32], NDArray[np.float32]] | None:
@@ -167,12 +174,12 @@ class ScoreLists:
         found = self._parts(fieldname, term)
         if found is None:
             return None
-        offset, count, exceptions, kind, _ = found
+        offset, count, width, exceptions, kind, _ = found
         get = self.source.get
-        gaps = np.frombuffer(get(offset, 2 * count), dtype="<u2").astype(np.int32)
-        offset += 2 * count + _pad(2 * count)
+        gaps = np.frombuffer(get(offset, width * count), dtype=f"<u{width}").astype(np.int32)
+        offset += width * count + _pad(width * count)
         if exceptions:
-            gaps[gaps == _ESCAPE] = np.frombuffer(get(offset, 4 * exceptions), dtype="<u4")
+            gaps[gaps == _ESCAPES[width]] = np.frombuffer(get(offset, 4 * exceptions), dtype="<u4")
             offset += 4 * exceptions
         ids = np.cumsum(gaps, dtype=np.int32)
         if kind == _BYTES:
@@ -186,10 +193,10 @@ class ScoreLists:
         found = self._parts(fieldname, term)
         if found is None:
             return None
-        offset, count, exceptions, kind, nwindows = found
+        offset, count, width, exceptions, kind, nwindows = found
         stored = count if kind == _BYTES else 4 * count
-        offset += 2 * count + _pad(2 * count) + 4 * exceptions + stored + _pad(stored)
+        offset += width * count + _pad(width * count) + 4 * exceptions + stored + _pad(stored)
         get = self.source.get
         numbers = np.frombuffer(get(offset, 4 * nwindows), dtype="<u4").astype(np.int64)
-        maxima = np.frombuffer(get(offset + 4 * nwindows, 4 * nwindows), dtype="<f4").astype(np.float64)
+        maxima = np.frombuffer(get(offset + 4 * nwindows, 2 * nwindows), dtype="<f2").astype(np.float64)
         return Windows(numbers, maxima, self.averages[fieldname])
