@@ -336,11 +336,11 @@ Ranges: TypeAlias = "tuple[DocIds, DocIds]"
 """Ranges of document numbers: their starts and their ends (excluded), ascending and apart."""
 
 
-def _in_ranges(ids: DocIds, ranges: Ranges) -> Mask:
-    """Which of ``ids`` (ascending) fall in one of ``ranges``."""
+def _in_ranges(ids: DocIds, ranges: Ranges) -> DocIds:
+    """Where in ``ids`` (ascending) those that fall in one of ``ranges`` are:
+    found by bisection, so a long list costs no more than a short one."""
     starts, stops = ranges
-    edges = np.zeros(len(ids) + 1, dtype=np.int32)
-    np.add.at(edges, np.searchsorted(ids, starts), 1)
-    np.add.at(edges, np.searchsorted(ids, stops), -1)
-    keep: Mask = np.cumsum(edges[:-1]) > 0
-    return keep
+    first = np.searchsorted(ids, starts)
+    counts = np.searchsorted(ids, stops) - first
+    where: DocIds = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    return where
