@@ -396,9 +396,7 @@ def rank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filter
     """Items ``start`` to ``stop`` (excluded) of the ranking of ``plan``."""
     depth = settings.rerank_depth if plan.rerank else 0
     best = _pruned(arrays, plan, settings, filters, max(stop, depth)) if sort == "relevance" else None
-    if best is not None:
-        candidates, order, tier, scores = best
-    else:
+    if best is None:
         first = _first_pass(arrays, plan, settings)
         if first is None:
             return Ranking(np.zeros(0, dtype=np.int64), (), {})
@@ -409,12 +407,14 @@ def rank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filter
             page = tuple(Ranked(d, int(tier[d]), _key(int(tier[d]), float(scores[d]))) for d in order[start:stop])
             return Ranking(candidates, page, {})
         order = _best(candidates, tier, scores, max(stop, depth))
+        best = candidates, order, {d: int(tier[d]) for d in order}, {d: float(scores[d]) for d in order}
+    candidates, order, tiers, base = best
     head, tail = order[:depth], order[depth:]
     texts = {d: read(d) for d in head}
     bonus = _rerank(arrays, plan, settings, np.array(sorted(head), dtype=np.int64), texts) if head else {}
-    final = {d: float(scores[d]) + bonus.get(d, 0.0) for d in order}
-    head = sorted(head, key=lambda d: (-tier[d], -final[d], d))
-    page = tuple(Ranked(d, int(tier[d]), _key(int(tier[d]), final[d])) for d in (head + tail)[start:stop])
+    final = {d: base[d] + bonus.get(d, 0.0) for d in order}
+    head = sorted(head, key=lambda d: (-tiers[d], -final[d], d))
+    page = tuple(Ranked(d, tiers[d], _key(tiers[d], final[d])) for d in (head + tail)[start:stop])
     return Ranking(candidates, page, texts)
 
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 import pickle
 import struct
 from array import array
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -90,7 +89,7 @@ class ScoreListWriter:
         self.position += len(data)
 
     def add(self, fieldname: str, term: bytes, docs: array[int], weights: array[float],
-            lengths: Sequence[float]) -> None:
+            lengths: NDArray[np.float64]) -> None:
         """One term's list (``docs`` ascending, segment-local) and each
         document's length in the field (quantised, as ranking reads it)."""
         if len(docs) < MIN_POSTINGS:
@@ -108,7 +107,7 @@ class ScoreListWriter:
         exceptions = gaps[big].astype("<u4")
         whole = bool(np.all((tf == np.round(tf)) & (tf >= 0) & (tf < 256)))
         stored = tf.astype(np.uint8) if whole else tf.astype("<f4")
-        norm = (1 - self.b) + self.b * np.asarray(lengths, dtype=np.float64)[ids] / average
+        norm = (1 - self.b) + self.b * lengths[ids] / average
         windows, first = np.unique(ids // self.window, return_index=True)
         maxima = np.maximum.reduceat(tf.astype(np.float64) / norm, first)
         with np.errstate(over="ignore"):

@@ -282,7 +282,7 @@ class IndexArrays:
         average = self._field_lengths(fieldname)[1]
         for (leaf, offset), lists in zip(self._leaves, self.score_lists(), strict=True):
             windows = lists.windows(fieldname, term) if lists is not None and lists.b == b else None
-            if windows is not None:
+            if lists is not None and windows is not None:
                 values = windows.maxima * max(1.0, average / windows.average)
                 size = lists.window
                 first = (offset + windows.numbers * size) // window
@@ -300,7 +300,10 @@ class IndexArrays:
     @property
     def window(self) -> int:
         """Documents per window of :meth:`window_bounds`: those of the score lists, if any."""
-        return next((lists.window for lists in self.score_lists() if lists is not None), WINDOW)
+        for lists in self.score_lists():
+            if lists is not None:
+                return lists.window
+        return WINDOW
 
     def term_mask(self, fieldname: str, term: str) -> Mask:
         """Which documents hold ``term`` in ``fieldname``."""
