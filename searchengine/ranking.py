@@ -262,13 +262,15 @@ def _pruned(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, fil
     Windows are scored best bound first, by the very code that scores every
     document, until the next bound falls below the ``needed``-th best found:
     the page is the one full scoring gives. The total stays exact: which
-    articles match is read from the document numbers alone.
+    articles match is read from the document numbers alone. An index with a
+    segment without score lists (written by an older newsearch) is scored in full.
     """
     parts = [(group, part, exact) for group in plan.groups
              for exact, alternatives in ((True, group.exact), (False, group.corrected)) for part in alternatives]
     whole = sum(group.weight for group in plan.groups)
     if (not parts or needed <= 0 or not whole or settings.coverage_exponent < 0 or settings.prune_postings < 0
-            or any(part.phrase or part.weight < 0 or group.weight < 0 for group, part, _ in parts)):
+            or any(part.phrase or part.weight < 0 or group.weight < 0 for group, part, _ in parts)
+            or any(lists is None for lists in arrays.score_lists())):
         return None
     postings = sum(arrays.doc_frequency(f, t) for _, part, _ in parts for t in part.terms for f in part.fields)
     if postings <= settings.prune_postings:
