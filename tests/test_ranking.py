@@ -259,3 +259,37 @@ def test_a_bound_too_low_changes_pages(collection, monkeypatch):
     bounds = IndexArrays.window_bounds
     monkeypatch.setattr(IndexArrays, "window_bounds", lambda self, *args: bounds(self, *args) * 0.5)
     assert _compare(collection, list(_queries(100, seed=5)))
+
+
+def test_an_index_without_score_lists_ranks_the_same(tmp_path, monkeypatch):
+    """An index written before score lists existed (no ``.nsl`` in its
+    segments) is read from its W3 blocks and ranked in full, with the same pages."""
+    import json
+
+    from searchengine import RankingSettings, whooshformat
+
+    from .generated import articles
+
+    source = tmp_path / "articles.jsonl"
+    source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in articles(400, seed=2)), encoding="utf-8")
+    with SearchEngine(tmp_path / "new") as engine:
+        engine.index([source])
+
+    class Nothing:
+        def add(self, *args):
+            pass
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(whooshformat, "score_list_writer", lambda *args: Nothing())
+    with SearchEngine(tmp_path / "old") as engine:
+        engine.index([source])
+    settings = RankingSettings(prune_postings=0)
+    with (SearchEngine(tmp_path / "new", settings=settings) as new,
+          SearchEngine(tmp_path / "old", settings=settings) as old):
+        assert old._current().arrays.score_lists() == [None]
+        assert new._current().arrays.score_lists()[0] is not None
+        for query in ("grève", "président réforme", "Macron -budget", "école police justice"):
+            a, b = new.search(query), old.search(query)
+            assert [(h.id, h.score) for h in a] == [(h.id, h.score) for h in b] and a.total == b.total > 0
