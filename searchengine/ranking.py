@@ -246,6 +246,12 @@ def _coverage(share: Floats, exponent: float) -> Floats:
 
 _SLACK = 1e-4
 """Relative margin on the window bounds: scores are partly computed in float32."""
+_GIVE_UP_AFTER = 16
+_GIVE_UP_SHARE = 0.25
+"""Once ``_GIVE_UP_AFTER`` windows are scored, if the windows that may still
+reach the page hold more than this share of the index, every document is
+scored instead: scoring them by windows would cost more (two common words
+whose best articles are everywhere)."""
 
 
 def _pruned(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filters: Filters,
@@ -312,7 +318,9 @@ def _pruned(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, fil
         tier[all_loose] = 2
         tier[all_exact] = 3
     bound *= (covered / whole) ** settings.coverage_exponent * (1 + _SLACK)
-    todo = np.unique(candidates // window)
+    holding = np.zeros(windows, dtype=bool)
+    holding[candidates // window] = True
+    todo = np.flatnonzero(holding)
     todo = todo[np.lexsort((-bound[todo], -tier[todo]))]
     best = np.zeros(0, dtype=np.int64)
     best_tier = np.zeros(0, dtype=np.int8)
@@ -321,12 +329,18 @@ def _pruned(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, fil
     matching[candidates] = True
     done, batch = 0, 2
     while done < len(todo):
-        chosen = todo[done:done + batch]
+        rest = todo[done:]
         if len(best) >= needed:
             least_tier, least_score = best_tier[needed - 1], best_score[needed - 1]
-            chosen = chosen[(tier[chosen] > least_tier) | (tier[chosen] == least_tier) & (bound[chosen] >= least_score)]
-            if not len(chosen):
+            # A prefix, as the windows are in order of their bounds.
+            left = int(np.count_nonzero((tier[rest] > least_tier)
+                                        | (tier[rest] == least_tier) & (bound[rest] >= least_score)))
+            if not left:
                 break
+            if done >= _GIVE_UP_AFTER and left * window > size * _GIVE_UP_SHARE:
+                return None
+            rest = rest[:left]
+        chosen = rest[:batch]
         done += len(chosen)
         batch *= 2
         space = _Space.of(np.sort(chosen), window, size)
