@@ -76,7 +76,7 @@ class RankingSettings:
     """Each pair of words standing in the body as in the query adds this."""
     rerank_depth: int = 10
     similar_terms: int = 15
-    prune_postings: int = 20_000
+    prune_postings: int = 50_000
     """A query whose words' lists hold more postings than this scores only the
     windows of articles that can reach the page (see :func:`rank`); a shorter
     one scores every posting, which is as fast. -1 scores every posting always."""
