@@ -115,3 +115,42 @@ def test_a_tiny_cache_changes_nothing_but_memory(engine, monkeypatch):
         fresh = again._current().arrays
     assert after == before
     assert fresh._cached_postings <= 10 or len(fresh._cache) == 1
+
+
+@pytest.fixture
+def mixed(tmp_path, monkeypatch):
+    """A segment written without score lists (as by an older newsearch), then
+    one with them, whose articles are shorter: the average lengths of the
+    index are longer than those its score lists were written with."""
+    from searchengine import scorelists
+
+    from .generated import articles
+
+    records = articles(700, seed=3)
+    for record in records[:350]:
+        record["body"] += " " + record["body"]
+    write_jsonl(tmp_path / "first.jsonl", records[:350])
+    monkeypatch.setattr(scorelists, "MIN_POSTINGS", 10**9)
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "first.jsonl"])
+        monkeypatch.setattr(scorelists, "MIN_POSTINGS", 64)
+        monkeypatch.setattr(scorelists, "WINDOW", 16)
+        write_jsonl(tmp_path / "second.jsonl", records[350:])
+        engine.index([tmp_path / "first.jsonl", tmp_path / "second.jsonl"])
+        yield engine
+
+
+@pytest.mark.parametrize(("field", "term"), [("body", "grev"), ("body", "le"), ("title", "grev"), ("lede", "de")])
+def test_score_lists_read_as_whooshs_postings_and_bound_every_score(mixed, field, term):
+    arrays = mixed._current().arrays
+    lists = arrays.score_lists()
+    assert len(lists) == 2
+    assert not lists[0].has(field, term) and lists[1].has(field, term)
+    ids, tf = arrays.postings(field, term)
+    assert {int(d): float(w) for d, w in zip(ids, tf, strict=True) if arrays.live[d]} == whoosh_postings(
+        arrays, field, term)
+    # Every document's length-normalised frequency is within its window's bound.
+    bounds = arrays.window_bounds(field, term, scoring.B)
+    actual = tf / (1 - scoring.B + scoring.B * arrays.lengths(field)[ids] / arrays.searcher.avg_field_length(field))
+    assert lists[1].window == 16  # mapped onto the index's windows, of the first segment's size
+    assert np.all(bounds[ids // arrays.window] >= actual * (1 - 1e-6))
