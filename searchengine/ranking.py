@@ -22,7 +22,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import reduce
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from .scoring import DocIds, Floats, Mask
 
-__all__ = ["Filters", "Ranked", "Ranking", "RankingSettings", "rank"]
+__all__ = ["Collapse", "Filters", "Ranked", "Ranking", "RankingSettings", "rank"]
 
 EXACT_FORM_FIELDS = ("title", "body")
 """The fields read for exact forms: a lede mostly repeats them."""
@@ -90,8 +90,8 @@ class Filters:
     until: dt.datetime | None = None
     sources: tuple[str, ...] = ()
     """Folded source names; an article from any of them passes."""
-    exclude: int | None = None
-    """A document number left out (the article similar ones are sought for)."""
+    exclude: tuple[int, ...] = ()
+    """Document numbers left out (the article similar ones are sought for, and its duplicates)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,8 @@ class Ranking:
     matched: DocIds
     page: tuple[Ranked, ...]
     texts: dict[int, ArticleText]
+    folded: int = 0
+    """Matching articles left out of the ranking as duplicates of a better one."""
 
     @property
     def total(self) -> int:
@@ -216,8 +218,7 @@ def _allowed(arrays: IndexArrays, plan: QueryPlan, filters: Filters, settings: R
     for sources in (filters.sources, tuple(fold(s) for s in plan.sources)):
         if sources:
             keep &= np.logical_or.reduce([arrays.term_mask("source_id", s) for s in sources])
-    if filters.exclude is not None:
-        keep[filters.exclude] = False
+    keep[list(filters.exclude)] = False
     return keep
 
 
@@ -250,18 +251,26 @@ def _key(tier: int, score: float) -> float:
     return tier + score / (1 + score)
 
 
+Collapse: TypeAlias = Callable[["DocIds", "NDArray[np.int8]", "Floats"], "DocIds"]
+"""Which of the matching articles (ascending, with their tiers and scores) the ranking holds."""
+
+
 def rank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filters: Filters, *,
-         sort: str, start: int, stop: int, read: Callable[[int], ArticleText]) -> Ranking:
-    """Items ``start`` to ``stop`` (excluded) of the ranking of ``plan``."""
+         sort: str, start: int, stop: int, read: Callable[[int], ArticleText],
+         collapse: Collapse | None = None) -> Ranking:
+    """Items ``start`` to ``stop`` (excluded) of the ranking of ``plan``;
+    ``collapse`` leaves duplicates out of it (they stay in ``matched``)."""
     first = _first_pass(arrays, plan, settings)
     if first is None:
         return Ranking(np.zeros(0, dtype=np.int64), (), {})
     tier, scores, required = first
-    candidates = np.flatnonzero((tier > 0) & required & _allowed(arrays, plan, filters, settings))
+    matched = np.flatnonzero((tier > 0) & required & _allowed(arrays, plan, filters, settings))
+    candidates = collapse(matched, tier, scores) if collapse else matched
+    folded = len(matched) - len(candidates)
     if sort == "date":
         order = _by_date(arrays, candidates, scores, stop)
         page = tuple(Ranked(d, int(tier[d]), _key(int(tier[d]), float(scores[d]))) for d in order[start:stop])
-        return Ranking(candidates, page, {})
+        return Ranking(matched, page, {}, folded)
     depth = settings.rerank_depth if plan.rerank else 0
     order = _best(candidates, tier, scores, max(stop, depth))
     head, tail = order[:depth], order[depth:]
@@ -270,7 +279,7 @@ def rank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filter
     final = {d: float(scores[d]) + bonus.get(d, 0.0) for d in order}
     head = sorted(head, key=lambda d: (-tier[d], -final[d], d))
     page = tuple(Ranked(d, int(tier[d]), _key(int(tier[d]), final[d])) for d in (head + tail)[start:stop])
-    return Ranking(candidates, page, texts)
+    return Ranking(matched, page, texts, folded)
 
 
 def _rerank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, docs: DocIds,
