@@ -309,7 +309,9 @@ def plan_similar(fields: Mapping[str, str], vocabulary: Vocabulary, analyzer: An
     """Articles sharing the most distinctive words of an article (``fields``:
     its text by field name): its words weighted by frequency times idf, the
     best kept among those some other article holds too (a word only the
-    article itself holds, the rarest of all, would find nothing)."""
+    article itself holds, the rarest of all, would find nothing), each
+    weighing its share of the best one's weight, as Lucene's MoreLikeThis
+    boosts them."""
     counts: Counter[str] = Counter()
     holding: Counter[str] = Counter()
     for text in fields.values():
@@ -322,6 +324,7 @@ def plan_similar(fields: Mapping[str, str], vocabulary: Vocabulary, analyzer: An
     shared = {t: df for t in counts if (df := planner.df(t)) > holding[t]}
     weights = {t: counts[t] * math.log(1 + size / (1 + df)) for t, df in shared.items()}
     top = tuple(sorted(weights, key=lambda t: (-weights[t], t))[:settings.similar_terms])
-    group = PlannedGroup((Terms(top, FIELDS),), (), 1.0) if top else None
+    group = PlannedGroup(tuple(Terms((t,), FIELDS, weight=weights[t] / weights[top[0]]) for t in top),
+                         (), 1.0) if top else None
     return QueryPlan(groups=(group,) if group else (), tiered=False, rerank=False,
                      highlighter=Highlighter(frozenset(top)))
