@@ -22,7 +22,6 @@ rest of the ranking see one collapsed list.
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,10 +44,15 @@ BANDS = 10
 ROWS = 5
 MIN_WORDS = 20
 """Shorter bodies get no key."""
+MAX_BYTES = 200_000
+"""Bytes of a body read for its key: news articles are tens of KB, and a key
+computed from a body's first 200 KB still tells copies apart."""
 _KEY_BYTES = 8 * BANDS
 _ROUNDS = (np.uint64(30), np.uint64(0xBF58476D1CE4E5B9), np.uint64(27), np.uint64(0x94D049BB133111EB),
            np.uint64(31))
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_BASE = np.uint64(0x100000001B3)
+"""The polynomial hash of a word's bytes is a sum of byte × _BASE**i (odd, so invertible modulo 2**64)."""
 
 
 def _mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
@@ -61,9 +65,21 @@ def _mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
     return x ^ (x >> c)
 
 
+def _powers(base: np.uint64, count: int) -> NDArray[np.uint64]:
+    powers = np.full(count, base, dtype=np.uint64)
+    powers[0] = 1
+    with np.errstate(over="ignore"):
+        return np.cumprod(powers, dtype=np.uint64)
+
+
+_POWERS = _powers(_BASE, MAX_BYTES + 1)
+_INVERSE = _powers(np.uint64(pow(int(_BASE), -1, 2**64)), MAX_BYTES + 1)
 with np.errstate(over="ignore"):
-    _SEEDS = _mix(np.arange(1, BANDS * ROWS + 1, dtype=np.uint64) * _GOLDEN)[:, None]
-    """One hash function per MinHash value: fixed, so keys agree across runs and machines."""
+    _MULTIPLIERS = _mix(np.arange(1, BANDS * ROWS + 1, dtype=np.uint64) * _GOLDEN)[:, None] | np.uint64(1)
+    """One hash function per MinHash value, x → x × m (m odd, so a permutation of the
+    already mixed triple hashes): fixed, so keys agree across runs and machines."""
+    _ROW_WEIGHTS = _mix(np.arange(1, ROWS + 1, dtype=np.uint64) * _BASE)
+    """A band's key hashes the weighted sum of its values, so that their order counts."""
 
 
 def column_type() -> FixedBytesColumn:
@@ -71,18 +87,31 @@ def column_type() -> FixedBytesColumn:
     return FixedBytesColumn(_KEY_BYTES)
 
 
+def _word_hashes(body: str) -> NDArray[np.uint64]:
+    """A 64-bit polynomial hash of each word of the lower-cased body (words:
+    runs of bytes between spaces, line ends and other control characters),
+    all in a few array passes."""
+    data = np.frombuffer(body.lower().encode("utf-8", "surrogatepass")[:MAX_BYTES], dtype=np.uint8)
+    blank = np.ones(len(data) + 2, dtype=np.int8)
+    np.less_equal(data, 32, out=blank[1:-1].view(bool))
+    edges = np.diff(blank)
+    starts, ends = np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)
+    with np.errstate(over="ignore"):
+        sums = np.zeros(len(data) + 1, dtype=np.uint64)
+        np.cumsum(data * _POWERS[:len(data)], dtype=np.uint64, out=sums[1:])
+        hashes: NDArray[np.uint64] = (sums[ends] - sums[starts]) * _INVERSE[starts]
+        return hashes
+
+
 def duplicate_key(body: str) -> bytes:
     """The ``dupkeys`` value of an article's body (``b""``: none, too short)."""
-    words = " ".join(body.lower().split()).encode("utf-8", "surrogatepass").split()
-    if len(words) < MIN_WORDS:
+    h = _word_hashes(body)
+    if len(h) < MIN_WORDS:
         return b""
-    h = np.fromiter(map(zlib.crc32, words), dtype=np.uint64, count=len(words))
     with np.errstate(over="ignore"):
         triples = _mix((h[:-2] * _GOLDEN + h[1:-1]) * _GOLDEN + h[2:])
-        signature = _mix(triples[None, :] ^ _SEEDS).min(axis=1).reshape(BANDS, ROWS)
-        band = np.zeros(BANDS, dtype=np.uint64)
-        for row in range(ROWS):
-            band = _mix(band * _GOLDEN + signature[:, row])
+        signature = (triples[None, :] * _MULTIPLIERS).min(axis=1).reshape(BANDS, ROWS)
+        band = _mix((signature * _ROW_WEIGHTS).sum(axis=1, dtype=np.uint64))
     band[band == 0] = 1  # zero means "no key"
     return band.astype("<u8").tobytes()
 
@@ -90,14 +119,20 @@ def duplicate_key(body: str) -> bytes:
 def group_keys(keys: NDArray[np.uint64], live: Mask) -> NDArray[np.int64]:
     """Each document's group: the lowest document number among those it is
     connected to by shared band keys (itself, when it shares none). ``keys``
-    is (documents, ``BANDS``), 0 for none; deleted documents join no group."""
+    is (documents, ``BANDS``), 0 for none; deleted documents join no group.
+    Counting each band's keys into buckets first leaves only the few
+    documents whose bucket another shares to sort."""
     size = len(keys)
     label = np.arange(size, dtype=np.int64)
+    buckets = 1 << max(10, (8 * size).bit_length())
     runs: list[tuple[DocIds, DocIds]] = []
     for band in range(keys.shape[1] if size else 0):
-        docs = np.flatnonzero((keys[:, band] != 0) & live)
-        values = keys[docs, band]
-        order = np.argsort(values, kind="stable")
+        column = keys[:, band]
+        present = (column != 0) & live
+        bucket = (column & np.uint64(buckets - 1)).astype(np.intp)
+        docs = np.flatnonzero(present & (np.bincount(bucket[present], minlength=buckets)[bucket] > 1))
+        values = column[docs]
+        order = np.argsort(values)
         docs, values = docs[order], values[order]
         same = values[1:] == values[:-1]
         shared = np.zeros(len(docs), dtype=bool)
