@@ -71,7 +71,8 @@ def _folded(results: SearchResults) -> str:
     """What the count leaves out: duplicates, each listed under the hit it repeats."""
     if not results.folded:
         return ""
-    return f", and {results.folded} {'duplicate' if results.folded == 1 else 'duplicates'} folded into them"
+    copies = "duplicate" if results.folded == 1 else "duplicates"
+    return f", and {results.folded} {copies} folded into {'it' if results.total == 1 else 'them'}"
 
 
 def _more_like_this(hit: Hit) -> str:
