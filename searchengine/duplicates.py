@@ -176,7 +176,9 @@ class DuplicateGroups:
         order = np.lexsort((grouped, -scores[grouped], -tier[grouped], groups))
         groups = groups[order]
         later = np.r_[False, groups[1:] == groups[:-1]]
-        return np.setdiff1d(candidates, grouped[order][later], assume_unique=True)
+        keep = np.ones(len(candidates), dtype=bool)
+        keep[np.searchsorted(candidates, grouped[order][later])] = False
+        return candidates[keep]
 
     def members(self, doc: int) -> list[int]:
         """Every document of ``doc``'s group, itself included (ascending)."""
