@@ -167,7 +167,11 @@ def verify_index(path: str | os.PathLike[str]) -> Verification:
     ``verified=False``, and the next ``newsearch index`` records them (see
     :func:`~searchengine.whooshformat.verify_files`).
     """
-    return verify_files(path, INDEX_NAME)
+    from .glued import verify_glued
+
+    verification = verify_files(path, INDEX_NAME)
+    verify_glued(path, INDEX_NAME, verification.generation)
+    return verification
 
 
 def _create_index(path: Path) -> index.Index:
@@ -458,6 +462,7 @@ def update_index(
                 writer.commit(mergetype=writing.CLEAR if rebuild else merge_small_segments)
                 if _PAUSE:
                     _pause("committed")
+                _after_commit(path)
         except BaseException:
             _abandon(writer, storage, before)
             raise
@@ -469,6 +474,15 @@ def update_index(
         lock.release()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _after_commit(path: Path) -> None:
+    """What needs the committed collection as a whole: its glued words."""
+    from .glued import write_glued
+
+    ix = open_index(path)
+    with ix.searcher() as searcher:
+        write_glued(path, INDEX_NAME, searcher, ix.schema["body"].analyzer)
 
 
 def _read_known_state(writer: FastWriter, path: Path) -> _KnownState:

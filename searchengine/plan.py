@@ -18,22 +18,27 @@ import math
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import TYPE_CHECKING, Protocol
 
 from .analysis import fold, stem
+from .glued import GluedPlan
 from .queries import FIELDS, Clause, Group, ParsedQuery
 from .snippets import Highlighter
 
 if TYPE_CHECKING:
     from .ranking import RankingSettings
 
-__all__ = ["QueryPlan", "Terms", "PlannedGroup", "plan_query", "plan_similar",
-           "MAX_TYPO_CHARS", "MAX_PHRASE_TERMS", "MAX_PREFIX_TERMS", "MAX_EXPANDED_TERMS"]
+__all__ = ["QueryPlan", "Terms", "PlannedGroup", "plan_query", "plan_similar", "typo_count",
+           "CORRECTION_RATIO", "MAX_TYPO_CHARS", "MAX_PHRASE_TERMS", "MAX_PREFIX_TERMS", "MAX_EXPANDED_TERMS"]
 
 MAX_TYPO_CHARS = 40
 """Longer words are not words anyone mistypes; the typo automaton grows with the word."""
+CORRECTION_RATIO = 10
+"""A close spelling replaces the word typed ("did you mean") only if titles,
+ledes and bodies hold it more than this many times as often: a word typed
+rarely is a typo of a common one, not of one as rare."""
 MAX_PHRASE_TERMS = 32
 MAX_PREFIX_TERMS = 500
 MAX_EXPANDED_TERMS = 2_000
@@ -45,6 +50,10 @@ class Analyzer(Protocol):
     stop_words: frozenset[str]
 
     def terms(self, text: str) -> list[str]: ...
+
+    def typed_terms(self, text: str) -> list[tuple[str, str]]: ...
+
+    def is_stop_word(self, word: str) -> bool: ...
 
     def analyse(self, text: str, query: bool = False) -> Iterator[tuple[str, int, int, int]]: ...
 
@@ -110,8 +119,33 @@ class QueryPlan:
 
 
 def _typo_distance(word: str) -> int:
+    """How many typos are forgiven in a word of this length."""
     n = len(word)
     return 0 if n < 5 else 1 if n < 9 else 2
+
+
+def typo_count(a: str, b: str) -> int:
+    """Typos between two words: letters added, dropped or replaced, and two
+    neighbours swapped, each one (Damerau-Levenshtein as optimal string
+    alignment, the distance the index's typo search uses)."""
+    previous: list[int] = []
+    row = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        before, previous, row = previous, row, [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], before[j - 2] + 1)
+    return row[-1]
+
+
+@dataclass(frozen=True)
+class _Correction:
+    """The close spellings of a word typed, each weighted, and the one that
+    replaces the word ("did you mean"), if any."""
+
+    close: tuple[Terms, ...]
+    best: str | None
 
 
 class _Planner:
@@ -122,9 +156,15 @@ class _Planner:
         self.analyzer = analyzer
         self.settings = settings
         self.terms: set[str] = set()
+        self.stop_terms: set[str] = set()
+        """Terms of ``terms`` typed as a stop word somewhere in the query."""
+        self.plain_terms: set[str] = set()
+        """Terms of ``terms`` typed as another word somewhere (``tué`` gives ``tu``, as ``tu`` does)."""
         self.prefixes: set[str] = set()
         self.phrases: set[tuple[str, ...]] = set()
         self.corrections: dict[str, str] = {}
+        self.replaced: dict[str, str] = {}
+        """Word typed (its term) → the correction that replaces it."""
         self.expanded = 0
         self.typo_searches = 0
 
@@ -132,7 +172,8 @@ class _Planner:
         return sum(self.vocabulary.doc_frequency(f, term) for f in FIELDS)
 
     def exact(self, clause: Clause, highlight: bool = True) -> Terms | None:
-        terms = self.analyzer.terms(clause.text)
+        typed = self.analyzer.typed_terms(clause.text)
+        terms = [term for term, _ in typed]
         if not terms:
             return None
         fields = (clause.field,) if clause.field else FIELDS
@@ -148,10 +189,12 @@ class _Planner:
             if highlight:
                 self.phrases.add(phrase)
             return Terms(phrase, fields, phrase=True)
-        (term,) = terms
+        ((term, word),) = typed
+        stop = self.analyzer.is_stop_word(word)
         if highlight:
             self.terms.add(term)
-        return Terms((term,), fields, weight=self.settings.stop_word_weight if self._stop(term) else 1.0)
+            (self.stop_terms if stop else self.plain_terms).add(term)
+        return Terms((term,), fields, weight=self.settings.stop_word_weight if stop else 1.0)
 
     def _expand(self, prefix: str, fields: tuple[str, ...]) -> tuple[str, ...]:
         """The most frequent words starting with ``prefix``, within the query's budget."""
@@ -166,8 +209,19 @@ class _Planner:
         self.expanded += len(found)
         return tuple(sorted(found))
 
-    def corrected(self, clause: Clause) -> Terms | None:
-        """Close spellings of a rare single word, among the words that exist."""
+    def corrected(self, clause: Clause, alone: bool = False) -> _Correction | None:
+        """Close spellings of a rare single word, among the words that exist
+        (stop words aside: a rare word is no typo of ``leur``).
+
+        The closest spelling, the most frequent among equals, is the "did you
+        mean" when it is more than ``CORRECTION_RATIO`` times as frequent as
+        the word typed. If the word is ``alone`` in the query, it then
+        replaces the word; among other words, the word as typed keeps its
+        tier, since articles holding it with all of them confirm it (a
+        question copies a rare name from its answer). Every close spelling weighs
+        ``correction_weight`` per typo, times its frequency as a share of that
+        one's (capped at 1), so that a nearer and more frequent spelling, the
+        likelier meant, outweighs a rarer one, whose idf is higher."""
         if clause.kind != "word" or not clause.text.isalpha() or len(clause.text) > MAX_TYPO_CHARS:
             return None
         distance = _typo_distance(clause.text)
@@ -177,34 +231,50 @@ class _Planner:
         if self.typo_searches >= self.settings.typo_max_words:
             return None
         self.typo_searches += 1
+        (term,) = terms
         fields = (clause.field,) if clause.field else FIELDS
         found: set[str] = set()
         for f in fields:
-            found.update(self.vocabulary.terms_within(f, terms[0], distance))
-        found.discard(terms[0])
+            found.update(self.vocabulary.terms_within(f, term, distance))
+        found = {t for t in found if t != term and not self._stop(t)}
         if not found:
             return None
-        best = max(sorted(found), key=self.df)
-        if self.df(best) > self.df(terms[0]):
-            self.corrections[clause.text] = best
+        typos = {t: typo_count(term, t) for t in found}
+        best = min(found, key=lambda t: (typos[t], -self.df(t), t))
+        top = max(1, self.df(best))
         self.terms.update(found)
-        return Terms(tuple(sorted(found)), fields, weight=self.settings.correction_weight)
+        if self.df(best) <= CORRECTION_RATIO * self.df(term):
+            made = False
+        else:
+            self.corrections[clause.text] = best
+            made = alone
+        if made:  # the word typed is then one of its close spellings
+            self.replaced[term] = best
+            typos[term] = typos.pop(best)
+        weight = self.settings.correction_weight
+        close = tuple(Terms((t,), fields, weight=weight ** typos[t] * min(1.0, self.df(t) / top))
+                      for t in sorted(typos))
+        return _Correction(close, best if made else None)
 
     def _stop(self, term: str) -> bool:
-        return term in self.analyzer.stop_words
+        """A term the query holds only as typed stop words: ``tu`` from ``tu``,
+        not from ``tué``."""
+        return term in self.stop_terms and term not in self.plain_terms
+
+    def stop_clause(self, clause: Clause) -> bool:
+        """A single word typed as a stop word (``le``, ``qu’il``), whatever its stem shares."""
+        typed = self.analyzer.typed_terms(clause.text)
+        return clause.kind == "word" and len(typed) == 1 and self.analyzer.is_stop_word(typed[0][1])
 
     def light(self, group: Group) -> bool:
         """A group of stop words only (``le``, ``des``): it adds to the score but
-        is not required once the query has other words."""
-        for clause in group.alternatives:
-            terms = self.analyzer.terms(clause.text)
-            if clause.kind != "word" or len(terms) != 1 or not self._stop(terms[0]):
-                return False
-        return True
+        is not required once the query has other words. ``tué`` is no stop
+        word though it stems as ``tu``."""
+        return all(self.stop_clause(clause) for clause in group.alternatives)
 
     def weight(self, group: Group) -> float:
         """How much a group counts towards coverage: the idf of its rarest word."""
-        dfs = [self.df(t) for c in group.alternatives for t in self.analyzer.terms(c.text)]
+        dfs = [self.df(self.replaced.get(t, t)) for c in group.alternatives for t in self.analyzer.terms(c.text)]
         return math.log(1 + self.vocabulary.size / (1 + min(dfs, default=0)))
 
     def highlighter(self) -> Highlighter:
@@ -231,19 +301,31 @@ def plan_query(parsed: ParsedQuery, vocabulary: Vocabulary, analyzer: Analyzer,
                   if (t := planner.exact(c, highlight=False)) is not None) if heavy else ()
     forgive = len(heavy or groups) <= settings.typo_max_words
     planned = []
+    glued = GluedPlan(vocabulary)
     for group in heavy or groups:
-        exact = tuple(t for c in group.alternatives if (t := planner.exact(c)) is not None)
-        corrected = tuple(t for c in group.alternatives if (t := planner.corrected(c)) is not None) \
-            if forgive and not group.variants else ()
+        exact: list[Terms] = []
+        corrected: list[Terms] = []
+        for clause in group.alternatives:
+            typed = planner.exact(clause)
+            fix = planner.corrected(clause, alone=len(heavy or groups) == 1) \
+                if forgive and not group.variants else None
+            if typed is not None and fix is not None and fix.best is not None:
+                # "Did you mean": the correction ranks as if typed, the word typed as a typo of it.
+                exact.append(replace(typed, terms=(fix.best,), weight=1.0))
+            elif typed is not None:
+                exact.append(typed)
+            corrected.extend(fix.close if fix is not None else ())
+        exact.extend(glued.alternatives(tuple(exact)))
         if exact or corrected:
-            planned.append(PlannedGroup(exact, corrected, planner.weight(group), group.required))
+            planned.append(PlannedGroup(tuple(exact), tuple(corrected), planner.weight(group), group.required))
     highlighter = planner.highlighter()
     words = tuple(sorted(t for t in highlighter.terms if not planner._stop(t)))
     return QueryPlan(
-        groups=tuple(planned), light=light, highlighter=highlighter,
+        groups=tuple(planned), light=light, highlighter=glued.highlighter(highlighter),
         corrections=tuple(planner.corrections.items()), words=words,
         pairs=_pairs(parsed, analyzer, settings.long_query),
-        typed_forms=_typed_forms(parsed, analyzer, set(words)), excluded=excluded, sources=parsed.sources,
+        typed_forms=_typed_forms(parsed, analyzer, set(words) - set(planner.replaced)), excluded=excluded,
+        sources=parsed.sources,
     )
 
 
@@ -253,7 +335,7 @@ def _plan_paragraph(planner: _Planner, parsed: ParsedQuery, excluded: tuple[Term
     scored = []
     for number, group in enumerate(parsed.groups):
         plain = [terms[0] for c in group.alternatives if c.kind == "word"
-                 and len(terms := planner.analyzer.terms(c.text)) == 1 and not planner._stop(terms[0])]
+                 and len(terms := planner.analyzer.terms(c.text)) == 1 and not planner.stop_clause(c)]
         if plain:
             scored.append((min(planner.df(t) or 10**9 for t in plain), number, group))
     keep = [g for _, _, g in sorted(scored, key=lambda x: x[:2])[:planner.settings.rare_terms]]
@@ -261,7 +343,8 @@ def _plan_paragraph(planner: _Planner, parsed: ParsedQuery, excluded: tuple[Term
     for group in parsed.groups:
         if group not in keep:
             planner.terms.update(t for c in group.alternatives
-                                 for t in planner.analyzer.terms(c.text)[:MAX_PHRASE_TERMS] if not planner._stop(t))
+                                 for t, word in planner.analyzer.typed_terms(c.text)[:MAX_PHRASE_TERMS]
+                                 if not planner.analyzer.is_stop_word(word))
     highlighter = planner.highlighter()
     words = tuple(sorted(t for t in highlighter.terms if not planner._stop(t)))
     return QueryPlan(
@@ -282,9 +365,9 @@ def _pairs(parsed: ParsedQuery, analyzer: Analyzer, longest: int) -> tuple[tuple
         if len(group.alternatives) > 1 or group.alternatives[0].kind == "prefix":
             previous = None
             continue
-        for term in analyzer.terms(group.alternatives[0].text)[:MAX_PHRASE_TERMS]:
+        for term, word in analyzer.typed_terms(group.alternatives[0].text)[:MAX_PHRASE_TERMS]:
             gap += 1
-            if term in analyzer.stop_words:
+            if analyzer.is_stop_word(word):
                 continue
             if previous is not None:
                 pairs.add((previous, term, gap))

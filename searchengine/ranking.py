@@ -60,7 +60,8 @@ class RankingSettings:
     stop_word_weight: float = 0.2
     """A stop word adds this share of a word's score, and only when reranking."""
     correction_weight: float = 0.5
-    """A word found only by forgiving a typo weighs this much."""
+    """A word found only by forgiving typos weighs this much per typo (times its
+    frequency as a share of the closest spelling's, at most 1)."""
     typo_max_df: int = 3
     """A word in fewer articles than this may be a typo, so close spellings are tried too."""
     typo_max_words: int = 8

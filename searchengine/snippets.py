@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .analysis import fold
+
 __all__ = ["ArticleText", "Highlighter", "make_snippet", "MAX_ANALYSED_CHARS"]
 
 Span = tuple[int, int]
@@ -32,11 +34,15 @@ class Locator(Protocol):
 
 @dataclass(frozen=True)
 class Highlighter:
-    """What to highlight: terms, term prefixes, and phrases as term tuples."""
+    """What to highlight: terms, term prefixes, and phrases as term tuples.
+    ``glued``: (term, start, end) for glued words (:mod:`~searchengine.glued`),
+    of which only the searched part, letters ``start`` to ``end`` of the folded
+    word (-1: to its end), is marked: ``**Poutine**comme``."""
 
     terms: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
     phrases: frozenset[tuple[str, ...]] = frozenset()
+    glued: tuple[tuple[str, int, int], ...] = ()
 
     def word(self, term: str) -> bool:
         return term in self.terms or bool(self.prefixes) and term.startswith(self.prefixes)
@@ -44,7 +50,11 @@ class Highlighter:
     def locate(self, analyzer: Locator, text: str) -> list[Located]:
         """The analysed words of ``text`` that :meth:`spans` looks at."""
         phrase_words = {t for phrase in self.phrases for t in phrase}
-        return analyzer.locate(_head(text), self.terms | phrase_words, self.prefixes)
+        found = analyzer.locate(_head(text), self.terms | phrase_words, self.prefixes)
+        if self.glued:
+            parts = {term: (start, end) for term, start, end in self.glued}
+            found = [(t, *_part(text, s, e, *parts[t]), p) if t in parts else (t, s, e, p) for t, s, e, p in found]
+        return found
 
     def spans(self, tokens: list[Located]) -> list[Match]:
         """Ranges of the matching words among ``tokens`` (what :meth:`locate`
@@ -71,6 +81,22 @@ class Highlighter:
             else:
                 merged.append((start, end, key))
         return merged
+
+
+def _part(text: str, start: int, end: int, first: int, last: int) -> Span:
+    """The characters of ``text[start:end]`` whose folded letters are ``first``
+    to ``last`` (-1: the end): folding can turn one character into two (œ)."""
+    begin, folded = start, 0
+    while begin < end and folded < first:
+        folded += len(fold(text[begin]))
+        begin += 1
+    if last < 0:
+        return begin, end
+    stop = begin
+    while stop < end and folded < last:
+        folded += len(fold(text[stop]))
+        stop += 1
+    return begin, stop
 
 
 def _head(text: str) -> str:

@@ -160,7 +160,9 @@ with SearchEngine(index) as engine:
             extra.write_text(text, encoding="utf-8")
         # Every third commit rebuilds: the old segments' files are deleted under running queries.
         engine.index([folder, extra] if extra.exists() else [folder], wait=30, rebuild=n % 3 == 0)
-        marker.write_text(str(n))
+        # Written aside and renamed, so that a reader never sees it half written.
+        marker.with_suffix(".new").write_text(str(n))
+        marker.with_suffix(".new").replace(marker)
 """
 
 

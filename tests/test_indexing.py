@@ -223,7 +223,8 @@ def uncommitted(folder):
     return sorted(name for name in storage.list()
                   if (m := pattern.match(name)) and m.group(1) not in listed
                   or name.startswith(f"_{INDEX_NAME}_")
-                  and name not in (TOC._filename(INDEX_NAME, toc.generation), f"_{INDEX_NAME}_{toc.generation}.sums"))
+                  and name not in (TOC._filename(INDEX_NAME, toc.generation), f"_{INDEX_NAME}_{toc.generation}.sums",
+                                   f"_{INDEX_NAME}_{toc.generation}.glued"))
 
 
 def article_count(ix):
