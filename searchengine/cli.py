@@ -272,9 +272,11 @@ class DateParam(_DateType):
               help="Best first, or newest first.")
 @click.option("--names", type=click.Path(dir_okay=False), envvar="NEWSEARCH_NAMES",
               help="Extra name variants, one set a line: Poutine | Putin (also $NEWSEARCH_NAMES).")
+@click.option("--all", "show_all", is_flag=True,
+              help="List duplicates as hits of their own, not folded into the best copy.")
 def query(words: tuple[str, ...], index_dir: str, limit: int, page: int, fmt: str, as_json: bool, color: str,
           since: dt.date | None, until: dt.date | None, source: str | None, sort: str,
-          fragments: int, fragment_size: int, names: str | None) -> None:
+          fragments: int, fragment_size: int, names: str | None, show_all: bool) -> None:
     """Search the index for WORDS and print the best articles.
 
     Quotes are needed only for phrases and to keep the shell from reading
@@ -301,7 +303,7 @@ def query(words: tuple[str, ...], index_dir: str, limit: int, page: int, fmt: st
     with _engine(index_dir, names) as engine:
         results = engine.search(text, limit=limit, page=page, since=since, until=until,
                                 source=source, sort=sort, fragments=fragments,
-                                fragment_size=fragment_size)
+                                fragment_size=fragment_size, collapse=not show_all)
     _print_results(results, fmt, as_json, color)
 
 

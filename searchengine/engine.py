@@ -19,7 +19,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,6 +28,7 @@ import whoosh
 from whoosh.automata.fsa import ANY, DFA, EPSILON, NFA
 
 from .analysis import FrenchAnalyzer, fold
+from .duplicates import DuplicateGroups, load_groups
 from .errors import ArticleNotFound, BadQuery, IndexCorrupt, NewsearchError
 from .facets import Facets, count_facets
 from .glued import GluedFile
@@ -171,12 +172,23 @@ class _Snapshot:
     def reader(self, highlighter: Highlighter) -> Callable[[int], ArticleText]:
         def read(doc: int) -> ArticleText:
             stored = self.searcher.stored_fields(doc)
-            own = stored.get("id", "")
-            if len(self.live("id", own)) > 1:
-                stored = {**stored, "id": f"{stored.get('path', '')}#{own}"}
-            return ArticleText(stored, highlighter, self.analyzer)
+            return ArticleText({**stored, "id": self._shown_id(stored)}, highlighter, self.analyzer)
 
         return read
+
+    def _shown_id(self, stored: Mapping[str, object]) -> str:
+        """An article's id as hits show it: ``path#id`` where several share it."""
+        own = str(stored.get("id", ""))
+        return f"{stored.get('path', '')}#{own}" if len(self.live("id", own)) > 1 else own
+
+    def shown_id(self, doc: int) -> str:
+        return self._shown_id(self.searcher.stored_fields(doc))
+
+    @cached_property
+    def duplicates(self) -> DuplicateGroups | None:
+        """The snapshot's groups of duplicates, read on the first query that
+        folds them; None for an index built without duplicate keys."""
+        return load_groups(self.searcher, self.arrays.live)
 
     def live(self, fieldname: str, term: str) -> list[int]:
         ids = self.arrays.postings(fieldname, term)[0]
@@ -366,9 +378,12 @@ class SearchEngine:
         fragments: int = 1,
         fragment_size: int = 200,
         facets: bool = False,
+        collapse: bool = True,
     ) -> SearchResults:
         """Page ``page`` of ``limit`` hits for ``query`` (see the README for the
-        syntax); ``facets``: also count the matching articles per year and source."""
+        syntax); ``facets``: also count the matching articles per year and
+        source. ``collapse``: fold duplicates into the best-ranked copy (each
+        hit lists those it stands for); False lists every matching article."""
         if not isinstance(query, str):
             raise TypeError(f"query must be a string, not {type(query).__name__}")
         if sort not in ("relevance", "date"):
@@ -378,6 +393,8 @@ class SearchEngine:
         for value, name, least in ((limit, "limit", 1), (page, "page", 1), (fragments, "fragments", 1),
                                    (fragment_size, "fragment_size", 20)):
             _positive(value, name, least)
+        if not isinstance(collapse, bool):
+            raise TypeError(f"collapse must be True or False, not {type(collapse).__name__}")
         start, end = _as_date(since, "since"), _as_date(until, "until")
         filters = Filters(
             since=dt.datetime.combine(start, dt.time()) if start else None,
@@ -390,18 +407,25 @@ class SearchEngine:
         def work(snapshot: _Snapshot) -> SearchResults:
             plan = plan_query(snapshot.names.expand(parsed), snapshot, snapshot.analyzer, self.settings)
             return self._results(snapshot, query, plan, filters, sort, page, limit, fragments, fragment_size,
-                                 facets)
+                                 facets, collapse)
 
         return self._read(work)
 
     def _results(self, snapshot: _Snapshot, query: str, plan: QueryPlan, filters: Filters, sort: str,
-                 page: int, limit: int, fragments: int, fragment_size: int, facets: bool = False) -> SearchResults:
+                 page: int, limit: int, fragments: int, fragment_size: int, facets: bool = False,
+                 collapse: bool = True) -> SearchResults:
         read = snapshot.reader(plan.highlighter)
+        groups = snapshot.duplicates if collapse else None
         ranking = rank(snapshot.arrays, plan, self.settings, filters, sort=sort,
-                       start=(page - 1) * limit, stop=page * limit, read=read)
+                       start=(page - 1) * limit, stop=page * limit, read=read,
+                       collapse=groups.collapse if groups else None)
+
+        def folded(doc: int) -> tuple[str, ...]:
+            return tuple(snapshot.shown_id(d) for d in groups.folded(doc, ranking.matched)) if groups else ()
+
         return build_results(query, plan, ranking, read=read, surface=snapshot.surface, page=page,
                              limit=limit, fragments=fragments, fragment_size=fragment_size,
-                             facets=snapshot.facets(ranking.matched) if facets else None)
+                             facets=snapshot.facets(ranking.matched) if facets else None, folded=folded)
 
     def article(self, article_id: str, *, highlight: str | None = None) -> ArticleView:
         """The whole article with id ``article_id`` (as a hit shows it), with
@@ -422,7 +446,8 @@ class SearchEngine:
 
     def similar(self, article_id: str, *, limit: int = 10, fragments: int = 1,
                 fragment_size: int = 200) -> SearchResults:
-        """The articles closest to one article, itself excluded."""
+        """The articles closest to one article, itself and its duplicates
+        excluded, duplicates among them folded as :meth:`search` does."""
         if not isinstance(article_id, str):
             raise TypeError(f"article_id must be a string, not {type(article_id).__name__}")
         for value, name, least in ((limit, "limit", 1), (fragments, "fragments", 1),
@@ -431,10 +456,12 @@ class SearchEngine:
         def work(snapshot: _Snapshot) -> SearchResults:
             doc = snapshot.find(article_id)
             stored = snapshot.searcher.stored_fields(doc)
-            text = "\n".join(stored.get(f, "") for f in FIELDS)
-            plan = plan_similar(text, snapshot, snapshot.analyzer, self.settings)
-            return self._results(snapshot, f"similar to {article_id}", plan, Filters(exclude=doc), "relevance",
-                                 1, limit, fragments, fragment_size)
+            plan = plan_similar({f: stored.get(f, "") for f in FIELDS}, snapshot, snapshot.analyzer,
+                                self.settings)
+            groups = snapshot.duplicates
+            itself = tuple(groups.members(doc)) if groups else (doc,)
+            return self._results(snapshot, f"similar to {article_id}", plan, Filters(exclude=itself),
+                                 "relevance", 1, limit, fragments, fragment_size)
 
         return self._read(work)
 

@@ -44,6 +44,9 @@ from whoosh.util.filelock import LockBase, try_for
 from whoosh.writing import IndexingError
 
 from .analysis import FrenchAnalyzer, fold
+from .duplicates import COLUMN as DUPLICATE_COLUMN
+from .duplicates import column_type as duplicate_column
+from .duplicates import duplicate_key
 from .errors import BadArticle, IndexCorrupt, IndexLocked, IndexNotFound, IndexWriteError, NewsearchError
 from .whooshformat import (
     MappedStorage,
@@ -91,6 +94,7 @@ def make_schema(analyzer: FrenchAnalyzer | None = None) -> fields.Schema:
         source_id=fields.ID(),
         url=fields.STORED(),
         author=fields.STORED(),
+        dupkeys=fields.COLUMN(duplicate_column()),
     )
 
 
@@ -228,11 +232,14 @@ def _check_text(name: str, text: str) -> None:
         ) from None
 
 
-def _document(article: Article, key: str, fingerprint: str, signature: str) -> dict[str, object]:
+def _document(article: Article, key: str, fingerprint: str, signature: str,
+              duplicates: bool = True) -> dict[str, object]:
     """The fields of one article's document. ``key`` and ``state`` keep a file
     name's undecodable bytes (surrogates) exactly, so the next run recognises
-    the file; the fields shown to users get a printable form of them. Raises
-    ValueError for text that cannot be indexed."""
+    the file; the fields shown to users get a printable form of them.
+    ``duplicates``: whether the schema has the duplicate keys' column (an
+    index built before it has not). Raises ValueError for text that cannot be
+    indexed."""
     for name in ("title", "lede", "body", "source", "url", "author"):
         _check_text(name, getattr(article, name))
     state = "\x1f".join((key, fingerprint, signature)).encode("utf-8", "surrogatepass")
@@ -253,6 +260,9 @@ def _document(article: Article, key: str, fingerprint: str, signature: str) -> d
             doc[name] = value
     if article.source:
         doc["source_id"] = fold(article.source)
+    dupkeys = duplicate_key(article.body) if duplicates else b""
+    if dupkeys:
+        doc[DUPLICATE_COLUMN] = dupkeys
     return doc
 
 
@@ -522,7 +532,8 @@ def _write_changes(
             if before is not None and before[0] == fingerprint and not (signature and before[1] != signature):
                 report.unchanged += 1
                 return
-            writer.add_document(**_document(article, key, fingerprint, signature))
+            duplicates = DUPLICATE_COLUMN in writer.schema
+            writer.add_document(**_document(article, key, fingerprint, signature, duplicates))
         except (OSError, IndexingError, MemoryError):
             raise
         except Exception as exc:  # noqa: BLE001 - whatever Whoosh's fields make of one article's values

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import TYPE_CHECKING, Protocol
@@ -387,15 +387,27 @@ def _typed_forms(parsed: ParsedQuery, analyzer: Analyzer, terms: set[str]) -> tu
     return tuple((t, frozenset(f)) for t, f in sorted(forms.items()))
 
 
-def plan_similar(text: str, vocabulary: Vocabulary, analyzer: Analyzer, settings: RankingSettings) -> QueryPlan:
-    """Articles sharing the most distinctive words of ``text`` (an article's
-    fields): its words weighted by frequency times idf, the best kept."""
-    counts = Counter(t for t, _, _, _ in analyzer.analyse(text)
-                     if t not in analyzer.stop_words and len(t) > 2 and not t.isdigit())
+def plan_similar(fields: Mapping[str, str], vocabulary: Vocabulary, analyzer: Analyzer,
+                 settings: RankingSettings) -> QueryPlan:
+    """Articles sharing the most distinctive words of an article (``fields``:
+    its text by field name): its words weighted by frequency times idf, the
+    best kept among those some other article holds too (a word only the
+    article itself holds, the rarest of all, would find nothing), each
+    weighing its share of the best one's weight, as Lucene's MoreLikeThis
+    boosts them."""
+    counts: Counter[str] = Counter()
+    holding: Counter[str] = Counter()
+    for text in fields.values():
+        found = Counter(t for t, _, _, _ in analyzer.analyse(text)
+                        if t not in analyzer.stop_words and len(t) > 2 and not t.isdigit())
+        counts.update(found)
+        holding.update(found.keys())
     planner = _Planner(vocabulary, analyzer, settings)
     size = max(1, vocabulary.size)
-    weights = {t: tf * math.log(1 + size / (1 + planner.df(t))) for t, tf in counts.items()}
+    shared = {t: df for t in counts if (df := planner.df(t)) > holding[t]}
+    weights = {t: counts[t] * math.log(1 + size / (1 + df)) for t, df in shared.items()}
     top = tuple(sorted(weights, key=lambda t: (-weights[t], t))[:settings.similar_terms])
-    group = PlannedGroup((Terms(top, FIELDS),), (), 1.0) if top else None
+    group = PlannedGroup(tuple(Terms((t,), FIELDS, weight=weights[t] / weights[top[0]]) for t in top),
+                         (), 1.0) if top else None
     return QueryPlan(groups=(group,) if group else (), tiered=False, rerank=False,
                      highlighter=Highlighter(frozenset(top)))

@@ -22,7 +22,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import reduce
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from .scoring import DocIds, Floats, Mask, Ranges
 
-__all__ = ["Filters", "Ranked", "Ranking", "RankingSettings", "rank"]
+__all__ = ["Collapse", "Filters", "Ranked", "Ranking", "RankingSettings", "rank"]
 
 EXACT_FORM_FIELDS = ("title", "body")
 """The fields read for exact forms: a lede mostly repeats them."""
@@ -95,8 +95,8 @@ class Filters:
     until: dt.datetime | None = None
     sources: tuple[str, ...] = ()
     """Folded source names; an article from any of them passes."""
-    exclude: int | None = None
-    """A document number left out (the article similar ones are sought for)."""
+    exclude: tuple[int, ...] = ()
+    """Document numbers left out (the article similar ones are sought for, and its duplicates)."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,8 @@ class Ranking:
     matched: DocIds
     page: tuple[Ranked, ...]
     texts: dict[int, ArticleText]
+    folded: int = 0
+    """Matching articles left out of the ranking as duplicates of a better one."""
 
     @property
     def total(self) -> int:
@@ -374,8 +376,7 @@ def _allowed(arrays: IndexArrays, plan: QueryPlan, filters: Filters, settings: R
     for sources in (filters.sources, tuple(fold(s) for s in plan.sources)):
         if sources:
             keep &= np.logical_or.reduce([arrays.term_mask("source_id", s) for s in sources])
-    if filters.exclude is not None:
-        keep[filters.exclude] = False
+    keep[list(filters.exclude)] = False
     return keep
 
 
@@ -408,31 +409,68 @@ def _key(tier: int, score: float) -> float:
     return tier + score / (1 + score)
 
 
+Collapse: TypeAlias = Callable[["DocIds", "NDArray[np.int8]", "Floats"], "DocIds"]
+"""Which of the matching articles (ascending, with their tiers and scores) the ranking holds."""
+
+
 def rank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filters: Filters, *,
-         sort: str, start: int, stop: int, read: Callable[[int], ArticleText]) -> Ranking:
-    """Items ``start`` to ``stop`` (excluded) of the ranking of ``plan``."""
+         sort: str, start: int, stop: int, read: Callable[[int], ArticleText],
+         collapse: Collapse | None = None) -> Ranking:
+    """Items ``start`` to ``stop`` (excluded) of the ranking of ``plan``;
+    ``collapse`` leaves duplicates out of it (they stay in ``matched``)."""
     depth = settings.rerank_depth if plan.rerank else 0
-    best = _pruned(arrays, plan, settings, filters, max(stop, depth)) if sort == "relevance" else None
+    needed = max(stop, depth)
+    best = _pruned_collapsed(arrays, plan, settings, filters, needed, collapse) if sort == "relevance" else None
     if best is None:
         first = _first_pass(arrays, plan, settings)
         if first is None:
             return Ranking(np.zeros(0, dtype=np.int64), (), {})
         tier, scores, required = first
-        candidates = np.flatnonzero((tier > 0) & required & _allowed(arrays, plan, filters, settings))
+        matched = np.flatnonzero((tier > 0) & required & _allowed(arrays, plan, filters, settings))
+        candidates = collapse(matched, tier, scores) if collapse else matched
+        folded = len(matched) - len(candidates)
         if sort == "date":
             order = _by_date(arrays, candidates, scores, stop)
             page = tuple(Ranked(d, int(tier[d]), _key(int(tier[d]), float(scores[d]))) for d in order[start:stop])
-            return Ranking(candidates, page, {})
-        order = _best(candidates, tier, scores, max(stop, depth))
-        best = candidates, order, {d: int(tier[d]) for d in order}, {d: float(scores[d]) for d in order}
-    candidates, order, tiers, base = best
+            return Ranking(matched, page, {}, folded)
+        order = _best(candidates, tier, scores, needed)
+        best = matched, order, {d: int(tier[d]) for d in order}, {d: float(scores[d]) for d in order}, folded
+    matched, order, tiers, base, folded = best
     head, tail = order[:depth], order[depth:]
     texts = {d: read(d) for d in head}
     bonus = _rerank(arrays, plan, settings, np.array(sorted(head), dtype=np.int64), texts) if head else {}
     final = {d: base[d] + bonus.get(d, 0.0) for d in order}
     head = sorted(head, key=lambda d: (-tiers[d], -final[d], d))
     page = tuple(Ranked(d, tiers[d], _key(tiers[d], final[d])) for d in (head + tail)[start:stop])
-    return Ranking(candidates, page, texts)
+    return Ranking(matched, page, texts, folded)
+
+
+def _pruned_collapsed(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filters: Filters,
+                      needed: int, collapse: Collapse | None,
+                      ) -> tuple[DocIds, list[int], dict[int, int], dict[int, float], int] | None:
+    """:func:`_pruned`'s best ``needed``, duplicates left out. The first
+    ``needed`` groups of the full ranking are among its best ``k`` articles as
+    soon as those hold ``needed`` groups, so ``k`` doubles until they do (or
+    until it covers every match): the page is the one full scoring gives."""
+    wanted = needed
+    while True:
+        best = _pruned(arrays, plan, settings, filters, wanted)
+        if best is None or collapse is None:
+            return None if best is None else (*best, 0)
+        matched, order, tiers, base = best
+        tier = np.zeros(arrays.size, dtype=np.int8)
+        scores = np.zeros(arrays.size, dtype=np.float64)
+        docs = np.array(sorted(order), dtype=np.int64)
+        tier[docs] = [tiers[d] for d in docs.tolist()]
+        scores[docs] = [base[d] for d in docs.tolist()]
+        kept = set(collapse(docs, tier, scores).tolist())
+        chosen = [d for d in order if d in kept]
+        if len(chosen) >= needed or len(order) >= len(matched):
+            # Which copy is kept does not change how many are folded: count with any scores.
+            blank = np.zeros(arrays.size, dtype=np.int8)
+            folded = len(matched) - len(collapse(matched, blank, np.zeros(arrays.size)))
+            return matched, chosen[:needed], tiers, base, folded
+        wanted *= 2
 
 
 def _rerank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, docs: DocIds,

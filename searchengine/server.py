@@ -83,6 +83,8 @@ class SearchParams:
     sort: str = "relevance"
     fragments: int = 1
     fragment_size: int = 200
+    collapse: bool = True
+    """False lists duplicates as hits of their own (``collapse=false``)."""
 
     @classmethod
     def parse(cls, values: Mapping[str, str], *, form: bool = False) -> SearchParams:
@@ -108,6 +110,10 @@ class SearchParams:
             if given["sort"] not in ("relevance", "date"):
                 raise BadParameter(f"sort: 'relevance' or 'date', not {given['sort']!r}")
             found["sort"] = given["sort"]
+        if "collapse" in given:
+            if given["collapse"] not in ("true", "false"):
+                raise BadParameter(f"collapse: 'true' or 'false', not {given['collapse'][:40]!r}")
+            found["collapse"] = given["collapse"] == "true"
         return cls(**found)
 
     def search_options(self) -> dict[str, Any]:
@@ -124,8 +130,14 @@ class SearchParams:
         for f in dataclasses.fields(self):
             value = getattr(params, f.name)
             if value != getattr(default, f.name) and value is not None:
-                pairs.append((f.name, value.isoformat() if isinstance(value, dt.date) else str(value)))
+                pairs.append((f.name, _query_value(value)))
         return f"{path}?{urlencode(pairs)}" if pairs else path
+
+
+def _query_value(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
 def _integer(name: str, value: str, least: int, most: int) -> int:

@@ -144,7 +144,7 @@ def test_an_index_without_the_file_searches_as_before_until_its_next_commit(tmp_
     for name in glued_files(index):
         (index / name).unlink()
     with SearchEngine(index) as engine:
-        results = engine.search("Vladivostok")
+        results = engine.search("Vladivostok", collapse=False)  # some of the collection are near duplicates
         assert results.total == 5
         assert not any(Path(h.path).name == "train.txt" for h in results)
         assert engine.check().verified
