@@ -157,7 +157,7 @@ _PRUNE_WORDS = ("grève gouvernement réforme retraites syndicats président min
 
 @pytest.fixture(scope="module")
 def collection(tmp_path_factory):
-    """Generated articles in two segments, some replaced: common words hold
+    """Generated articles in two segments, some replaced, some copied: common words hold
     lists of several hundred postings (several W3 blocks) over 180 windows of
     8 articles (as 361,000 articles make 2,800 windows of 128)."""
     import json
@@ -171,6 +171,9 @@ def collection(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("pruning")
     records = articles(1400, seed=11)
+    # Copies under other ids and titles: duplicates to fold, on both paths.
+    records += [{**r, "id": f"copy-{n}", "title": r["title"] + " (suite)"}
+                for n, r in enumerate(records[:1400:20]) if len(r["body"].split()) >= 40]
     first, second = folder / "first.jsonl", folder / "second.jsonl"
 
     def write(path, rows):
@@ -222,7 +225,7 @@ def _compare(path, queries):
           SearchEngine(path, settings=RankingSettings(prune_postings=-1)) as full):
         for query, options in queries:
             a, b = pruned.search(query, **options), full.search(query, **options)
-            if ([(h.id, h.score) for h in a], a.total) != ([(h.id, h.score) for h in b], b.total):
+            if ([(h.id, h.score) for h in a], a.total, a.folded) != ([(h.id, h.score) for h in b], b.total, b.folded):
                 differ.append((query, options))
     return differ
 
@@ -241,6 +244,8 @@ def test_pruned_pages_equal_full_scoring(collection, monkeypatch):
     monkeypatch.setattr(ranking, "_first_pass", counting)
     queries = list(_queries(300, seed=5))
     assert _compare(collection, queries) == []
+    with SearchEngine(collection) as engine:  # duplicates were folded on the way, by both paths
+        assert sum(engine.search(query, **options).folded > 0 for query, options in queries) > 10
     with SearchEngine(collection, settings=RankingSettings(prune_postings=0)) as engine:
         arrays = engine._current().arrays
         assert len(arrays.reader.leaf_readers()) == 2
