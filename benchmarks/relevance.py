@@ -350,14 +350,15 @@ def piaf(tmp: Path, jobs: int, sample: int, main_tables: bool, tune: bool, all_r
 
 
 TRIALS: list[tuple[str, dict[str, object]]] = [
-    ("defaults (title 2, stop 0.2, proximity 2, exact forms 0.5, pairs 0.5, K1 1.2)", {}),
+    ("defaults (title 2 + 0.5 alone, stop 0.2, proximity 2, exact forms 0.5, pairs 0.5, K1 1.2)", {}),
+    ("title combined only (title alone 0)", {"title_alone": 0.0}),
     ("no proximity bonus", {"proximity_weight": 0.0}),
     ("proximity 8", {"proximity_weight": 8.0}),
     ("no exact-form bonus", {"exact_form_weight": 0.0}),
     ("no word-pair bonus", {"word_pair_weight": 0.0}),
     ("coverage, not its square root", {"coverage_exponent": 1.0}),
     ("title 1.0", {"title_boost": 1.0}),
-    ("title 4.0", {"title_boost": 4.0}),
+    ("title 4.0, title alone 0", {"title_boost": 4.0, "title_alone": 0.0}),
     ("stop words 0.5", {"stop_word_weight": 0.5}),
     ("BM25F K1 2.0", {"k1": 2.0}),
     ("BM25F B 0.9", {"b": 0.9}),
