@@ -53,6 +53,10 @@ class RankingSettings:
     """The ranking's knobs, with the defaults measured best (README, *Ranking*)."""
 
     title_boost: float = 2.0
+    title_alone: float = 0.5
+    """A word of the title also adds this share of its BM25 in the title alone,
+    saturated apart: combined with the body, a title match weighs no more than
+    a word a body repeats (README, *Ranking*)."""
     lede_boost: float = 1.5
     body_boost: float = 1.0
     k1: float = 1.2
@@ -170,6 +174,9 @@ def _terms(arrays: IndexArrays, part: Terms, settings: RankingSettings, into: _M
         ids = space.local(ids)
         mask[ids] = True
         scores[ids] += part.weight * found
+        if settings.title_alone and "title" in boosts and not part.phrase:
+            ids, found = arrays.bm25f(term, {"title": 1.0}, k1=settings.k1, b=settings.b)
+            scores[ids] += settings.title_alone * part.weight * found
     return into
 
 
