@@ -175,8 +175,8 @@ def _terms(arrays: IndexArrays, part: Terms, settings: RankingSettings, into: _M
         mask[ids] = True
         scores[ids] += part.weight * found
         if settings.title_alone and "title" in boosts and not part.phrase:
-            ids, found = arrays.bm25f(term, {"title": 1.0}, k1=settings.k1, b=settings.b)
-            scores[ids] += settings.title_alone * part.weight * found
+            ids, found = arrays.bm25f(term, {"title": 1.0}, k1=settings.k1, b=settings.b, within=space.within)
+            scores[space.local(ids)] += settings.title_alone * part.weight * found
     return into
 
 
@@ -313,6 +313,10 @@ def _pruned(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, fil
                     loose[arrays.postings(fieldname, term)[0]] = True
                     weighted += boost * arrays.window_bounds(fieldname, term, settings.b)
                 bound += part.weight * arrays.idf(term, list(boosts)) * weighted * (k1 + 1) / (weighted + k1)
+                if settings.title_alone and "title" in boosts:  # as _terms adds it
+                    alone = arrays.window_bounds("title", term, settings.b)
+                    bound += (settings.title_alone * part.weight * arrays.idf(term, ["title"])
+                              * alone * (k1 + 1) / (alone + k1))
                 loose_here |= weighted > 0
                 if exact:
                     exact_here |= weighted > 0
