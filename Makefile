@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python benchmarks/hostile.py
 	$(BIN)/python benchmarks/updates.py
 	$(BIN)/python benchmarks/serve.py
+	$(BIN)/python benchmarks/scale.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
