@@ -71,7 +71,6 @@ from queries import (  # noqa: E402
     Timings,
     cli_times,
     lede_queries,
-    percentile,
     read_corpus,
     short_queries,
 )
@@ -291,6 +290,15 @@ class Row:
         return [f"{self.values[s] / base:.1f}x" if base else "-" for s in sizes[1:]]
 
 
+def table(rows: list[Row], sizes: list[int]) -> None:
+    """Markdown: a column per size, then each size's ratio to the smallest."""
+    head = [f"x{s}" for s in sizes] + [f"x{s}/x{sizes[0]}" for s in sizes[1:]]
+    print("| figure | " + " | ".join(head) + " |")
+    print("|---" * (len(head) + 1) + "|")
+    for row in rows:
+        print(f"| {row.label} | " + " | ".join(row.cells(sizes) + row.ratios(sizes)) + " |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -349,6 +357,7 @@ def main() -> int:
     ledes = [q for q, _ in lede_queries(args.ledes)]
     print(f"{len(shorts)} short queries (seed {args.query_seed}), {len(ledes)} lede queries; "
           f"each phrase and word {args.repeat} times", flush=True)
+    load = os.getloadavg()[0]
     interleaved(searches, shorts[:10], "warm-up")
     short = interleaved(searches, shorts, "short")
     lede = interleaved(searches, ledes, "lede")
@@ -378,28 +387,26 @@ def main() -> int:
         Row("index MB", index_mb, "{:,.0f}"),
         Row("index / JSON", {s: index_mb[s] / json_mb[s] for s in sizes}, "{:.2f}"),
     ]
+    cpu_rows: list[Row] = []
     for kind, timings in (("short", short), ("lede", lede)):
         for q in (50, 95):
             rows.append(Row(f"{kind} queries p{q} ms", {s: timings[s].p(q) for s in sizes}))
+            cpu_rows.append(Row(f"{kind} queries p{q} CPU ms", {s: timings[s].p(q, cpu=True) for s in sizes}))
     for text, timings in fixed.items():
+        matches = {s: f" ({totals[text][s]:,})" for s in sizes}
         rows.append(Row(f"`{text}` ms (matches)", {s: statistics.median(timings[s].wall) for s in sizes},
-                        note={s: f" ({totals[text][s]:,})" for s in sizes}))
+                        note=matches))
+        cpu_rows.append(Row(f"`{text}` CPU ms", {s: statistics.median(timings[s].cpu) for s in sizes}))
     rows.append(Row(f"fresh process `newsearch query {CLI_QUERY!r}` s",
                     {s: statistics.median(cli[s]) for s in sizes}, "{:.3f}"))
 
-    print(f"\nIn one run, load {os.getloadavg()[0]:.1f} at the end; queries with snippets, medians of "
-          f"{args.repeat} runs for phrases, words and the fresh process (bare `python -c pass`: "
-          f"{statistics.median(bare):.3f} s); the querying process peaked at {query_peak:,.0f} MB with "
-          f"every size open.")
-    head = [f"x{s}" for s in sizes] + [f"x{s}/x{sizes[0]}" for s in sizes[1:]]
-    print("| figure | " + " | ".join(head) + " |")
-    print("|---" * (len(head) + 1) + "|")
-    for row in rows:
-        print(f"| {row.label} | " + " | ".join(row.cells(sizes) + row.ratios(sizes)) + " |")
-    print("\nCPU ms of this process per query (less sensitive to other load):")
-    for kind, timings in (("short", short), ("lede", lede)):
-        print(f"  {kind} p50 / p95: " + ", ".join(
-            f"x{s} {percentile(timings[s].cpu, 50):.1f} / {percentile(timings[s].cpu, 95):.1f}" for s in sizes))
+    print(f"\nIn one run, load {os.getloadavg()[0]:.1f} at the end (the queries began at load {load:.1f}); "
+          f"queries with snippets, medians of {args.repeat} runs for phrases, words and the fresh process "
+          f"(bare `python -c pass`: {statistics.median(bare):.3f} s); the querying process peaked at "
+          f"{query_peak:,.0f} MB with every size open.")
+    table(rows, sizes)
+    print("\nCPU time of the querying process (what a busy machine distorts least):")
+    table(cpu_rows, sizes)
     return 0
 
 
