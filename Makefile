@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python benchmarks/hostile.py
 	$(BIN)/python benchmarks/updates.py
 	$(BIN)/python benchmarks/serve.py
+	$(BIN)/python benchmarks/scale.py
 
 # A local 2-node OpenSearch cluster in .opensearch/ (needs Java 17 and Maven):
 # prints the URLs to put in NEWSEARCH_OPENSEARCH. See scripts/opensearch-cluster.
