@@ -118,6 +118,9 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _engine(index_dir: str, names: str | None = None) -> SearchEngine:
+    from .deferred import whoosh_deferring
+
+    whoosh_deferring()
     from .engine import SearchEngine
 
     return SearchEngine(index_dir, names=names)
