@@ -7,11 +7,12 @@ tearing down at exit what it imported. Two measures, each measured with
 - Importing Whoosh imports ``urllib.request`` (``whoosh.compat`` re-exports
   ``urlretrieve``, which Whoosh never calls), ``asyncio`` (through
   ``cached_property``, which asks it whether a property is a coroutine when
-  the property is first read) and ``whoosh.lang.morph_en`` (English word
-  variations, a query type we never build, whose import compiles large
-  regular expressions). Whoosh is imported with a stand-in for each: the
-  importing module keeps the stand-in, which imports the real module the
-  first time one of its names is used, so behaviour is unchanged. The
+  the property is first read) and ``whoosh.query`` (Whoosh's query objects:
+  its searcher imports them for methods we never call, and their import
+  compiles the large regular expressions of English word variations).
+  Whoosh is imported with a stand-in for each: the importing module keeps
+  the stand-in, which imports the real module the first time one of its
+  names is used, so behaviour is unchanged. The
   stand-ins are in ``sys.modules`` only while Whoosh is imported, and only in
   a process that has imported neither Whoosh nor the real modules.
 - The garbage collector is off while the engine is imported, and the objects
@@ -33,7 +34,7 @@ from typing import Any
 _DEFERRED: dict[str, tuple[str, ...]] = {
     "urllib.request": ("urlretrieve",),
     "asyncio": (),
-    "whoosh.lang.morph_en": ("variations",),
+    "whoosh.query": (),
 }
 """Each deferred module, and the names its importers take from it with ``from ... import``."""
 
