@@ -8,6 +8,7 @@ other tree (``--against``, a checkout of another commit, e.g. from
 median CPU time (user + system of the child, which the load distorts least),
 beside a bare ``python -c pass`` for scale.
 
+    python benchmarks/startup.py                     # this tree alone, on an index of seeds/
     python benchmarks/startup.py --index-dir /path/to/index --against /tmp/main-checkout --runs 30
     python benchmarks/startup.py --index-dir /path/to/index --imports   # where this tree's import time goes
 
@@ -26,6 +27,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -73,13 +75,26 @@ def import_costs(tree: Path, query: list[str], runs: int, top: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--index-dir", type=Path, required=True, help="index to query (only read)")
+    parser.add_argument("--index-dir", type=Path,
+                        help="index to query, only read (default: one of seeds/ built in a temporary folder)")
     parser.add_argument("--query", default="Kim Poutine", help="words to search (default: %(default)s)")
     parser.add_argument("--against", type=Path, help="another source tree (holding searchengine/) to compare")
     parser.add_argument("--runs", type=int, default=20, help="runs of each tree (default 20)")
     parser.add_argument("--imports", action="store_true", help="print this tree's costliest imports instead")
     args = parser.parse_args()
 
+    with tempfile.TemporaryDirectory() as scratch:
+        if args.index_dir is None:
+            args.index_dir = Path(scratch) / "index"
+            built = subprocess.run([sys.executable, "-c", _RUN_CLI, "index", str(ROOT / "seeds"), "--index-dir",
+                                    str(args.index_dir), "--quiet"], cwd=ROOT, env=_env(ROOT), capture_output=True,
+                                   text=True, check=False)
+            if built.returncode != 0:
+                sys.exit(f"could not index seeds/: {built.stderr}")
+        return measure(args)
+
+
+def measure(args: argparse.Namespace) -> int:
     query = ["query", *args.query.split(), "--index-dir", str(args.index_dir), "--color", "never"]
     trees = {"this tree": ROOT}
     if args.against:
