@@ -82,6 +82,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20, help="runs of each tree (default 20)")
     parser.add_argument("--imports", action="store_true", help="print this tree's costliest imports instead")
     args = parser.parse_args()
+    if args.runs < 2:
+        parser.error("--runs must be at least 2 (the quartiles need two)")
 
     with tempfile.TemporaryDirectory() as scratch:
         if args.index_dir is None:
