@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python benchmarks/relevance.py
 	$(BIN)/python benchmarks/indexing.py
 	$(BIN)/python benchmarks/queries.py
+	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/hostile.py
 	$(BIN)/python benchmarks/updates.py
 	$(BIN)/python benchmarks/serve.py

@@ -12,13 +12,14 @@ import re
 import threading
 import unicodedata
 from collections.abc import Callable, Iterator
-from importlib import resources
 from itertools import chain
 from typing import Any, Self, TypeVar
 
 import Stemmer
 from unidecode import unidecode
 from whoosh.analysis import Analyzer, Token
+
+from . import data
 
 __all__ = ["FrenchAnalyzer", "Term", "STOP_WORDS", "fold", "nfc", "stem"]
 
@@ -84,7 +85,7 @@ def nfc(text: str) -> str:
 
 
 def _folded_stop_words() -> tuple[str, ...]:
-    text = resources.files("searchengine.data").joinpath("stopwords_fr.txt").read_text("utf-8")
+    text = data.read_text("stopwords_fr.txt")
     words = (line.split("#", 1)[0].strip() for line in text.splitlines())
     return tuple(fold(w) for w in words if w)
 

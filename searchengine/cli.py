@@ -118,6 +118,9 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _engine(index_dir: str, names: str | None = None) -> SearchEngine:
+    from .startup import import_engine
+
+    import_engine()
     from .engine import SearchEngine
 
     return SearchEngine(index_dir, names=names)
