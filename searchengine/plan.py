@@ -116,6 +116,10 @@ class QueryPlan:
     words: tuple[str, ...] = ()
     pairs: tuple[tuple[str, str, int], ...] = ()
     typed_forms: tuple[tuple[str, frozenset[str]], ...] = ()
+    headline: bool = True
+    """Whether a word found in a title also scores there on its own
+    (``RankingSettings.title_alone``): a reader's words may be a half-remembered
+    headline; the words of an article looking for similar ones are not."""
 
 
 def _typo_distance(word: str) -> int:
@@ -409,5 +413,5 @@ def plan_similar(fields: Mapping[str, str], vocabulary: Vocabulary, analyzer: An
     top = tuple(sorted(weights, key=lambda t: (-weights[t], t))[:settings.similar_terms])
     group = PlannedGroup(tuple(Terms((t,), FIELDS, weight=weights[t] / weights[top[0]]) for t in top),
                          (), 1.0) if top else None
-    return QueryPlan(groups=(group,) if group else (), tiered=False, rerank=False,
+    return QueryPlan(groups=(group,) if group else (), tiered=False, rerank=False, headline=False,
                      highlighter=Highlighter(frozenset(top)))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import reduce
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -429,6 +429,8 @@ def rank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filter
          collapse: Collapse | None = None) -> Ranking:
     """Items ``start`` to ``stop`` (excluded) of the ranking of ``plan``;
     ``collapse`` leaves duplicates out of it (they stay in ``matched``)."""
+    if not plan.headline:
+        settings = replace(settings, title_alone=0.0)
     depth = settings.rerank_depth if plan.rerank else 0
     needed = max(stop, depth)
     best = _pruned_collapsed(arrays, plan, settings, filters, needed, collapse) if sort == "relevance" else None
