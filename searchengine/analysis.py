@@ -90,6 +90,7 @@ def _folded_stop_words() -> tuple[str, ...]:
 
 
 _FOLDED_STOP_WORDS = _folded_stop_words()
+_FOLDED_STOP_SET = frozenset(_FOLDED_STOP_WORDS)
 _SNOWBALL_STOP_WORDS = frozenset(map(stem, _FOLDED_STOP_WORDS))
 
 
@@ -101,6 +102,18 @@ def _letters_only(stemmer: Callable[[str], str]) -> Callable[[str], str]:
         return stemmer(folded) if folded.isalpha() else folded
 
     return stem_letters
+
+
+def _unapostrophed(folded: str) -> str:
+    """A folded word without its apostrophes: its elision dropped (``d'oise``
+    in ``val-d'oise``, where no chunk starts with it), any other apostrophe
+    joined (``prud'hommes`` → ``prudhommes``)."""
+    if "'" not in folded:
+        return folded
+    elided = _ELISION.match(folded)
+    if elided:
+        folded = folded[elided.end():]
+    return folded.replace("'", "")
 
 
 def _plain(word: str) -> bool:
@@ -233,16 +246,22 @@ class _Cache(dict[str, _Value]):
 
 
 class _Words(_Cache[str]):
-    """The term of each word without dots: folded, then stemmed by ``stem``."""
+    """The term of each word without dots: folded, then stemmed by ``stem``.
+    With ``join_apostrophes``, a word whose apostrophe is no elision
+    (``prud'hommes``, ``McDonald's``, ``aujourd'hui``) is stemmed without it
+    (:func:`_unapostrophed`), so it has the term of the word typed without
+    the apostrophe."""
 
-    __slots__ = ("stem",)
+    __slots__ = ("stem", "join_apostrophes")
 
-    def __init__(self, stem: Callable[[str], str], size: int) -> None:
+    def __init__(self, stem: Callable[[str], str], size: int, join_apostrophes: bool) -> None:
         super().__init__(size)
         self.stem = stem
+        self.join_apostrophes = join_apostrophes
 
     def __missing__(self, word: str) -> str:
-        term = self.stem(fold(word))
+        folded = fold(word)
+        term = self.stem(_unapostrophed(folded) if self.join_apostrophes else folded)
         self._keep(word, term)
         return term
 
@@ -301,37 +320,46 @@ class FrenchAnalyzer(Analyzer):
     ``stemmer`` takes a folded word of letters (lower case, no accents) and
     gives its stem; it must be picklable (a module-level function). The
     default is Snowball French (:func:`stem`).
+
+    ``join_apostrophes``: a word with an apostrophe that is no elision
+    (``prud'hommes``) has the term of the word without it (``prudhommes``).
+    An index written before this setting existed unpickles its analyser
+    without it, and keeps analysing such words whole, as its terms were made.
     """
 
     CACHE_SIZE = 300_000
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Self:
-        """An analyser with the default settings. Indexes written before the
-        analyser had settings pickled it without state, so unpickling them
-        calls neither ``__init__`` nor ``__setstate__``, only this."""
+        """An analyser as the first indexes pickled it. They pickled it
+        without state, so unpickling them calls neither ``__init__`` nor
+        ``__setstate__``, only this: it must analyse as that code did."""
         analyzer: Self = super().__new__(cls)
-        analyzer._setup(None, cls.CACHE_SIZE)
+        analyzer._setup(None, cls.CACHE_SIZE, join_apostrophes=False)
         return analyzer
 
-    def __init__(self, stemmer: Callable[[str], str] | None = None, cache_size: int = CACHE_SIZE) -> None:
-        self._setup(stemmer, cache_size)
+    def __init__(self, stemmer: Callable[[str], str] | None = None, cache_size: int = CACHE_SIZE,
+                 join_apostrophes: bool = True) -> None:
+        self._setup(stemmer, cache_size, join_apostrophes)
 
-    def _setup(self, stemmer: Callable[[str], str] | None, cache_size: int) -> None:
+    def _setup(self, stemmer: Callable[[str], str] | None, cache_size: int, join_apostrophes: bool) -> None:
         if cache_size < 1:
             raise ValueError(f"the analyser's cache needs room for at least one chunk, not {cache_size}")
         self.stemmer = stemmer
         self.cache_size = cache_size
+        self.join_apostrophes = join_apostrophes
         stem_letters = stem if stemmer is None else _letters_only(stemmer)
         self.stop_words: frozenset[str] = (
             _SNOWBALL_STOP_WORDS if stemmer is None else frozenset(map(stem_letters, _FOLDED_STOP_WORDS)))
-        """The terms of French stop words, by this analyser's stemmer."""
-        self._chunks = _Chunks(_Words(stem_letters, cache_size), cache_size)
+        """The terms of French stop words, by this analyser's stemmer. Other
+        words share some of them (``tué`` stems as ``tu``): whether a word of a
+        query is a stop word is :meth:`is_stop_word`'s to say."""
+        self._chunks = _Chunks(_Words(stem_letters, cache_size, join_apostrophes), cache_size)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"stemmer": self.stemmer, "cache_size": self.cache_size}
+        return {"stemmer": self.stemmer, "cache_size": self.cache_size, "join_apostrophes": self.join_apostrophes}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self._setup(state["stemmer"], state["cache_size"])
+        self._setup(state["stemmer"], state["cache_size"], state.get("join_apostrophes", False))
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and self.__getstate__() == other.__getstate__()
@@ -359,6 +387,22 @@ class FrenchAnalyzer(Analyzer):
     def terms(self, text: str) -> list[str]:
         """The terms of a query text, in order: :meth:`analyse`'s with ``query=True``."""
         return [term for term, _, _, same in self._all_terms(text) if not same]
+
+    def typed_terms(self, text: str) -> list[tuple[str, str]]:
+        """The terms of a query text (:meth:`terms`), each with the folded word
+        typed for it (``tué`` gives ``("tu", "tue")``; the elision left out)."""
+        text = nfc(text)
+        return [(term, fold(text[start:end])) for term, start, end, _ in self.analyse(text, query=True)]
+
+    @staticmethod
+    def is_stop_word(word: str) -> bool:
+        """Whether a word as typed (``les``, ``qu’il``, ``Été``) is a French stop
+        word. Decided on the folded word, never its stem: stems of real words
+        collide with those of stop words (``tué`` and ``tu``, ``faits`` and
+        ``fait``, ``San`` and ``sans``, ``parc`` and ``parce``)."""
+        folded = fold(nfc(word))
+        elided = _ELISION.match(folded)
+        return (folded[elided.end():] if elided else folded) in _FOLDED_STOP_SET
 
     def locate(self, text: str, terms: set[str], prefixes: tuple[str, ...] = ()) -> list[tuple[str, int, int, int]]:
         """What :meth:`analyse` yields for ``text``, kept only for the terms in

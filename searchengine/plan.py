@@ -46,6 +46,10 @@ class Analyzer(Protocol):
 
     def terms(self, text: str) -> list[str]: ...
 
+    def typed_terms(self, text: str) -> list[tuple[str, str]]: ...
+
+    def is_stop_word(self, word: str) -> bool: ...
+
     def analyse(self, text: str, query: bool = False) -> Iterator[tuple[str, int, int, int]]: ...
 
 
@@ -122,6 +126,10 @@ class _Planner:
         self.analyzer = analyzer
         self.settings = settings
         self.terms: set[str] = set()
+        self.stop_terms: set[str] = set()
+        """Terms of ``terms`` typed as a stop word somewhere in the query."""
+        self.plain_terms: set[str] = set()
+        """Terms of ``terms`` typed as another word somewhere (``tué`` gives ``tu``, as ``tu`` does)."""
         self.prefixes: set[str] = set()
         self.phrases: set[tuple[str, ...]] = set()
         self.corrections: dict[str, str] = {}
@@ -132,7 +140,8 @@ class _Planner:
         return sum(self.vocabulary.doc_frequency(f, term) for f in FIELDS)
 
     def exact(self, clause: Clause, highlight: bool = True) -> Terms | None:
-        terms = self.analyzer.terms(clause.text)
+        typed = self.analyzer.typed_terms(clause.text)
+        terms = [term for term, _ in typed]
         if not terms:
             return None
         fields = (clause.field,) if clause.field else FIELDS
@@ -148,10 +157,12 @@ class _Planner:
             if highlight:
                 self.phrases.add(phrase)
             return Terms(phrase, fields, phrase=True)
-        (term,) = terms
+        ((term, word),) = typed
+        stop = self.analyzer.is_stop_word(word)
         if highlight:
             self.terms.add(term)
-        return Terms((term,), fields, weight=self.settings.stop_word_weight if self._stop(term) else 1.0)
+            (self.stop_terms if stop else self.plain_terms).add(term)
+        return Terms((term,), fields, weight=self.settings.stop_word_weight if stop else 1.0)
 
     def _expand(self, prefix: str, fields: tuple[str, ...]) -> tuple[str, ...]:
         """The most frequent words starting with ``prefix``, within the query's budget."""
@@ -191,16 +202,20 @@ class _Planner:
         return Terms(tuple(sorted(found)), fields, weight=self.settings.correction_weight)
 
     def _stop(self, term: str) -> bool:
-        return term in self.analyzer.stop_words
+        """A term the query holds only as typed stop words: ``tu`` from ``tu``,
+        not from ``tué``."""
+        return term in self.stop_terms and term not in self.plain_terms
+
+    def stop_clause(self, clause: Clause) -> bool:
+        """A single word typed as a stop word (``le``, ``qu’il``), whatever its stem shares."""
+        typed = self.analyzer.typed_terms(clause.text)
+        return clause.kind == "word" and len(typed) == 1 and self.analyzer.is_stop_word(typed[0][1])
 
     def light(self, group: Group) -> bool:
         """A group of stop words only (``le``, ``des``): it adds to the score but
-        is not required once the query has other words."""
-        for clause in group.alternatives:
-            terms = self.analyzer.terms(clause.text)
-            if clause.kind != "word" or len(terms) != 1 or not self._stop(terms[0]):
-                return False
-        return True
+        is not required once the query has other words. ``tué`` is no stop
+        word though it stems as ``tu``."""
+        return all(self.stop_clause(clause) for clause in group.alternatives)
 
     def weight(self, group: Group) -> float:
         """How much a group counts towards coverage: the idf of its rarest word."""
@@ -253,7 +268,7 @@ def _plan_paragraph(planner: _Planner, parsed: ParsedQuery, excluded: tuple[Term
     scored = []
     for number, group in enumerate(parsed.groups):
         plain = [terms[0] for c in group.alternatives if c.kind == "word"
-                 and len(terms := planner.analyzer.terms(c.text)) == 1 and not planner._stop(terms[0])]
+                 and len(terms := planner.analyzer.terms(c.text)) == 1 and not planner.stop_clause(c)]
         if plain:
             scored.append((min(planner.df(t) or 10**9 for t in plain), number, group))
     keep = [g for _, _, g in sorted(scored, key=lambda x: x[:2])[:planner.settings.rare_terms]]
@@ -261,7 +276,8 @@ def _plan_paragraph(planner: _Planner, parsed: ParsedQuery, excluded: tuple[Term
     for group in parsed.groups:
         if group not in keep:
             planner.terms.update(t for c in group.alternatives
-                                 for t in planner.analyzer.terms(c.text)[:MAX_PHRASE_TERMS] if not planner._stop(t))
+                                 for t, word in planner.analyzer.typed_terms(c.text)[:MAX_PHRASE_TERMS]
+                                 if not planner.analyzer.is_stop_word(word))
     highlighter = planner.highlighter()
     words = tuple(sorted(t for t in highlighter.terms if not planner._stop(t)))
     return QueryPlan(
@@ -282,9 +298,9 @@ def _pairs(parsed: ParsedQuery, analyzer: Analyzer, longest: int) -> tuple[tuple
         if len(group.alternatives) > 1 or group.alternatives[0].kind == "prefix":
             previous = None
             continue
-        for term in analyzer.terms(group.alternatives[0].text)[:MAX_PHRASE_TERMS]:
+        for term, word in analyzer.typed_terms(group.alternatives[0].text)[:MAX_PHRASE_TERMS]:
             gap += 1
-            if term in analyzer.stop_words:
+            if analyzer.is_stop_word(word):
                 continue
             if previous is not None:
                 pairs.add((previous, term, gap))

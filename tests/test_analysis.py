@@ -7,13 +7,15 @@ import sys
 import threading
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from whoosh.analysis import LanguageAnalyzer
 
+import searchengine.analysis
 from searchengine import SearchEngine
-from searchengine.analysis import STOP_WORDS, FrenchAnalyzer, _scan, fold, nfc, stem
+from searchengine.analysis import STOP_WORDS, FrenchAnalyzer, _scan, _unapostrophed, fold, nfc, stem
 from searchengine.indexing import INDEX_NAME, make_schema
 
 from .conftest import needs_shared, write_article
@@ -60,7 +62,7 @@ def test_elisions_with_every_apostrophe(apostrophe):
 
 def test_elided_article_is_not_a_term_and_aujourdhui_stays_whole():
     assert terms("l’agence") == terms("agence") == ["agenc"]
-    assert terms("aujourd’hui") == terms("aujourd'hui") == ["aujourd'hui"]
+    assert terms("aujourd’hui") == terms("aujourd'hui") == terms("aujourdhui") == ["aujourdhui"]
     assert "l" not in terms("l’agence l'avion")
 
 
@@ -188,7 +190,7 @@ def test_whoosh_analyzer_gives_exactly_the_terms_of_analyse(text, query):
 def scanned_whole(text: str) -> list[tuple]:
     """analyse() without its chunk cache: the token pattern run over the whole text."""
     whole, pos = [], -1
-    for term, start, end, same in _scan(nfc(text), lambda word: stem(fold(word))):
+    for term, start, end, same in _scan(nfc(text), lambda word: stem(_unapostrophed(fold(word)))):
         pos += 0 if same else 1
         whole.append((term, start, end, pos))
     return whole
@@ -343,8 +345,10 @@ def test_an_index_written_before_analyser_settings_opens_and_analyses_alike(tmp_
     import whoosh.index
 
     assert stateless_dumps(FrenchAnalyzer(), 2) == STATELESS_PICKLE
-    old, fresh = pickle.loads(STATELESS_PICKLE), FrenchAnalyzer()
-    assert old == fresh and old.stop_words == STOP_WORDS
+    # That code analysed apostrophes that are no elision as part of the word.
+    old, fresh = pickle.loads(STATELESS_PICKLE), FrenchAnalyzer(join_apostrophes=False)
+    assert old == fresh and old.stop_words == STOP_WORDS and old != FrenchAnalyzer()
+    assert old.terms("prud’hommes aujourd'hui") == ["prud'hommes", "aujourd'hui"]
     assert list(old.analyse(TRICKY)) == list(fresh.analyse(TRICKY))
     assert old.term_positions(TRICKY) == fresh.term_positions(TRICKY)
     assert whoosh_terms(TRICKY, old) == whoosh_terms(TRICKY, fresh)
@@ -408,3 +412,153 @@ def test_one_analyser_serves_many_threads_with_a_tiny_cache():
     for first, results in enumerate(done):
         assert results == [expected[(first + i) % len(MIXED)] for i in range(60)]
     assert len(shared._chunks) <= 3 and len(shared._chunks.words) <= 3
+
+
+class SettingsLayout(pickle.Pickler):
+    """Pickles every FrenchAnalyzer with the settings it had before ``join_apostrophes``."""
+
+    def reducer_override(self, obj):
+        if type(obj) is FrenchAnalyzer:
+            return copyreg.__newobj__, (FrenchAnalyzer,), {"stemmer": obj.stemmer, "cache_size": obj.cache_size}
+        return NotImplemented
+
+
+def settings_dumps(obj, protocol):
+    buffer = io.BytesIO()
+    SettingsLayout(buffer, protocol).dump(obj)
+    return buffer.getvalue()
+
+
+def test_an_index_written_before_apostrophes_were_joined_keeps_its_terms_until_rebuilt(tmp_path, monkeypatch):
+    """Its terms hold ``prud'hommes`` whole: its queries and updates analyse
+    the same way, so what it found it still finds; ``--rebuild`` brings the
+    joined terms."""
+    import whoosh.index
+    from whoosh.filedb.filestore import FileStorage
+
+    folder, path = tmp_path / "a", tmp_path / "ix"
+    write_article(folder, "a.txt", "Conflit", "Les prud’hommes donnent raison au salarié.")
+    monkeypatch.setattr(whoosh.index, "pickle", SimpleNamespace(
+        dumps=settings_dumps, loads=pickle.loads, PicklingError=pickle.PicklingError))
+    path.mkdir()
+    FileStorage(str(path)).create_index(make_schema(analyzer=FrenchAnalyzer(join_apostrophes=False)),
+                                        indexname=INDEX_NAME)
+    with SearchEngine(path) as engine:
+        engine.index([folder])
+    monkeypatch.undo()
+    assert [b"join_apostrophes" in toc.read_bytes() for toc in path.glob("*.toc")] == [False]
+
+    write_article(folder, "b.txt", "Prud'hommes", "Le conseil de prud'hommes de Paris.")
+    with SearchEngine(path) as engine:
+        assert engine.search("prud'hommes").total == 1
+        engine.index([folder])
+        for query in ["prud'hommes", "prud’hommes"]:
+            assert engine.search(query).total == 2
+        assert engine.search("prudhommes").total == 0
+    with SearchEngine(path) as engine:
+        engine.index([folder], rebuild=True)
+        for query in ["prud'hommes", "prud’hommes", "prudhommes"]:
+            assert engine.search(query).total == 2
+
+
+def stop_word_collection(folder):
+    """Articles whose words share a stem with a stop word (``tué``/``tu``,
+    ``faits``/``fait``, ``San``/``sans``, ``parc``/``parce``) beside
+    articles that hold only the query's other words, and more often."""
+    write_article(folder, "tue.txt", "Drame en banlieue",
+                  "Un policier a été tué jeudi soir lors d’une interpellation.")
+    write_article(folder, "metier.txt", "Le métier de policier",
+                  "Un policier raconte. Le policier, comme tout policier, patrouille et le policier rentre.")
+    write_article(folder, "faits.txt", "La rubrique faits divers",
+                  "Les faits divers de la semaine : un vol de vélo.")
+    write_article(folder, "auto.txt", "Salon automobile : équipements divers",
+                  "Des équipements divers, des options diverses et des accessoires divers pour divers modèles.")
+    write_article(folder, "sanfrancisco.txt", "Séisme en Californie", "La terre a tremblé à San Francisco.")
+    write_article(folder, "californie.txt", "Francisco en Californie",
+                  "Francisco, guide en Californie, parle de la Californie et de Francisco.")
+    write_article(folder, "parc.txt", "Un parc national", "Le parc accueille des ours.")
+    write_article(folder, "ours.txt", "Les ours", "Des ours, des ours et encore des ours.")
+
+
+def test_a_word_stemmed_like_a_stop_word_is_no_stop_word(tmp_path):
+    """``tué`` stems as ``tu``, a stop word's term: the word as typed decides,
+    so it is required, ranks its article first and is highlighted."""
+    stop_word_collection(tmp_path / "a")
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "a"])
+        hits = engine.search("policier tué").hits
+        assert hits[0].title == "Drame en banlieue"
+        assert {hits[0].snippet[s:e] for s, e in hits[0].highlights} == {"policier", "tué"}
+        for query, title, words in [("faits divers", "La rubrique faits divers", {"faits", "divers"}),
+                                    ("San Francisco", "Séisme en Californie", {"San", "Francisco"})]:
+            hit = engine.search(query).hits[0]
+            assert hit.title == title and {hit.snippet[s:e] for s, e in hit.highlights} == words
+        assert engine.search("parc ours").hits[0].title == "Un parc national"
+        # Stop words typed as such still only add to the score.
+        assert engine.search("policier tu").hits[0].title == "Le métier de policier"
+
+
+@pytest.mark.parametrize("word,stop", [
+    ("les", True), ("Été", False), ("qu’il", True), ("l'on", True), ("VERS", True), ("sans", True),
+    ("autres", True), ("mêmes", True),
+    ("tué", False), ("tués", False), ("faits", False), ("San", False), ("dan", False), ("parc", False),
+    ("ver", False), ("étés", False),
+])
+def test_is_stop_word_reads_the_word_as_typed(word, stop):
+    assert FrenchAnalyzer.is_stop_word(word) is stop
+    assert FrenchAnalyzer().is_stop_word(word) is stop
+
+
+@pytest.mark.parametrize("forms", [
+    ("McDonald's", "McDonald’s", "McDonalds", "mcdonalds"),
+    ("prud'hommes", "prud’hommes", "prudʼhommes", "prudhommes", "Prud'Hommes"),
+    ("aujourd'hui", "aujourd’hui", "aujourdhui"),
+])
+def test_words_with_an_apostrophe_find_the_same_articles_with_or_without_it(tmp_path, forms):
+    """Each article spells the word one way; every spelling finds them all,
+    highlighted as written, whole, and phrases keep their positions."""
+    folder = tmp_path / "a"
+    for number, form in enumerate(forms):
+        write_article(folder, f"{number}.txt", f"Dépêche {number}", f"Au conseil, {form} a tranché jeudi.")
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([folder])
+        for query in forms:
+            hits = engine.search(query).hits
+            assert sorted(h.title for h in hits) == [f"Dépêche {n}" for n in range(len(forms))], query
+            assert sorted(h.snippet[s:e] for h in hits for s, e in h.highlights) == sorted(forms)
+            assert engine.search(f'"conseil {query} a tranché"').total == len(forms)
+
+
+STOP_WORD_COLLISIONS = {
+    "aucun": ("aucunement",), "autre": ("autrement",), "avoir": ("avoirs",), "cet": ("CETA",),
+    "comme": ("commis", "commissions"), "comment": ("commenté", "commenter", "commentateurs"),
+    "dans": ("Dan", "Dana"), "du": ("due", "dues"), "entre": ("entrée", "entrées"), "être": ("êtres",),
+    "fait": ("faits", "faite", "faites"), "le": ("Lea", "Lee"), "ma": ("Maas", "Mae"), "me": ("mea",),
+    "mon": ("Mons", "Mona"), "ne": ("née", "nés", "nées"), "notre": ("nôtres",),
+    "par": ("paraît", "pare", "pars", "parer"), "parce": ("parc", "parcs"), "sans": ("San",),
+    "se": ("Sea", "see"), "soi": ("soyez", "soie"), "sur": ("sûre", "sûrement", "sûrs"), "te": ("tee",),
+    "ton": ("tonnes", "tonne", "tons"), "tu": ("tué", "tués", "tuer", "tuant"), "une": ("unes",),
+    "vers": ("Vera", "ver"),
+}
+"""Every stop word whose stem is that of words found at least 20 times in
+OrangeSum's titles, ledes and bodies, with the most frequent of them (the
+list was made by analysing the whole corpus; its plurals ``autres``,
+``mêmes``, ``uns``, ``siens`` and ``siennes`` joined the stop list instead)."""
+
+
+def test_every_stop_word_stem_collision_found_on_news_is_told_apart():
+    """Each of these words has a stop word's term, yet none is a stop word:
+    in a query each is required and highlighted like any word."""
+    analyzer = FrenchAnalyzer()
+    sample = {word for words in STOP_WORD_COLLISIONS.values() for word in words}
+    stops = sorted(fold(line.split("#")[0].strip()) for line in
+                   (Path(searchengine.analysis.__file__).parent / "data" / "stopwords_fr.txt").open(encoding="utf-8")
+                   if line.split("#")[0].strip())
+    colliding = {tuple(analyzer.terms(stop)) for stop in stops for word in sample
+                 if analyzer.terms(word) == analyzer.terms(stop)}
+    assert colliding == {tuple(analyzer.terms(stop)) for stop in STOP_WORD_COLLISIONS}
+    assert {fold(stop) for stop in STOP_WORD_COLLISIONS} <= set(stops)
+    for stop, words in STOP_WORD_COLLISIONS.items():
+        assert analyzer.is_stop_word(stop)
+        for word in words:
+            assert analyzer.terms(word) == analyzer.terms(stop) and not analyzer.is_stop_word(word), word
