@@ -63,9 +63,13 @@ CLUSTER_PREFIX_TERMS = 100
 """A prefix stands for at most this many words on the cluster: each is one clause per field, and
 OpenSearch refuses a query of more than 1,024 clauses."""
 WINDOW_MARGIN = 50
-"""Hits fetched past the page (and the reranked head), ordered by OpenSearch, then ordered exactly in
-Python: the margin absorbs where OpenSearch's order (coverage counted linearly) differs from ours."""
-TIER_BOOST = 100_000.0
+"""Hits fetched past the page (and the reranked head) at first; see :meth:`ClusterHome._window`."""
+MAX_WINDOW = 5_000
+"""The window stops growing here: past it, OpenSearch's order is taken as it is."""
+BOUND_SLACK = 1.2
+"""OpenSearch's score of a hit (each field's BM25 summed) is above its BM25F but for the two
+engines' rounding of field lengths and statistics, which this factor covers."""
+TIER_BOOST = 10_000.0
 """Added by each tier's marker clause, above any relevance, so OpenSearch orders the window by tier first."""
 BATCH_ACTIONS = 500
 BATCH_BYTES = 8_000_000
@@ -369,6 +373,10 @@ class _Window:
     """The hits OpenSearch ordered first, each with what Python needs to order them exactly."""
 
     total: int
+    complete: bool
+    """Every matching hit is in the window."""
+    bound: list[float]
+    """OpenSearch's relevance of each hit, tier left out: above the exact one, but for rounding."""
     ids: list[str]
     index: list[str]
     tier: list[int]
@@ -380,16 +388,9 @@ class _Window:
 
 def _query(plan: QueryPlan, settings: RankingSettings, filters: Filters, exclude_id: str | None) -> dict[str, Any]:
     groups = plan.groups
-    whole = sum(g.weight for g in groups)
     loose = [_any(_part(p, settings, f"{i}.{j}") for j, p in enumerate((*g.exact, *g.corrected)))
              for i, g in enumerate(groups)]
     scoring: dict[str, Any] = {"bool": {"should": loose, "minimum_should_match": 1}}
-    if len(groups) > 1 and whole:
-        # Coverage, linearly: OpenSearch orders the window; Python applies the exact exponent.
-        functions = [{"filter": _any(_part(p, settings) for p in (*g.exact, *g.corrected)),
-                      "weight": max(g.weight / whole, 1e-9)} for g in groups]
-        scoring = {"function_score": {"query": scoring, "functions": functions, "score_mode": "sum",
-                                      "boost_mode": "multiply"}}
     should: list[dict[str, Any]] = []
     if plan.tiered and len(groups):
         every_loose = {"bool": {"filter": [_any(_part(p, settings) for p in (*g.exact, *g.corrected))
@@ -766,8 +767,12 @@ class ClusterHome:
                 (Facet(b["first"]["hits"]["hits"][0]["_source"]["article"].get("source", b["key"]), b["doc_count"])
                  for b in aggs["sources"]["buckets"]), key=lambda f: (-f.count, f.value)))
             counted = Facets(years=years, sources=sources)
+        markers = {3: 2, 2: 1} if plan.tiered else {}
         return _Window(
-            total=int(found["hits"]["total"]["value"]), ids=[h["_id"] for h in hits],
+            total=int(found["hits"]["total"]["value"]), complete=len(hits) < size,
+            bound=[float(h["_score"] or 0.0) - TIER_BOOST * markers.get(k[0], 0)
+                   for h, k in zip(hits, keys, strict=True)],
+            ids=[h["_id"] for h in hits],
             index=[h["_index"] for h in hits], tier=[k[0] for k in keys], score=[k[1] for k in keys],
             seq=[int(h["fields"]["seq"][0]) for h in hits],
             date=[(h["fields"].get("date") or [None])[0] for h in hits], facets=counted)
@@ -795,8 +800,13 @@ class ClusterHome:
             ranking: Ranking = _ClusterRanking(np.zeros(0, dtype=np.int64), (), {}, count=0)
             counted = Facets() if facets else None
         else:
-            window = self._window(vocabulary, plan, filters, exclude_id, sort, max(stop, depth) + WINDOW_MARGIN,
-                                  facets)
+            needed = max(stop, depth)
+            size = needed + WINDOW_MARGIN
+            while True:
+                window = self._window(vocabulary, plan, filters, exclude_id, sort, size, facets)
+                if window.complete or size >= MAX_WINDOW or sort == "date" or _enough(window, needed):
+                    break
+                size = min(MAX_WINDOW, size * 4)
             ranking = self._rank(vocabulary, plan, window, sort, start, stop, depth)
             counted = window.facets
         def read(doc: int) -> ArticleText:
@@ -968,6 +978,18 @@ class ClusterHome:
             self.client.call(lambda c: c.indices.update_aliases(body={"actions": actions}))
         report.seconds = time.perf_counter() - started
         return report
+
+
+def _enough(window: _Window, needed: int) -> bool:
+    """Whether the window holds the ``needed`` best hits by the exact keys: every hit OpenSearch put
+    after the window is of a lower tier than the last one in it, or of its tier with a relevance at most
+    its bound, so the ``needed``-th best exact key must be above that."""
+    keys = sorted(((t, s) for t, s in zip(window.tier, window.score, strict=True)), reverse=True)
+    if len(keys) < needed:
+        return True
+    tier, score = keys[needed - 1]
+    last_tier, last_bound = window.tier[-1], window.bound[-1]
+    return tier > last_tier or tier == last_tier and score >= BOUND_SLACK * last_bound
 
 
 def _lengths(hit: Mapping[str, Any]) -> dict[str, int]:
