@@ -950,8 +950,10 @@ class ClusterHome:
 
         roots = [os.path.abspath(p) for p in paths]
         files = list(find_files(paths, problem))
-        self.client.call(lambda c: c.cluster.health(
-            params={"wait_for_status": "yellow", "timeout": "30s", "request_timeout": 60}))
+        health = self.client.call(lambda c: c.cluster.health(
+            params={"wait_for_status": "yellow", "timeout": "30s", "request_timeout": 60, "ignore": 408}))
+        if health.get("status") == "red":
+            raise ClusterError(self.client.urls, "the cluster is red: some shard has no copy on a running node")
         previous = self._concrete()
         if not files and previous is None:
             report.seconds = time.perf_counter() - started

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 import math
 import os
-import time
 import uuid
 
+import httpx
 import pytest
 
 from searchengine import SearchEngine
@@ -180,17 +180,20 @@ def test_a_killed_node_loses_nothing(opensearch_cluster, tmp_path):
             "\n".join(json.dumps(r, ensure_ascii=False) for r in records[part * 300:(part + 1) * 300]), "utf-8")
     local = SearchEngine(tmp_path / "ix")
     local.index([folder])
-    cluster = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=f"test-{uuid.uuid4().hex[:8]}")
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    cluster = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=name)
     killed = []
 
     def progress(done):
-        if not killed:
+        if done.files_done == 2 and not killed:  # about half the articles are written, the rest is not
+            url = opensearch_cluster.urls[0]
+            httpx.post(f"{url}/{name}-*/_refresh", timeout=60)
+            killed.append(httpx.get(f"{url}/{name}-*/_count", timeout=60).json()["count"])
             opensearch_cluster.control("stop", "--node", "node2", "--kill")
-            killed.append(time.monotonic())
 
     try:
         report = cluster.index([folder], progress=progress)
-        assert killed and (report.added, report.failed) == (1200, 0)
+        assert 0 < killed[0] < 1200 and (report.added, report.failed) == (1200, 0)
         for query in ("grève", "été chaleur", "le"):
             same_hits(local.search(query), cluster.search(query))
     finally:
