@@ -279,7 +279,7 @@ class ClusterVocabulary:
     def expand_prefix(self, fieldname: str, prefix: str) -> Iterator[str]:
         """The most frequent words under ``prefix`` in any field (the same for every field)."""
         body = {"size": 0, "aggs": {"words": {"terms": {
-            "field": "vocab", "include": re.escape(prefix) + ".*",
+            "field": "vocab", "include": "".join(ch if ch.isalnum() else "\\" + ch for ch in prefix) + ".*",
             "size": min(MAX_PREFIX_TERMS, CLUSTER_PREFIX_TERMS), "shard_size": 10 * CLUSTER_PREFIX_TERMS}}}}
         found = self.client.search(self.index, body)["aggregations"]["words"]["buckets"]
         yield from sorted(bucket["key"] for bucket in found)
@@ -850,8 +850,9 @@ class ClusterHome:
                         return str(text[start:end])
         return None
 
-    def _find(self, article_id: str) -> dict[str, Any]:
-        """The stored hit of an id as a hit shows it: the article's own id, or ``path#id``."""
+    def _find(self, article_id: str) -> tuple[dict[str, Any], bool]:
+        """The stored hit of an id as a hit shows it (the article's own id, or ``path#id``), and
+        whether several articles have its own id."""
         self._opened()
 
         def holding(own: str) -> list[dict[str, Any]]:
@@ -861,31 +862,34 @@ class ClusterHome:
 
         docs = holding(article_id)
         if len(docs) == 1:
-            return docs[0]
+            return docs[0], False
         if len(docs) > 1:
             places = ", ".join(f"{d['_source']['path']}#{article_id}" for d in docs[:5])
             raise ArticleNotFound(article_id, f"{len(docs)} articles have the id {article_id!r}: name one as {places}")
         path, sep, own = article_id.rpartition("#")
         if sep:
-            for doc in holding(own):
+            docs = holding(own)
+            for doc in docs:
                 if doc["_source"]["path"] == path:
-                    return doc
+                    return doc, len(docs) > 1
         raise ArticleNotFound(article_id)
 
     def article(self, article_id: str, highlight: str | None) -> ArticleView:
         from .queries import parse_query
 
-        hit = self._find(article_id)
+        hit, shared = self._find(article_id)
         highlighter = Highlighter()
         if highlight:
             vocabulary = self.vocabulary()
             parsed = self.names().expand(parse_query(highlight))
             vocabulary.prefetch(t for c in parsed.clauses for t in self.analyzer.terms(c.text))
             highlighter = plan_query(parsed, vocabulary, self.analyzer, self.settings).highlighter
-        return article_view(ArticleText(_stored(hit["_source"]["article"], set()), highlighter, self.analyzer))
+        article = hit["_source"]["article"]
+        several = {article.get("id", "")} if shared else set()
+        return article_view(ArticleText(_stored(article, several), highlighter, self.analyzer))
 
     def similar(self, article_id: str, limit: int, fragments: int, fragment_size: int) -> SearchResults:
-        hit = self._find(article_id)
+        hit, _ = self._find(article_id)
         article = hit["_source"]["article"]
         text = "\n".join(article.get(f, "") for f in FIELDS)
         vocabulary = self.vocabulary()

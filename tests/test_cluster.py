@@ -14,6 +14,7 @@ import pytest
 
 from searchengine import SearchEngine
 from searchengine.cli import cli
+from searchengine.errors import ArticleNotFound
 from tests import generated
 from tests.conftest import SEEDS
 
@@ -199,3 +200,25 @@ def test_a_killed_node_loses_nothing(opensearch_cluster, tmp_path):
     finally:
         opensearch_cluster.control("start", "--node", "node2")
     same_hits(local.search("grève gouvernement"), cluster.search("grève gouvernement"))
+
+
+def test_an_id_two_files_share_is_shown_with_its_path(opensearch_cluster, tmp_path):
+    folder = tmp_path / "a"
+    folder.mkdir()
+    for name in ("one", "two"):
+        (folder / f"{name}.jsonl").write_text(json.dumps({"id": "dup", "title": f"Grève {name}", "body": "Grève."}),
+                                              "utf-8")
+    local = SearchEngine(tmp_path / "ix")
+    cluster = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=f"test-{uuid.uuid4().hex[:8]}")
+    local.index([folder]), cluster.index([folder])
+    same_hits(local.search("grève"), cluster.search("grève"))
+    shown = f"{folder / 'two.jsonl'}#dup"
+    assert shown in [h.id for h in cluster.search("grève")]
+    assert local.article(shown) == cluster.article(shown)
+    with pytest.raises(ArticleNotFound, match="2 articles have the id 'dup'"):
+        cluster.article("dup")
+
+
+def test_a_prefix_of_a_handle_is_literal(both):
+    local, cluster, _, _ = both
+    same_hits(local.search("@mac*"), cluster.search("@mac*"))
