@@ -11,13 +11,16 @@ phrases match as they do locally), then the joined forms of hyphenated words
 and here stand after the text, where no phrase reaches them.
 
 A query goes down the local path: ``queries`` → ``names`` → ``plan`` over a
-:class:`ClusterVocabulary`; the plan becomes one OpenSearch query whose named
-clauses give, for each hit, each group's score and whether it matched as
-typed, from which Python computes the tiers, coverage and keys exactly as
-``ranking`` does, then reranks the best ten with ``ranking._rerank`` and
-builds hits with ``results.build_results``. What differs is BM25F: OpenSearch
-2.19 has no query that adds a word's field frequencies before they saturate,
-and the cluster runs no scripts, so each field's BM25 is summed (see the README).
+:class:`ClusterVocabulary`; the plan becomes one OpenSearch query whose every
+clause (a word in a field, a phrase) is named, so each hit comes back with
+each clause's BM25. OpenSearch 2.19 has no query that adds a word's field
+frequencies before they saturate (BM25F) and the cluster runs no scripts, so
+the word's frequency in each field is recovered from its BM25 (a whole number,
+so exactly), and Python computes BM25F, coverage, tiers and keys as
+``ranking`` does, reranks the best ten with ``ranking._rerank`` and builds
+hits with ``results.build_results``. OpenSearch orders hits by each field's
+BM25 summed, which bounds BM25F from above: the window of hits grows until
+the best ones by the exact keys are certainly in it.
 """
 
 from __future__ import annotations
