@@ -17,7 +17,7 @@ import pickle
 import struct
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -42,6 +42,7 @@ from .scoring import IndexArrays
 from .snippets import ArticleText, Highlighter
 
 if TYPE_CHECKING:
+    from .cluster import ClusterHome
     from .errors import BadArticle
     from .indexing import IndexReport, Progress
     from .scoring import DocIds
@@ -270,12 +271,21 @@ class SearchEngine:
     """
 
     def __init__(self, path: str | os.PathLike[str] = "index", *,
-                 names: str | os.PathLike[str] | None = None, settings: RankingSettings | None = None) -> None:
+                 names: str | os.PathLike[str] | None = None, settings: RankingSettings | None = None,
+                 opensearch: str | Sequence[str] | None = None, opensearch_index: str = "newsearch") -> None:
         """``names``: a file of extra name variants, added to the shipped
-        table. ``settings``: the ranking's knobs (the measured defaults if None)."""
+        table. ``settings``: the ranking's knobs (the measured defaults if None).
+        ``opensearch``: node URLs (``http://host:9200,...``) of an OpenSearch
+        cluster holding the index ``opensearch_index``, in place of the folder
+        ``path`` (see :mod:`searchengine.cluster`)."""
         self.path = Path(path)
         self.settings = settings or RankingSettings()
         self._names_file = names
+        self._cluster: ClusterHome | None = None
+        if opensearch:
+            from .cluster import ClusterHome
+
+            self._cluster = ClusterHome(opensearch, opensearch_index, names, self.settings)
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
 
@@ -358,6 +368,9 @@ class SearchEngine:
             raise ValueError(f"unknown field {unknown[0]!r} in fields: expected one of {', '.join(FIELD_NAMES)}")
         _positive(memory_mb, "memory_mb", 16)
         _positive(jobs, "jobs")
+        if self._cluster is not None:
+            return self._cluster.update([Path(p) for p in paths], rebuild=rebuild, fields=fields,
+                                        on_problem=on_problem, progress=progress)
         report = update_index(
             self.path, paths, rebuild=rebuild, fields=fields, wait=wait, memory_mb=memory_mb,
             jobs=jobs, on_problem=on_problem, progress=progress,
@@ -404,6 +417,9 @@ class SearchEngine:
         parsed = parse_query(query)
         if parsed.excluded and not parsed.groups:
             raise BadQuery(query, "it only excludes words; add a word to look for")
+        if self._cluster is not None:
+            return self._cluster.search(query, parsed, filters, sort, page, limit, fragments, fragment_size, facets)
+
         def work(snapshot: _Snapshot) -> SearchResults:
             plan = plan_query(snapshot.names.expand(parsed), snapshot, snapshot.analyzer, self.settings)
             return self._results(snapshot, query, plan, filters, sort, page, limit, fragments, fragment_size,
@@ -434,6 +450,9 @@ class SearchEngine:
             raise TypeError(f"article_id must be a string, not {type(article_id).__name__}")
         if highlight is not None and not isinstance(highlight, str):
             raise TypeError(f"highlight must be a string, not {type(highlight).__name__}")
+        if self._cluster is not None:
+            return self._cluster.article(article_id, highlight)
+
         def work(snapshot: _Snapshot) -> ArticleView:
             doc = snapshot.find(article_id)
             highlighter = Highlighter()
@@ -453,6 +472,9 @@ class SearchEngine:
         for value, name, least in ((limit, "limit", 1), (fragments, "fragments", 1),
                                    (fragment_size, "fragment_size", 20)):
             _positive(value, name, least)
+        if self._cluster is not None:
+            return self._cluster.similar(article_id, limit, fragments, fragment_size)
+
         def work(snapshot: _Snapshot) -> SearchResults:
             doc = snapshot.find(article_id)
             stored = snapshot.searcher.stored_fields(doc)
@@ -470,10 +492,18 @@ class SearchEngine:
         commit recorded; raises :class:`IndexCorrupt` naming a damaged file."""
         from .indexing import verify_index
 
+        if self._cluster is not None:
+            raise NewsearchError("an OpenSearch index has no files here to check: the cluster checksums its own")
         return verify_index(self.path)
 
     def info(self) -> IndexInfo:
         """What is in the index and how big it is."""
+        if self._cluster is not None:
+            articles, terms, size, updated = self._cluster.info()
+            return IndexInfo(path=f"{self._cluster.index} on {self._cluster.client.urls}", articles=articles,
+                             terms=terms, size_bytes=size, last_update=updated,
+                             analyzer="searchengine.analysis.FrenchAnalyzer")
+
         def work(snapshot: _Snapshot) -> IndexInfo:
             reader = snapshot.searcher.reader()
             terms = sum(1 for field, _ in reader.all_terms() if field in FIELDS)

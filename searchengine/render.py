@@ -269,7 +269,7 @@ def render_report(report: IndexReport) -> str:
 
 def info_dict(info: IndexInfo) -> dict[str, Any]:
     return {
-        "path": os.path.abspath(info.path),
+        "path": info.path if "://" in info.path else os.path.abspath(info.path),  # a cluster's index: its URLs
         "articles": info.articles,
         "terms": info.terms,
         "size_bytes": info.size_bytes,
