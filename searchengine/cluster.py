@@ -32,7 +32,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,7 +43,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from .analysis import FrenchAnalyzer
 from .errors import ArticleNotFound, BadArticle, ClusterError, ClusterIndexNotFound, NewsearchError
 from .facets import Facet, Facets
-from .plan import MAX_PREFIX_TERMS, QueryPlan, Terms, plan_query, plan_similar
+from .plan import MAX_PREFIX_TERMS, QueryPlan, Terms, plan_query, plan_similar, typo_count
 from .queries import FIELDS, ParsedQuery
 from .ranking import Filters, Ranked, Ranking, RankingSettings, _key, _rerank
 from .results import ArticleView, SearchResults, article_view, build_results
@@ -265,16 +265,16 @@ class ClusterVocabulary:
 
     def terms_within(self, fieldname: str, term: str, distance: int) -> Iterable[str]:
         """Words within ``distance`` edits of ``term`` (first letter kept, as locally): the term
-        suggester's candidates, checked by their Levenshtein distance."""
+        suggester's candidates, checked by their typo count (a swap of neighbours is one, as locally)."""
         key = (term, distance)
         if key not in self._within:
             suggest = {f: {"text": term, "term": {
                 "field": f"{f}_terms", "suggest_mode": "always", "max_edits": distance, "prefix_length": 1,
                 "size": 100, "min_word_length": 1, "max_term_freq": 0.99, "max_inspections": 20,
-                "string_distance": "levenshtein"}} for f in FIELDS}
+                "string_distance": "damerau_levenshtein"}} for f in FIELDS}
             found = self.client.search(self.index, {"size": 0, "suggest": suggest})["suggest"]
             by_field = {f: {o["text"] for entry in found[f] for o in entry["options"]
-                            if _levenshtein(o["text"], term) <= distance} for f in FIELDS}
+                            if typo_count(o["text"], term) <= distance} for f in FIELDS}
             self._within[key] = by_field
             self.prefetch(t for words in by_field.values() for t in words)
         return sorted(self._within[key][fieldname])
@@ -288,16 +288,6 @@ class ClusterVocabulary:
         yield from sorted(bucket["key"] for bucket in found)
 
 
-def _levenshtein(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        current = [i]
-        for j, y in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
-        previous = current
-    return previous[-1]
-
-
 # --- queries ----------------------------------------------------------------------------------------------
 
 def _part(part: Terms, settings: RankingSettings, name: str | None = None) -> dict[str, Any]:
@@ -306,6 +296,10 @@ def _part(part: Terms, settings: RankingSettings, name: str | None = None) -> di
     ``name``, each term's clause in each field is named ``name.k.field`` and the phrase ``name.p``, so
     that each hit tells what it matched and how much each clause scored (see :func:`_part_score`)."""
     boosts = settings.boosts(part.fields)
+    if settings.title_alone and "title" in boosts and not part.phrase:
+        # The title's own BM25 is added locally (RankingSettings.title_alone): the cluster's sum of
+        # fields must stay at or above the local score for the batch bound to hold.
+        boosts["title"] += settings.title_alone
     scoring = []
     for k, t in enumerate(part.terms):
         for f, boost in boosts.items():
@@ -340,22 +334,31 @@ def _part_score(part: Terms, name: str, matched: Mapping[str, float], lengths: M
     k1, b = settings.k1, settings.b
     total = 0.0
     found = False
+    alone = settings.title_alone if "title" in boosts and not part.phrase else 0.0
     for k, term in enumerate(part.terms):
-        weighted = 0.0
+        weighted = title = 0.0
         for f, boost in boosts.items():
             score = matched.get(f"{name}.{k}.{f}")
             if score is None:
                 continue
             found = True
-            # OpenSearch's BM25 is Lucene's legacy one, which keeps the factor k1 + 1.
-            weight = boost * part.weight * (k1 + 1) * _lucene_idf(vocabulary.doc_frequency(f, term), stats.holding[f])
+            # OpenSearch's BM25 is Lucene's legacy one, which keeps the factor k1 + 1; the query
+            # boosted the title by title_alone more (see _part).
+            asked = boost + alone if f == "title" else boost
+            weight = asked * part.weight * (k1 + 1) * _lucene_idf(vocabulary.doc_frequency(f, term), stats.holding[f])
             tf = round(score * k1 * stats.lucene_norm(f, lengths[f], b) / max(weight - score, 1e-12)) \
                 if weight > 0 else 0
             weighted += boost * tf / stats.whoosh_norm(f, lengths[f], b)
+            if f == "title":
+                title = tf / stats.whoosh_norm(f, lengths[f], b)
         if weighted:
             df = max(vocabulary.doc_frequency(f, term) for f in part.fields)
             idf = float(np.log(1 + (stats.size - df + 0.5) / (df + 0.5)))
             total += part.weight * idf * weighted * (k1 + 1) / (weighted + k1)
+        if alone and title:
+            df = vocabulary.doc_frequency("title", term)
+            idf = float(np.log(1 + (stats.size - df + 0.5) / (df + 0.5)))
+            total += alone * part.weight * idf * title * (k1 + 1) / (title + k1)
     return total if found else None
 
 
@@ -740,10 +743,12 @@ class ClusterHome:
 
     def _window(self, vocabulary: ClusterVocabulary, plan: QueryPlan, filters: Filters, exclude_id: str | None,
                 sort: str, size: int, facets: bool) -> _Window:
+        # As ranking.rank: only a reader's words may be a headline.
+        settings = self.settings if plan.headline else replace(self.settings, title_alone=0.0)
         body: dict[str, Any] = {
             "size": size, "_source": False, "track_total_hits": True,
             "docvalue_fields": ["seq", "date", *(f"{f}_length" for f in FIELDS)],
-            "query": _query(plan, self.settings, filters, exclude_id),
+            "query": _query(plan, settings, filters, exclude_id),
             "sort": ([{"date": {"order": "desc", "missing": "_last"}}] if sort == "date" else [])
                     + ["_score", {"seq": "asc"}],
         }
@@ -760,7 +765,7 @@ class ClusterHome:
         found = self.client.search(self.index, body, search_type="dfs_query_then_fetch",
                                    include_named_queries_score="true")
         hits = found["hits"]["hits"]
-        keys = [_keys(plan, self.settings, h.get("matched_queries") or {}, _lengths(h), vocabulary) for h in hits]
+        keys = [_keys(plan, settings, h.get("matched_queries") or {}, _lengths(h), vocabulary) for h in hits]
         counted = None
         if facets:
             aggs = found["aggregations"]
@@ -894,10 +899,10 @@ class ClusterHome:
     def similar(self, article_id: str, limit: int, fragments: int, fragment_size: int) -> SearchResults:
         hit, _ = self._find(article_id)
         article = hit["_source"]["article"]
-        text = "\n".join(article.get(f, "") for f in FIELDS)
+        fields = {f: article.get(f, "") for f in FIELDS}
         vocabulary = self.vocabulary()
-        vocabulary.prefetch({t for t, _, _, _ in self.analyzer.analyse(text)})
-        plan = plan_similar(text, vocabulary, self.analyzer, self.settings)
+        vocabulary.prefetch({t for text in fields.values() for t, _, _, _ in self.analyzer.analyse(text)})
+        plan = plan_similar(fields, vocabulary, self.analyzer, self.settings)
         return self._results(vocabulary, f"similar to {article_id}", plan, Filters(), hit["_id"], "relevance", 1,
                              limit, fragments, fragment_size)
 
@@ -975,7 +980,8 @@ class ClusterHome:
             for number, key in enumerate(state):
                 current.docnums[key].append(number)
         writer = _BulkWriter(self, concrete, ids, set(current.state), report, problem, seq)
-        _write_changes(writer, current, files, roots, fields, report, problem, progress, read_file)  # type: ignore[arg-type]
+        _write_changes(writer, current, files, roots, fields, report, problem, progress, read_file,  # type: ignore[arg-type]
+                       duplicates=False)
         writer.flush()
         stamp = {"_meta": {"newsearch": {"format": _FORMAT, "updated": dt.datetime.now().isoformat()}}}
         self.client.call(lambda c: c.indices.put_mapping(index=concrete, body=stamp))

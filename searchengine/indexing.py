@@ -456,7 +456,8 @@ def update_index(
             writer = _writer(ix, jobs, memory_mb)
             with collecting_rarely():
                 current = _KnownState() if rebuild else _read_known_state(writer, path)
-                _write_changes(writer, current, files, roots, fields, report, problem, progress, read_file)
+                _write_changes(writer, current, files, roots, fields, report, problem, progress, read_file,
+                               DUPLICATE_COLUMN in writer.schema)
                 if _PAUSE:
                     _pause("commit")
                 writer.commit(mergetype=writing.CLEAR if rebuild else merge_small_segments)
@@ -512,8 +513,10 @@ def _write_changes(
     problem: Callable[[BadArticle], None],
     progress: Callable[[Progress], None] | None,
     read_file: _ReadFile,
+    duplicates: bool,
 ) -> None:
-    """Add, replace and delete documents so the writer holds what ``files`` say."""
+    """Add, replace and delete documents so the writer holds what ``files`` say;
+    ``duplicates``: with each article's duplicate keys (the schema has their column)."""
     known = current.state
     by_file: dict[str, set[str]] = defaultdict(set)
     for key in known:
@@ -532,7 +535,6 @@ def _write_changes(
             if before is not None and before[0] == fingerprint and not (signature and before[1] != signature):
                 report.unchanged += 1
                 return
-            duplicates = DUPLICATE_COLUMN in writer.schema
             writer.add_document(**_document(article, key, fingerprint, signature, duplicates))
         except (OSError, IndexingError, MemoryError):
             raise
