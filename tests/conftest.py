@@ -122,7 +122,7 @@ def wait_for(condition, what: str = "a condition", deadline: float = 120.0):
 @pytest.fixture(scope="session")
 def opensearch_cluster():
     """A real 2-node OpenSearch cluster for the session (tests/opensearch.py): started once by
-    scripts/opensearch-cluster on free ports, or the one NEWSEARCH_OPENSEARCH names."""
+    scripts/opensearch-cluster on free ports, or the one NEWSEARCH_TEST_OPENSEARCH names."""
     from tests.opensearch import session_cluster
 
     with session_cluster() as cluster:

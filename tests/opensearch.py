@@ -2,7 +2,7 @@
 
 Outside CI, the cluster tests skip with the script's reason where Java, Maven or the download is missing
 (the script's exit status 2); under CI (``CI`` set) they fail instead, so a CI machine can't skip them.
-``NEWSEARCH_OPENSEARCH`` (comma-separated node URLs) names a running cluster to use instead of starting one.
+``NEWSEARCH_TEST_OPENSEARCH`` (comma-separated node URLs; not the CLI's ``NEWSEARCH_OPENSEARCH``, which would send the local tests to the cluster) names a running cluster to use instead of starting one.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def run_script(*args: str) -> subprocess.CompletedProcess[str]:
 @dataclasses.dataclass(frozen=True)
 class OpenSearchCluster:
     """A running cluster: its nodes' URLs, and its folder when this session started it (None for a
-    cluster named by NEWSEARCH_OPENSEARCH, whose nodes the tests may not stop)."""
+    cluster named by NEWSEARCH_TEST_OPENSEARCH, whose nodes the tests may not stop)."""
 
     urls: tuple[str, ...]
     directory: Path | None
@@ -41,7 +41,7 @@ class OpenSearchCluster:
         """Run the script on this cluster, e.g. ``control("stop", "--node", "node2", "--kill")``;
         fails the test, with the script's line, if it fails."""
         if self.directory is None:
-            pytest.skip("NEWSEARCH_OPENSEARCH names a cluster this session did not start: its nodes are not ours")
+            pytest.skip("NEWSEARCH_TEST_OPENSEARCH names a cluster this session did not start: its nodes are not ours")
         done = run_script(*args, "--dir", str(self.directory))
         if done.returncode != 0:
             pytest.fail(f"opensearch-cluster {' '.join(args)} failed: {done.stderr.strip()}", pytrace=False)
@@ -50,9 +50,9 @@ class OpenSearchCluster:
 
 @contextlib.contextmanager
 def session_cluster() -> Iterator[OpenSearchCluster]:
-    """NEWSEARCH_OPENSEARCH's cluster, else a 2-node cluster on free ports in a fresh folder, stopped
+    """NEWSEARCH_TEST_OPENSEARCH's cluster, else a 2-node cluster on free ports in a fresh folder, stopped
     and removed afterwards."""
-    if named := os.environ.get("NEWSEARCH_OPENSEARCH"):
+    if named := os.environ.get("NEWSEARCH_TEST_OPENSEARCH"):
         yield OpenSearchCluster(tuple(url.strip() for url in named.split(",") if url.strip()), None)
         return
     # Under /tmp, and enterable by all: run as root, the script runs the nodes as `nobody`.

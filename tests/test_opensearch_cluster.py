@@ -89,7 +89,7 @@ def test_status_of_a_folder_without_a_cluster_is_one_line(tmp_path):
 
 def test_starting_on_a_taken_port_is_one_line(opensearch_cluster, tmp_path):
     if opensearch_cluster.directory is None:
-        pytest.skip("NEWSEARCH_OPENSEARCH names a cluster this session did not start")
+        pytest.skip("NEWSEARCH_TEST_OPENSEARCH names a cluster this session did not start")
     port = opensearch_cluster.urls[0].rsplit(":", 1)[1]
     done = run_script("start", "--dir", str(tmp_path / "other"), "--port", port)
     assert done.returncode == 1
