@@ -2,7 +2,8 @@
 
 Outside CI, the cluster tests skip with the script's reason where Java, Maven or the download is missing
 (the script's exit status 2); under CI (``CI`` set) they fail instead, so a CI machine can't skip them.
-``NEWSEARCH_TEST_OPENSEARCH`` (comma-separated node URLs; not the CLI's ``NEWSEARCH_OPENSEARCH``, which would send the local tests to the cluster) names a running cluster to use instead of starting one.
+``NEWSEARCH_TEST_OPENSEARCH`` (comma-separated node URLs) names a running cluster to use instead of
+starting one; not the CLI's ``NEWSEARCH_OPENSEARCH``, which would send the local tests to the cluster.
 """
 
 from __future__ import annotations
