@@ -308,6 +308,8 @@ class _IndexForms(_Cache[IndexForm]):
         word = chunk.rstrip(_TRAILING)
         if word and len(word) < len(chunk):
             form = self[word]
+        elif _plain(chunk):  # a word: what _chunk_terms would find, without its tuples
+            form = self.words[chunk] or ()
         else:
             terms = _chunk_terms(chunk, self.words.__getitem__)
             if len(terms) == 1 and not terms[0][3]:
