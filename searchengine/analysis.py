@@ -463,7 +463,7 @@ class FrenchAnalyzer(Analyzer):
         found = positions.get
         pos = -1
         for form in map(self._index_forms.__getitem__, nfc(text).split()):
-            if type(form) is str:  # one word: the hot path, a term per token
+            if isinstance(form, str):  # one word: the hot path, a term per token
                 pos += 1
                 where = found(form)
                 if where is None:
