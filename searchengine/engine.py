@@ -55,8 +55,8 @@ _DAMAGE = (struct.error, zlib.error, pickle.UnpicklingError, EOFError, OSError, 
 _DECODING = (IndexError, ValueError, KeyError, TypeError, AttributeError)
 """What decoding a damaged file raises, in Whoosh or in the modules that read
 its format; raised anywhere else, it is a bug and is not disguised as damage."""
-_READERS = (os.path.dirname(whoosh.__file__) + os.sep, os.path.dirname(__file__) + os.sep + "scoring.py",
-            os.path.dirname(__file__) + os.sep + "whooshformat.py")
+_READERS = (os.path.dirname(whoosh.__file__) + os.sep,
+            *(os.path.dirname(__file__) + os.sep + name for name in ("scoring.py", "whooshformat.py", "scorelists.py")))
 T = TypeVar("T")
 _OPEN_ATTEMPTS = 3
 """A commit can remove a segment between reading the TOC and opening it: open again."""

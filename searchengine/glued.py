@@ -306,6 +306,8 @@ def _read(folder: str | os.PathLike[str], indexname: str, generation: int) -> Gl
     if int(check or b"x", 16) != zlib.crc32(body):
         raise ValueError("its own checksum differs")
     data = json.loads(body)
+    if not isinstance(data, dict) or not isinstance(data.get("glued"), dict):
+        raise ValueError("it holds no table of glued words")
     if data["format"] != _FORMAT or data["generation"] != generation:
         raise ValueError(f"it is of format {data['format']}, generation {data['generation']}")
     return GluedWords.of((Glued(term, int(split), str(head), str(tail))

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import numpy as np
 from whoosh.columns import NumericColumn
+from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
 from . import whooshformat
@@ -54,6 +55,17 @@ CACHED_POSTINGS = 4_000_000
 CACHED_FREQUENCIES = 100_000
 """Document frequencies and block directories kept per open index (each)."""
 _LENGTH_OF_BYTE = np.array([whooshformat.byte_to_length(b) for b in range(256)], dtype=np.float32)
+
+
+def _agrees(leaf: Any, fieldname: str, term: str, ids: DocIds) -> bool:
+    """Whether a score list's documents agree with the segment's term table
+    (count, first, last): a damaged gap shifts every later document of the
+    list onto others, the last one too; its W3 blocks are read instead."""
+    try:
+        info = leaf.term_info(fieldname, term)
+    except TermNotFound:
+        return False
+    return len(ids) == info.doc_frequency() and int(ids[0]) == info.min_id() and int(ids[-1]) == info.max_id()
 
 
 class IndexArrays:
@@ -143,7 +155,7 @@ class IndexArrays:
         parts: list[tuple[DocIds, Floats]] = []
         for (leaf, offset), lists in zip(self._leaves, self.score_lists(), strict=True):
             listed = lists.postings(fieldname, term) if lists is not None else None
-            if listed is not None:
+            if listed is not None and _agrees(leaf, fieldname, term, listed[0]):
                 ids, weights = listed
                 parts.append((ids + np.int32(offset) if offset else ids, weights))
                 continue

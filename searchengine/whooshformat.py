@@ -582,7 +582,8 @@ def score_lists(leaf: IndexReader) -> ScoreLists | None:
         if not storage.file_exists(name):
             return None
         return ScoreLists(storage.open_file(name), storage.file_length(name))
-    except (OSError, ValueError, KeyError, TypeError, EOFError, pickle.UnpicklingError, struct.error):
+    except (OSError, ValueError, KeyError, TypeError, EOFError, pickle.UnpicklingError, struct.error,
+            OverflowError, MemoryError, AttributeError, IndexError, ImportError):  # what unpickling garbage raises
         return None
 
 
