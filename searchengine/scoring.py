@@ -65,7 +65,7 @@ def _agrees(leaf: Any, fieldname: str, term: str, ids: DocIds) -> bool:
         info = leaf.term_info(fieldname, term)
     except TermNotFound:
         return False
-    return len(ids) == info.doc_frequency() and int(ids[0]) == info.min_id() and int(ids[-1]) == info.max_id()
+    return bool(len(ids) == info.doc_frequency() and int(ids[0]) == info.min_id() and int(ids[-1]) == info.max_id())
 
 
 class IndexArrays:
