@@ -397,6 +397,7 @@ def _cores() -> int:
 
 @cli.command()
 @index_dir_option
+@cluster_options
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0: every interface; only on a network you trust).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
@@ -417,7 +418,9 @@ def serve(index_dir: str, host: str, port: int, workers: int | None, cors_origin
 
     from .server import environment
 
-    os.environ.update(environment(index_dir, cors_origins))
+    meta = click.get_current_context().meta
+    os.environ.update(environment(index_dir, cors_origins, opensearch=meta.get("newsearch.opensearch"),
+                                  opensearch_index=meta.get("newsearch.opensearch_index") or "newsearch"))
     try:
         uvicorn.run("searchengine.server:app_from_environment", factory=True, host=host, port=port,
                     workers=workers or _cores(), log_level="info", server_header=False,

@@ -60,6 +60,7 @@ BOUNDS = {"limit": (1, 100), "page": (1, 1_000), "fragments": (1, 10), "fragment
 """Inclusive bounds of the integer parameters: the CLI's least values, and a most one."""
 
 _INDEX_ENV, _CORS_ENV = "NEWSEARCH_SERVE_INDEX", "NEWSEARCH_SERVE_CORS"
+_CLUSTER_ENV, _CLUSTER_INDEX_ENV = "NEWSEARCH_SERVE_OPENSEARCH", "NEWSEARCH_SERVE_OPENSEARCH_INDEX"
 _UNAVAILABLE = (IndexNotFound, IndexLocked, IndexCorrupt)
 _DIGITS = re.compile(r"[0-9]{1,9}")
 _CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
@@ -337,10 +338,13 @@ def create_app(index_dir: str | os.PathLike[str], *, cors_origins: tuple[str, ..
     return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
 
 
-def environment(index_dir: str | os.PathLike[str], cors_origins: tuple[str, ...] | list[str] = ()) -> dict[str, str]:
+def environment(index_dir: str | os.PathLike[str], cors_origins: tuple[str, ...] | list[str] = (), *,
+                opensearch: str | None = None, opensearch_index: str = "newsearch") -> dict[str, str]:
     """The variables that carry `newsearch serve`'s options to each worker
-    process, where :func:`app_from_environment` reads them."""
-    return {_INDEX_ENV: os.path.abspath(index_dir), _CORS_ENV: "\n".join(cors_origins)}
+    process, where :func:`app_from_environment` reads them; ``opensearch``:
+    the cluster's node URLs, when the index lives there."""
+    return {_INDEX_ENV: os.path.abspath(index_dir), _CORS_ENV: "\n".join(cors_origins),
+            _CLUSTER_ENV: opensearch or "", _CLUSTER_INDEX_ENV: opensearch_index}
 
 
 class NoDelayProtocol(H11Protocol):
@@ -360,4 +364,8 @@ class NoDelayProtocol(H11Protocol):
 def app_from_environment() -> Starlette:
     """The app of one worker process of `newsearch serve` (uvicorn's factory)."""
     origins = [o for o in os.environ.get(_CORS_ENV, "").split("\n") if o]
-    return create_app(os.environ.get(_INDEX_ENV, "index"), cors_origins=origins)
+    index_dir = os.environ.get(_INDEX_ENV, "index")
+    cluster = os.environ.get(_CLUSTER_ENV)
+    engine = SearchEngine(index_dir, opensearch=cluster,
+                          opensearch_index=os.environ.get(_CLUSTER_INDEX_ENV) or "newsearch") if cluster else None
+    return create_app(index_dir, cors_origins=origins, engine=engine)

@@ -222,3 +222,21 @@ def test_an_id_two_files_share_is_shown_with_its_path(opensearch_cluster, tmp_pa
 def test_a_prefix_of_a_handle_is_literal(both):
     local, cluster, _, _ = both
     same_hits(local.search("@mac*"), cluster.search("@mac*"))
+
+
+def test_serve_answers_from_the_cluster(both, opensearch_cluster, tmp_path):
+    """`newsearch serve --opensearch`: the page and the API over the cluster's index, as the library answers."""
+    from tests.test_server import serving
+
+    local, cluster, _, name = both
+    options = ("--workers", "1", "--opensearch", ",".join(opensearch_cluster.urls), "--opensearch-index", name)
+    with serving(tmp_path / "no-local-index", tmp_path / "serve.log", *options) as url:
+        api = httpx.get(f"{url}/api/search", params={"q": "Kim Poutine", "limit": "3"}, timeout=60).json()
+        page = httpx.get(f"{url}/", params={"q": "Kim Poutine"}, timeout=60).text
+        article = httpx.get(f"{url}/api/articles/kim", timeout=60).json()
+    expected = cluster.search("Kim Poutine", limit=3)
+    assert [h["id"] for h in api["hits"]] == [h.id for h in expected] == [h.id for h in local.search("Kim Poutine",
+                                                                                                    limit=3)]
+    assert api["total"] == expected.total
+    assert "<mark>Poutine</mark>" in page or "<mark>Kim</mark>" in page
+    assert article["id"] == "kim" and article["source"] == "AFP"
