@@ -546,6 +546,9 @@ class News:
     rebuild: bool
     _records: list[dict[str, str]] | None = None
 
+    def __post_init__(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+
     def records(self) -> list[dict[str, str]]:
         if self._records is None:
             self._records = read_orangesum()
