@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from .analysis import FrenchAnalyzer
 from .errors import ArticleNotFound, BadArticle, ClusterError, ClusterIndexNotFound, NewsearchError
@@ -47,7 +46,9 @@ from .plan import MAX_PREFIX_TERMS, QueryPlan, Terms, plan_query, plan_similar, 
 from .queries import FIELDS, ParsedQuery
 from .ranking import Filters, Ranked, Ranking, RankingSettings, _key, _rerank
 from .results import ArticleView, SearchResults, article_view, build_results
+from .scoring import bm25_idf
 from .snippets import ArticleText, Highlighter
+from .whooshformat import quantised_length
 
 if TYPE_CHECKING:
     from opensearchpy import OpenSearch
@@ -201,7 +202,7 @@ class _Stats:
     def whoosh_norm(self, name: str, length: int, b: float) -> float:
         """The same as the local index computes it (``scoring.IndexArrays._norm``)."""
         average = self.total[name] / max(1, self.size) or 1.0
-        return (1 - b) + b * float(np.float32(byte_to_length(length_to_byte(length)))) / average
+        return (1 - b) + b * float(np.float32(quantised_length(length))) / average
 
 
 def _int_to_byte4(value: int) -> int:
@@ -352,12 +353,10 @@ def _part_score(part: Terms, name: str, matched: Mapping[str, float], lengths: M
             if f == "title":
                 title = tf / stats.whoosh_norm(f, lengths[f], b)
         if weighted:
-            df = max(vocabulary.doc_frequency(f, term) for f in part.fields)
-            idf = float(np.log(1 + (stats.size - df + 0.5) / (df + 0.5)))
+            idf = bm25_idf(stats.size, max(vocabulary.doc_frequency(f, term) for f in part.fields))
             total += part.weight * idf * weighted * (k1 + 1) / (weighted + k1)
         if alone and title:
-            df = vocabulary.doc_frequency("title", term)
-            idf = float(np.log(1 + (stats.size - df + 0.5) / (df + 0.5)))
+            idf = bm25_idf(stats.size, vocabulary.doc_frequency("title", term))
             total += alone * part.weight * idf * title * (k1 + 1) / (title + k1)
     return total if found else None
 
@@ -497,8 +496,8 @@ class _HeadArrays:
         return found
 
     def idf(self, term: str, fieldnames: Sequence[str]) -> float:
-        df = max((self.vocabulary.doc_frequency(f, term) for f in fieldnames), default=0)
-        return float(np.log(1 + (self.vocabulary.size - df + 0.5) / (df + 0.5)))
+        return bm25_idf(self.vocabulary.size, max((self.vocabulary.doc_frequency(f, term) for f in fieldnames),
+                                                  default=0))
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     Column: TypeAlias = NDArray[np.number[Any]]
     """A numeric column's value for every document, in the column's own type."""
 
-__all__ = ["B", "K1", "IndexArrays"]
+__all__ = ["B", "K1", "IndexArrays", "bm25_idf"]
 
 B = 0.75
 K1 = 1.2
@@ -66,6 +66,12 @@ def _agrees(leaf: Any, fieldname: str, term: str, ids: DocIds) -> bool:
     except TermNotFound:
         return False
     return bool(len(ids) == info.doc_frequency() and int(ids[0]) == info.min_id() and int(ids[-1]) == info.max_id())
+
+
+def bm25_idf(size: int, df: int) -> float:
+    """Lucene's BM25 idf of a word held by ``df`` of ``size`` documents: the
+    one formula every part of newsearch that scores uses."""
+    return float(np.log(1 + (size - df + 0.5) / (df + 0.5)))
 
 
 class IndexArrays:
@@ -246,8 +252,7 @@ class IndexArrays:
         """Lucene's BM25 idf; the document frequency is the largest of the
         fields', as Lucene's CombinedFieldQuery counts it. Like Whoosh's
         frequencies, the count of documents includes deleted ones."""
-        df = max((self.doc_frequency(f, term) for f in fieldnames), default=0)
-        return float(np.log(1 + (self.size - df + 0.5) / (df + 0.5)))
+        return bm25_idf(self.size, max((self.doc_frequency(f, term) for f in fieldnames), default=0))
 
     def bm25f(self, term: str, boosts: Mapping[str, float], docs: DocIds | None = None, *,
               k1: float = K1, b: float = B, within: Ranges | None = None) -> tuple[DocIds, Floats]:

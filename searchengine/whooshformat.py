@@ -83,7 +83,7 @@ from whoosh.filedb.structfile import StructFile
 from whoosh.index import _CURRENT_TOC_VERSION, TOC, FileIndex, clean_files
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.system import IS_LITTLE, pack_int, pack_ushort
-from whoosh.util.numeric import byte_to_length
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from .errors import IndexCorrupt, IndexNotFound, UnknownIndexFormat
 from .scorelists import EXT as SCORE_LISTS_EXT
@@ -92,11 +92,10 @@ from .scorelists import ScoreLists, ScoreListWriter
 __all__ = [
     "KNOWN_RELEASE", "ONE_POSITION", "TOC_VERSION", "Block", "CheckedIndex", "FlatPostings", "Inlined", "MappedFile",
     "MappedStorage", "NewIndex", "PostingListWriter", "Verification", "block_index", "block_postings",
-    "byte_to_length", "check_whoosh", "column_default", "commit_toc", "decode", "decode_positions",
-    "encode_positions", "field_lengths", "is_index_file", "latest_generation", "length_column", "numeric_column",
-    "numeric_dtype", "plain_positions", "score_list_writer", "score_lists", "segment_column", "term_postings",
-    "toc_filename", "verify_files",
-    "writes_w3",
+    "byte_to_length", "check_whoosh", "column_default", "commit_toc", "decode", "decode_positions", "encode_positions",
+    "field_lengths", "is_index_file", "latest_generation", "length_column", "numeric_column", "numeric_dtype",
+    "plain_positions", "quantised_length", "score_list_writer", "score_lists", "segment_column", "term_postings",
+    "toc_filename", "verify_files", "writes_w3",
 ]
 
 KNOWN_RELEASE = (2, 7)
@@ -651,6 +650,12 @@ def length_column(fieldname: str) -> tuple[str, NumericColumn]:
     """The column of each document's length in ``fieldname``: one byte each,
     which :func:`byte_to_length` turns back into a (quantised) length."""
     return _lenfield(fieldname), LENGTHS_COLUMN
+
+
+def quantised_length(length: int) -> int:
+    """A field's length as its length column keeps it (one byte, :func:`length_column`)."""
+    quantised: int = byte_to_length(length_to_byte(length))
+    return quantised
 
 
 def column_default(column_type: NumericColumn) -> int | float:
