@@ -73,6 +73,8 @@ MERGE_MAX_DOCS = 1_000
 """An incremental run merges fewer documents than this (see :func:`merge_small_segments`)."""
 
 _PAUSE = os.environ.get("NEWSEARCH_TEST_PAUSE", "")
+_PAUSE_DEADLINE = 600.0
+"""Seconds a paused writer waits for its test before giving up, so that none hangs for ever."""
 """The test-only pause point (see the module docstring); empty when unused."""
 
 
@@ -347,7 +349,10 @@ def _pause(point: str, count: int = 1) -> None:
         return
     marker = Path(os.environ["NEWSEARCH_TEST_MARKER"])
     marker.write_text(str(os.getpid()), encoding="ascii")
-    while marker.exists():
+    end = time.monotonic() + _PAUSE_DEADLINE
+    while marker.exists():  # the test removes it (or kills this process): a hook, polled with a deadline
+        if time.monotonic() > end:
+            raise RuntimeError(f"the test pause at {point!r} was not released within {_PAUSE_DEADLINE:.0f} s")
         time.sleep(0.01)
 
 
