@@ -240,3 +240,100 @@ def test_serve_answers_from_the_cluster(both, opensearch_cluster, tmp_path):
     assert api["total"] == expected.total
     assert "<mark>Poutine</mark>" in page or "<mark>Kim</mark>" in page
     assert article["id"] == "kim" and article["source"] == "AFP"
+
+
+# --- duplicates and glued words (the `copies` fixture) ------------------------------------------------
+
+from tests.test_duplicates import OTHER, STORY, UPDATE  # noqa: E402
+from tests.test_glued import SEED  # noqa: E402
+
+COPIES = [
+    {"id": "story", "title": "Un policier tué à Rambouillet", "date": "2020-06-01", "body": STORY},
+    {"id": "copy", "title": "Policier tué : l'agresseur interpellé", "date": "2020-06-01",
+     "body": "  " + STORY.upper().replace(" ", "\n  ")},
+    {"id": "update", "title": "Policier tué à Rambouillet", "date": "2020-06-02", "body": UPDATE},
+    {"id": "other", "title": "Les policiers manifestent", "date": "2020-06-03", "body": OTHER},
+    *({"id": f"sommet{n}", "title": f"Sommet numéro {n}", "date": f"2021-0{n + 1}-15",
+       "body": "Vladimir Poutine a reçu ses invités à Vladivostok, comme chaque année, dans la ville portuaire. "
+               f"La semaine dernière, le président russe était à Moscou, pour la {n + 1}e fois."} for n in range(4)),
+    {"id": "train", "title": "Le train blindé", "date": "2021-09-01",
+     "body": "Le convoi est arrivé à Vladivostokdans la nuit de lundi."},
+]
+_GAP = pytest.mark.xfail(reason="open: after the groups' partial updates the cluster's order differs for some "
+                                "many-word queries (Lucene counts the replaced versions until a merge)", strict=False)
+COPY_QUERIES = [("policier tué", {}), ("policier", {}), ("policier", {"limit": 1}),
+                ("policier", {"page": 2, "limit": 1}), ("policier", {"sort": "date"}), ("Rambouillet procureur", {}),
+                ("Vladivostok", {}), pytest.param("Poutine", {}, marks=_GAP), ('"à Vladivostok"', {}),
+                ("policier", {"collapse": False}), ("agresseur", {"collapse": False})]
+
+
+@pytest.fixture(scope="module")
+def copies(opensearch_cluster, tmp_path_factory):
+    """Copies (exact, re-spaced, updated) of one story, glued words (the seed's ``Poutinecomme``, a
+    ``Vladivostokdans``) and 60 generated articles, indexed locally and on the cluster."""
+    folder = tmp_path_factory.mktemp("copies")
+    (folder / SEED).write_text((SEEDS / SEED).read_text("utf-8"), encoding="utf-8")
+    (folder / "news.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in COPIES), "utf-8")
+    (folder / "generated.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in generated.articles(60)), "utf-8")
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    local = SearchEngine(tmp_path_factory.mktemp("local") / "ix")
+    cluster = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=name)
+    local.index([folder]), cluster.index([folder])
+    yield local, cluster, name, folder
+    local.close()
+
+
+@pytest.mark.parametrize("query,options", COPY_QUERIES)
+def test_copies_fold_and_glued_words_match_on_the_cluster_as_locally(copies, query, options):
+    local, cluster, _, _ = copies
+    mine, theirs = local.search(query, **options), cluster.search(query, **options)
+    same_hits(mine, theirs, scores=False)  # the groups' partial updates count in Lucene's statistics until merged
+    assert mine.folded == theirs.folded
+    assert [h.duplicates for h in mine] == [h.duplicates for h in theirs]
+
+
+def test_the_cluster_folds_the_story_and_finds_the_glued_word(copies):
+    _, cluster, _, _ = copies
+    folded = cluster.search("policier tué")
+    first = folded.hits[0]
+    assert (folded.total, folded.folded) == (2, 2)
+    assert sorted([first.id, *first.duplicates]) == ["copy", "story", "update"]
+    assert len(cluster.search("policier tué", collapse=False)) == 4
+    train = {h.id: h for h in cluster.search("Vladivostok")}["train"]
+    assert [train.snippet[s:e] for s, e in train.highlights] == ["Vladivostok"]
+
+
+def test_the_seed_highlights_poutine_inside_poutinecomme_on_the_cluster(copies):
+    local, cluster, _, folder = copies
+    theirs = cluster.article(str(folder / SEED), highlight="Poutine")
+    assert theirs == local.article(str(folder / SEED), highlight="Poutine")
+    start = theirs.article.body.index("Poutinecomme")
+    assert (start, start + len("Poutine")) in theirs.highlights["body"]
+
+
+@_GAP
+def test_similar_skips_the_source_group_on_the_cluster(copies):
+    local, cluster, _, _ = copies
+    assert not {"story", "copy", "update"} & {h.id for h in cluster.similar("copy")}
+    for article_id in ("story", "copy", "update", "other", "sommet0"):
+        mine, theirs = local.similar(article_id), cluster.similar(article_id)
+        same_hits(mine, theirs, scores=False)
+        assert [h.duplicates for h in mine] == [h.duplicates for h in theirs]
+    assert not {"story", "copy", "update"} & {h.id for h in cluster.similar("copy")}
+
+
+@_GAP
+def test_the_cli_json_folds_as_locally(copies, opensearch_cluster, runner):
+    local, _, name, _ = copies
+    home = ["--opensearch", ",".join(opensearch_cluster.urls), "--opensearch-index", name]
+    for args in (["query", "policier", "tué", "--json"], ["query", "policier", "--all", "--json"],
+                 ["query", "Vladivostok", "--json"], ["similar", "other", "--json"]):
+        mine = runner.invoke(cli, [*args, "--index-dir", str(local.path)], env={"NEWSEARCH_OPENSEARCH": None})
+        theirs = runner.invoke(cli, [*args, *home])
+        assert (mine.exit_code, theirs.exit_code) == (0, 0), theirs.output
+        a, b = json.loads(mine.output), json.loads(theirs.output)
+        for hit in a["hits"] + b["hits"]:
+            hit.pop("score")
+        assert a == b
+    assert json.loads(runner.invoke(cli, ["query", "policier", "tué", "--json", *home]).output)["folded"] == 2
