@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .analysis import FrenchAnalyzer
-from .duplicates import BANDS, DuplicateGroups
+from .duplicates import BANDS, DuplicateGroups, duplicate_key
 from .errors import ArticleNotFound, BadArticle, ClusterError, ClusterIndexNotFound, NewsearchError
 from .facets import Facet, Facets
 from .glued import _FULL_PASS_SHARE, MAX_GLUED_DF, MIN_HEAD, Glued, GluedWords, find_glued
@@ -597,6 +597,8 @@ class _BulkWriter:
     seq: int
     duplicates: bool = False
     """Whether the index holds duplicate keys (one made before them holds none)."""
+    groups: Mapping[str, str] = field(default_factory=dict)
+    """The group of each article key, when known before the run (:func:`_planned_groups`)."""
     watch: int = 0
     """Up to how many articles sent the run's terms are kept for the glued words' small pass."""
     sent: int = 0
@@ -643,6 +645,8 @@ class _BulkWriter:
                 self.terms, self.body_terms = None, set()
         if self.duplicates and doc.get(DUPKEYS):
             source[DUPKEYS] = np.frombuffer(doc[DUPKEYS], dtype="<i8").tolist()
+        if key in self.groups:
+            source[GROUP] = self.groups[key]
         if "date" in article:
             source["date"] = article["date"]
         if doc.get("source_id"):
@@ -718,6 +722,38 @@ def _bulk(lines: list[dict[str, Any]], client: OpenSearch) -> dict[str, Any]:
     """One bulk request; it waits up to 2 minutes for a shard that has lost its primary."""
     answer: dict[str, Any] = client.bulk(body=lines, params={"timeout": "2m", "request_timeout": 180})
     return answer
+
+
+def _planned_groups(files: Sequence[Path], fields: Mapping[str, str] | None,
+                    read_file: Callable[..., Iterable[Any]]) -> dict[str, str]:
+    """The group of each article of ``files`` that has duplicates among them (named after its first
+    member's document id), from a first pass over the files that computes duplicate keys only.
+
+    A run into an empty index sends each article with its group, so the after-run step finds nothing
+    to change: a partial update would leave the article's old version, which Lucene counts in its
+    statistics (and so in the scores the exact ones are recovered from) until a merge drops it."""
+    from .indexing import _key
+
+    order: list[str] = []
+    keys: list[bytes] = []
+    seen: set[str] = set()
+    for file in files:
+        name = os.path.abspath(file)
+        try:
+            for article in read_file(file, fields, on_problem=lambda exc: None):
+                key = _key(name, article.record)
+                if key not in seen:
+                    seen.add(key)
+                    order.append(key)
+                    keys.append(duplicate_key(article.body))
+        except OSError:
+            continue  # reported by the run itself
+    table = np.zeros((len(order), BANDS), dtype=np.uint64)
+    for n, key in enumerate(keys):
+        if key:
+            table[n] = np.frombuffer(key, dtype="<u8")
+    groups = DuplicateGroups.from_keys(table, np.ones(len(order), dtype=bool))
+    return {order[n]: _doc_id(order[int(groups.group[n])]) for n in np.flatnonzero(groups.grouped).tolist()}
 
 
 def _doc_id(key: str) -> str:
@@ -1135,8 +1171,10 @@ class ClusterHome:
             current.state = state
             for number, key in enumerate(state):
                 current.docnums[key].append(number)
+        duplicates = self._mapped(concrete, DUPKEYS)
         writer = _BulkWriter(self, concrete, ids, set(current.state), report, problem, seq,
-                             duplicates=self._mapped(concrete, DUPKEYS), watch=len(current.state) // _FULL_PASS_SHARE)
+                             duplicates=duplicates, watch=len(current.state) // _FULL_PASS_SHARE,
+                             groups=_planned_groups(files, fields, read_file) if duplicates and not ids else {})
         _write_changes(writer, current, files, roots, fields, report, problem, progress, read_file,  # type: ignore[arg-type]
                        duplicates=writer.duplicates)
         writer.flush()
