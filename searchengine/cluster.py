@@ -737,23 +737,34 @@ def _planned_groups(files: Sequence[Path], fields: Mapping[str, str] | None,
     order: list[str] = []
     keys: list[bytes] = []
     seen: set[str] = set()
+    record: str
     for file in files:
         name = os.path.abspath(file)
         try:
             for article in read_file(file, fields, on_problem=lambda exc: None):
-                key = _key(name, article.record)
-                if key not in seen:
-                    seen.add(key)
-                    order.append(key)
+                record = _key(name, article.record)
+                if record not in seen:
+                    seen.add(record)
+                    order.append(record)
                     keys.append(duplicate_key(article.body))
         except OSError:
             continue  # reported by the run itself
     table = np.zeros((len(order), BANDS), dtype=np.uint64)
-    for n, key in enumerate(keys):
-        if key:
-            table[n] = np.frombuffer(key, dtype="<u8")
+    for n, found in enumerate(keys):
+        if found:
+            table[n] = np.frombuffer(found, dtype="<u8")
     groups = DuplicateGroups.from_keys(table, np.ones(len(order), dtype=bool))
     return {order[n]: _doc_id(order[int(groups.group[n])]) for n in np.flatnonzero(groups.grouped).tolist()}
+
+
+def _listed(scan: Iterable[dict[str, Any]], client: OpenSearch) -> list[dict[str, Any]]:
+    """A scan's hits, read inside the client's call (so its failures are a ClusterError)."""
+    return list(scan)
+
+
+def _body(index: str, doc_id: str, client: OpenSearch) -> dict[str, Any]:
+    found: dict[str, Any] = client.get(index=index, id=doc_id, params={"_source": "article.body"})
+    return found
 
 
 def _doc_id(key: str) -> str:
@@ -842,7 +853,7 @@ class ClusterHome:
         its stamp changes, so a query asks only for the stamp."""
         def meta(path: str) -> dict[str, Any]:
             found = self.client.call(lambda c: c.indices.get_mapping(index=self.index, params={"filter_path": path}))
-            values = next(iter(found.values()), {}) if isinstance(found, dict) else {}
+            values: dict[str, Any] = next(iter(found.values()), {}) if isinstance(found, dict) else {}
             got: dict[str, Any] = values.get("mappings", {}).get("_meta", {}).get("newsearch", {})
             return got
 
@@ -1300,9 +1311,9 @@ class ClusterHome:
         body = set(fields["body"])
         frequencies = fields["body"]
         for name in ("title", "lede"):
-            for term, count in fields[name].items():
-                if count > frequencies.get(term, 0):
-                    frequencies[term] = count
+            for term, held in fields[name].items():
+                if held > frequencies.get(term, 0):
+                    frequencies[term] = held
         return frequencies, body
 
     def _joined(self, concrete: str, found: list[Glued]) -> set[str]:
@@ -1319,7 +1330,8 @@ class ClusterHome:
             scan = helpers.scan(self.client.os, index=concrete, size=500, query={
                 "_source": ["body_terms"], "query": {"terms": {"body_terms": batch}}})
             again: list[tuple[str, list[Glued]]] = []
-            for hit in self.client.call(lambda c, scan=scan: list(scan)):
+            hits: list[dict[str, Any]] = self.client.call(partial(_listed, scan))
+            for hit in hits:
                 values = hit["_source"].get("body_terms") or []
                 sharing = set(values[1].split()) if len(values) > 1 else set()
                 held = [by_term[t] for t in {t for v in values for t in v.split()} if t in by_term]
@@ -1327,8 +1339,7 @@ class ClusterHome:
                 if doubtful:
                     again.append((hit["_id"], doubtful))
             for doc_id, doubtful in again:
-                got = self.client.call(lambda c, doc_id=doc_id: c.get(index=concrete, id=doc_id,
-                                                                      params={"_source": "article.body"}))
+                got: dict[str, Any] = self.client.call(partial(_body, concrete, doc_id))
                 places: dict[str, set[int]] = {}
                 for term, _, _, pos in self.analyzer.analyse((got.get("_source") or {}).get("article", {})
                                                              .get("body", "")):
@@ -1357,7 +1368,7 @@ def _collapsed(window: _Window, order: Sequence[int]) -> list[int]:
             held = best.get(group)
             if held is None or mine < (-window.tier[held], -window.score[held], window.seq[held]):
                 best[group] = d
-    return [d for d in order if window.group[d] is None or best[window.group[d]] == d]
+    return [d for d in order if (group := window.group[d]) is None or best[group] == d]
 
 
 def _settled(window: _Window, needed: int, sort: str, folding: bool) -> bool:
