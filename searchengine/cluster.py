@@ -842,10 +842,11 @@ class ClusterHome:
 
     # --- reading
 
-    def vocabulary(self) -> ClusterVocabulary:
+    def vocabulary(self, after: _AfterRun | None = None) -> ClusterVocabulary:
+        """What planning reads of the index, its glued words (``after``, when already read) included."""
         self._opened()
         vocabulary = ClusterVocabulary(self.client, self.index, self._stats())
-        vocabulary.glued = _GluedSource(self._after().glued)
+        vocabulary.glued = _GluedSource((after or self._after()).glued)
         return vocabulary
 
     def _after(self) -> _AfterRun:
@@ -868,11 +869,12 @@ class ClusterHome:
 
     def search(self, query: str, parsed: ParsedQuery, filters: Filters, sort: str, page: int, limit: int,
                fragments: int, fragment_size: int, facets: bool, collapse: bool = True) -> SearchResults:
-        vocabulary = self.vocabulary()
+        after = self._after()
+        vocabulary = self.vocabulary(after)
         expanded = self.names().expand(parsed)
         vocabulary.prefetch(t for c in expanded.clauses for t in self.analyzer.terms(c.text))
         plan = plan_query(expanded, vocabulary, self.analyzer, self.settings)
-        groups = self._after().groups if collapse else 0
+        groups = after.groups if collapse else 0
         return self._results(vocabulary, query, plan, filters, (), sort, page, limit, fragments, fragment_size,
                              facets, groups)
 
@@ -1095,12 +1097,13 @@ class ClusterHome:
         hit, _ = self._find(article_id)
         article = hit["_source"]["article"]
         fields = {f: article.get(f, "") for f in FIELDS}
-        vocabulary = self.vocabulary()
+        after = self._after()
+        vocabulary = self.vocabulary(after)
         vocabulary.prefetch({t for text in fields.values() for t, _, _, _ in self.analyzer.analyse(text)})
         plan = plan_similar(fields, vocabulary, self.analyzer, self.settings)
         itself = [hit["_id"]]
         group = hit["_source"].get(GROUP)
-        groups = self._after().groups
+        groups = after.groups
         if group and groups:
             # As locally, the article's own duplicates are not "similar" to it.
             found = self.client.search(self.index, {"size": MAX_MEMBERS, "_source": False,
