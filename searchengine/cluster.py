@@ -311,12 +311,16 @@ class ClusterVocabulary:
 
 @dataclass(frozen=True)
 class _GluedSource:
-    """The glued words as planning asks for them (``glued.GluedFile``'s ``words``)."""
+    """What the after-run step stored, whose glued words planning asks for (``glued.GluedFile``'s ``words``)."""
 
-    found: GluedWords
+    after: _AfterRun
 
     def words(self) -> GluedWords:
-        return self.found
+        return self.after.glued
+
+
+def _after_of(vocabulary: ClusterVocabulary) -> _AfterRun:
+    return vocabulary.glued.after if vocabulary.glued is not None else _AfterRun()
 
 
 @dataclass(frozen=True)
@@ -842,11 +846,11 @@ class ClusterHome:
 
     # --- reading
 
-    def vocabulary(self, after: _AfterRun | None = None) -> ClusterVocabulary:
-        """What planning reads of the index, its glued words (``after``, when already read) included."""
+    def vocabulary(self) -> ClusterVocabulary:
+        """What planning reads of the index, with what the last after-run step stored (its glued words)."""
         self._opened()
         vocabulary = ClusterVocabulary(self.client, self.index, self._stats())
-        vocabulary.glued = _GluedSource((after or self._after()).glued)
+        vocabulary.glued = _GluedSource(self._after())
         return vocabulary
 
     def _after(self) -> _AfterRun:
@@ -869,12 +873,11 @@ class ClusterHome:
 
     def search(self, query: str, parsed: ParsedQuery, filters: Filters, sort: str, page: int, limit: int,
                fragments: int, fragment_size: int, facets: bool, collapse: bool = True) -> SearchResults:
-        after = self._after()
-        vocabulary = self.vocabulary(after)
+        vocabulary = self.vocabulary()
         expanded = self.names().expand(parsed)
         vocabulary.prefetch(t for c in expanded.clauses for t in self.analyzer.terms(c.text))
         plan = plan_query(expanded, vocabulary, self.analyzer, self.settings)
-        groups = after.groups if collapse else 0
+        groups = _after_of(vocabulary).groups if collapse else 0
         return self._results(vocabulary, query, plan, filters, (), sort, page, limit, fragments, fragment_size,
                              facets, groups)
 
@@ -1097,13 +1100,12 @@ class ClusterHome:
         hit, _ = self._find(article_id)
         article = hit["_source"]["article"]
         fields = {f: article.get(f, "") for f in FIELDS}
-        after = self._after()
-        vocabulary = self.vocabulary(after)
+        vocabulary = self.vocabulary()
         vocabulary.prefetch({t for text in fields.values() for t, _, _, _ in self.analyzer.analyse(text)})
         plan = plan_similar(fields, vocabulary, self.analyzer, self.settings)
         itself = [hit["_id"]]
         group = hit["_source"].get(GROUP)
-        groups = after.groups
+        groups = _after_of(vocabulary).groups
         if group and groups:
             # As locally, the article's own duplicates are not "similar" to it.
             found = self.client.search(self.index, {"size": MAX_MEMBERS, "_source": False,
