@@ -330,15 +330,13 @@ class _AfterRun:
 
     groups: int = 0
     glued: GluedWords = field(default_factory=GluedWords)
-    stamp: str = ""
 
     @classmethod
     def of(cls, meta: Mapping[str, Any]) -> _AfterRun:
         table = meta.get("glued") or {}
         return cls(int(meta.get("groups") or 0),
                    GluedWords.of(Glued(term, int(split), str(head), str(tail))
-                                 for term, (split, head, tail) in table.items()),
-                   str(meta.get("after") or ""))
+                                 for term, (split, head, tail) in table.items()))
 
 
 # --- queries ----------------------------------------------------------------------------------------------
@@ -741,7 +739,6 @@ def _planned_groups(files: Sequence[Path], fields: Mapping[str, str] | None,
     order: list[str] = []
     keys: list[bytes] = []
     seen: set[str] = set()
-    record: str
     for file in files:
         name = os.path.abspath(file)
         try:
