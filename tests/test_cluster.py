@@ -240,3 +240,33 @@ def test_serve_answers_from_the_cluster(both, opensearch_cluster, tmp_path):
     assert api["total"] == expected.total
     assert "<mark>Poutine</mark>" in page or "<mark>Kim</mark>" in page
     assert article["id"] == "kim" and article["source"] == "AFP"
+
+
+@pytest.fixture(scope="module")
+def prefixed(opensearch_cluster, tmp_path_factory):
+    """Articles with 250 distinct words under one prefix and 120 under each of two others, in both homes."""
+    letters = "bcdfghjklmnpqrstvz"
+    pairs = [a + b for a in letters for b in letters]
+    records = [{"id": f"q{n}", "title": f"Note {n}", "body": f"La quix{pair} du jour."}
+               for n, pair in enumerate(pairs[:250])]
+    records += [{"id": f"v{n}", "title": f"Fiche {n}", "body": f"Un vorp{pair} ici."}
+                for n, pair in enumerate(pairs[:120])]
+    records += [{"id": f"z{n}", "title": f"Carte {n}", "body": f"Une zelb{pair} ici."}
+                for n, pair in enumerate(pairs[:120])]
+    folder = tmp_path_factory.mktemp("prefixed")
+    (folder / "words.jsonl").write_text("\n".join(json.dumps(r) for r in records), "utf-8")
+    local = SearchEngine(tmp_path_factory.mktemp("prefixed-local") / "ix")
+    cluster = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=f"test-{uuid.uuid4().hex[:8]}")
+    local.index([folder]), cluster.index([folder])
+    yield local, cluster
+    local.close()
+
+
+@pytest.mark.parametrize("query,words", [("quix*", 250), ("vorp* zelb*", 240), ("zelb* ici vorp*", 240)])
+def test_a_prefix_stands_for_as_many_words_as_locally(prefixed, query, words):
+    """More than the 100 words a prefix stood for on the cluster before, and two prefixes in one query
+    (which went over OpenSearch's 1,024 clauses): within the cluster's clause limit (README)."""
+    local, cluster = prefixed
+    expected = local.search(query, limit=20)
+    assert expected.total == words
+    same_hits(expected, cluster.search(query, limit=20))
