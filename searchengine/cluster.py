@@ -607,8 +607,9 @@ def _keys(plan: QueryPlan, settings: RankingSettings, matched: Mapping[str, floa
 
 
 class _HeadArrays:
-    """What ``ranking._rerank`` reads of the index, for the head of one ranking: stop words' BM25 from
-    the cluster, positions from the stored bodies through the analyser, idf from the vocabulary."""
+    """What ``ranking._rerank`` reads of the index, for the head of one ranking: positions and stop
+    words' BM25F from the stored texts through the analyser (the cluster indexes the very terms the
+    analyser gives), idf from the vocabulary."""
 
     def __init__(self, home: ClusterHome, vocabulary: ClusterVocabulary, ids: Mapping[int, str],
                  texts: Mapping[int, ArticleText]) -> None:
@@ -616,37 +617,41 @@ class _HeadArrays:
         self.vocabulary = vocabulary
         self.ids = ids
         self.texts = texts
-        self._positions: dict[int, dict[str, list[int]]] = {}
+        self._analysed: dict[tuple[int, str], tuple[dict[str, list[int]], int]] = {}
+
+    def _field(self, doc: int, fieldname: str) -> tuple[dict[str, list[int]], int]:
+        """Each term's positions in a field of a head article, and the field's length in terms."""
+        key = (doc, fieldname)
+        if key not in self._analysed:
+            where: dict[str, list[int]] = {}
+            length = 0
+            for t, _, _, pos in self.home.analyzer.analyse(self.texts[doc].text(fieldname)):
+                where.setdefault(t, []).append(pos)
+                length += 1
+            self._analysed[key] = (where, length)
+        return self._analysed[key]
 
     def bm25f(self, term: str, boosts: Mapping[str, float], docs: DocIds | None = None, *,
               k1: float = 1.2, b: float = 0.75) -> tuple[DocIds, Floats]:
-        chosen = [int(d) for d in (docs if docs is not None else self.ids)]
-        part = Terms((term,), tuple(boosts))
-        body = {"size": len(chosen), "_source": False,
-                "docvalue_fields": [f"{f}_length" for f in FIELDS],
-                "query": {"bool": {"must": [_part(part, self.home.settings, self.vocabulary, "h")],
-                                   "filter": [{"ids": {"values": [self.ids[d] for d in chosen]}}]}}}
-        hits = self.home.client.search(self.home.index, body, search_type="dfs_query_then_fetch",
-                                       include_named_queries_score="true")["hits"]["hits"]
-        number = {self.ids[d]: d for d in chosen}
+        """As ``scoring.IndexArrays.bm25f``, for head articles: no request to the cluster."""
+        stats = self.vocabulary.stats
         found = []
-        for hit in hits:
-            score = _part_score(part, "h", hit.get("matched_queries") or {}, _lengths(hit), self.vocabulary.stats,
-                                self.vocabulary, self.home.settings)
-            if score is not None:
-                found.append((number[hit["_id"]], score))
-        found.sort()
-        return (np.array([d for d, _ in found], dtype=np.int64), np.array([s for _, s in found], dtype=np.float64))
+        for doc in sorted(int(d) for d in (docs if docs is not None else self.ids)):
+            weighted = 0.0
+            for f, boost in boosts.items():
+                where, length = self._field(doc, f)
+                if term in where:
+                    weighted += boost * len(where[term]) / stats.whoosh_norm(f, length, b)
+            if weighted:
+                found.append((doc, weighted))
+        idf = self.idf(term, list(boosts))
+        weights = np.array([w for _, w in found], dtype=np.float64)
+        return np.array([d for d, _ in found], dtype=np.int64), idf * weights * (k1 + 1) / (weights + k1)
 
     def positions(self, fieldname: str, term: str, docs: DocIds) -> dict[int, list[int]]:
         found = {}
         for doc in docs.tolist():
-            where = self._positions.get(doc)
-            if where is None:
-                where = {}
-                for t, _, _, pos in self.home.analyzer.analyse(self.texts[doc].text(fieldname)):
-                    where.setdefault(t, []).append(pos)
-                self._positions[doc] = where
+            where, _ = self._field(doc, fieldname)
             if term in where:
                 found[doc] = where[term]
         return found
