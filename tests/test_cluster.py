@@ -270,3 +270,25 @@ def test_a_prefix_stands_for_as_many_words_as_locally(prefixed, query, words):
     expected = local.search(query, limit=20)
     assert expected.total == words
     same_hits(expected, cluster.search(query, limit=20))
+
+
+@pytest.mark.parametrize("query,options", [("grève", {}), ("gouvernement président", {}),
+                                           ("été chaleur", {"page": 2, "limit": 5}), ("missilles Kim", {})])
+def test_the_window_takes_at_most_two_requests(both, monkeypatch, query, options):
+    """Past a first window too short for the page, one more request fetches every hit whose bound says
+    it might reach the page (it grew by fourfold steps before, each one a request): the same hits."""
+    from searchengine import cluster as cluster_module
+
+    local, cluster, _, _ = both
+    windows = []
+    search = cluster_module._Client.search
+
+    def counted(self, index, body, **params):
+        if "seq" in body.get("docvalue_fields", ()):
+            windows.append(body["size"])
+        return search(self, index, body, **params)
+
+    monkeypatch.setattr(cluster_module, "WINDOW_MARGIN", 1)
+    monkeypatch.setattr(cluster_module._Client, "search", counted)
+    same_hits(local.search(query, **options), cluster.search(query, **options))
+    assert 1 <= len(windows) <= 2, windows
