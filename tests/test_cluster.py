@@ -292,3 +292,11 @@ def test_the_window_takes_at_most_two_requests(both, monkeypatch, query, options
     monkeypatch.setattr(cluster_module._Client, "search", counted)
     same_hits(local.search(query, **options), cluster.search(query, **options))
     assert 1 <= len(windows) <= 2, windows
+
+
+@pytest.mark.parametrize("query", ["la réforme des retraites", "le sommet de Vladivostok", "les missiles de Kim"])
+def test_stop_words_rerank_as_locally(both, query):
+    """Stop words add their BM25F to the reranked head as locally: the title's own weight, which only
+    words of the query's groups get, is not added to them."""
+    local, cluster, _, _ = both
+    same_hits(local.search(query), cluster.search(query))
