@@ -28,9 +28,11 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import math
 import os
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -50,9 +52,10 @@ from .ranking import Filters, Ranked, Ranking, RankingSettings, _key, _rerank
 from .results import ArticleView, SearchResults, article_view, build_results
 from .scoring import bm25_idf
 from .snippets import ArticleText, Highlighter
-from .whooshformat import quantised_length
+from .whooshformat import byte_to_length, quantised_length
 
 if TYPE_CHECKING:
+    from numpy.typing import NDArray
     from opensearchpy import OpenSearch
 
     from .indexing import IndexReport, Progress
@@ -65,18 +68,18 @@ SHARDS = 2
 REPLICAS = 1
 MAX_TERM_CHARS = 255
 """OpenSearch's ``whitespace`` analyser cuts longer tokens in pieces: longer terms are sent cut here."""
-CLUSTER_PREFIX_TERMS = 100
-"""A prefix stands for at most this many words on the cluster: each is one clause per field, and
-OpenSearch refuses a query of more than 1,024 clauses."""
+CLAUSE_RESERVE = 224
+"""Clauses of a query kept for its other words when its prefixes are given theirs: each word of a
+prefix is one scoring clause per field, and OpenSearch refuses a query of more clauses than its
+``indices.query.bool.max_clause_count`` (1,024 by default), see :meth:`ClusterVocabulary.expand_prefix`."""
+DEFAULT_CLAUSE_LIMIT = 1024
 WINDOW_MARGIN = 50
 """Hits fetched past the page (and the reranked head) at first; see :meth:`ClusterHome._window`."""
 MAX_WINDOW = 5_000
 """The window stops growing here: past it, OpenSearch's order is taken as it is."""
-BOUND_SLACK = 1.2
-"""OpenSearch's score of a hit (each field's BM25 summed) is above its BM25F but for the two
-engines' rounding of field lengths and statistics, which this factor covers."""
-TIER_BOOST = 10_000.0
-"""Added by each tier's marker clause, above any relevance, so OpenSearch orders the window by tier first."""
+BOUND_SLACK = 1.0001
+"""OpenSearch's relevance of a hit is at or above the exact one (see :func:`_part`) but for rounding:
+Lucene scores in float32, which this factor covers."""
 BATCH_ACTIONS = 500
 BATCH_BYTES = 8_000_000
 RETRY_SECONDS = 300.0
@@ -184,6 +187,21 @@ class _Client:
         # Failover: a node that fails a request is marked dead and the request goes to the next one.
         self.os: OpenSearch = OpenSearch(list(urls), max_retries=3, retry_on_timeout=True,
                                          retry_on_status=(502, 503, 504), timeout=60)
+        self._clause_limit: int | None = None
+
+    def clause_limit(self) -> int:
+        """How many clauses the cluster takes in one query, read once: the smallest of each node's own
+        ``indices.query.bool.max_clause_count`` and the cluster's dynamic one (since OpenSearch 2.16 it
+        can be changed live, but a node's running search threads may keep the value they started with)."""
+        if self._clause_limit is None:
+            name = "indices.query.bool.max_clause_count"
+            nodes = self.call(lambda c: c.nodes.info(metric="settings", params={"flat_settings": "true"}))
+            limits = [int(node.get("settings", {}).get(name, DEFAULT_CLAUSE_LIMIT))
+                      for node in nodes.get("nodes", {}).values()]
+            live = self.call(lambda c: c.cluster.get_settings(params={"flat_settings": "true"}))
+            limits += [int(live[scope][name]) for scope in ("persistent", "transient") if name in live.get(scope, {})]
+            self._clause_limit = min(limits, default=DEFAULT_CLAUSE_LIMIT)
+        return self._clause_limit
 
     def call(self, what: Callable[[OpenSearch], Any]) -> Any:
         from opensearchpy.exceptions import ImproperlyConfigured, OpenSearchException
@@ -211,6 +229,7 @@ class _Stats:
     size: int
     total: Mapping[str, int]
     holding: Mapping[str, int]
+    longest: Mapping[str, int]
 
     def lucene_norm(self, name: str, length: int, b: float) -> float:
         """BM25's length normalisation as OpenSearch computes it (its quantised length, its average)."""
@@ -221,6 +240,16 @@ class _Stats:
         """The same as the local index computes it (``scoring.IndexArrays._norm``)."""
         average = self.total[name] / max(1, self.size) or 1.0
         return (1 - b) + b * float(np.float32(quantised_length(length))) / average
+
+    def norms(self, name: str, b: float) -> tuple[Floats, Floats]:
+        """The local and OpenSearch's length normalisations of ``name`` at every length where either
+        changes (both are steps of the length), from 1 to the longest held."""
+        starts = _STEP_STARTS[(_STEP_STARTS >= 1) & (_STEP_STARTS <= max(1, self.longest.get(name, 0)))]
+        local_average = self.total[name] / max(1, self.size) or 1.0
+        local = (1 - b) + b * _WHOOSH_ARRAY[np.searchsorted(_WHOOSH_ARRAY, np.minimum(starts, _WHOOSH_ARRAY[-1]))] \
+            / local_average
+        lucene = (1 - b) + b * _LUCENE_ARRAY[_byte4_array(starts)] / (self.total[name] / max(1, self.holding[name]))
+        return local.astype(np.float64), lucene.astype(np.float64)
 
 
 def _int_to_byte4(value: int) -> int:
@@ -243,8 +272,17 @@ def _byte4_to_int(byte: int) -> int:
     return _FREE_VALUES + (bits if shift == -1 else (bits | 0x08) << shift)
 
 
+def _byte4_array(values: NDArray[np.int64]) -> NDArray[np.int64]:
+    return np.array([_int_to_byte4(int(v)) for v in values.tolist()], dtype=np.int64)
+
+
 _FREE_VALUES = 24
 _LUCENE_LENGTH = [_byte4_to_int(b) for b in range(256)]
+_LUCENE_ARRAY = np.array(_LUCENE_LENGTH, dtype=np.float64)
+_WHOOSH_ARRAY = np.array(sorted({byte_to_length(b) for b in range(1, 256)}), dtype=np.int64)
+"""Every length the local index stores, ascending (lengths past the last are stored as it)."""
+_STEP_STARTS = np.array(sorted({0, *(_WHOOSH_ARRAY + 1).tolist(), *_LUCENE_LENGTH}), dtype=np.int64)
+"""Where the local or OpenSearch's stored length changes."""
 
 
 class ClusterVocabulary:
@@ -261,10 +299,24 @@ class ClusterVocabulary:
         self._within: dict[tuple[str, int], dict[str, set[str]]] = {}
         self.glued: _GluedSource | None = None
         """The index's glued words, which planning reads (``glued.GluedPlan``)."""
+        self._norms: dict[tuple[str, float], tuple[Floats, Floats]] = {}
+        self._under: dict[str, list[str]] = {}
+        self.preference = uuid.uuid4().hex
+        """Sends every search of the query to the same copies of the shards."""
+        self.clauses: dict[tuple[Terms, RankingSettings], list[_Clause]] = {}
+        """Each part's clauses as :func:`_clauses` boosts them, for this query."""
+        self.prefixes = 1
+        """How many prefixes the query holds, which share its clauses (see :meth:`expand_prefix`)."""
 
     @property
     def size(self) -> int:
         return self._size
+
+    def norms(self, name: str, b: float) -> tuple[Floats, Floats]:
+        """:meth:`_Stats.norms`, computed once a query."""
+        if (name, b) not in self._norms:
+            self._norms[name, b] = self.stats.norms(name, b)
+        return self._norms[name, b]
 
     def prefetch(self, terms: Iterable[str]) -> None:
         """The document frequency of each term in each field, in one request."""
@@ -300,13 +352,24 @@ class ClusterVocabulary:
             self.prefetch(t for words in by_field.values() for t in words)
         return sorted(self._within[key][fieldname])
 
+    def prefix_words(self) -> int:
+        """How many words a prefix may stand for: as locally (``plan.MAX_PREFIX_TERMS``), but the
+        query's prefixes share what the cluster's clause limit leaves, a clause per word and field."""
+        free = self.client.clause_limit() - CLAUSE_RESERVE
+        return max(1, min(MAX_PREFIX_TERMS, free // (len(FIELDS) * max(1, self.prefixes))))
+
     def expand_prefix(self, fieldname: str, prefix: str) -> Iterator[str]:
-        """The most frequent words under ``prefix`` in any field (the same for every field)."""
+        """The most frequent words under ``prefix`` in any field (the same for every field, asked once)."""
+        if prefix in self._under:
+            yield from self._under[prefix]
+            return
+        words = self.prefix_words()
         body = {"size": 0, "aggs": {"words": {"terms": {
             "field": "vocab", "include": "".join(ch if ch.isalnum() else "\\" + ch for ch in prefix) + ".*",
-            "size": min(MAX_PREFIX_TERMS, CLUSTER_PREFIX_TERMS), "shard_size": 10 * CLUSTER_PREFIX_TERMS}}}}
+            "size": words, "shard_size": 10 * words}}}}
         found = self.client.search(self.index, body)["aggregations"]["words"]["buckets"]
-        yield from sorted(bucket["key"] for bucket in found)
+        self._under[prefix] = sorted(bucket["key"] for bucket in found)
+        yield from self._under[prefix]
 
 
 @dataclass(frozen=True)
@@ -341,33 +404,105 @@ class _AfterRun:
 
 # --- queries ----------------------------------------------------------------------------------------------
 
-def _part(part: Terms, settings: RankingSettings, name: str | None = None) -> dict[str, Any]:
-    """One part of a plan as a scoring query: each term in each field, its BM25 times the field's
-    boost and the part's weight; a phrase only where its terms stand in a row in some field. With
-    ``name``, each term's clause in each field is named ``name.k.field`` and the phrase ``name.p``, so
-    that each hit tells what it matched and how much each clause scored (see :func:`_part_score`)."""
-    boosts = settings.boosts(part.fields)
-    if settings.title_alone and "title" in boosts and not part.phrase:
-        # The title's own BM25 is added locally (RankingSettings.title_alone): the cluster's sum of
-        # fields must stay at or above the local score for the batch bound to hold.
-        boosts["title"] += settings.title_alone
+@dataclass(frozen=True)
+class _Clause:
+    """How one term of a part is asked of the cluster: the boost of its clause in each field that holds
+    it, and the most its local score (BM25F, and the title's own) can be."""
+
+    boosts: dict[str, float]
+    cap: float
+
+
+def _clauses(part: Terms, settings: RankingSettings, vocabulary: ClusterVocabulary) -> list[_Clause]:
+    """Each term's clauses, boosted so that OpenSearch's score of the term bounds its local one from
+    above, and as tightly as a sum of fields allows.
+
+    Locally a term scores ``w·I·f(Σ B_f·x_f)`` with ``f(x) = x(k1+1)/(x+k1)``, ``x_f = tf_f/m_f`` its
+    frequency over the field's local length normalisation, ``I`` the local idf, plus ``a·w·I_t·f(x_title)``
+    for the title alone. OpenSearch scores a field ``boost·L_f·f(tf_f/n_f)``, with its own idf ``L_f`` and
+    normalisation ``n_f``. ``f`` is concave with ``f(0) = 0``, so ``f(Σ y) <= Σ f(y)``: a boost at least
+    ``w·(I·f(B_f·tf/m)  [+ a·I_t·f(tf/m)]) / (L_f·f(tf/n))`` for every frequency and length makes the
+    fields' sum an upper bound. Each ratio ``f(c·t)/f(d·t)`` is monotonic in ``t`` and tends to 1, so it is
+    at most the larger of 1 and its value at ``tf = 1``; ``m`` and ``n`` are steps of the length, checked
+    at each step up to the longest held (:meth:`_Stats.norms`). ``f`` never exceeds ``k1 + 1``, so
+    ``w·(k1+1)·(I + a·I_t)`` is another bound, and the cluster takes the smaller (``function_score`` with
+    ``boost_mode: min``). Fields where the term is absent get no clause."""
+    known = vocabulary.clauses.get((part, settings))
+    if known is not None:
+        return known
+    stats, k1, b = vocabulary.stats, settings.k1, settings.b
+
+    def f(x: Floats) -> Floats:
+        return x * (k1 + 1) / (x + k1)
+
+    fields = settings.boosts(part.fields)
+    alone = settings.title_alone if "title" in fields and not part.phrase else 0.0
+    found = []
+    for term in part.terms:
+        frequency = {name: vocabulary.doc_frequency(name, term) for name in fields}
+        idf = bm25_idf(stats.size, max(frequency.values(), default=0))
+        title = bm25_idf(stats.size, frequency["title"]) if alone else 0.0
+        boosts = {}
+        for name, boost in fields.items():
+            if not frequency[name]:
+                continue
+            local, lucene = vocabulary.norms(name, b)
+            asked = f(1 / lucene)
+            needed = idf * np.maximum(f(boost / local) / asked, 1.0)
+            if name == "title" and alone:
+                needed += alone * title * np.maximum(f(1 / local) / asked, 1.0)
+            boosts[name] = part.weight * float(np.max(needed)) / _lucene_idf(frequency[name], stats.holding[name])
+        found.append(_Clause(boosts, part.weight * (k1 + 1) * (idf + alone * title)))
+    vocabulary.clauses[part, settings] = found
+    return found
+
+
+def _part(part: Terms, settings: RankingSettings, vocabulary: ClusterVocabulary,
+          name: str | None = None) -> dict[str, Any]:
+    """One part of a plan as a scoring query whose score bounds the part's local score from above (see
+    :func:`_clauses`); a phrase only where its terms stand in a row in some field. With ``name``, each
+    term's clause in each field is named ``name.k.field`` and the phrase ``name.p``, so that each hit tells
+    what it matched and how much each clause scored (see :func:`_part_score`)."""
     scoring = []
-    for k, t in enumerate(part.terms):
-        for f, boost in boosts.items():
-            clause: dict[str, Any] = {"value": _cut(t), "boost": boost * part.weight}
+    for k, (t, clause) in enumerate(zip(part.terms, _clauses(part, settings, vocabulary), strict=True)):
+        fields = []
+        for f, boost in clause.boosts.items():
+            term: dict[str, Any] = {"value": _cut(t), "boost": boost}
             if name:
-                clause["_name"] = f"{name}.{k}.{f}"
-            scoring.append({"term": {f"{f}_terms": clause}})
+                term["_name"] = f"{name}.{k}.{f}"
+            fields.append({"term": {f"{f}_terms": term}})
+        if fields:
+            scoring.append({"function_score": {"query": {"bool": {"should": fields}},
+                                               "functions": [{"weight": clause.cap}], "boost_mode": "min"}})
     if not scoring:
         return {"match_none": {}}
     if not part.phrase:
         return {"bool": {"should": scoring}}
-    phrase = " ".join(_cut(t) for t in part.terms)
-    where: dict[str, Any] = {"bool": {"should": [{"match_phrase": {f"{f}_terms": {"query": phrase}}}
-                                                 for f in part.fields]}}
+    where = _phrase(part)
     if name:
         where["bool"]["_name"] = f"{name}.p"
     return {"bool": {"should": scoring, "filter": [where]}}
+
+
+def _phrase(part: Terms) -> dict[str, Any]:
+    phrase = " ".join(_cut(t) for t in part.terms)
+    return {"bool": {"should": [{"match_phrase": {f"{f}_terms": {"query": phrase}}} for f in part.fields]}}
+
+
+def _matching(part: Terms) -> dict[str, Any]:
+    """The articles a part matches, unscored: one ``terms`` clause a field (OpenSearch counts it as one
+    clause however many terms it holds), or the phrase."""
+    if part.phrase:
+        return _phrase(part)
+    terms = sorted({_cut(t) for t in part.terms})
+    if not terms:
+        return {"match_none": {}}
+    return {"bool": {"should": [{"terms": {f"{f}_terms": terms}} for f in part.fields]}}
+
+
+def _cap(part: Terms, settings: RankingSettings, vocabulary: ClusterVocabulary) -> float:
+    """The most a part can score locally."""
+    return sum(clause.cap for clause in _clauses(part, settings, vocabulary))
 
 
 def _part_score(part: Terms, name: str, matched: Mapping[str, float], lengths: Mapping[str, int],
@@ -375,9 +510,10 @@ def _part_score(part: Terms, name: str, matched: Mapping[str, float], lengths: M
     """A hit's score for one part as the local index computes it (BM25F, ``scoring.IndexArrays.bm25f``),
     or None when it does not match the part.
 
-    OpenSearch's score of each term in each field is BM25 with its own statistics; from it, the
-    field's length and the collection's statistics, the term's frequency in the field is recovered
-    exactly (it is a whole number), and the frequencies of the fields are then combined as BM25F does.
+    OpenSearch's score of each term in each field is BM25 with its own statistics, times the boost
+    :func:`_clauses` gave it; from it, the field's length and the collection's statistics, the term's
+    frequency in the field is recovered exactly (it is a whole number), and the frequencies of the
+    fields are then combined as BM25F does.
     """
     if part.phrase and f"{name}.p" not in matched:
         return None
@@ -386,17 +522,15 @@ def _part_score(part: Terms, name: str, matched: Mapping[str, float], lengths: M
     total = 0.0
     found = False
     alone = settings.title_alone if "title" in boosts and not part.phrase else 0.0
-    for k, term in enumerate(part.terms):
+    for k, (term, clause) in enumerate(zip(part.terms, _clauses(part, settings, vocabulary), strict=True)):
         weighted = title = 0.0
         for f, boost in boosts.items():
             score = matched.get(f"{name}.{k}.{f}")
             if score is None:
                 continue
             found = True
-            # OpenSearch's BM25 is Lucene's legacy one, which keeps the factor k1 + 1; the query
-            # boosted the title by title_alone more (see _part).
-            asked = boost + alone if f == "title" else boost
-            weight = asked * part.weight * (k1 + 1) * _lucene_idf(vocabulary.doc_frequency(f, term), stats.holding[f])
+            # OpenSearch's BM25 is Lucene's legacy one, which keeps the factor k1 + 1.
+            weight = clause.boosts[f] * (k1 + 1) * _lucene_idf(vocabulary.doc_frequency(f, term), stats.holding[f])
             tf = round(score * k1 * stats.lucene_norm(f, lengths[f], b) / max(weight - score, 1e-12)) \
                 if weight > 0 else 0
             weighted += boost * tf / stats.whoosh_norm(f, lengths[f], b)
@@ -429,7 +563,8 @@ class _Window:
 
     total: int
     complete: bool
-    """Every matching hit is in the window."""
+    """No hit past the window can be among those needed: every matching hit is in it, or every one
+    whose bound says it might be (see :meth:`ClusterHome._window`)."""
     bound: list[float]
     """OpenSearch's relevance of each hit, tier left out: above the exact one, but for rounding."""
     ids: list[str]
@@ -439,24 +574,46 @@ class _Window:
     seq: list[int]
     date: list[str | None]
     facets: Facets | None
+    resolution: float = 0.0
+    """How far a bound may be off for OpenSearch's float32 sum with the tier markers."""
+    tier_one: float = 1.0
+    """The most coverage can be in tier 1 (some of the query's groups, not all): its scores are at most
+    their bounds times this."""
     group: list[str | None] = field(default_factory=list)
     """Each hit's group of duplicates (None: it has none)."""
 
+    def add(self, hits: Sequence[Mapping[str, Any]], keys: Sequence[tuple[int, float]], tier_boost: float,
+            markers: Mapping[int, int]) -> None:
+        """Hits in OpenSearch's order, after those already in the window, with their exact keys."""
+        for h, (tier, score) in zip(hits, keys, strict=True):
+            self.bound.append(float(h["_score"] or 0.0) - tier_boost * markers.get(tier, 0))
+            self.ids.append(h["_id"])
+            self.index.append(h["_index"])
+            self.tier.append(tier)
+            self.score.append(score)
+            self.seq.append(int(h["fields"]["seq"][0]))
+            self.date.append((h["fields"].get("date") or [None])[0])
+            self.group.append((h["fields"].get(GROUP) or [None])[0])
 
-def _query(plan: QueryPlan, settings: RankingSettings, filters: Filters, exclude: Sequence[str]) -> dict[str, Any]:
+
+def _query(plan: QueryPlan, settings: RankingSettings, vocabulary: ClusterVocabulary, filters: Filters,
+           exclude: Sequence[str]) -> tuple[dict[str, Any], float]:
+    """The window's query, and the score each tier's marker adds: a power of two above any relevance,
+    so that OpenSearch orders by tier first and the relevance is read back without loss."""
     groups = plan.groups
-    loose = [_any(_part(p, settings, f"{i}.{j}") for j, p in enumerate((*g.exact, *g.corrected)))
+    loose = [_any(_part(p, settings, vocabulary, f"{i}.{j}") for j, p in enumerate((*g.exact, *g.corrected)))
              for i, g in enumerate(groups)]
     scoring: dict[str, Any] = {"bool": {"should": loose, "minimum_should_match": 1}}
+    highest = sum(_cap(p, settings, vocabulary) for g in groups for p in (*g.exact, *g.corrected))
+    tier_boost = float(2.0 ** math.ceil(math.log2(2 * highest + 1)))
     should: list[dict[str, Any]] = []
     if plan.tiered and len(groups):
-        every_loose = {"bool": {"filter": [_any(_part(p, settings) for p in (*g.exact, *g.corrected))
-                                           for g in groups]}}
-        should.append({"constant_score": {"filter": every_loose, "boost": TIER_BOOST}})
+        every_loose = {"bool": {"filter": [_any(_matching(p) for p in (*g.exact, *g.corrected)) for g in groups]}}
+        should.append({"constant_score": {"filter": every_loose, "boost": tier_boost}})
         if all(g.exact for g in groups):
-            every_exact = {"bool": {"filter": [_any(_part(p, settings) for p in g.exact) for g in groups]}}
-            should.append({"constant_score": {"filter": every_exact, "boost": TIER_BOOST}})
-    restrict: list[dict[str, Any]] = [_any(_part(p, settings) for p in (*g.exact, *g.corrected))
+            every_exact = {"bool": {"filter": [_any(_matching(p) for p in g.exact) for g in groups]}}
+            should.append({"constant_score": {"filter": every_exact, "boost": tier_boost}})
+    restrict: list[dict[str, Any]] = [_any(_matching(p) for p in (*g.exact, *g.corrected))
                                       for g in groups if g.required]
     if filters.since is not None or filters.until is not None:
         bounds = {}
@@ -470,10 +627,10 @@ def _query(plan: QueryPlan, settings: RankingSettings, filters: Filters, exclude
     for sources in (filters.sources, tuple(fold(s) for s in plan.sources)):
         if sources:
             restrict.append({"terms": {"source_id": list(sources)}})
-    excluded: list[dict[str, Any]] = [_part(p, settings) for p in plan.excluded]
+    excluded: list[dict[str, Any]] = [_matching(p) for p in plan.excluded]
     if exclude:
         excluded.append({"ids": {"values": list(exclude)}})
-    return {"bool": {"must": [scoring], "should": should, "filter": restrict, "must_not": excluded}}
+    return {"bool": {"must": [scoring], "should": should, "filter": restrict, "must_not": excluded}}, tier_boost
 
 
 def _keys(plan: QueryPlan, settings: RankingSettings, matched: Mapping[str, float], lengths: Mapping[str, int],
@@ -503,8 +660,9 @@ def _keys(plan: QueryPlan, settings: RankingSettings, matched: Mapping[str, floa
 
 
 class _HeadArrays:
-    """What ``ranking._rerank`` reads of the index, for the head of one ranking: stop words' BM25 from
-    the cluster, positions from the stored bodies through the analyser, idf from the vocabulary."""
+    """What ``ranking._rerank`` reads of the index, for the head of one ranking: positions and stop
+    words' BM25F from the stored texts through the analyser (the cluster indexes the very terms the
+    analyser gives), idf from the vocabulary."""
 
     def __init__(self, home: ClusterHome, vocabulary: ClusterVocabulary, ids: Mapping[int, str],
                  texts: Mapping[int, ArticleText]) -> None:
@@ -512,37 +670,41 @@ class _HeadArrays:
         self.vocabulary = vocabulary
         self.ids = ids
         self.texts = texts
-        self._positions: dict[int, dict[str, list[int]]] = {}
+        self._analysed: dict[tuple[int, str], tuple[dict[str, list[int]], int]] = {}
+
+    def _field(self, doc: int, fieldname: str) -> tuple[dict[str, list[int]], int]:
+        """Each term's positions in a field of a head article, and the field's length in terms."""
+        key = (doc, fieldname)
+        if key not in self._analysed:
+            where: dict[str, list[int]] = {}
+            length = 0
+            for t, _, _, pos in self.home.analyzer.analyse(self.texts[doc].text(fieldname)):
+                where.setdefault(t, []).append(pos)
+                length += 1
+            self._analysed[key] = (where, length)
+        return self._analysed[key]
 
     def bm25f(self, term: str, boosts: Mapping[str, float], docs: DocIds | None = None, *,
               k1: float = 1.2, b: float = 0.75) -> tuple[DocIds, Floats]:
-        chosen = [int(d) for d in (docs if docs is not None else self.ids)]
-        part = Terms((term,), tuple(boosts))
-        body = {"size": len(chosen), "_source": False,
-                "docvalue_fields": [f"{f}_length" for f in FIELDS],
-                "query": {"bool": {"must": [_part(part, self.home.settings, "h")],
-                                   "filter": [{"ids": {"values": [self.ids[d] for d in chosen]}}]}}}
-        hits = self.home.client.search(self.home.index, body, search_type="dfs_query_then_fetch",
-                                       include_named_queries_score="true")["hits"]["hits"]
-        number = {self.ids[d]: d for d in chosen}
+        """As ``scoring.IndexArrays.bm25f``, for head articles: no request to the cluster."""
+        stats = self.vocabulary.stats
         found = []
-        for hit in hits:
-            score = _part_score(part, "h", hit.get("matched_queries") or {}, _lengths(hit), self.vocabulary.stats,
-                                self.vocabulary, self.home.settings)
-            if score is not None:
-                found.append((number[hit["_id"]], score))
-        found.sort()
-        return (np.array([d for d, _ in found], dtype=np.int64), np.array([s for _, s in found], dtype=np.float64))
+        for doc in sorted(int(d) for d in (docs if docs is not None else self.ids)):
+            weighted = 0.0
+            for f, boost in boosts.items():
+                where, length = self._field(doc, f)
+                if term in where:
+                    weighted += boost * len(where[term]) / stats.whoosh_norm(f, length, b)
+            if weighted:
+                found.append((doc, weighted))
+        idf = self.idf(term, list(boosts))
+        weights = np.array([w for _, w in found], dtype=np.float64)
+        return np.array([d for d, _ in found], dtype=np.int64), idf * weights * (k1 + 1) / (weights + k1)
 
     def positions(self, fieldname: str, term: str, docs: DocIds) -> dict[int, list[int]]:
         found = {}
         for doc in docs.tolist():
-            where = self._positions.get(doc)
-            if where is None:
-                where = {}
-                for t, _, _, pos in self.home.analyzer.analyse(self.texts[doc].text(fieldname)):
-                    where.setdefault(t, []).append(pos)
-                self._positions[doc] = where
+            where, _ = self._field(doc, fieldname)
             if term in where:
                 found[doc] = where[term]
         return found
@@ -835,11 +997,13 @@ class ClusterHome:
         for f in FIELDS:
             aggs[f"total_{f}"] = {"sum": {"field": f"{f}_length"}}
             aggs[f"holding_{f}"] = {"filter": {"range": {f"{f}_length": {"gt": 0}}}}
+            aggs[f"longest_{f}"] = {"max": {"field": f"{f}_length"}}
         found = self.client.search(self.index, {"size": 0, "track_total_hits": True, "aggs": aggs})
         got = found["aggregations"]
         return _Stats(size=int(found["hits"]["total"]["value"]),
                       total={f: int(got[f"total_{f}"]["value"]) for f in FIELDS},
-                      holding={f: int(got[f"holding_{f}"]["doc_count"]) for f in FIELDS})
+                      holding={f: int(got[f"holding_{f}"]["doc_count"]) for f in FIELDS},
+                      longest={f: int(got[f"longest_{f}"]["value"] or 0) for f in FIELDS})
 
     # --- reading
 
@@ -872,6 +1036,7 @@ class ClusterHome:
                fragments: int, fragment_size: int, facets: bool, collapse: bool = True) -> SearchResults:
         vocabulary = self.vocabulary()
         expanded = self.names().expand(parsed)
+        vocabulary.prefixes = sum(c.kind == "prefix" for c in expanded.clauses)
         vocabulary.prefetch(t for c in expanded.clauses for t in self.analyzer.terms(c.text))
         plan = plan_query(expanded, vocabulary, self.analyzer, self.settings)
         groups = _after_of(vocabulary).groups if collapse else 0
@@ -879,13 +1044,18 @@ class ClusterHome:
                              facets, groups)
 
     def _window(self, vocabulary: ClusterVocabulary, plan: QueryPlan, filters: Filters, exclude: Sequence[str],
-                sort: str, size: int, facets: bool) -> _Window:
+                sort: str, size: int, facets: bool, needed: int = 0, folding: bool = False) -> _Window:
+        """The first ``size`` hits in OpenSearch's order, then, when some hit past them might still be among
+        the ``needed`` best by the exact keys (the ``needed`` best groups' first hits if ``folding``), in one
+        more request every hit whose bound says it might (``min_score``, after the last one), up to
+        ``MAX_WINDOW`` hits in all."""
         # As ranking.rank: only a reader's words may be a headline.
         settings = self.settings if plan.headline else replace(self.settings, title_alone=0.0)
+        query, tier_boost = _query(plan, settings, vocabulary, filters, exclude)
         body: dict[str, Any] = {
             "size": size, "_source": False, "track_total_hits": True,
             "docvalue_fields": ["seq", "date", *(f"{f}_length" for f in FIELDS), GROUP],
-            "query": _query(plan, settings, filters, exclude),
+            "query": query,
             "sort": ([{"date": {"order": "desc", "missing": "_last"}}] if sort == "date" else [])
                     + ["_score", {"seq": "asc"}],
         }
@@ -899,10 +1069,11 @@ class ClusterHome:
                             "aggs": {"first": {"top_hits": {"size": 1, "sort": [{"seq": "asc"}],
                                                             "_source": ["article.source"]}}}},
             }
+        # The same copies of the shards for every request of a query, so that scores agree between them.
+        preference = vocabulary.preference
         found = self.client.search(self.index, body, search_type="dfs_query_then_fetch",
-                                   include_named_queries_score="true")
+                                   include_named_queries_score="true", preference=preference)
         hits = found["hits"]["hits"]
-        keys = [_keys(plan, settings, h.get("matched_queries") or {}, _lengths(h), vocabulary) for h in hits]
         counted = None
         if facets:
             aggs = found["aggregations"]
@@ -913,15 +1084,31 @@ class ClusterHome:
                  for b in aggs["sources"]["buckets"]), key=lambda f: (-f.count, f.value)))
             counted = Facets(years=years, sources=sources)
         markers = {3: 2, 2: 1} if plan.tiered else {}
-        return _Window(
-            total=int(found["hits"]["total"]["value"]), complete=len(hits) < size,
-            bound=[float(h["_score"] or 0.0) - TIER_BOOST * markers.get(k[0], 0)
-                   for h, k in zip(hits, keys, strict=True)],
-            ids=[h["_id"] for h in hits],
-            index=[h["_index"] for h in hits], tier=[k[0] for k in keys], score=[k[1] for k in keys],
-            seq=[int(h["fields"]["seq"][0]) for h in hits],
-            date=[(h["fields"].get("date") or [None])[0] for h in hits], facets=counted,
-            group=[(h["fields"].get(GROUP) or [None])[0] for h in hits])
+        whole = sum(g.weight for g in plan.groups)
+        least = min((g.weight for g in plan.groups), default=0.0)
+        tier_one = ((whole - least) / whole) ** settings.coverage_exponent \
+            if plan.tiered and whole > 0 and settings.coverage_exponent >= 0 else 1.0
+        window = _Window(total=int(found["hits"]["total"]["value"]), complete=len(hits) < size,
+                         bound=[], ids=[], index=[], tier=[], score=[], seq=[], date=[], facets=counted,
+                         resolution=3 * tier_boost * 2.0 ** -23, tier_one=tier_one)
+        window.add(hits, [_keys(plan, settings, h.get("matched_queries") or {}, _lengths(h), vocabulary)
+                          for h in hits], tier_boost, markers)
+        if window.complete or sort == "date" or not needed or len(hits) >= MAX_WINDOW \
+                or _settled(window, needed, sort, folding):
+            return window
+        last = _needed_position(window, needed, folding)
+        if last is None:  # fewer groups than the page needs: the caller asks for a larger first batch
+            return window
+        tier, score = window.tier[last], window.score[last]
+        lowest = (score - window.resolution) / BOUND_SLACK / (tier_one if tier == 1 else 1.0) - window.resolution
+        rest = {**body, "size": MAX_WINDOW - len(hits), "track_total_hits": False, "search_after": hits[-1]["sort"],
+                "min_score": tier_boost * markers.get(tier, 0) + max(0.0, lowest)}
+        rest.pop("aggs", None)
+        more = self.client.search(self.index, rest, search_type="dfs_query_then_fetch",
+                                  include_named_queries_score="true", preference=preference)["hits"]["hits"]
+        window.add(more, [_keys(plan, settings, h.get("matched_queries") or {}, _lengths(h), vocabulary)
+                          for h in more], tier_boost, markers)
+        return replace(window, complete=len(more) < rest["size"])
 
     def _texts(self, window: _Window, docs: Iterable[int], highlighter: Highlighter) -> dict[int, ArticleText]:
         """The stored articles of ``docs`` (window positions), an id shared by several shown as path#id."""
@@ -951,7 +1138,7 @@ class ClusterHome:
             needed = max(stop, depth)
             size = needed + WINDOW_MARGIN
             while True:
-                window = self._window(vocabulary, plan, filters, exclude, sort, size, facets)
+                window = self._window(vocabulary, plan, filters, exclude, sort, size, facets, needed, bool(groups))
                 if window.complete or size >= MAX_WINDOW or _settled(window, needed, sort, bool(groups)):
                     break
                 size = min(MAX_WINDOW, size * 4)
@@ -986,17 +1173,19 @@ class ClusterHome:
         chosen = kept[:needed] if sort == "relevance" else order
         wanted = sorted({g for g in (window.group[d] for d in chosen) if g is not None})
         settings = self.settings if plan.headline else replace(self.settings, title_alone=0.0)
+        query, _ = _query(plan, settings, vocabulary, filters, exclude)
         body: dict[str, Any] = {
             "size": MAX_MEMBERS if wanted else 0, "_source": False, "track_total_hits": False,
             "docvalue_fields": ["seq", "date", *(f"{f}_length" for f in FIELDS), GROUP],
-            "query": _query(plan, settings, filters, exclude),
+            "query": query,
             "post_filter": {"terms": {GROUP: wanted}},
             "aggs": {"groups": {"terms": {"field": GROUP, "size": max(1, min(groups, MAX_GROUP_BUCKETS)),
                                           "min_doc_count": 2}},
                      "folded": {"stats_bucket": {"buckets_path": "groups>_count"}}},
         }
         found = self.client.search(self.index, body, search_type="dfs_query_then_fetch",
-                                   include_named_queries_score="true", filter_path=_MEMBERS_PATH)
+                                   include_named_queries_score="true", filter_path=_MEMBERS_PATH,
+                                   preference=vocabulary.preference)
         stats = found.get("aggregations", {}).get("folded", {})
         folded = int(stats.get("sum") or 0) - int(stats.get("count") or 0)
         at = {i: d for d, i in enumerate(window.ids)}
@@ -1386,6 +1575,14 @@ def _settled(window: _Window, needed: int, sort: str, folding: bool) -> bool:
     return sort == "date" or _enough(window, order.index(kept[needed - 1]) + 1)
 
 
+def _needed_position(window: _Window, needed: int, folding: bool) -> int | None:
+    """The window position of the ``needed``-th hit in the exact order (of the ``needed``-th group's best
+    hit if ``folding``), or None when the window holds fewer."""
+    order = _order(window, "relevance")
+    kept = _collapsed(window, order) if folding else order
+    return kept[needed - 1] if len(kept) >= needed else None
+
+
 def _enough(window: _Window, needed: int) -> bool:
     """Whether the window holds the ``needed`` best hits by the exact keys: every hit OpenSearch put
     after the window is of a lower tier than the last one in it, or of its tier with a relevance at most
@@ -1394,8 +1591,8 @@ def _enough(window: _Window, needed: int) -> bool:
     if len(keys) < needed:
         return True
     tier, score = keys[needed - 1]
-    last_tier, last_bound = window.tier[-1], window.bound[-1]
-    return tier > last_tier or tier == last_tier and score >= BOUND_SLACK * last_bound
+    last_tier, last_bound = window.tier[-1], window.bound[-1] * (window.tier_one if window.tier[-1] == 1 else 1.0)
+    return tier > last_tier or tier == last_tier and score >= BOUND_SLACK * last_bound + window.resolution
 
 
 def _lengths(hit: Mapping[str, Any]) -> dict[str, int]:

@@ -414,3 +414,63 @@ def test_folding_grows_the_window_until_it_holds_enough_groups(opensearch_cluste
     first = cluster.search("cheminots")
     assert (first.total, first.folded, len(first)) == (16, 69, 10)
     local.close()
+
+
+@pytest.fixture(scope="module")
+def prefixed(opensearch_cluster, tmp_path_factory):
+    """Articles with 250 distinct words under one prefix and 120 under each of two others, in both homes."""
+    letters = "bcdfghjklmnpqrstvz"
+    pairs = [a + b for a in letters for b in letters]
+    records = [{"id": f"q{n}", "title": f"Note {n}", "body": f"La quix{pair} du jour."}
+               for n, pair in enumerate(pairs[:250])]
+    records += [{"id": f"v{n}", "title": f"Fiche {n}", "body": f"Un vorp{pair} ici."}
+                for n, pair in enumerate(pairs[:120])]
+    records += [{"id": f"z{n}", "title": f"Carte {n}", "body": f"Une zelb{pair} ici."}
+                for n, pair in enumerate(pairs[:120])]
+    folder = tmp_path_factory.mktemp("prefixed")
+    (folder / "words.jsonl").write_text("\n".join(json.dumps(r) for r in records), "utf-8")
+    local = SearchEngine(tmp_path_factory.mktemp("prefixed-local") / "ix")
+    cluster = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=f"test-{uuid.uuid4().hex[:8]}")
+    local.index([folder]), cluster.index([folder])
+    yield local, cluster
+    local.close()
+
+
+@pytest.mark.parametrize("query,words", [("quix*", 250), ("vorp* zelb*", 240), ("zelb* ici vorp*", 240)])
+def test_a_prefix_stands_for_as_many_words_as_locally(prefixed, query, words):
+    """More than the 100 words a prefix stood for on the cluster before, and two prefixes in one query
+    (which went over OpenSearch's 1,024 clauses): within the cluster's clause limit (README)."""
+    local, cluster = prefixed
+    expected = local.search(query, limit=20)
+    assert expected.total == words
+    same_hits(expected, cluster.search(query, limit=20))
+
+
+@pytest.mark.parametrize("query,options", [("grève", {}), ("gouvernement président", {}),
+                                           ("été chaleur", {"page": 2, "limit": 5}), ("missilles Kim", {})])
+def test_the_window_takes_at_most_two_requests(both, monkeypatch, query, options):
+    """Past a first window too short for the page, one more request fetches every hit whose bound says
+    it might reach the page (it grew by fourfold steps before, each one a request): the same hits."""
+    from searchengine import cluster as cluster_module
+
+    local, cluster, _, _ = both
+    windows = []
+    search = cluster_module._Client.search
+
+    def counted(self, index, body, **params):
+        if "seq" in body.get("docvalue_fields", ()):
+            windows.append(body["size"])
+        return search(self, index, body, **params)
+
+    monkeypatch.setattr(cluster_module, "WINDOW_MARGIN", 1)
+    monkeypatch.setattr(cluster_module._Client, "search", counted)
+    same_hits(local.search(query, **options), cluster.search(query, **options))
+    assert 1 <= len(windows) <= 2, windows
+
+
+@pytest.mark.parametrize("query", ["la réforme des retraites", "le sommet de Vladivostok", "les missiles de Kim"])
+def test_stop_words_rerank_as_locally(both, query):
+    """Stop words add their BM25F to the reranked head as locally: the title's own weight, which only
+    words of the query's groups get, is not added to them."""
+    local, cluster, _, _ = both
+    same_hits(local.search(query), cluster.search(query))
