@@ -898,7 +898,7 @@ def _mapping_difference(got: Mapping[str, Any], wanted: Mapping[str, Any]) -> st
     have, want = got.get("properties") or {}, wanted["properties"]
     for name in sorted(set(have) | set(want)):
         if name not in have:
-            return f"its mapping has no field {name!r}"
+            continue  # an index built by an older newsearch, without a field added since (mappings only grow)
         if name not in want:
             return f"its mapping has a field {name!r} newsearch does not write"
         a, b = have[name], want[name]
@@ -954,6 +954,8 @@ class ClusterHome:
                  settings: RankingSettings) -> None:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,200}", index):
             raise ValueError(f"OpenSearch index name {index!r}: lower-case letters, digits, _ . - only")
+        if index == LOCKS_INDEX:
+            raise ValueError(f"OpenSearch index name {index!r}: newsearch keeps its writers' locks there")
         self.client = _Client(parse_urls(urls))
         self.index = index
         self.analyzer = FrenchAnalyzer()
@@ -1354,6 +1356,7 @@ class ClusterHome:
                 self._fill(concrete, previous, files, roots, fields, report, problem, progress, lock)
                 if _PAUSE:
                     _pause("commit")
+                lock.confirm()
                 self._switch(concrete, previous)
             except BaseException:
                 if concrete != previous:  # as a failed local run deletes what it wrote

@@ -443,3 +443,29 @@ def test_jobs_and_memory_are_refused_on_a_cluster(opensearch_cluster, runner, tm
         engine.index([tmp_path], jobs=2)
     with pytest.raises(ValueError, match="memory_mb applies to the local index only"):
         engine.index([tmp_path], memory_mb=64)
+
+
+def test_a_run_whose_lock_was_taken_over_writes_no_more(opensearch_cluster):
+    """A run that could not renew its lease for a minute (the cluster out of its reach) may find, when it
+    renews again, that another run took the lock over: it stops before its next batch."""
+    from searchengine.cluster import _Lock
+    from searchengine.errors import IndexLocked
+
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    home = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=name)._cluster
+    lock = _Lock(home)
+    lock.acquire(0)
+    try:
+        lapse_lock(opensearch_cluster, name)
+        other = _Lock(home)
+        other.acquire(0)  # another run takes the lapsed lock over
+        with lock._mutex:
+            lock._renew()  # the renewing thread's next beat
+        with pytest.raises(IndexLocked, match=f"it took over the lock of this run: pid {os.getpid()} on "):
+            lock.confirm()
+        lock.release()
+        assert lock_of(opensearch_cluster, name)["expires"] > 0  # the other run's lock stays
+        other.release()
+        assert lock_of(opensearch_cluster, name) is None
+    finally:
+        lock.release()
