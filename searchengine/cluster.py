@@ -692,7 +692,6 @@ def _decode_state(state: str) -> tuple[str, str, str]:
     return key, fingerprint, signature
 
 
-
 # --- the writer's lock ------------------------------------------------------------------------------------
 
 @dataclass
@@ -943,6 +942,7 @@ def _document_problem(hit: Mapping[str, Any]) -> str | None:
         if length != sum(len(v.split()) for v in values):
             return f"its {name} length is not the number of its terms"
     return None
+
 
 # --- the home ---------------------------------------------------------------------------------------------
 
@@ -1405,6 +1405,7 @@ class ClusterHome:
             self.client.call(lambda c: c.indices.delete(index=concrete))
         except ClusterError:
             pass  # the next run, holding the lock, removes it as an orphan
+
 
 def _enough(window: _Window, needed: int) -> bool:
     """Whether the window holds the ``needed`` best hits by the exact keys: every hit OpenSearch put
