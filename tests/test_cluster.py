@@ -308,26 +308,33 @@ def test_a_second_run_into_a_cluster_index_is_refused_as_locally_and_waits(opens
     assert lock_of(opensearch_cluster, name) is None
 
 
+@pytest.fixture
+def decoys(opensearch_cluster):
+    """An index name, and indices a run of it must leave alone: a user's index that only looks like ours,
+    and another newsearch index's leftover (NAME-x's own indices are NAME-x-<digits>). A replica each: a
+    later test kills a node and expects no index to lose its only copy."""
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    url = opensearch_cluster.urls[0]
+    settings = {"settings": {"number_of_shards": 1, "number_of_replicas": 1}}
+    httpx.put(f"{url}/{name}-20000101000000000000", json=settings, timeout=60).raise_for_status()
+    httpx.put(f"{url}/{name}-x-20000101000000000000", timeout=60, json={
+        **settings, "mappings": {"_meta": {"newsearch": {"format": 1}}}}).raise_for_status()
+    yield name, {f"{name}-20000101000000000000", f"{name}-x-20000101000000000000"}
+    httpx.delete(f"{url}/{name}-20000101000000000000,{name}-x-20000101000000000000", timeout=60)
+
+
 def test_a_killed_first_build_leaves_a_lock_that_lapses_and_an_orphan_the_next_run_removes(opensearch_cluster,
-                                                                                          tmp_path):
+                                                                                          tmp_path, decoys):
     from tests.test_indexing import newsearch, paused
 
     folder = tmp_path / "a"
     few_articles(folder)
-    name = f"test-{uuid.uuid4().hex[:8]}"
+    name, others = decoys
     home = on(opensearch_cluster, name)
-    # Indices the run must leave alone: a user's index that only looks like ours, and another newsearch
-    # index's leftover (NAME-x's own concrete indices are NAME-x-<digits>).
-    url = opensearch_cluster.urls[0]
-    settings = {"settings": {"number_of_shards": 1, "number_of_replicas": 0}}
-    httpx.put(f"{url}/{name}-20000101000000000000", json=settings, timeout=60).raise_for_status()
-    httpx.put(f"{url}/{name}-x-20000101000000000000", timeout=60, json={
-        **settings, "mappings": {"_meta": {"newsearch": {"format": 1}}}}).raise_for_status()
     proc = paused(tmp_path, "added:1", "index", str(folder), *home)
     proc.kill()
     proc.communicate()
-    left = set(concrete_indices(opensearch_cluster, f"{name}-*")) - {f"{name}-20000101000000000000",
-                                                                     f"{name}-x-20000101000000000000"}
+    left = set(concrete_indices(opensearch_cluster, f"{name}-*")) - others
     assert len(left) == 1 and concrete_indices(opensearch_cluster, f"{name}-*")[left.pop()] == []
     refused = newsearch("index", str(folder), *home)
     assert refused.returncode == 2 and f"being updated by another process (pid {proc.pid} on " in refused.stderr
@@ -337,7 +344,7 @@ def test_a_killed_first_build_leaves_a_lock_that_lapses_and_an_orphan_the_next_r
     assert "3 added, 0 updated, 0 unchanged" in done.stderr
     now = concrete_indices(opensearch_cluster, f"{name}-*")
     assert sorted(now.values()) == [[], [], [name]]
-    assert {f"{name}-20000101000000000000", f"{name}-x-20000101000000000000"} < set(now)
+    assert others < set(now)
     assert json.loads(newsearch("info", "--json", *home).stdout)["articles"] == 3
     assert lock_of(opensearch_cluster, name) is None
 
