@@ -27,6 +27,8 @@ else:  # subscripted at run time, it would fail on the Clicks before ParamType w
     _DateType = click.ParamType
 
 EXIT_FOUND, EXIT_NONE, EXIT_ERROR = 0, 1, 2
+MEMORY_MB = 256
+"""``index --memory``'s default, the library's ``memory_mb``."""
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 """128 + SIGINT, 128 + SIGTERM: what a shell reports for a process those signals end."""
 
@@ -192,11 +194,11 @@ def _field_map(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--field", "fields", multiple=True, metavar="NAME=KEY",
               help="Read NAME (title, body, date, lede, ...) from the JSON key KEY first. Repeatable.")
 @click.option("--wait", type=click.FloatRange(0), default=0.0, metavar="SECONDS",
-              help="Wait this long for another indexing run to finish.")
-@click.option("--memory", type=click.IntRange(16), default=256, show_default=True, metavar="MB",
-              help="Memory for buffering postings, per job.")
+              help="Wait this long for another indexing run to finish (on OpenSearch too).")
+@click.option("--memory", type=click.IntRange(16), default=MEMORY_MB, show_default=True, metavar="MB",
+              help="Memory for buffering postings, per job (local index only).")
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True,
-              help="Processes that analyse articles in parallel.")
+              help="Processes that analyse articles in parallel (local index only).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, fields: tuple[str, ...],
           wait: float, memory: int, jobs: int, quiet: bool) -> None:
@@ -230,6 +232,14 @@ def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, fields: tuple[s
         bar.update(1, current_item=f"{p.articles} articles")
 
     show = not quiet and sys.stderr.isatty()
+    if click.get_current_context().meta.get("newsearch.opensearch"):
+        # On a cluster this process analyses the articles and the cluster buffers them: refused, not ignored.
+        if jobs != 1:
+            raise click.BadParameter("only for the local index: with --opensearch, this process analyses "
+                                     "the articles", param_hint="'--jobs'")
+        if memory != MEMORY_MB:
+            raise click.BadParameter("only for the local index: with --opensearch, the cluster buffers "
+                                     "what it is sent", param_hint="'--memory'")
     try:
         report = _engine(index_dir).index(
             paths or ("seeds",), rebuild=rebuild, fields=_field_map(fields), wait=wait,
@@ -353,10 +363,13 @@ def similar(article_id: str, index_dir: str, limit: int, fmt: str, as_json: bool
 @index_dir_option
 @cluster_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON document.")
-@click.option("--check", is_flag=True, help="Also read every file and compare it with its recorded checksum.")
+@click.option("--check", is_flag=True, help="Also read every file and compare it with its recorded checksum "
+              "(on OpenSearch: the alias, mapping, shards and every document).")
 def info(index_dir: str, as_json: bool, check: bool) -> None:
     """Where the index is, what it holds and how big it is; with --check,
-    whether every file is as its commit wrote it.
+    whether every file is as its commit wrote it (on OpenSearch: whether the
+    alias names one newsearch index, every shard has a started copy, and
+    every document decodes with its fields).
 
     Exit status: 0 described (and intact), 2 error (such as a damaged file).
     """

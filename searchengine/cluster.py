@@ -31,6 +31,8 @@ import hashlib
 import math
 import os
 import re
+import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -43,7 +45,15 @@ import numpy as np
 
 from .analysis import FrenchAnalyzer
 from .duplicates import BANDS, DuplicateGroups, duplicate_key
-from .errors import ArticleNotFound, BadArticle, ClusterError, ClusterIndexNotFound, NewsearchError
+from .errors import (
+    ArticleNotFound,
+    BadArticle,
+    ClusterError,
+    ClusterIndexCorrupt,
+    ClusterIndexLocked,
+    ClusterIndexNotFound,
+    NewsearchError,
+)
 from .facets import Facet, Facets
 from .glued import _FULL_PASS_SHARE, MAX_GLUED_DF, MIN_HEAD, Glued, GluedWords, find_glued
 from .plan import MAX_PREFIX_TERMS, QueryPlan, Terms, plan_query, plan_similar, typo_count
@@ -62,7 +72,7 @@ if TYPE_CHECKING:
     from .names import NameTable
     from .scoring import DocIds, Floats
 
-__all__ = ["ClusterHome", "ClusterVocabulary", "cluster_terms", "parse_urls"]
+__all__ = ["ClusterCheck", "ClusterHome", "ClusterVocabulary", "cluster_terms", "parse_urls"]
 
 SHARDS = 2
 REPLICAS = 1
@@ -101,6 +111,18 @@ MAX_GROUP_BUCKETS = 60_000
 is 65,535): a query matching more groups than this counts the first ones only."""
 _FORMAT = 1
 """The layout of the cluster index (mappings, fields); an index of another layout is refused."""
+LOCKS_INDEX = "newsearch-locks"
+"""The side index holding each index name's writer lock (a document named after the index)."""
+LEASE_SECONDS = 60.0
+"""How long a lock outlives its last renewal. A killed run keeps the next one out this long; a live
+run must fail to renew it for this long (six renewals in a row, each tried for up to 10 s and again
+by the client on another node) before another may take it over. A minute covers a cluster manager's
+failover and a long garbage collection on either side, and is what a user with a killed run waits
+(with ``--wait 60``) at most."""
+RENEW_SECONDS = 10.0
+"""How often the running writer renews its lease."""
+LOCK_POLL_SECONDS = 0.5
+"""How often a run waiting for the lock (``--wait``) asks again."""
 
 
 def parse_urls(urls: str | Sequence[str]) -> tuple[str, ...]:
@@ -773,6 +795,8 @@ class _BulkWriter:
     batch: list[_Pending] = field(default_factory=list)
     batch_bytes: int = 0
     failed_files: set[str] = field(default_factory=set)
+    lock: _Lock | None = None
+    """The run's lock, confirmed before each request: a run that lost it writes nothing more."""
 
     def add_document(self, **doc: Any) -> None:
         from .analysis import fold
@@ -844,6 +868,8 @@ class _BulkWriter:
         deadline = time.monotonic() + RETRY_SECONDS
         pause = 0.5
         while batch:
+            if self.lock is not None:
+                self.lock.confirm()
             lines: list[dict[str, Any]] = []
             for pending in batch:
                 lines.append(pending.action)
@@ -943,6 +969,258 @@ def _decode_state(state: str) -> tuple[str, str, str]:
     return key, fingerprint, signature
 
 
+# --- the writer's lock ------------------------------------------------------------------------------------
+
+@dataclass
+class _Held:
+    """The lock document as this run last wrote it: the version a conditional write must name."""
+
+    seq_no: int
+    primary_term: int
+    confirmed: float
+    """When the cluster last said the lock is ours (``time.monotonic()``)."""
+
+
+class _Lock:
+    """One writer at a time per index name, as the local index's write lock does.
+
+    The lock is a document named after the index in :data:`LOCKS_INDEX`, created with ``op_type=create``
+    (which only one run can do), saying who holds it and until when: its lease, renewed every
+    :data:`RENEW_SECONDS` by a thread of the run, so that a run paused, reading a big file or retrying
+    a busy cluster keeps it. A run that was killed leaves the document; once its lease has run out (by
+    the clock of the run that finds it), the next run takes it over with a write conditional on the
+    version it read, so of two runs finding it only one wins. Every write of the holder is conditional
+    on its own last version too: a run whose lock was taken over (its lease ran out while the cluster
+    was out of its reach) learns it at its next renewal, and stops before its next batch.
+    """
+
+    def __init__(self, home: ClusterHome) -> None:
+        self.home = home
+        self.client = home.client
+        self.host = socket.gethostname()
+        self.started = dt.datetime.now(dt.UTC)
+        self._held: _Held | None = None
+        self._lost: str | None = None
+        self._mutex = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _document(self) -> dict[str, Any]:
+        expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=LEASE_SECONDS)
+        return {"index": self.home.index, "host": self.host, "pid": os.getpid(),
+                "started": self.started.isoformat(timespec="seconds"),
+                "expires": int(expires.timestamp() * 1000)}
+
+    def _write(self, op: Callable[[OpenSearch], dict[str, Any]]) -> dict[str, Any] | None:
+        """A conditional write of the lock document, or None when another run's write came first."""
+        from opensearchpy.exceptions import ConflictError, NotFoundError
+
+        def attempt(c: OpenSearch) -> dict[str, Any] | None:
+            try:
+                return op(c)
+            except (ConflictError, NotFoundError):
+                return None
+
+        found: dict[str, Any] | None = self.client.call(attempt)
+        return found
+
+    def _read(self) -> dict[str, Any] | None:
+        from opensearchpy.exceptions import NotFoundError
+
+        def get(c: OpenSearch) -> dict[str, Any] | None:
+            try:
+                found: dict[str, Any] = c.get(index=LOCKS_INDEX, id=self.home.index)
+                return found
+            except NotFoundError:
+                return None
+
+        got: dict[str, Any] | None = self.client.call(get)
+        return got
+
+    def _ensure_index(self) -> None:
+        from opensearchpy.exceptions import RequestError
+
+        def create(c: OpenSearch) -> None:
+            if c.indices.exists(index=LOCKS_INDEX):
+                return
+            try:
+                c.indices.create(index=LOCKS_INDEX, body=_LOCKS_BODY, params={"wait_for_active_shards": "1"})
+            except RequestError as exc:
+                if exc.error != "resource_already_exists_exception":  # another run created it meanwhile
+                    raise
+
+        self.client.call(create)
+
+    def acquire(self, wait: float) -> None:
+        """Take the lock, waiting up to ``wait`` seconds for the run holding it; raises
+        :class:`ClusterIndexLocked` past that."""
+        self._ensure_index()
+        name = self.home.index
+        deadline = time.monotonic() + wait
+        vanished = 0
+        while True:
+            written = self._write(lambda c: c.create(index=LOCKS_INDEX, id=name, body=self._document()))
+            if written is not None:
+                break
+            found = self._read()
+            if found is None:  # let go of between our two requests: create it again at once
+                vanished += 1
+                if vanished > 3:
+                    raise ClusterError(self.client.urls, f"the lock of {name!r} in {LOCKS_INDEX!r} cannot be taken")
+                continue
+            if int(found["_source"].get("expires", 0)) < time.time() * 1000:
+                # The lease ran out: its run was killed (or lost the cluster for a whole lease).
+                version = {"if_seq_no": found["_seq_no"], "if_primary_term": found["_primary_term"]}
+                written = self._write(lambda c: c.index(
+                    index=LOCKS_INDEX, id=name, body=self._document(), params=version))  # noqa: B023 - called at once
+                if written is not None:
+                    break
+            if time.monotonic() >= deadline:
+                raise ClusterIndexLocked(self.home.where, _owner(found["_source"]))
+            time.sleep(LOCK_POLL_SECONDS)  # polled, as the local lock is, until the deadline
+        self._held = _Held(int(written["_seq_no"]), int(written["_primary_term"]), time.monotonic())
+        self._thread = threading.Thread(target=self._keep, name=f"newsearch-lock-{name}", daemon=True)
+        self._thread.start()
+
+    def _renew(self) -> None:
+        """Extend the lease, if the lock is still ours (called with the mutex held)."""
+        held = self._held
+        if held is None or self._lost is not None:
+            return
+        written = self._write(lambda c: c.index(
+            index=LOCKS_INDEX, id=self.home.index, body=self._document(),
+            params={"if_seq_no": held.seq_no, "if_primary_term": held.primary_term, "request_timeout": 10}))
+        if written is None:
+            found = self._read()
+            self._lost = _owner(found["_source"]) if found else "its lock was removed"
+            return
+        self._held = _Held(int(written["_seq_no"]), int(written["_primary_term"]), time.monotonic())
+
+    def _keep(self) -> None:
+        """The renewing thread: a failed renewal is tried again at the next beat, while the lease lasts."""
+        while not self._stop.wait(RENEW_SECONDS):
+            with self._mutex:
+                try:
+                    self._renew()
+                except ClusterError:
+                    pass  # the cluster is out of reach for now: confirm() decides when that ends the run
+
+    def confirm(self) -> None:
+        """Before each batch: raises :class:`ClusterIndexLocked` if another run took the lock over, or if
+        the cluster has not confirmed it for a whole lease."""
+        with self._mutex:
+            held = self._held
+            if held is not None and self._lost is None and time.monotonic() - held.confirmed > RENEW_SECONDS:
+                try:
+                    self._renew()
+                except ClusterError:
+                    if time.monotonic() - held.confirmed > LEASE_SECONDS:
+                        raise
+            if self._lost is not None:
+                raise ClusterIndexLocked(self.home.where, f"it took over the lock of this run: {self._lost}")
+
+    def release(self) -> None:
+        """Let go of the lock, if it is still ours; a cluster out of reach lets the lease run out instead."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        held, self._held = self._held, None
+        if held is None or self._lost is not None:
+            return
+        try:
+            self._write(lambda c: c.delete(index=LOCKS_INDEX, id=self.home.index, params={
+                "if_seq_no": held.seq_no, "if_primary_term": held.primary_term}))
+        except ClusterError:
+            pass  # out of reach: the lease lapses and the next run takes the lock over
+
+
+_LOCKS_BODY = {
+    "settings": {"number_of_shards": 1, "auto_expand_replicas": "0-all"},
+    "mappings": {"dynamic": False, "properties": {"expires": {"type": "date", "format": "epoch_millis"}}},
+}
+"""One small shard with a copy on every node, so that losing a node loses no lock."""
+
+
+def _owner(lock: Mapping[str, Any]) -> str:
+    """Who holds a lock, and when it lapses if that run was killed, for the error line."""
+    started = str(lock.get("started", "?")).replace("T", " ").removesuffix("+00:00")
+    expires = dt.datetime.fromtimestamp(int(lock.get("expires", 0)) / 1000, dt.UTC)
+    return (f"pid {lock.get('pid', '?')} on {lock.get('host', '?')}, started {started} UTC; "
+            f"if it was killed, its lock lapses at {expires:%H:%M:%S} UTC")
+
+
+# --- checking ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ClusterCheck:
+    """What :meth:`ClusterHome.check` read: the concrete index, its primary shards and their started
+    copies (of ``copies_expected``), and every document, each of which decoded."""
+
+    index: str
+    shards: int
+    copies: int
+    copies_expected: int
+    documents: int
+
+
+_MAPPING_DEFAULTS = {"index": True, "doc_values": True}
+"""Parameters OpenSearch leaves out of a mapping it gives back when they have their default value."""
+
+
+def _mapping_difference(got: Mapping[str, Any], wanted: Mapping[str, Any]) -> str | None:
+    """How an index's mapping differs from the one newsearch creates, or None."""
+    if got.get("dynamic") != wanted.get("dynamic"):
+        return f"its mapping is not strict (dynamic: {got.get('dynamic')!r})"
+    have, want = got.get("properties") or {}, wanted["properties"]
+    for name in sorted(set(have) | set(want)):
+        if name not in have:
+            continue  # an index built by an older newsearch, without a field added since (mappings only grow)
+        if name not in want:
+            return f"its mapping has a field {name!r} newsearch does not write"
+        a, b = have[name], want[name]
+        for param in sorted(set(a) | set(b)):
+            if a.get(param, _MAPPING_DEFAULTS.get(param)) != b.get(param, _MAPPING_DEFAULTS.get(param)):
+                return f"its field {name!r} is mapped with {param}={a.get(param)!r}, not {b.get(param)!r}"
+    return None
+
+
+def _scroll(scroll_id: str, client: OpenSearch) -> dict[str, Any]:
+    """The next page of a scroll."""
+    found: dict[str, Any] = client.scroll(body={"scroll_id": scroll_id, "scroll": "2m"})
+    return found
+
+
+def _document_problem(hit: Mapping[str, Any]) -> str | None:
+    """What is wrong with one document as the cluster holds it, or None: its state must decode to the
+    key its id is made of, its fields be there with their types, and its lengths count its terms."""
+    from .indexing import _printable
+
+    source = hit.get("_source")
+    if not isinstance(source, dict):
+        return "it has no stored fields"
+    try:
+        key, _, _ = _decode_state(source["state"])
+    except (KeyError, TypeError, ValueError):  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return "its state cannot be decoded"
+    if hit.get("_id") != _doc_id(key) or source.get("key") != _printable(key):
+        return "its state is another article's"
+    for name, kind in (("seq", int), ("id", str), ("path", str), ("article", dict)):
+        if not isinstance(source.get(name), kind):
+            return f"its field {name!r} is missing"
+    article = source["article"]
+    for name in ("id", "path"):
+        if source[name] and article.get(name) != source[name]:
+            return f"its stored article has another {name}"
+    for name in FIELDS:
+        values, length = source.get(f"{name}_terms"), source.get(f"{name}_length")
+        if not isinstance(article.get(name, ""), str) or not isinstance(values, list) \
+                or not all(isinstance(v, str) for v in values):
+            return f"its field {name!r} is missing"
+        if length != sum(len(v.split()) for v in values):
+            return f"its {name} length is not the number of its terms"
+    return None
+
+
 # --- the home ---------------------------------------------------------------------------------------------
 
 class ClusterHome:
@@ -953,6 +1231,8 @@ class ClusterHome:
                  settings: RankingSettings) -> None:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,200}", index):
             raise ValueError(f"OpenSearch index name {index!r}: lower-case letters, digits, _ . - only")
+        if index == LOCKS_INDEX:
+            raise ValueError(f"OpenSearch index name {index!r}: newsearch keeps its writers' locks there")
         self.client = _Client(parse_urls(urls))
         self.index = index
         self.analyzer = FrenchAnalyzer()
@@ -972,8 +1252,8 @@ class ClusterHome:
             self._names = load_names(self.analyzer, self._names_file)
         return self._names
 
-    def _concrete(self) -> str | None:
-        """The index the alias points to, or None when there is none."""
+    def _aliased(self) -> list[str]:
+        """The indices the alias points to: one, or none before the first build."""
         from opensearchpy.exceptions import NotFoundError
 
         def aliased(c: OpenSearch) -> dict[str, Any]:
@@ -983,7 +1263,11 @@ class ClusterHome:
             except NotFoundError:
                 return {}
 
-        names = sorted(self.client.call(aliased))
+        return sorted(self.client.call(aliased))
+
+    def _concrete(self) -> str | None:
+        """The index the alias points to, or None when there is none."""
+        names = self._aliased()
         return names[0] if names else None
 
     def _opened(self) -> str:
@@ -1313,15 +1597,98 @@ class ClusterHome:
                 int(stats["_all"]["primaries"]["store"]["size_in_bytes"]),
                 dt.datetime.fromisoformat(updated) if updated else None)
 
+    def check(self) -> ClusterCheck:
+        """Read the whole index as the cluster holds it: the alias names one index, of this newsearch's
+        format and mapping, whose every primary shard is started, and whose every document decodes and
+        has its fields (in one snapshot, from every shard, as many as the cluster counts). Raises
+        :class:`ClusterIndexCorrupt` with the first problem, :class:`ClusterIndexNotFound` for no index."""
+        aliased = self._aliased()
+        if not aliased:
+            raise ClusterIndexNotFound(self.where)
+        if len(aliased) > 1:
+            raise ClusterIndexCorrupt(self.where, f"its alias points to {len(aliased)} indices "
+                                                  f"({', '.join(aliased)}), not one")
+        concrete, = aliased
+        health = self.client.call(lambda c: c.cluster.health(index=concrete, params={
+            "level": "shards", "wait_for_status": "yellow", "timeout": "10s", "request_timeout": 60, "ignore": 408}))
+        shards = health["indices"][concrete]
+        for number, shard in sorted(shards["shards"].items(), key=lambda item: int(item[0])):
+            if not shard["primary_active"]:
+                raise ClusterIndexCorrupt(self.where, f"its shard {number} has no started copy (a node holding "
+                                                      "it is down, or its data is lost)")
+        got = self.client.call(lambda c: c.indices.get_mapping(index=concrete))[concrete]["mappings"]
+        meta = (got.get("_meta") or {}).get("newsearch")
+        if not isinstance(meta, dict) or "format" not in meta:
+            raise ClusterIndexCorrupt(self.where, f"{concrete} is not a newsearch index (its mapping names no "
+                                                  "newsearch format)")
+        if meta["format"] != _FORMAT:
+            raise ClusterIndexCorrupt(self.where, f"{concrete} is of newsearch's cluster format "
+                                                  f"{meta['format']!r}; this newsearch reads format {_FORMAT}")
+        difference = _mapping_difference(got, _mapping())
+        if difference:
+            raise ClusterIndexCorrupt(self.where, f"{concrete}: {difference}")
+        documents = self._check_documents(concrete)
+        copies = int(shards["number_of_shards"]) * (1 + int(shards["number_of_replicas"]))
+        return ClusterCheck(index=concrete, shards=int(shards["number_of_shards"]),
+                            copies=int(shards["active_shards"]), copies_expected=copies, documents=documents)
+
+    def _check_documents(self, concrete: str) -> int:
+        """Every document of ``concrete`` checked (:func:`_document_problem`), through one scroll: one
+        snapshot, answered by every shard; its count must be the number of documents read."""
+        found = self.client.search(concrete, {"size": 1000, "sort": ["_doc"], "track_total_hits": True},
+                                   scroll="2m")
+        total = int(found["hits"]["total"]["value"])
+        read = 0
+        scroll: str = found.get("_scroll_id", "")
+        try:
+            while hits := found["hits"]["hits"]:
+                for hit in hits:
+                    problem = _document_problem(hit)
+                    if problem:
+                        raise ClusterIndexCorrupt(self.where, f"document {hit.get('_id')}: {problem}")
+                read += len(hits)
+                found = self.client.call(partial(_scroll, scroll))
+                if found.get("_shards", {}).get("failed"):
+                    raise ClusterError(self.client.urls, "some shard failed to answer")
+                scroll = found.get("_scroll_id", scroll)
+        finally:
+            if scroll:
+                try:
+                    self.client.call(lambda c: c.clear_scroll(body={"scroll_id": scroll}))
+                except ClusterError:
+                    pass  # the cluster drops it when its 2 minutes are over
+        if read != total:
+            raise ClusterIndexCorrupt(self.where, f"it counts {total} documents, but {read} were read")
+        return read
+
     # --- writing
 
     def _create(self) -> str:
+        """A new concrete index, ``NAME-<20 digits of UTC time>``, its mapping naming the alias it is for."""
         name = f"{self.index}-{dt.datetime.now(dt.UTC).strftime('%Y%m%d%H%M%S%f')}"
+        mappings = _mapping()
+        mappings["_meta"]["newsearch"]["alias"] = self.index
         body = {"settings": {"number_of_shards": SHARDS, "number_of_replicas": REPLICAS,
                              "max_result_window": MAX_RESULT_WINDOW},
-                "mappings": _mapping()}
+                "mappings": mappings}
         self.client.call(lambda c: c.indices.create(index=name, body=body, params={"wait_for_active_shards": "all"}))
         return name
+
+    def _orphans(self) -> list[str]:
+        """Concrete indices a killed first build or ``--rebuild`` of this index left: named
+        ``NAME-<20 digits>`` as :meth:`_create` names them, newsearch's by their mapping, made for this
+        alias (or for no alias named, by an older newsearch) and pointed to by no alias. Another index,
+        a user's or another newsearch index's (``NAME-x``'s are ``NAME-x-<digits>``), never matches."""
+        own = re.compile(re.escape(self.index) + r"-\d{20}")
+        found = self.client.call(lambda c: c.indices.get(index=f"{self.index}-*", params={
+            "ignore_unavailable": "true", "allow_no_indices": "true", "filter_path": "*.aliases,*.mappings._meta"}))
+        orphans = []
+        for name, about in sorted((found or {}).items()):
+            meta = ((about.get("mappings") or {}).get("_meta") or {}).get("newsearch")
+            if (own.fullmatch(name) and not about.get("aliases") and isinstance(meta, dict)
+                    and meta.get("alias", self.index) == self.index):
+                orphans.append(name)
+        return orphans
 
     def _known(self, concrete: str) -> tuple[dict[str, tuple[str, str]], list[str], int]:
         """Every document's key, fingerprint and signature, their ids, and the last sequence number."""
@@ -1340,11 +1707,21 @@ class ClusterHome:
 
     def update(self, paths: list[Path], *, rebuild: bool, fields: Mapping[str, str] | None,
                on_problem: Callable[[BadArticle], None] | None,
-               progress: Callable[[Progress], None] | None) -> IndexReport:
-        """Bring the cluster index in line with ``paths``, as ``indexing.update_index`` does locally."""
-        from .articles import find_files, read_file
-        from .indexing import IndexReport, _KnownState, _write_changes
+               progress: Callable[[Progress], None] | None, wait: float = 0.0, jobs: int = 1,
+               memory_mb: int = 256) -> IndexReport:
+        """Bring the cluster index in line with ``paths``, as ``indexing.update_index`` does locally:
+        one run at a time (the lock, waited for up to ``wait`` seconds), leftovers of killed runs
+        removed, and a new index that a failed run created removed again. ``jobs`` and ``memory_mb``
+        are the local writer's: here this process analyses the articles and the cluster buffers them."""
+        from .articles import find_files
+        from .indexing import _PAUSE, IndexReport, _pause
 
+        if jobs != 1:
+            raise ValueError("jobs applies to the local index only: on OpenSearch, this process analyses the "
+                             "articles")
+        if memory_mb != 256:
+            raise ValueError("memory_mb applies to the local index only: on OpenSearch, the cluster buffers "
+                             "what it is sent")
         started = time.perf_counter()
         report = IndexReport()
 
@@ -1360,11 +1737,40 @@ class ClusterHome:
             params={"wait_for_status": "yellow", "timeout": "30s", "request_timeout": 60, "ignore": 408}))
         if health.get("status") == "red":
             raise ClusterError(self.client.urls, "the cluster is red: some shard has no copy on a running node")
-        previous = self._concrete()
-        if not files and previous is None:
+        if not files and self._concrete() is None:
             report.seconds = time.perf_counter() - started
             return report
-        concrete = self._create() if rebuild or previous is None else previous
+        lock = _Lock(self)
+        lock.acquire(wait)
+        try:
+            previous = self._concrete()
+            for orphan in self._orphans():
+                self.client.call(lambda c: c.indices.delete(index=orphan))  # noqa: B023 - called at once
+            concrete = self._create() if rebuild or previous is None else previous
+            try:
+                writer = self._fill(concrete, previous, files, roots, fields, report, problem, progress, lock)
+                if _PAUSE:
+                    _pause("commit")
+                lock.confirm()
+                self._switch(concrete, previous)
+            except BaseException:
+                if concrete != previous:  # as a failed local run deletes what it wrote
+                    self._drop(concrete)
+                raise
+            # The alias names the new index now: a failure here leaves it searchable, and the next run redoes this.
+            self._after_run(concrete, writer)
+        finally:
+            lock.release()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _fill(self, concrete: str, previous: str | None, files: list[Path], roots: list[str],
+               fields: Mapping[str, str] | None, report: IndexReport, problem: Callable[[BadArticle], None],
+               progress: Callable[[Progress], None] | None, lock: _Lock) -> _BulkWriter:
+        """Every change of the run, acknowledged by the cluster; the writer, which knows what it sent."""
+        from .articles import read_file
+        from .indexing import _KnownState, _write_changes
+
         current = _KnownState()
         ids: list[str] = []
         seq = 0
@@ -1374,13 +1780,17 @@ class ClusterHome:
             for number, key in enumerate(state):
                 current.docnums[key].append(number)
         duplicates = self._mapped(concrete, DUPKEYS)
-        writer = _BulkWriter(self, concrete, ids, set(current.state), report, problem, seq,
+        writer = _BulkWriter(self, concrete, ids, set(current.state), report, problem, seq, lock=lock,
                              duplicates=duplicates, watch=len(current.state) // _FULL_PASS_SHARE,
                              groups=_planned_groups(files, fields, read_file) if duplicates and not ids else {})
         _write_changes(writer, current, files, roots, fields, report, problem, progress, read_file,  # type: ignore[arg-type]
                        duplicates=writer.duplicates)
         writer.flush()
-        stamp = {"_meta": {"newsearch": {**self._meta(concrete), "format": _FORMAT,
+        return writer
+
+    def _switch(self, concrete: str, previous: str | None) -> None:
+        """Stamp the index, make its documents visible and, for a new one, point the alias to it."""
+        stamp = {"_meta": {"newsearch": {**self._meta(concrete), "format": _FORMAT, "alias": self.index,
                                          "updated": dt.datetime.now().isoformat()}}}
         self.client.call(lambda c: c.indices.put_mapping(index=concrete, body=stamp))
         self.client.call(lambda c: c.indices.refresh(index=concrete))
@@ -1389,9 +1799,13 @@ class ClusterHome:
             if previous is not None:
                 actions.append({"remove_index": {"index": previous}})
             self.client.call(lambda c: c.indices.update_aliases(body={"actions": actions}))
-        self._after_run(concrete, writer)
-        report.seconds = time.perf_counter() - started
-        return report
+
+    def _drop(self, concrete: str) -> None:
+        """Delete the new index of a failed run; a cluster out of reach leaves it to the next run."""
+        try:
+            self.client.call(lambda c: c.indices.delete(index=concrete))
+        except ClusterError:
+            pass  # the next run, holding the lock, removes it as an orphan
 
     # --- after each run: duplicate groups and glued words over the whole index
 

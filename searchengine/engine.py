@@ -42,7 +42,7 @@ from .scoring import IndexArrays
 from .snippets import ArticleText, Highlighter
 
 if TYPE_CHECKING:
-    from .cluster import ClusterHome
+    from .cluster import ClusterCheck, ClusterHome
     from .errors import BadArticle
     from .indexing import IndexReport, Progress
     from .scoring import DocIds
@@ -370,7 +370,8 @@ class SearchEngine:
         _positive(jobs, "jobs")
         if self._cluster is not None:
             return self._cluster.update([Path(p) for p in paths], rebuild=rebuild, fields=fields,
-                                        on_problem=on_problem, progress=progress)
+                                        on_problem=on_problem, progress=progress, wait=wait, jobs=jobs,
+                                        memory_mb=memory_mb)
         report = update_index(
             self.path, paths, rebuild=rebuild, fields=fields, wait=wait, memory_mb=memory_mb,
             jobs=jobs, on_problem=on_problem, progress=progress,
@@ -488,13 +489,15 @@ class SearchEngine:
 
         return self._read(work)
 
-    def check(self) -> Verification:
+    def check(self) -> Verification | ClusterCheck:
         """Read every file of the index and compare it with the checksum its
-        commit recorded; raises :class:`IndexCorrupt` naming a damaged file."""
+        commit recorded; raises :class:`IndexCorrupt` naming a damaged file.
+        On OpenSearch, read the whole index as the cluster holds it (see
+        :meth:`~searchengine.cluster.ClusterHome.check`)."""
         from .indexing import verify_index
 
         if self._cluster is not None:
-            raise NewsearchError("an OpenSearch index has no files here to check: the cluster checksums its own")
+            return self._cluster.check()
         return verify_index(self.path)
 
     def info(self) -> IndexInfo:

@@ -11,8 +11,10 @@
     ├── ArticleNotFound no article has that id, or several have
     └── ClusterError    the OpenSearch cluster cannot be reached, is red, or refused a request
 
-An OpenSearch index that does not exist is an ``IndexNotFound`` too
-(``ClusterIndexNotFound``), so callers treat both homes alike.
+On an OpenSearch cluster, a missing index, one another run is updating and a
+damaged one are ``IndexNotFound``, ``IndexLocked`` and ``IndexCorrupt`` too
+(``ClusterIndexNotFound``, ``ClusterIndexLocked``, ``ClusterIndexCorrupt``),
+so callers treat both homes alike.
 
 Whoosh's and the OS's exceptions are caught where they happen and re-raised as
 one of these, so embedders and the CLI deal with this tree alone. Messages say
@@ -109,3 +111,23 @@ class ClusterError(NewsearchError):
         self.urls = urls
         self.reason = reason
         super().__init__(f"OpenSearch at {urls}: {reason}")
+
+
+class ClusterIndexLocked(IndexLocked):
+    """Another run holds the lock of that index on the OpenSearch cluster; ``.owner`` says whose, and when
+    the lock lapses if that run was killed."""
+
+    def __init__(self, where: str, owner: str) -> None:
+        self.path = Path(where)
+        self.owner = owner
+        NewsearchError.__init__(self, f"the index {where} is being updated by another process ({owner})")
+
+
+class ClusterIndexCorrupt(IndexCorrupt):
+    """``check`` found the index on the OpenSearch cluster damaged (a shard without a started copy, an
+    alias to several indices, another mapping, a document that does not decode)."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        self.path = Path(where)
+        self.reason = reason
+        NewsearchError.__init__(self, f"cannot open the index {where}: {reason}")

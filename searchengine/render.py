@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .cluster import ClusterCheck
     from .engine import IndexInfo
     from .facets import Facets
     from .indexing import IndexReport
@@ -278,9 +279,14 @@ def info_dict(info: IndexInfo) -> dict[str, Any]:
     }
 
 
-def render_info(info: IndexInfo, as_json: bool = False, check: Verification | None = None) -> str:
+def render_info(info: IndexInfo, as_json: bool = False, check: Verification | ClusterCheck | None = None) -> str:
+    from .cluster import ClusterCheck  # here: only `info --check` on a cluster needs it
+
     values = info_dict(info)
-    if check is not None:
+    if isinstance(check, ClusterCheck):
+        values["check"] = {"verified": True, "index": check.index, "shards": check.shards, "copies": check.copies,
+                           "copies_expected": check.copies_expected, "documents": check.documents}
+    elif check is not None:
         values["check"] = {"verified": check.verified, "generation": check.generation, "files": check.files,
                            "size_bytes": check.size_bytes}
     if as_json:
@@ -293,7 +299,10 @@ def render_info(info: IndexInfo, as_json: bool = False, check: Verification | No
         f"Last update: {values['last_update'] or 'never'}",
         f"Analyser:    {info.analyzer}",
     ]
-    if check is not None and check.verified:
+    if isinstance(check, ClusterCheck):
+        lines.append(f"Check:       {check.documents} documents read, {check.shards} shards, "
+                     f"{check.copies} of {check.copies_expected} copies started, all as written")
+    elif check is not None and check.verified:
         lines.append(f"Check:       {check.files} files, {check.size_bytes / 1e6:.1f} MB, all as committed")
     elif check is not None:
         lines.append("Check:       not possible: the last commit recorded no checksums (the next one will)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
 import uuid
 
 import httpx
@@ -474,3 +475,238 @@ def test_stop_words_rerank_as_locally(both, query):
     words of the query's groups get, is not added to them."""
     local, cluster, _, _ = both
     same_hits(local.search(query), cluster.search(query))
+
+
+# --- the writing side: one run at a time, killed runs' leftovers, check, options (issue 16) -----------------
+# Other runs are other processes, stopped at a named point by NEWSEARCH_TEST_PAUSE (see searchengine.indexing).
+
+def on(cluster, name):
+    return ["--opensearch", ",".join(cluster.urls), "--opensearch-index", name]
+
+
+def concrete_indices(cluster, pattern):
+    """The names of the concrete indices matching ``pattern``, and the aliases of each."""
+    found = httpx.get(f"{cluster.urls[0]}/{pattern}/_alias", params={"ignore_unavailable": "true"}, timeout=60)
+    return {index: sorted(about["aliases"]) for index, about in found.json().items()}
+
+
+def lock_of(cluster, name):
+    found = httpx.get(f"{cluster.urls[0]}/newsearch-locks/_doc/{name}", timeout=60).json()
+    return found.get("_source") if found.get("found") else None
+
+
+def lapse_lock(cluster, name):
+    """What a minute without renewal does to the lock of a killed run: its lease ends (moved, not waited for)."""
+    lock = lock_of(cluster, name)
+    assert lock is not None
+    lock["expires"] = 0
+    httpx.put(f"{cluster.urls[0]}/newsearch-locks/_doc/{name}", json=lock, timeout=60).raise_for_status()
+
+
+def few_articles(folder, count=3):
+    folder.mkdir(exist_ok=True)
+    for i in range(count):
+        write(folder, f"{i}.txt", f"Grève numéro {i}", f"Les cheminots de la ligne {i} sont en grève.")
+
+
+def test_a_second_run_into_a_cluster_index_is_refused_as_locally_and_waits(opensearch_cluster, tmp_path):
+    from searchengine.errors import IndexLocked
+    from tests.test_indexing import NEWSEARCH, newsearch, paused, release
+
+    folder = tmp_path / "a"
+    few_articles(folder)
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    home = on(opensearch_cluster, name)
+    assert newsearch("index", str(folder), *home).returncode == 0
+    write(folder, "new.txt", "Nouvelle grève", "Les contrôleurs rejoignent les cheminots.")
+    holder = paused(tmp_path, "added:1", "index", str(folder), *home)
+    try:
+        second = newsearch("index", str(folder), *home)
+        assert second.returncode == 2
+        assert second.stderr.startswith(f"Error: the index '{name}' on {','.join(opensearch_cluster.urls)} is being "
+                                         f"updated by another process (pid {holder.pid} on "), second.stderr
+        assert "pass --wait SECONDS" in second.stderr and len(second.stderr.splitlines()) == 1
+        with pytest.raises(IndexLocked, match="being updated by another process"):
+            SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=name).index([folder])
+        during = newsearch("query", "grève", *home, "--json")
+        assert during.returncode == 0 and json.loads(during.stdout)["total"] == 3
+        waiting = subprocess.Popen([NEWSEARCH, "index", str(folder), *home, "--wait", "120"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finally:
+        status, err = release(holder)
+    assert status == 0, err
+    assert "1 added" in err
+    _, waited = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, waited
+    assert "0 added, 0 updated, 4 unchanged" in waited
+    assert lock_of(opensearch_cluster, name) is None
+
+
+@pytest.fixture
+def decoys(opensearch_cluster):
+    """An index name, and indices a run of it must leave alone: a user's index that only looks like ours,
+    and another newsearch index's leftover (NAME-x's own indices are NAME-x-<digits>). A replica each: a
+    later test kills a node and expects no index to lose its only copy."""
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    url = opensearch_cluster.urls[0]
+    settings = {"settings": {"number_of_shards": 1, "number_of_replicas": 1}}
+    httpx.put(f"{url}/{name}-20000101000000000000", json=settings, timeout=60).raise_for_status()
+    httpx.put(f"{url}/{name}-x-20000101000000000000", timeout=60, json={
+        **settings, "mappings": {"_meta": {"newsearch": {"format": 1}}}}).raise_for_status()
+    yield name, {f"{name}-20000101000000000000", f"{name}-x-20000101000000000000"}
+    httpx.delete(f"{url}/{name}-20000101000000000000,{name}-x-20000101000000000000", timeout=60)
+
+
+def test_a_killed_first_build_leaves_a_lock_that_lapses_and_an_orphan_the_next_run_removes(opensearch_cluster,
+                                                                                          tmp_path, decoys):
+    from tests.test_indexing import newsearch, paused
+
+    folder = tmp_path / "a"
+    few_articles(folder)
+    name, others = decoys
+    home = on(opensearch_cluster, name)
+    proc = paused(tmp_path, "added:1", "index", str(folder), *home)
+    proc.kill()
+    proc.communicate()
+    left = set(concrete_indices(opensearch_cluster, f"{name}-*")) - others
+    assert len(left) == 1 and concrete_indices(opensearch_cluster, f"{name}-*")[left.pop()] == []
+    refused = newsearch("index", str(folder), *home)
+    assert refused.returncode == 2 and f"being updated by another process (pid {proc.pid} on " in refused.stderr
+    lapse_lock(opensearch_cluster, name)
+    done = newsearch("index", str(folder), *home)
+    assert done.returncode == 0, done.stderr
+    assert "3 added, 0 updated, 0 unchanged" in done.stderr
+    now = concrete_indices(opensearch_cluster, f"{name}-*")
+    assert sorted(now.values()) == [[], [], [name]]
+    assert others < set(now)
+    assert json.loads(newsearch("info", "--json", *home).stdout)["articles"] == 3
+    assert lock_of(opensearch_cluster, name) is None
+
+
+def test_a_killed_rebuild_leaves_an_orphan_the_next_run_removes_and_sigterm_leaves_none(opensearch_cluster,
+                                                                                        tmp_path):
+    import signal
+
+    from tests.test_indexing import newsearch, paused
+
+    folder = tmp_path / "a"
+    few_articles(folder)
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    home = on(opensearch_cluster, name)
+    assert newsearch("index", str(folder), *home).returncode == 0
+    first = concrete_indices(opensearch_cluster, f"{name}-*")
+    proc = paused(tmp_path, "commit", "index", "--rebuild", str(folder), *home)
+    proc.kill()
+    proc.communicate()
+    proc.marker.unlink()  # the next run pauses at the same point
+    assert len(concrete_indices(opensearch_cluster, f"{name}-*")) == 2  # the old one, aliased, and the orphan
+    assert json.loads(newsearch("info", "--json", *home).stdout)["articles"] == 3
+    lapse_lock(opensearch_cluster, name)
+    done = newsearch("index", str(folder), *home)
+    assert done.returncode == 0, done.stderr
+    assert "0 added, 0 updated, 3 unchanged" in done.stderr
+    assert concrete_indices(opensearch_cluster, f"{name}-*") == first
+    # SIGTERM (as Ctrl-C) undoes the run: its new index deleted, its lock let go of.
+    proc = paused(tmp_path, "commit", "index", "--rebuild", str(folder), *home)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and err == "Interrupted: the index keeps its last committed state.\n"
+    assert concrete_indices(opensearch_cluster, f"{name}-*") == first
+    assert lock_of(opensearch_cluster, name) is None
+
+
+def test_info_check_reads_a_healthy_cluster_index(both, opensearch_cluster, runner):
+    _, cluster, _, name = both
+    done = runner.invoke(cli, ["info", "--check", "--json", *on(opensearch_cluster, name)])
+    assert done.exit_code == 0, done.output
+    check = json.loads(done.output)["check"]
+    assert (check["verified"], check["documents"], check["shards"], check["copies"], check["copies_expected"]) == \
+           (True, 306, 2, 4, 4)
+    assert check["index"] == cluster.check().index and check["index"].startswith(f"{name}-")
+    text = runner.invoke(cli, ["info", "--check", *on(opensearch_cluster, name)])
+    assert text.exit_code == 0
+    assert "Check:       306 documents read, 2 shards, 4 of 4 copies started, all as written\n" in text.output
+
+
+def test_info_check_finds_a_damaged_cluster_index(opensearch_cluster, tmp_path, runner):
+    import base64
+
+    from searchengine.errors import IndexCorrupt
+
+    folder = tmp_path / "a"
+    few_articles(folder)
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    engine = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=name)
+    engine.index([folder])
+    url, urls = opensearch_cluster.urls[0], ",".join(opensearch_cluster.urls)
+    concrete = engine.check().index
+    victim = httpx.post(f"{url}/{name}/_search", json={"size": 1, "sort": ["seq"]}, timeout=60).json()
+    victim = victim["hits"]["hits"][0]["_id"]
+
+    def damage(change):
+        httpx.post(f"{url}/{concrete}/_update/{victim}", params={"refresh": "true"}, json={"doc": change},
+                   timeout=60).raise_for_status()
+
+    def checked():
+        done = runner.invoke(cli, ["info", "--check", *on(opensearch_cluster, name)])
+        assert done.exit_code == 2 and len(done.output.splitlines()) == 1
+        return done.output
+
+    damage({"state": base64.b64encode(b"not a state").decode()})
+    assert checked() == (f"Error: cannot open the index '{name}' on {urls}: document {victim}: its state cannot be "
+                         "decoded; run `newsearch index --rebuild PATHS...` to build it again\n")
+    with pytest.raises(IndexCorrupt, match="its state cannot be decoded"):
+        engine.check()
+    engine.index([folder], rebuild=True)
+    assert engine.check().documents == 3
+    concrete = engine.check().index
+    damage({"body_length": 1000})
+    assert checked().endswith(f"document {victim}: its body length is not the number of its terms; run "
+                              "`newsearch index --rebuild PATHS...` to build it again\n")
+    httpx.put(f"{url}/{name}-extra", timeout=60).raise_for_status()
+    httpx.put(f"{url}/{name}-extra/_alias/{name}", timeout=60).raise_for_status()
+    assert f": its alias points to 2 indices ({concrete}, {name}-extra), not one;" in checked()
+    httpx.delete(f"{url}/{name}-extra", timeout=60).raise_for_status()
+    httpx.delete(f"{url}/{concrete}/_alias/{name}", timeout=60).raise_for_status()
+    assert checked() == f"Error: no index '{name}' on {urls}: run `newsearch index` to build one\n"
+
+
+def test_jobs_and_memory_are_refused_on_a_cluster(opensearch_cluster, runner, tmp_path):
+    """Not ignored: refused (--wait works there, see the test of two runs)."""
+    home = on(opensearch_cluster, f"test-{uuid.uuid4().hex[:8]}")
+    for option, value in (("--jobs", "2"), ("--memory", "64")):
+        done = runner.invoke(cli, ["index", str(tmp_path), option, value, *home])
+        assert done.exit_code == 2
+        assert done.output.startswith(f"Error: Invalid value for '{option}': only for the local index: with "
+                                      "--opensearch, ")
+    engine = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index="never-built")
+    with pytest.raises(ValueError, match="jobs applies to the local index only"):
+        engine.index([tmp_path], jobs=2)
+    with pytest.raises(ValueError, match="memory_mb applies to the local index only"):
+        engine.index([tmp_path], memory_mb=64)
+
+
+def test_a_run_whose_lock_was_taken_over_writes_no_more(opensearch_cluster):
+    """A run that could not renew its lease for a minute (the cluster out of its reach) may find, when it
+    renews again, that another run took the lock over: it stops before its next batch."""
+    from searchengine.cluster import _Lock
+    from searchengine.errors import IndexLocked
+
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    home = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=name)._cluster
+    lock = _Lock(home)
+    lock.acquire(0)
+    try:
+        lapse_lock(opensearch_cluster, name)
+        other = _Lock(home)
+        other.acquire(0)  # another run takes the lapsed lock over
+        with lock._mutex:
+            lock._renew()  # the renewing thread's next beat
+        with pytest.raises(IndexLocked, match=f"it took over the lock of this run: pid {os.getpid()} on "):
+            lock.confirm()
+        lock.release()
+        assert lock_of(opensearch_cluster, name)["expires"] > 0  # the other run's lock stays
+        other.release()
+        assert lock_of(opensearch_cluster, name) is None
+    finally:
+        lock.release()
