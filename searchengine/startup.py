@@ -14,7 +14,7 @@ tearing down at exit what it imported. Three measures, each measured with
   writes) and ``calendar`` (to parse dates in Whoosh's query language).
   Importing NumPy imports ``numpy.linalg`` and with it NumPy's typing
   aliases, a tenth of its import, for ``numpy.matrix`` and polynomial
-  fits. Each is imported with a stand-in for them: the importing module
+  fits, and ``ctypes`` for arrays' ``.ctypes``. Each is imported with a stand-in for them: the importing module
   keeps the stand-in, which imports the real module the first time one of
   its names is used, so behaviour is unchanged. The stand-ins are in
   ``sys.modules`` only while NumPy, or Whoosh and the engine, are imported,
@@ -49,7 +49,10 @@ _DEFERRED_BY_WHOOSH: dict[str, tuple[str, ...]] = {
     "calendar": (),
 }
 """Each module deferred while Whoosh is imported, and the names its importers take from it with ``from ... import``."""
-_DEFERRED_BY_NUMPY: dict[str, tuple[str, ...]] = {"numpy.linalg": ("matrix_power", "eigvals", "inv", "lstsq")}
+_DEFERRED_BY_NUMPY: dict[str, tuple[str, ...]] = {
+    "numpy.linalg": ("matrix_power", "eigvals", "inv", "lstsq"),
+    "ctypes": (),
+}
 """Likewise while NumPy is imported."""
 _EQUIVALENT = {("hashlib", "md5"): "_md5"}
 """Names of deferred modules that a module importing at once does as well."""

@@ -39,6 +39,7 @@ NOT_FOR_A_QUERY = {
     "calendar": "imported by Whoosh's date parsing, for its query language",
     "numpy.linalg": "imported by numpy.matrix and polynomial fits, with NumPy's typing aliases",
     "numpy._typing": "numpy.linalg's",
+    "ctypes": "imported by NumPy for arrays' .ctypes",
     "importlib.resources": "its readers import zipfile; two small data files are read without it",
     "searchengine.articles": "the article readers",
     "searchengine.fastwriter": "the index writer",
@@ -86,7 +87,10 @@ def test_deferred_modules_are_imported_on_first_use(engine, tmp_path):
 import cached_property, whoosh.compat, whoosh.index, whoosh.util, whoosh.util.times, whoosh.filedb.filestore
 import whoosh.filedb.filetables, numpy
 async def coroutine(): pass
-deferred = ("asyncio", "whoosh.query", "urllib.request", "tempfile", "random", "calendar", "numpy.linalg")
+def ctypes_pointer():
+    import ctypes
+    return ctypes.POINTER(ctypes.c_int64)
+deferred = ("asyncio", "whoosh.query", "urllib.request", "tempfile", "random", "calendar", "numpy.linalg", "ctypes")
 before = {name: name in sys.modules for name in deferred}
 coroutine_seen = cached_property.asyncio.iscoroutinefunction(coroutine)
 with whoosh.index.open_dir(sys.argv[sys.argv.index("--index-dir") + 1], indexname="newsearch").searcher() as s:
@@ -96,6 +100,7 @@ name = whoosh.util.random_name(8)
 days = whoosh.util.times.calendar.monthrange(2024, 2)[1]
 square = (numpy.matrix([[1, 1], [0, 1]]) ** 3).tolist()
 fit = numpy.polyfit([0, 1, 2], [1, 3, 5], 1).round(6).tolist()
+pointer = numpy.arange(3, dtype=numpy.int64).ctypes.data_as(ctypes_pointer()).contents.value
 import urllib.request, hashlib, tempfile
 print(json.dumps({
     "before": before,
@@ -109,13 +114,15 @@ print(json.dumps({
     "days": days,
     "square": square,
     "fit": fit,
+    "pointer": pointer,
     "md5": whoosh.filedb.filetables.md5_hash(b"Poutine") == int(hashlib.md5(b"Poutine").hexdigest(), 16) & 0xFFFFFFFF,
 }))
 """
     output, checks = fresh("query", "Kim Poutine", "--index-dir", str(tmp_path / "index"), code=code)
     assert "Sommet à Vladivostok" in output
-    deferred = ("asyncio", "whoosh.query", "urllib.request", "tempfile", "random", "calendar", "numpy.linalg")
+    deferred = ("asyncio", "whoosh.query", "urllib.request", "tempfile", "random", "calendar", "numpy.linalg",
+                "ctypes")
     assert checks == {"before": dict.fromkeys(deferred, False), "after": dict.fromkeys(deferred, True),
                       "real": True, "coroutine": True, "document": "Sommet à Vladivostok", "urlretrieve": True,
                       "temporary": True, "name": 8, "days": 29, "square": [[1, 3], [0, 1]], "fit": [2.0, 1.0],
-                      "md5": True}
+                      "pointer": 0, "md5": True}
