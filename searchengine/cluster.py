@@ -28,9 +28,11 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import math
 import os
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -40,17 +42,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .analysis import FrenchAnalyzer
+from .duplicates import BANDS, DuplicateGroups, duplicate_key
 from .errors import ArticleNotFound, BadArticle, ClusterError, ClusterIndexNotFound, NewsearchError
 from .facets import Facet, Facets
+from .glued import _FULL_PASS_SHARE, MAX_GLUED_DF, MIN_HEAD, Glued, GluedWords, find_glued
 from .plan import MAX_PREFIX_TERMS, QueryPlan, Terms, plan_query, plan_similar, typo_count
 from .queries import FIELDS, ParsedQuery
 from .ranking import Filters, Ranked, Ranking, RankingSettings, _key, _rerank
 from .results import ArticleView, SearchResults, article_view, build_results
 from .scoring import bm25_idf
 from .snippets import ArticleText, Highlighter
-from .whooshformat import quantised_length
+from .whooshformat import byte_to_length, quantised_length
 
 if TYPE_CHECKING:
+    from numpy.typing import NDArray
     from opensearchpy import OpenSearch
 
     from .indexing import IndexReport, Progress
@@ -63,23 +68,37 @@ SHARDS = 2
 REPLICAS = 1
 MAX_TERM_CHARS = 255
 """OpenSearch's ``whitespace`` analyser cuts longer tokens in pieces: longer terms are sent cut here."""
-CLUSTER_PREFIX_TERMS = 100
-"""A prefix stands for at most this many words on the cluster: each is one clause per field, and
-OpenSearch refuses a query of more than 1,024 clauses."""
+CLAUSE_RESERVE = 224
+"""Clauses of a query kept for its other words when its prefixes are given theirs: each word of a
+prefix is one scoring clause per field, and OpenSearch refuses a query of more clauses than its
+``indices.query.bool.max_clause_count`` (1,024 by default), see :meth:`ClusterVocabulary.expand_prefix`."""
+DEFAULT_CLAUSE_LIMIT = 1024
 WINDOW_MARGIN = 50
 """Hits fetched past the page (and the reranked head) at first; see :meth:`ClusterHome._window`."""
 MAX_WINDOW = 5_000
 """The window stops growing here: past it, OpenSearch's order is taken as it is."""
-BOUND_SLACK = 1.2
-"""OpenSearch's score of a hit (each field's BM25 summed) is above its BM25F but for the two
-engines' rounding of field lengths and statistics, which this factor covers."""
-TIER_BOOST = 10_000.0
-"""Added by each tier's marker clause, above any relevance, so OpenSearch orders the window by tier first."""
+BOUND_SLACK = 1.0001
+"""OpenSearch's relevance of a hit is at or above the exact one (see :func:`_part`) but for rounding:
+Lucene scores in float32, which this factor covers."""
 BATCH_ACTIONS = 500
 BATCH_BYTES = 8_000_000
 RETRY_SECONDS = 300.0
 """How long a bulk batch is retried while the cluster answers 429 (busy) or 5xx (a node lost)."""
 MAX_RESULT_WINDOW = 1_000_000
+MAX_MEMBERS = 10_000
+"""Matching copies fetched to list under the hits that fold them."""
+_MEMBERS_PATH = ",".join(["_shards", "aggregations.folded", *(f"hits.hits.{k}" for k in (
+    "_id", "_index", "_score", "fields", "matched_queries"))])
+"""The members query's answer without its buckets, which only their count and sum are needed of."""
+DUPKEYS = "dupkeys"
+"""Each article's duplicate keys (``duplicates.duplicate_key``, as signed 64-bit numbers), in its
+source only: read back by the after-run step alone. An index made before them has no such field."""
+GROUP = "dup_group"
+"""The group of an article that has duplicates (the ``_id`` of its first-written member), absent
+for the others: what queries fold by, count by and filter on."""
+MAX_GROUP_BUCKETS = 60_000
+"""Groups counted per query to tell how many matching articles fold (OpenSearch's search.max_buckets
+is 65,535): a query matching more groups than this counts the first ones only."""
 _FORMAT = 1
 """The layout of the cluster index (mappings, fields); an index of another layout is refused."""
 
@@ -132,6 +151,8 @@ def _mapping() -> dict[str, Any]:
             **{f"{name}_length": {"type": "integer"} for name in FIELDS},
             "vocab": {"type": "keyword", "index": False, "doc_values": True},
             "article": {"type": "object", "enabled": False},
+            DUPKEYS: {"type": "long", "index": False, "doc_values": False},
+            GROUP: {"type": "keyword"},
         },
     }
 
@@ -166,6 +187,21 @@ class _Client:
         # Failover: a node that fails a request is marked dead and the request goes to the next one.
         self.os: OpenSearch = OpenSearch(list(urls), max_retries=3, retry_on_timeout=True,
                                          retry_on_status=(502, 503, 504), timeout=60)
+        self._clause_limit: int | None = None
+
+    def clause_limit(self) -> int:
+        """How many clauses the cluster takes in one query, read once: the smallest of each node's own
+        ``indices.query.bool.max_clause_count`` and the cluster's dynamic one (since OpenSearch 2.16 it
+        can be changed live, but a node's running search threads may keep the value they started with)."""
+        if self._clause_limit is None:
+            name = "indices.query.bool.max_clause_count"
+            nodes = self.call(lambda c: c.nodes.info(metric="settings", params={"flat_settings": "true"}))
+            limits = [int(node.get("settings", {}).get(name, DEFAULT_CLAUSE_LIMIT))
+                      for node in nodes.get("nodes", {}).values()]
+            live = self.call(lambda c: c.cluster.get_settings(params={"flat_settings": "true"}))
+            limits += [int(live[scope][name]) for scope in ("persistent", "transient") if name in live.get(scope, {})]
+            self._clause_limit = min(limits, default=DEFAULT_CLAUSE_LIMIT)
+        return self._clause_limit
 
     def call(self, what: Callable[[OpenSearch], Any]) -> Any:
         from opensearchpy.exceptions import ImproperlyConfigured, OpenSearchException
@@ -193,6 +229,7 @@ class _Stats:
     size: int
     total: Mapping[str, int]
     holding: Mapping[str, int]
+    longest: Mapping[str, int]
 
     def lucene_norm(self, name: str, length: int, b: float) -> float:
         """BM25's length normalisation as OpenSearch computes it (its quantised length, its average)."""
@@ -203,6 +240,16 @@ class _Stats:
         """The same as the local index computes it (``scoring.IndexArrays._norm``)."""
         average = self.total[name] / max(1, self.size) or 1.0
         return (1 - b) + b * float(np.float32(quantised_length(length))) / average
+
+    def norms(self, name: str, b: float) -> tuple[Floats, Floats]:
+        """The local and OpenSearch's length normalisations of ``name`` at every length where either
+        changes (both are steps of the length), from 1 to the longest held."""
+        starts = _STEP_STARTS[(_STEP_STARTS >= 1) & (_STEP_STARTS <= max(1, self.longest.get(name, 0)))]
+        local_average = self.total[name] / max(1, self.size) or 1.0
+        local = (1 - b) + b * _WHOOSH_ARRAY[np.searchsorted(_WHOOSH_ARRAY, np.minimum(starts, _WHOOSH_ARRAY[-1]))] \
+            / local_average
+        lucene = (1 - b) + b * _LUCENE_ARRAY[_byte4_array(starts)] / (self.total[name] / max(1, self.holding[name]))
+        return local.astype(np.float64), lucene.astype(np.float64)
 
 
 def _int_to_byte4(value: int) -> int:
@@ -225,8 +272,17 @@ def _byte4_to_int(byte: int) -> int:
     return _FREE_VALUES + (bits if shift == -1 else (bits | 0x08) << shift)
 
 
+def _byte4_array(values: NDArray[np.int64]) -> NDArray[np.int64]:
+    return np.array([_int_to_byte4(int(v)) for v in values.tolist()], dtype=np.int64)
+
+
 _FREE_VALUES = 24
 _LUCENE_LENGTH = [_byte4_to_int(b) for b in range(256)]
+_LUCENE_ARRAY = np.array(_LUCENE_LENGTH, dtype=np.float64)
+_WHOOSH_ARRAY = np.array(sorted({byte_to_length(b) for b in range(1, 256)}), dtype=np.int64)
+"""Every length the local index stores, ascending (lengths past the last are stored as it)."""
+_STEP_STARTS = np.array(sorted({0, *(_WHOOSH_ARRAY + 1).tolist(), *_LUCENE_LENGTH}), dtype=np.int64)
+"""Where the local or OpenSearch's stored length changes."""
 
 
 class ClusterVocabulary:
@@ -241,10 +297,26 @@ class ClusterVocabulary:
         self._size = stats.size
         self._df: dict[tuple[str, str], int] = {}
         self._within: dict[tuple[str, int], dict[str, set[str]]] = {}
+        self.glued: _GluedSource | None = None
+        """The index's glued words, which planning reads (``glued.GluedPlan``)."""
+        self._norms: dict[tuple[str, float], tuple[Floats, Floats]] = {}
+        self._under: dict[str, list[str]] = {}
+        self.preference = uuid.uuid4().hex
+        """Sends every search of the query to the same copies of the shards."""
+        self.clauses: dict[tuple[Terms, RankingSettings], list[_Clause]] = {}
+        """Each part's clauses as :func:`_clauses` boosts them, for this query."""
+        self.prefixes = 1
+        """How many prefixes the query holds, which share its clauses (see :meth:`expand_prefix`)."""
 
     @property
     def size(self) -> int:
         return self._size
+
+    def norms(self, name: str, b: float) -> tuple[Floats, Floats]:
+        """:meth:`_Stats.norms`, computed once a query."""
+        if (name, b) not in self._norms:
+            self._norms[name, b] = self.stats.norms(name, b)
+        return self._norms[name, b]
 
     def prefetch(self, terms: Iterable[str]) -> None:
         """The document frequency of each term in each field, in one request."""
@@ -280,44 +352,157 @@ class ClusterVocabulary:
             self.prefetch(t for words in by_field.values() for t in words)
         return sorted(self._within[key][fieldname])
 
+    def prefix_words(self) -> int:
+        """How many words a prefix may stand for: as locally (``plan.MAX_PREFIX_TERMS``), but the
+        query's prefixes share what the cluster's clause limit leaves, a clause per word and field."""
+        free = self.client.clause_limit() - CLAUSE_RESERVE
+        return max(1, min(MAX_PREFIX_TERMS, free // (len(FIELDS) * max(1, self.prefixes))))
+
     def expand_prefix(self, fieldname: str, prefix: str) -> Iterator[str]:
-        """The most frequent words under ``prefix`` in any field (the same for every field)."""
+        """The most frequent words under ``prefix`` in any field (the same for every field, asked once)."""
+        if prefix in self._under:
+            yield from self._under[prefix]
+            return
+        words = self.prefix_words()
         body = {"size": 0, "aggs": {"words": {"terms": {
             "field": "vocab", "include": "".join(ch if ch.isalnum() else "\\" + ch for ch in prefix) + ".*",
-            "size": min(MAX_PREFIX_TERMS, CLUSTER_PREFIX_TERMS), "shard_size": 10 * CLUSTER_PREFIX_TERMS}}}}
+            "size": words, "shard_size": 10 * words}}}}
         found = self.client.search(self.index, body)["aggregations"]["words"]["buckets"]
-        yield from sorted(bucket["key"] for bucket in found)
+        self._under[prefix] = sorted(bucket["key"] for bucket in found)
+        yield from self._under[prefix]
+
+
+@dataclass(frozen=True)
+class _GluedSource:
+    """What the after-run step stored, whose glued words planning asks for (``glued.GluedFile``'s ``words``)."""
+
+    after: _AfterRun
+
+    def words(self) -> GluedWords:
+        return self.after.glued
+
+
+def _after_of(vocabulary: ClusterVocabulary) -> _AfterRun:
+    return vocabulary.glued.after if vocabulary.glued is not None else _AfterRun()
+
+
+@dataclass(frozen=True)
+class _AfterRun:
+    """What the after-run step stores in the index's ``_meta``: how many groups of duplicates it holds
+    (0: none, or an index made before duplicate keys), and its glued words."""
+
+    groups: int = 0
+    glued: GluedWords = field(default_factory=GluedWords)
+
+    @classmethod
+    def of(cls, meta: Mapping[str, Any]) -> _AfterRun:
+        table = meta.get("glued") or {}
+        return cls(int(meta.get("groups") or 0),
+                   GluedWords.of(Glued(term, int(split), str(head), str(tail))
+                                 for term, (split, head, tail) in table.items()))
 
 
 # --- queries ----------------------------------------------------------------------------------------------
 
-def _part(part: Terms, settings: RankingSettings, name: str | None = None) -> dict[str, Any]:
-    """One part of a plan as a scoring query: each term in each field, its BM25 times the field's
-    boost and the part's weight; a phrase only where its terms stand in a row in some field. With
-    ``name``, each term's clause in each field is named ``name.k.field`` and the phrase ``name.p``, so
-    that each hit tells what it matched and how much each clause scored (see :func:`_part_score`)."""
-    boosts = settings.boosts(part.fields)
-    if settings.title_alone and "title" in boosts and not part.phrase:
-        # The title's own BM25 is added locally (RankingSettings.title_alone): the cluster's sum of
-        # fields must stay at or above the local score for the batch bound to hold.
-        boosts["title"] += settings.title_alone
+@dataclass(frozen=True)
+class _Clause:
+    """How one term of a part is asked of the cluster: the boost of its clause in each field that holds
+    it, and the most its local score (BM25F, and the title's own) can be."""
+
+    boosts: dict[str, float]
+    cap: float
+
+
+def _clauses(part: Terms, settings: RankingSettings, vocabulary: ClusterVocabulary) -> list[_Clause]:
+    """Each term's clauses, boosted so that OpenSearch's score of the term bounds its local one from
+    above, and as tightly as a sum of fields allows.
+
+    Locally a term scores ``w·I·f(Σ B_f·x_f)`` with ``f(x) = x(k1+1)/(x+k1)``, ``x_f = tf_f/m_f`` its
+    frequency over the field's local length normalisation, ``I`` the local idf, plus ``a·w·I_t·f(x_title)``
+    for the title alone. OpenSearch scores a field ``boost·L_f·f(tf_f/n_f)``, with its own idf ``L_f`` and
+    normalisation ``n_f``. ``f`` is concave with ``f(0) = 0``, so ``f(Σ y) <= Σ f(y)``: a boost at least
+    ``w·(I·f(B_f·tf/m)  [+ a·I_t·f(tf/m)]) / (L_f·f(tf/n))`` for every frequency and length makes the
+    fields' sum an upper bound. Each ratio ``f(c·t)/f(d·t)`` is monotonic in ``t`` and tends to 1, so it is
+    at most the larger of 1 and its value at ``tf = 1``; ``m`` and ``n`` are steps of the length, checked
+    at each step up to the longest held (:meth:`_Stats.norms`). ``f`` never exceeds ``k1 + 1``, so
+    ``w·(k1+1)·(I + a·I_t)`` is another bound, and the cluster takes the smaller (``function_score`` with
+    ``boost_mode: min``). Fields where the term is absent get no clause."""
+    known = vocabulary.clauses.get((part, settings))
+    if known is not None:
+        return known
+    stats, k1, b = vocabulary.stats, settings.k1, settings.b
+
+    def f(x: Floats) -> Floats:
+        return x * (k1 + 1) / (x + k1)
+
+    fields = settings.boosts(part.fields)
+    alone = settings.title_alone if "title" in fields and not part.phrase else 0.0
+    found = []
+    for term in part.terms:
+        frequency = {name: vocabulary.doc_frequency(name, term) for name in fields}
+        idf = bm25_idf(stats.size, max(frequency.values(), default=0))
+        title = bm25_idf(stats.size, frequency["title"]) if alone else 0.0
+        boosts = {}
+        for name, boost in fields.items():
+            if not frequency[name]:
+                continue
+            local, lucene = vocabulary.norms(name, b)
+            asked = f(1 / lucene)
+            needed = idf * np.maximum(f(boost / local) / asked, 1.0)
+            if name == "title" and alone:
+                needed += alone * title * np.maximum(f(1 / local) / asked, 1.0)
+            boosts[name] = part.weight * float(np.max(needed)) / _lucene_idf(frequency[name], stats.holding[name])
+        found.append(_Clause(boosts, part.weight * (k1 + 1) * (idf + alone * title)))
+    vocabulary.clauses[part, settings] = found
+    return found
+
+
+def _part(part: Terms, settings: RankingSettings, vocabulary: ClusterVocabulary,
+          name: str | None = None) -> dict[str, Any]:
+    """One part of a plan as a scoring query whose score bounds the part's local score from above (see
+    :func:`_clauses`); a phrase only where its terms stand in a row in some field. With ``name``, each
+    term's clause in each field is named ``name.k.field`` and the phrase ``name.p``, so that each hit tells
+    what it matched and how much each clause scored (see :func:`_part_score`)."""
     scoring = []
-    for k, t in enumerate(part.terms):
-        for f, boost in boosts.items():
-            clause: dict[str, Any] = {"value": _cut(t), "boost": boost * part.weight}
+    for k, (t, clause) in enumerate(zip(part.terms, _clauses(part, settings, vocabulary), strict=True)):
+        fields = []
+        for f, boost in clause.boosts.items():
+            term: dict[str, Any] = {"value": _cut(t), "boost": boost}
             if name:
-                clause["_name"] = f"{name}.{k}.{f}"
-            scoring.append({"term": {f"{f}_terms": clause}})
+                term["_name"] = f"{name}.{k}.{f}"
+            fields.append({"term": {f"{f}_terms": term}})
+        if fields:
+            scoring.append({"function_score": {"query": {"bool": {"should": fields}},
+                                               "functions": [{"weight": clause.cap}], "boost_mode": "min"}})
     if not scoring:
         return {"match_none": {}}
     if not part.phrase:
         return {"bool": {"should": scoring}}
-    phrase = " ".join(_cut(t) for t in part.terms)
-    where: dict[str, Any] = {"bool": {"should": [{"match_phrase": {f"{f}_terms": {"query": phrase}}}
-                                                 for f in part.fields]}}
+    where = _phrase(part)
     if name:
         where["bool"]["_name"] = f"{name}.p"
     return {"bool": {"should": scoring, "filter": [where]}}
+
+
+def _phrase(part: Terms) -> dict[str, Any]:
+    phrase = " ".join(_cut(t) for t in part.terms)
+    return {"bool": {"should": [{"match_phrase": {f"{f}_terms": {"query": phrase}}} for f in part.fields]}}
+
+
+def _matching(part: Terms) -> dict[str, Any]:
+    """The articles a part matches, unscored: one ``terms`` clause a field (OpenSearch counts it as one
+    clause however many terms it holds), or the phrase."""
+    if part.phrase:
+        return _phrase(part)
+    terms = sorted({_cut(t) for t in part.terms})
+    if not terms:
+        return {"match_none": {}}
+    return {"bool": {"should": [{"terms": {f"{f}_terms": terms}} for f in part.fields]}}
+
+
+def _cap(part: Terms, settings: RankingSettings, vocabulary: ClusterVocabulary) -> float:
+    """The most a part can score locally."""
+    return sum(clause.cap for clause in _clauses(part, settings, vocabulary))
 
 
 def _part_score(part: Terms, name: str, matched: Mapping[str, float], lengths: Mapping[str, int],
@@ -325,9 +510,10 @@ def _part_score(part: Terms, name: str, matched: Mapping[str, float], lengths: M
     """A hit's score for one part as the local index computes it (BM25F, ``scoring.IndexArrays.bm25f``),
     or None when it does not match the part.
 
-    OpenSearch's score of each term in each field is BM25 with its own statistics; from it, the
-    field's length and the collection's statistics, the term's frequency in the field is recovered
-    exactly (it is a whole number), and the frequencies of the fields are then combined as BM25F does.
+    OpenSearch's score of each term in each field is BM25 with its own statistics, times the boost
+    :func:`_clauses` gave it; from it, the field's length and the collection's statistics, the term's
+    frequency in the field is recovered exactly (it is a whole number), and the frequencies of the
+    fields are then combined as BM25F does.
     """
     if part.phrase and f"{name}.p" not in matched:
         return None
@@ -336,17 +522,15 @@ def _part_score(part: Terms, name: str, matched: Mapping[str, float], lengths: M
     total = 0.0
     found = False
     alone = settings.title_alone if "title" in boosts and not part.phrase else 0.0
-    for k, term in enumerate(part.terms):
+    for k, (term, clause) in enumerate(zip(part.terms, _clauses(part, settings, vocabulary), strict=True)):
         weighted = title = 0.0
         for f, boost in boosts.items():
             score = matched.get(f"{name}.{k}.{f}")
             if score is None:
                 continue
             found = True
-            # OpenSearch's BM25 is Lucene's legacy one, which keeps the factor k1 + 1; the query
-            # boosted the title by title_alone more (see _part).
-            asked = boost + alone if f == "title" else boost
-            weight = asked * part.weight * (k1 + 1) * _lucene_idf(vocabulary.doc_frequency(f, term), stats.holding[f])
+            # OpenSearch's BM25 is Lucene's legacy one, which keeps the factor k1 + 1.
+            weight = clause.boosts[f] * (k1 + 1) * _lucene_idf(vocabulary.doc_frequency(f, term), stats.holding[f])
             tf = round(score * k1 * stats.lucene_norm(f, lengths[f], b) / max(weight - score, 1e-12)) \
                 if weight > 0 else 0
             weighted += boost * tf / stats.whoosh_norm(f, lengths[f], b)
@@ -379,7 +563,8 @@ class _Window:
 
     total: int
     complete: bool
-    """Every matching hit is in the window."""
+    """No hit past the window can be among those needed: every matching hit is in it, or every one
+    whose bound says it might be (see :meth:`ClusterHome._window`)."""
     bound: list[float]
     """OpenSearch's relevance of each hit, tier left out: above the exact one, but for rounding."""
     ids: list[str]
@@ -389,22 +574,46 @@ class _Window:
     seq: list[int]
     date: list[str | None]
     facets: Facets | None
+    resolution: float = 0.0
+    """How far a bound may be off for OpenSearch's float32 sum with the tier markers."""
+    tier_one: float = 1.0
+    """The most coverage can be in tier 1 (some of the query's groups, not all): its scores are at most
+    their bounds times this."""
+    group: list[str | None] = field(default_factory=list)
+    """Each hit's group of duplicates (None: it has none)."""
+
+    def add(self, hits: Sequence[Mapping[str, Any]], keys: Sequence[tuple[int, float]], tier_boost: float,
+            markers: Mapping[int, int]) -> None:
+        """Hits in OpenSearch's order, after those already in the window, with their exact keys."""
+        for h, (tier, score) in zip(hits, keys, strict=True):
+            self.bound.append(float(h["_score"] or 0.0) - tier_boost * markers.get(tier, 0))
+            self.ids.append(h["_id"])
+            self.index.append(h["_index"])
+            self.tier.append(tier)
+            self.score.append(score)
+            self.seq.append(int(h["fields"]["seq"][0]))
+            self.date.append((h["fields"].get("date") or [None])[0])
+            self.group.append((h["fields"].get(GROUP) or [None])[0])
 
 
-def _query(plan: QueryPlan, settings: RankingSettings, filters: Filters, exclude_id: str | None) -> dict[str, Any]:
+def _query(plan: QueryPlan, settings: RankingSettings, vocabulary: ClusterVocabulary, filters: Filters,
+           exclude: Sequence[str]) -> tuple[dict[str, Any], float]:
+    """The window's query, and the score each tier's marker adds: a power of two above any relevance,
+    so that OpenSearch orders by tier first and the relevance is read back without loss."""
     groups = plan.groups
-    loose = [_any(_part(p, settings, f"{i}.{j}") for j, p in enumerate((*g.exact, *g.corrected)))
+    loose = [_any(_part(p, settings, vocabulary, f"{i}.{j}") for j, p in enumerate((*g.exact, *g.corrected)))
              for i, g in enumerate(groups)]
     scoring: dict[str, Any] = {"bool": {"should": loose, "minimum_should_match": 1}}
+    highest = sum(_cap(p, settings, vocabulary) for g in groups for p in (*g.exact, *g.corrected))
+    tier_boost = float(2.0 ** math.ceil(math.log2(2 * highest + 1)))
     should: list[dict[str, Any]] = []
     if plan.tiered and len(groups):
-        every_loose = {"bool": {"filter": [_any(_part(p, settings) for p in (*g.exact, *g.corrected))
-                                           for g in groups]}}
-        should.append({"constant_score": {"filter": every_loose, "boost": TIER_BOOST}})
+        every_loose = {"bool": {"filter": [_any(_matching(p) for p in (*g.exact, *g.corrected)) for g in groups]}}
+        should.append({"constant_score": {"filter": every_loose, "boost": tier_boost}})
         if all(g.exact for g in groups):
-            every_exact = {"bool": {"filter": [_any(_part(p, settings) for p in g.exact) for g in groups]}}
-            should.append({"constant_score": {"filter": every_exact, "boost": TIER_BOOST}})
-    restrict: list[dict[str, Any]] = [_any(_part(p, settings) for p in (*g.exact, *g.corrected))
+            every_exact = {"bool": {"filter": [_any(_matching(p) for p in g.exact) for g in groups]}}
+            should.append({"constant_score": {"filter": every_exact, "boost": tier_boost}})
+    restrict: list[dict[str, Any]] = [_any(_matching(p) for p in (*g.exact, *g.corrected))
                                       for g in groups if g.required]
     if filters.since is not None or filters.until is not None:
         bounds = {}
@@ -418,10 +627,10 @@ def _query(plan: QueryPlan, settings: RankingSettings, filters: Filters, exclude
     for sources in (filters.sources, tuple(fold(s) for s in plan.sources)):
         if sources:
             restrict.append({"terms": {"source_id": list(sources)}})
-    exclude: list[dict[str, Any]] = [_part(p, settings) for p in plan.excluded]
-    if exclude_id is not None:
-        exclude.append({"ids": {"values": [exclude_id]}})
-    return {"bool": {"must": [scoring], "should": should, "filter": restrict, "must_not": exclude}}
+    excluded: list[dict[str, Any]] = [_matching(p) for p in plan.excluded]
+    if exclude:
+        excluded.append({"ids": {"values": list(exclude)}})
+    return {"bool": {"must": [scoring], "should": should, "filter": restrict, "must_not": excluded}}, tier_boost
 
 
 def _keys(plan: QueryPlan, settings: RankingSettings, matched: Mapping[str, float], lengths: Mapping[str, int],
@@ -451,8 +660,9 @@ def _keys(plan: QueryPlan, settings: RankingSettings, matched: Mapping[str, floa
 
 
 class _HeadArrays:
-    """What ``ranking._rerank`` reads of the index, for the head of one ranking: stop words' BM25 from
-    the cluster, positions from the stored bodies through the analyser, idf from the vocabulary."""
+    """What ``ranking._rerank`` reads of the index, for the head of one ranking: positions and stop
+    words' BM25F from the stored texts through the analyser (the cluster indexes the very terms the
+    analyser gives), idf from the vocabulary."""
 
     def __init__(self, home: ClusterHome, vocabulary: ClusterVocabulary, ids: Mapping[int, str],
                  texts: Mapping[int, ArticleText]) -> None:
@@ -460,37 +670,41 @@ class _HeadArrays:
         self.vocabulary = vocabulary
         self.ids = ids
         self.texts = texts
-        self._positions: dict[int, dict[str, list[int]]] = {}
+        self._analysed: dict[tuple[int, str], tuple[dict[str, list[int]], int]] = {}
+
+    def _field(self, doc: int, fieldname: str) -> tuple[dict[str, list[int]], int]:
+        """Each term's positions in a field of a head article, and the field's length in terms."""
+        key = (doc, fieldname)
+        if key not in self._analysed:
+            where: dict[str, list[int]] = {}
+            length = 0
+            for t, _, _, pos in self.home.analyzer.analyse(self.texts[doc].text(fieldname)):
+                where.setdefault(t, []).append(pos)
+                length += 1
+            self._analysed[key] = (where, length)
+        return self._analysed[key]
 
     def bm25f(self, term: str, boosts: Mapping[str, float], docs: DocIds | None = None, *,
               k1: float = 1.2, b: float = 0.75) -> tuple[DocIds, Floats]:
-        chosen = [int(d) for d in (docs if docs is not None else self.ids)]
-        part = Terms((term,), tuple(boosts))
-        body = {"size": len(chosen), "_source": False,
-                "docvalue_fields": [f"{f}_length" for f in FIELDS],
-                "query": {"bool": {"must": [_part(part, self.home.settings, "h")],
-                                   "filter": [{"ids": {"values": [self.ids[d] for d in chosen]}}]}}}
-        hits = self.home.client.search(self.home.index, body, search_type="dfs_query_then_fetch",
-                                       include_named_queries_score="true")["hits"]["hits"]
-        number = {self.ids[d]: d for d in chosen}
+        """As ``scoring.IndexArrays.bm25f``, for head articles: no request to the cluster."""
+        stats = self.vocabulary.stats
         found = []
-        for hit in hits:
-            score = _part_score(part, "h", hit.get("matched_queries") or {}, _lengths(hit), self.vocabulary.stats,
-                                self.vocabulary, self.home.settings)
-            if score is not None:
-                found.append((number[hit["_id"]], score))
-        found.sort()
-        return (np.array([d for d, _ in found], dtype=np.int64), np.array([s for _, s in found], dtype=np.float64))
+        for doc in sorted(int(d) for d in (docs if docs is not None else self.ids)):
+            weighted = 0.0
+            for f, boost in boosts.items():
+                where, length = self._field(doc, f)
+                if term in where:
+                    weighted += boost * len(where[term]) / stats.whoosh_norm(f, length, b)
+            if weighted:
+                found.append((doc, weighted))
+        idf = self.idf(term, list(boosts))
+        weights = np.array([w for _, w in found], dtype=np.float64)
+        return np.array([d for d, _ in found], dtype=np.int64), idf * weights * (k1 + 1) / (weights + k1)
 
     def positions(self, fieldname: str, term: str, docs: DocIds) -> dict[int, list[int]]:
         found = {}
         for doc in docs.tolist():
-            where = self._positions.get(doc)
-            if where is None:
-                where = {}
-                for t, _, _, pos in self.home.analyzer.analyse(self.texts[doc].text(fieldname)):
-                    where.setdefault(t, []).append(pos)
-                self._positions[doc] = where
+            where, _ = self._field(doc, fieldname)
             if term in where:
                 found[doc] = where[term]
         return found
@@ -545,6 +759,16 @@ class _BulkWriter:
     report: IndexReport
     problem: Callable[[BadArticle], None]
     seq: int
+    duplicates: bool = False
+    """Whether the index holds duplicate keys (one made before them holds none)."""
+    groups: Mapping[str, str] = field(default_factory=dict)
+    """The group of each article key, when known before the run (:func:`_planned_groups`)."""
+    watch: int = 0
+    """Up to how many articles sent the run's terms are kept for the glued words' small pass."""
+    sent: int = 0
+    terms: set[str] | None = field(default_factory=set)
+    """The terms sent in any field (None once over ``watch`` articles: the after-run step reads all)."""
+    body_terms: set[str] = field(default_factory=set)
     written: set[str] = field(default_factory=set)
     batch: list[_Pending] = field(default_factory=list)
     batch_bytes: int = 0
@@ -575,7 +799,18 @@ class _BulkWriter:
             terms = [t for v in values for t in v.split()]
             source[f"{name}_length"] = len(terms)
             vocab.update(terms)
+            if name == "body" and self.terms is not None:
+                self.body_terms.update(terms)
         source["vocab"] = sorted(vocab)
+        self.sent += 1
+        if self.terms is not None:
+            self.terms.update(vocab)
+            if self.sent > self.watch:
+                self.terms, self.body_terms = None, set()
+        if self.duplicates and doc.get(DUPKEYS):
+            source[DUPKEYS] = np.frombuffer(doc[DUPKEYS], dtype="<i8").tolist()
+        if key in self.groups:
+            source[GROUP] = self.groups[key]
         if "date" in article:
             source["date"] = article["date"]
         if doc.get("source_id"):
@@ -653,6 +888,48 @@ def _bulk(lines: list[dict[str, Any]], client: OpenSearch) -> dict[str, Any]:
     return answer
 
 
+def _planned_groups(files: Sequence[Path], fields: Mapping[str, str] | None,
+                    read_file: Callable[..., Iterable[Any]]) -> dict[str, str]:
+    """The group of each article of ``files`` that has duplicates among them (named after its first
+    member's document id), from a first pass over the files that computes duplicate keys only.
+
+    A run into an empty index sends each article with its group, so the after-run step finds nothing
+    to change: a partial update would leave the article's old version, which Lucene counts in its
+    statistics (and so in the scores the exact ones are recovered from) until a merge drops it."""
+    from .indexing import _key
+
+    order: list[str] = []
+    keys: list[bytes] = []
+    seen: set[str] = set()
+    for file in files:
+        name = os.path.abspath(file)
+        try:
+            for article in read_file(file, fields, on_problem=lambda exc: None):
+                record = _key(name, article.record)
+                if record not in seen:
+                    seen.add(record)
+                    order.append(record)
+                    keys.append(duplicate_key(article.body))
+        except OSError:
+            continue  # reported by the run itself
+    table = np.zeros((len(order), BANDS), dtype=np.uint64)
+    for n, found in enumerate(keys):
+        if found:
+            table[n] = np.frombuffer(found, dtype="<u8")
+    groups = DuplicateGroups.from_keys(table, np.ones(len(order), dtype=bool))
+    return {order[n]: _doc_id(order[int(groups.group[n])]) for n in np.flatnonzero(groups.grouped).tolist()}
+
+
+def _listed(scan: Iterable[dict[str, Any]], client: OpenSearch) -> list[dict[str, Any]]:
+    """A scan's hits, read inside the client's call (so its failures are a ClusterError)."""
+    return list(scan)
+
+
+def _body(index: str, doc_id: str, client: OpenSearch) -> dict[str, Any]:
+    found: dict[str, Any] = client.get(index=index, id=doc_id, params={"_source": "article.body"})
+    return found
+
+
 def _doc_id(key: str) -> str:
     return hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -682,6 +959,7 @@ class ClusterHome:
         self.settings = settings
         self._names_file = names_file
         self._names: NameTable | None = None
+        self._after_cache: tuple[str, _AfterRun] | None = None
 
     @property
     def where(self) -> str:
@@ -719,35 +997,65 @@ class ClusterHome:
         for f in FIELDS:
             aggs[f"total_{f}"] = {"sum": {"field": f"{f}_length"}}
             aggs[f"holding_{f}"] = {"filter": {"range": {f"{f}_length": {"gt": 0}}}}
+            aggs[f"longest_{f}"] = {"max": {"field": f"{f}_length"}}
         found = self.client.search(self.index, {"size": 0, "track_total_hits": True, "aggs": aggs})
         got = found["aggregations"]
         return _Stats(size=int(found["hits"]["total"]["value"]),
                       total={f: int(got[f"total_{f}"]["value"]) for f in FIELDS},
-                      holding={f: int(got[f"holding_{f}"]["doc_count"]) for f in FIELDS})
+                      holding={f: int(got[f"holding_{f}"]["doc_count"]) for f in FIELDS},
+                      longest={f: int(got[f"longest_{f}"]["value"] or 0) for f in FIELDS})
 
     # --- reading
 
     def vocabulary(self) -> ClusterVocabulary:
+        """What planning reads of the index, with what the last after-run step stored (its glued words)."""
         self._opened()
-        return ClusterVocabulary(self.client, self.index, self._stats())
+        vocabulary = ClusterVocabulary(self.client, self.index, self._stats())
+        vocabulary.glued = _GluedSource(self._after())
+        return vocabulary
+
+    def _after(self) -> _AfterRun:
+        """What the last run's after-run step stored (nothing for an index made before it): read when
+        its stamp changes, so a query asks only for the stamp."""
+        def meta(path: str) -> dict[str, Any]:
+            found = self.client.call(lambda c: c.indices.get_mapping(index=self.index, params={"filter_path": path}))
+            values: dict[str, Any] = next(iter(found.values()), {}) if isinstance(found, dict) else {}
+            got: dict[str, Any] = values.get("mappings", {}).get("_meta", {}).get("newsearch", {})
+            return got
+
+        stamp = meta("*.mappings._meta.newsearch.after").get("after")
+        if stamp is None:
+            return _AfterRun()
+        if self._after_cache is None or self._after_cache[0] != stamp:
+            stored = meta("*.mappings._meta.newsearch.after,*.mappings._meta.newsearch.groups,"
+                          "*.mappings._meta.newsearch.glued")
+            self._after_cache = stamp, _AfterRun.of(stored)
+        return self._after_cache[1]
 
     def search(self, query: str, parsed: ParsedQuery, filters: Filters, sort: str, page: int, limit: int,
-               fragments: int, fragment_size: int, facets: bool) -> SearchResults:
+               fragments: int, fragment_size: int, facets: bool, collapse: bool = True) -> SearchResults:
         vocabulary = self.vocabulary()
         expanded = self.names().expand(parsed)
+        vocabulary.prefixes = sum(c.kind == "prefix" for c in expanded.clauses)
         vocabulary.prefetch(t for c in expanded.clauses for t in self.analyzer.terms(c.text))
         plan = plan_query(expanded, vocabulary, self.analyzer, self.settings)
-        return self._results(vocabulary, query, plan, filters, None, sort, page, limit, fragments, fragment_size,
-                             facets)
+        groups = _after_of(vocabulary).groups if collapse else 0
+        return self._results(vocabulary, query, plan, filters, (), sort, page, limit, fragments, fragment_size,
+                             facets, groups)
 
-    def _window(self, vocabulary: ClusterVocabulary, plan: QueryPlan, filters: Filters, exclude_id: str | None,
-                sort: str, size: int, facets: bool) -> _Window:
+    def _window(self, vocabulary: ClusterVocabulary, plan: QueryPlan, filters: Filters, exclude: Sequence[str],
+                sort: str, size: int, facets: bool, needed: int = 0, folding: bool = False) -> _Window:
+        """The first ``size`` hits in OpenSearch's order, then, when some hit past them might still be among
+        the ``needed`` best by the exact keys (the ``needed`` best groups' first hits if ``folding``), in one
+        more request every hit whose bound says it might (``min_score``, after the last one), up to
+        ``MAX_WINDOW`` hits in all."""
         # As ranking.rank: only a reader's words may be a headline.
         settings = self.settings if plan.headline else replace(self.settings, title_alone=0.0)
+        query, tier_boost = _query(plan, settings, vocabulary, filters, exclude)
         body: dict[str, Any] = {
             "size": size, "_source": False, "track_total_hits": True,
-            "docvalue_fields": ["seq", "date", *(f"{f}_length" for f in FIELDS)],
-            "query": _query(plan, settings, filters, exclude_id),
+            "docvalue_fields": ["seq", "date", *(f"{f}_length" for f in FIELDS), GROUP],
+            "query": query,
             "sort": ([{"date": {"order": "desc", "missing": "_last"}}] if sort == "date" else [])
                     + ["_score", {"seq": "asc"}],
         }
@@ -761,10 +1069,11 @@ class ClusterHome:
                             "aggs": {"first": {"top_hits": {"size": 1, "sort": [{"seq": "asc"}],
                                                             "_source": ["article.source"]}}}},
             }
+        # The same copies of the shards for every request of a query, so that scores agree between them.
+        preference = vocabulary.preference
         found = self.client.search(self.index, body, search_type="dfs_query_then_fetch",
-                                   include_named_queries_score="true")
+                                   include_named_queries_score="true", preference=preference)
         hits = found["hits"]["hits"]
-        keys = [_keys(plan, settings, h.get("matched_queries") or {}, _lengths(h), vocabulary) for h in hits]
         counted = None
         if facets:
             aggs = found["aggregations"]
@@ -775,14 +1084,31 @@ class ClusterHome:
                  for b in aggs["sources"]["buckets"]), key=lambda f: (-f.count, f.value)))
             counted = Facets(years=years, sources=sources)
         markers = {3: 2, 2: 1} if plan.tiered else {}
-        return _Window(
-            total=int(found["hits"]["total"]["value"]), complete=len(hits) < size,
-            bound=[float(h["_score"] or 0.0) - TIER_BOOST * markers.get(k[0], 0)
-                   for h, k in zip(hits, keys, strict=True)],
-            ids=[h["_id"] for h in hits],
-            index=[h["_index"] for h in hits], tier=[k[0] for k in keys], score=[k[1] for k in keys],
-            seq=[int(h["fields"]["seq"][0]) for h in hits],
-            date=[(h["fields"].get("date") or [None])[0] for h in hits], facets=counted)
+        whole = sum(g.weight for g in plan.groups)
+        least = min((g.weight for g in plan.groups), default=0.0)
+        tier_one = ((whole - least) / whole) ** settings.coverage_exponent \
+            if plan.tiered and whole > 0 and settings.coverage_exponent >= 0 else 1.0
+        window = _Window(total=int(found["hits"]["total"]["value"]), complete=len(hits) < size,
+                         bound=[], ids=[], index=[], tier=[], score=[], seq=[], date=[], facets=counted,
+                         resolution=3 * tier_boost * 2.0 ** -23, tier_one=tier_one)
+        window.add(hits, [_keys(plan, settings, h.get("matched_queries") or {}, _lengths(h), vocabulary)
+                          for h in hits], tier_boost, markers)
+        if window.complete or sort == "date" or not needed or len(hits) >= MAX_WINDOW \
+                or _settled(window, needed, sort, folding):
+            return window
+        last = _needed_position(window, needed, folding)
+        if last is None:  # fewer groups than the page needs: the caller asks for a larger first batch
+            return window
+        tier, score = window.tier[last], window.score[last]
+        lowest = (score - window.resolution) / BOUND_SLACK / (tier_one if tier == 1 else 1.0) - window.resolution
+        rest = {**body, "size": MAX_WINDOW - len(hits), "track_total_hits": False, "search_after": hits[-1]["sort"],
+                "min_score": tier_boost * markers.get(tier, 0) + max(0.0, lowest)}
+        rest.pop("aggs", None)
+        more = self.client.search(self.index, rest, search_type="dfs_query_then_fetch",
+                                  include_named_queries_score="true", preference=preference)["hits"]["hits"]
+        window.add(more, [_keys(plan, settings, h.get("matched_queries") or {}, _lengths(h), vocabulary)
+                          for h in more], tier_boost, markers)
+        return replace(window, complete=len(more) < rest["size"])
 
     def _texts(self, window: _Window, docs: Iterable[int], highlighter: Highlighter) -> dict[int, ArticleText]:
         """The stored articles of ``docs`` (window positions), an id shared by several shown as path#id."""
@@ -799,10 +1125,12 @@ class ClusterHome:
         return {d: ArticleText(_stored(a, several), highlighter, self.analyzer) for d, a in articles.items()}
 
     def _results(self, vocabulary: ClusterVocabulary, query: str, plan: QueryPlan, filters: Filters,
-                 exclude_id: str | None, sort: str, page: int, limit: int, fragments: int, fragment_size: int,
-                 facets: bool = False) -> SearchResults:
+                 exclude: Sequence[str], sort: str, page: int, limit: int, fragments: int, fragment_size: int,
+                 facets: bool = False, groups: int = 0) -> SearchResults:
+        """``groups``: how many groups of duplicates the index holds, folded as locally (0: none, or not asked)."""
         start, stop = (page - 1) * limit, page * limit
         depth = self.settings.rerank_depth if plan.rerank and sort == "relevance" else 0
+        members: dict[str, list[int]] = {}
         if not plan.groups:
             ranking: Ranking = _ClusterRanking(np.zeros(0, dtype=np.int64), (), {}, count=0)
             counted = Facets() if facets else None
@@ -810,27 +1138,86 @@ class ClusterHome:
             needed = max(stop, depth)
             size = needed + WINDOW_MARGIN
             while True:
-                window = self._window(vocabulary, plan, filters, exclude_id, sort, size, facets)
-                if window.complete or size >= MAX_WINDOW or sort == "date" or _enough(window, needed):
+                window = self._window(vocabulary, plan, filters, exclude, sort, size, facets, needed, bool(groups))
+                if window.complete or size >= MAX_WINDOW or _settled(window, needed, sort, bool(groups)):
                     break
                 size = min(MAX_WINDOW, size * 4)
-            ranking = self._rank(vocabulary, plan, window, sort, start, stop, depth)
+            folded = 0
+            if groups:
+                window, members, folded = self._members(vocabulary, plan, filters, exclude, window, sort, needed,
+                                                        groups)
+            ranking = self._rank(vocabulary, plan, window, sort, start, stop, depth, folded, bool(groups))
             counted = window.facets
+
         def read(doc: int) -> ArticleText:
             assert isinstance(ranking, _ClusterRanking) and ranking.window is not None
             return self._texts(ranking.window, [doc], plan.highlighter)[doc]
 
+        def duplicates(doc: int) -> tuple[str, ...]:
+            assert isinstance(ranking, _ClusterRanking) and ranking.window is not None
+            group = ranking.window.group[doc] if members else None
+            others = [d for d in members.get(group or "", []) if d != doc]
+            return self._shown_ids(ranking.window, others) if others else ()
+
         return build_results(query, plan, ranking, read=read, surface=self._surface, page=page, limit=limit,
-                             fragments=fragments, fragment_size=fragment_size, facets=counted)
+                             fragments=fragments, fragment_size=fragment_size, facets=counted, folded=duplicates)
+
+    def _members(self, vocabulary: ClusterVocabulary, plan: QueryPlan, filters: Filters, exclude: Sequence[str],
+                 window: _Window, sort: str, needed: int, groups: int) -> tuple[_Window, dict[str, list[int]], int]:
+        """The window with every matching member of the groups folding needs (those of the ``needed`` first
+        hits kept; by date, every group in the window, whose best-ranked copy may be older), each group's
+        matching members (window positions, oldest first), and how many matching articles fold: those of
+        every group past its first, counted by the cluster over every match."""
+        order = _order(window, sort)
+        kept = _collapsed(window, order)
+        chosen = kept[:needed] if sort == "relevance" else order
+        wanted = sorted({g for g in (window.group[d] for d in chosen) if g is not None})
+        settings = self.settings if plan.headline else replace(self.settings, title_alone=0.0)
+        query, _ = _query(plan, settings, vocabulary, filters, exclude)
+        body: dict[str, Any] = {
+            "size": MAX_MEMBERS if wanted else 0, "_source": False, "track_total_hits": False,
+            "docvalue_fields": ["seq", "date", *(f"{f}_length" for f in FIELDS), GROUP],
+            "query": query,
+            "post_filter": {"terms": {GROUP: wanted}},
+            "aggs": {"groups": {"terms": {"field": GROUP, "size": max(1, min(groups, MAX_GROUP_BUCKETS)),
+                                          "min_doc_count": 2}},
+                     "folded": {"stats_bucket": {"buckets_path": "groups>_count"}}},
+        }
+        found = self.client.search(self.index, body, search_type="dfs_query_then_fetch",
+                                   include_named_queries_score="true", filter_path=_MEMBERS_PATH,
+                                   preference=vocabulary.preference)
+        stats = found.get("aggregations", {}).get("folded", {})
+        folded = int(stats.get("sum") or 0) - int(stats.get("count") or 0)
+        at = {i: d for d, i in enumerate(window.ids)}
+        extra = [h for h in found.get("hits", {}).get("hits", []) if h["_id"] not in at]
+        if extra:
+            keys = [_keys(plan, settings, h.get("matched_queries") or {}, _lengths(h), vocabulary) for h in extra]
+            window = replace(
+                window, ids=[*window.ids, *(h["_id"] for h in extra)],
+                index=[*window.index, *(h["_index"] for h in extra)],
+                tier=[*window.tier, *(k[0] for k in keys)], score=[*window.score, *(k[1] for k in keys)],
+                bound=[*window.bound, *(0.0 for _ in extra)],
+                seq=[*window.seq, *(int(h["fields"]["seq"][0]) for h in extra)],
+                date=[*window.date, *((h["fields"].get("date") or [None])[0] for h in extra)],
+                group=[*window.group, *((h["fields"].get(GROUP) or [None])[0] for h in extra)])
+        members: dict[str, list[int]] = {}
+        for d in sorted(range(len(window.ids)), key=lambda d: window.seq[d]):
+            group = window.group[d]
+            if group is not None and group in wanted:
+                members.setdefault(group, []).append(d)
+        return window, members, folded
+
+    def _shown_ids(self, window: _Window, docs: Sequence[int]) -> tuple[str, ...]:
+        """The ids of ``docs`` (window positions) as hits show them."""
+        highlighter = Highlighter()
+        texts = self._texts(window, docs, highlighter)
+        return tuple(texts[d].text("id") for d in docs)
 
     def _rank(self, vocabulary: ClusterVocabulary, plan: QueryPlan, window: _Window, sort: str, start: int,
-              stop: int, depth: int) -> Ranking:
-        n = len(window.ids)
-        if sort == "date":
-            order = sorted(range(n), key=lambda d: (window.date[d] is None, _negated(window.date[d]),
-                                                    -window.score[d], window.seq[d]))
-        else:
-            order = sorted(range(n), key=lambda d: (-window.tier[d], -window.score[d], window.seq[d]))
+              stop: int, depth: int, folded: int = 0, fold: bool = False) -> Ranking:
+        order = _order(window, sort)
+        if fold:
+            order = _collapsed(window, order)
         head, tail = order[:depth], order[depth:]
         shown = (head + tail)[start:stop]
         texts = self._texts(window, [*head, *shown], plan.highlighter)
@@ -843,7 +1230,7 @@ class ClusterHome:
                 final[d] += extra
             head = sorted(head, key=lambda d: (-window.tier[d], -final[d], window.seq[d]))
         page = tuple(Ranked(d, window.tier[d], _key(window.tier[d], final[d])) for d in (head + tail)[start:stop])
-        return _ClusterRanking(np.zeros(0, dtype=np.int64), page, texts, count=window.total, window=window)
+        return _ClusterRanking(np.zeros(0, dtype=np.int64), page, texts, folded, count=window.total, window=window)
 
     def _surface(self, term: str) -> str | None:
         """The word as an article writes it, for an index term."""
@@ -902,8 +1289,16 @@ class ClusterHome:
         vocabulary = self.vocabulary()
         vocabulary.prefetch({t for text in fields.values() for t, _, _, _ in self.analyzer.analyse(text)})
         plan = plan_similar(fields, vocabulary, self.analyzer, self.settings)
-        return self._results(vocabulary, f"similar to {article_id}", plan, Filters(), hit["_id"], "relevance", 1,
-                             limit, fragments, fragment_size)
+        itself = [hit["_id"]]
+        group = hit["_source"].get(GROUP)
+        groups = _after_of(vocabulary).groups
+        if group and groups:
+            # As locally, the article's own duplicates are not "similar" to it.
+            found = self.client.search(self.index, {"size": MAX_MEMBERS, "_source": False,
+                                                    "query": {"term": {GROUP: group}}})
+            itself = sorted({hit["_id"], *(h["_id"] for h in found["hits"]["hits"])})
+        return self._results(vocabulary, f"similar to {article_id}", plan, Filters(), itself, "relevance", 1,
+                             limit, fragments, fragment_size, groups=groups)
 
     def info(self) -> tuple[int, int, int, dt.datetime | None]:
         """Articles, distinct terms (approximate past 40,000), bytes on the primaries, last update."""
@@ -978,11 +1373,15 @@ class ClusterHome:
             current.state = state
             for number, key in enumerate(state):
                 current.docnums[key].append(number)
-        writer = _BulkWriter(self, concrete, ids, set(current.state), report, problem, seq)
+        duplicates = self._mapped(concrete, DUPKEYS)
+        writer = _BulkWriter(self, concrete, ids, set(current.state), report, problem, seq,
+                             duplicates=duplicates, watch=len(current.state) // _FULL_PASS_SHARE,
+                             groups=_planned_groups(files, fields, read_file) if duplicates and not ids else {})
         _write_changes(writer, current, files, roots, fields, report, problem, progress, read_file,  # type: ignore[arg-type]
-                       duplicates=False)
+                       duplicates=writer.duplicates)
         writer.flush()
-        stamp = {"_meta": {"newsearch": {"format": _FORMAT, "updated": dt.datetime.now().isoformat()}}}
+        stamp = {"_meta": {"newsearch": {**self._meta(concrete), "format": _FORMAT,
+                                         "updated": dt.datetime.now().isoformat()}}}
         self.client.call(lambda c: c.indices.put_mapping(index=concrete, body=stamp))
         self.client.call(lambda c: c.indices.refresh(index=concrete))
         if concrete != previous:
@@ -990,8 +1389,198 @@ class ClusterHome:
             if previous is not None:
                 actions.append({"remove_index": {"index": previous}})
             self.client.call(lambda c: c.indices.update_aliases(body={"actions": actions}))
+        self._after_run(concrete, writer)
         report.seconds = time.perf_counter() - started
         return report
+
+    # --- after each run: duplicate groups and glued words over the whole index
+
+    def _meta(self, concrete: str) -> dict[str, Any]:
+        """The index's ``_meta.newsearch``: putting ``_meta`` replaces all of it, so writers merge into this."""
+        found = self.client.call(lambda c: c.indices.get_mapping(
+            index=concrete, params={"filter_path": "*.mappings._meta.newsearch"}))
+        meta: dict[str, Any] = found.get(concrete, {}).get("mappings", {}).get("_meta", {}).get("newsearch", {})
+        return meta
+
+    def _mapped(self, concrete: str, name: str) -> bool:
+        """Whether the index maps the field ``name`` (an index made by older code may not)."""
+        found = self.client.call(lambda c: c.indices.get_mapping(
+            index=concrete, params={"filter_path": f"*.mappings.properties.{name}.type"}))
+        return bool(found)
+
+    def _after_run(self, concrete: str, writer: _BulkWriter) -> None:
+        """What needs the whole collection once a run is in, as ``indexing._after_commit`` locally: the
+        groups of duplicates (on the articles, for queries to fold by) and the glued words (in the
+        index's ``_meta``, with a new stamp that tells queries to read them again)."""
+        meta = self._meta(concrete)
+        groups = self._regroup(concrete) if self._mapped(concrete, GROUP) else 0
+        glued = self._glued(concrete, writer, _AfterRun.of(meta) if "after" in meta else None)
+        meta.update(groups=groups, glued={g.term: [g.split, g.head, g.tail] for g in glued},
+                    after=f"{time.time_ns()}-{os.getpid()}")
+        self.client.call(lambda c: c.indices.put_mapping(index=concrete, body={"_meta": {"newsearch": meta}}))
+
+    def _regroup(self, concrete: str) -> int:
+        """Group the articles by their duplicate keys, with ``duplicates.py``'s own code, over every
+        article's keys (read alone, oldest first, so a group is named after its first-written member),
+        and write the group of only those articles whose group changed, by partial updates. Returns how
+        many groups of two or more there are."""
+        from opensearchpy import helpers
+
+        scan = helpers.scan(self.client.os, index=concrete, size=5000,
+                            query={"_source": [DUPKEYS, GROUP, "seq"]})
+        hits = sorted(self.client.call(lambda c: list(scan)), key=lambda h: int(h["_source"].get("seq", 0)))
+        keys = np.zeros((len(hits), BANDS), dtype=np.uint64)
+        for n, hit in enumerate(hits):
+            found = hit["_source"].get(DUPKEYS)
+            if found:
+                keys[n] = np.array(found, dtype=np.int64).view(np.uint64)
+        groups = DuplicateGroups.from_keys(keys, np.ones(len(hits), dtype=bool))
+        lines: list[dict[str, Any]] = []
+        for n, hit in enumerate(hits):
+            group = hits[int(groups.group[n])]["_id"] if groups.grouped[n] else None
+            if hit["_source"].get(GROUP) != group:
+                lines += [{"update": {"_index": concrete, "_id": hit["_id"]}}, {"doc": {GROUP: group}}]
+        for start in range(0, len(lines), 2 * BATCH_ACTIONS):
+            answer = self.client.call(partial(_bulk, lines[start:start + 2 * BATCH_ACTIONS]))
+            for item in answer["items"]:
+                (_, result), = item.items()
+                status = int(result.get("status", 500))
+                if not 200 <= status < 300 and status != 404:
+                    reason = (result.get("error") or {}).get("reason", status)
+                    raise ClusterError(self.client.urls, f"cannot store a group of duplicates: {reason}")
+        if lines:
+            self.client.call(lambda c: c.indices.refresh(index=concrete))
+        return len(np.unique(groups.group[groups.grouped]))
+
+    def _glued(self, concrete: str, writer: _BulkWriter, previous: _AfterRun | None) -> list[Glued]:
+        """The glued words of the whole index, as ``glued.write_glued`` finds them locally. A run that
+        wrote under a tenth of the articles examines the body terms it sent only, with the whole index's
+        frequencies asked of the cluster, and keeps the previous run's other glued words; any other run
+        reads every article's terms (their source) for each field's document frequencies."""
+        def term_of(word: str) -> str | None:
+            terms = self.analyzer.terms(word)
+            return terms[0] if len(terms) == 1 else None
+
+        stats = self._stats()
+        stop_words = self.analyzer.stop_words
+        if previous is None or writer.terms is None:
+            frequencies, body = self._frequencies(concrete)
+            found = find_glued(body, lambda t: frequencies.get(t, 0), stats.size, term_of, stop_words)
+            kept: list[Glued] = []
+        else:
+            vocabulary = ClusterVocabulary(self.client, concrete, stats)
+
+            def df(term: str) -> int:
+                return max(vocabulary.doc_frequency(f, term) for f in FIELDS)
+
+            shaped = [t for t in writer.body_terms if len(t) >= MIN_HEAD + 2 and t.isascii() and t.isalpha()]
+            vocabulary.prefetch(shaped)
+            rare = [t for t in shaped if 0 < df(t) <= MAX_GLUED_DF]
+            vocabulary.prefetch({p for t in rare for k in range(MIN_HEAD, len(t) - 1)
+                                 for p in (term_of(t[:k]), t[k:], term_of(t[k:])) if p})
+            found = find_glued(rare, df, stats.size, term_of, stop_words)
+            kept = [g for g in previous.glued.glued.values() if g.term not in writer.terms]
+        joined = self._joined(concrete, found)
+        return sorted([*kept, *(g for g in found if g.term not in joined)], key=lambda g: g.term)
+
+    def _frequencies(self, concrete: str) -> tuple[dict[str, int], set[str]]:
+        """Each term with the most articles holding it in one field, and the body's terms
+        (``glued.vocabulary``), from every article's terms as sent."""
+        from opensearchpy import helpers
+
+        fields: dict[str, dict[str, int]] = {name: {} for name in FIELDS}
+        scan = helpers.scan(self.client.os, index=concrete, size=1000,
+                            query={"_source": [f"{name}_terms" for name in FIELDS]})
+
+        def count(c: OpenSearch) -> None:
+            for hit in scan:
+                for name, counts in fields.items():
+                    for term in {t for value in hit["_source"].get(f"{name}_terms") or () for t in value.split()}:
+                        counts[term] = counts.get(term, 0) + 1
+
+        self.client.call(count)
+        body = set(fields["body"])
+        frequencies = fields["body"]
+        for name in ("title", "lede"):
+            for term, held in fields[name].items():
+                if held > frequencies.get(term, 0):
+                    frequencies[term] = held
+        return frequencies, body
+
+    def _joined(self, concrete: str, found: list[Glued]) -> set[str]:
+        """Those of ``found`` that stand where their tail does in the body of an article holding them
+        (``glued._joined_forms``): the joined form of a hyphenated word. Only such forms share a place
+        with another term, and the cluster holds those apart (a field's second value), so only the
+        articles where the glued term or its tail is one are analysed again."""
+        from opensearchpy import helpers
+
+        by_term = {g.term: g for g in found}
+        joined: set[str] = set()
+        for start in range(0, len(found), 500):
+            batch = [g.term for g in found[start:start + 500]]
+            scan = helpers.scan(self.client.os, index=concrete, size=500, query={
+                "_source": ["body_terms"], "query": {"terms": {"body_terms": batch}}})
+            again: list[tuple[str, list[Glued]]] = []
+            hits: list[dict[str, Any]] = self.client.call(partial(_listed, scan))
+            for hit in hits:
+                values = hit["_source"].get("body_terms") or []
+                sharing = set(values[1].split()) if len(values) > 1 else set()
+                held = [by_term[t] for t in {t for v in values for t in v.split()} if t in by_term]
+                doubtful = [g for g in held if g.term not in joined and (g.term in sharing or g.tail in sharing)]
+                if doubtful:
+                    again.append((hit["_id"], doubtful))
+            for doc_id, doubtful in again:
+                got: dict[str, Any] = self.client.call(partial(_body, concrete, doc_id))
+                places: dict[str, set[int]] = {}
+                for term, _, _, pos in self.analyzer.analyse((got.get("_source") or {}).get("article", {})
+                                                             .get("body", "")):
+                    places.setdefault(term, set()).add(pos)
+                joined.update(g.term for g in doubtful if places.get(g.term, set()) & places.get(g.tail, set()))
+        return joined
+
+
+def _order(window: _Window, sort: str) -> list[int]:
+    """The window's hits (positions) by the exact keys: newest first by date, else by tier and relevance."""
+    n = len(window.ids)
+    if sort == "date":
+        return sorted(range(n), key=lambda d: (window.date[d] is None, _negated(window.date[d]),
+                                               -window.score[d], window.seq[d]))
+    return sorted(range(n), key=lambda d: (-window.tier[d], -window.score[d], window.seq[d]))
+
+
+def _collapsed(window: _Window, order: Sequence[int]) -> list[int]:
+    """``order`` less every duplicate of a better-ranked one, by tier, relevance, then first written
+    (``DuplicateGroups.collapse``: by date too, the copy kept is the best-ranked one)."""
+    best: dict[str, int] = {}
+    for d in order:
+        group = window.group[d]
+        if group is not None:
+            mine = (-window.tier[d], -window.score[d], window.seq[d])
+            held = best.get(group)
+            if held is None or mine < (-window.tier[held], -window.score[held], window.seq[held]):
+                best[group] = d
+    return [d for d in order if (group := window.group[d]) is None or best[group] == d]
+
+
+def _settled(window: _Window, needed: int, sort: str, folding: bool) -> bool:
+    """Whether the window holds the ``needed`` first hits of the ranking (after folding, if ``folding``):
+    as for :func:`_enough`, but counting down the exact order to the ``needed``-th hit kept, as the local
+    pruned path doubles its ``k`` until its best hold ``needed`` groups."""
+    if not folding:
+        return sort == "date" or _enough(window, needed)
+    order = _order(window, sort)
+    kept = _collapsed(window, order)
+    if len(kept) < needed:
+        return False
+    return sort == "date" or _enough(window, order.index(kept[needed - 1]) + 1)
+
+
+def _needed_position(window: _Window, needed: int, folding: bool) -> int | None:
+    """The window position of the ``needed``-th hit in the exact order (of the ``needed``-th group's best
+    hit if ``folding``), or None when the window holds fewer."""
+    order = _order(window, "relevance")
+    kept = _collapsed(window, order) if folding else order
+    return kept[needed - 1] if len(kept) >= needed else None
 
 
 def _enough(window: _Window, needed: int) -> bool:
@@ -1002,8 +1591,8 @@ def _enough(window: _Window, needed: int) -> bool:
     if len(keys) < needed:
         return True
     tier, score = keys[needed - 1]
-    last_tier, last_bound = window.tier[-1], window.bound[-1]
-    return tier > last_tier or tier == last_tier and score >= BOUND_SLACK * last_bound
+    last_tier, last_bound = window.tier[-1], window.bound[-1] * (window.tier_one if window.tier[-1] == 1 else 1.0)
+    return tier > last_tier or tier == last_tier and score >= BOUND_SLACK * last_bound + window.resolution
 
 
 def _lengths(hit: Mapping[str, Any]) -> dict[str, int]:
