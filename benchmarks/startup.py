@@ -73,6 +73,10 @@ def import_costs(tree: Path, query: list[str], runs: int, top: int) -> None:
         print(f"  {us / 1000:7.1f} ms  {name}")
 
 
+def _ratio(times: dict[str, list[float]]) -> str:
+    return f"{statistics.median(times['this tree']) / statistics.median(times['against']):.2f}x"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--index-dir", type=Path,
@@ -109,6 +113,7 @@ def measure(args: argparse.Namespace) -> int:
         import_costs(ROOT, query, args.runs, 40)
         return 0
 
+    load = os.getloadavg()[0]
     wall: dict[str, list[float]] = {name: [] for name in [*trees, "bare python"]}
     cpu: dict[str, list[float]] = {name: [] for name in wall}
     for tree in trees.values():  # warm the page cache and bytecode
@@ -122,15 +127,16 @@ def measure(args: argparse.Namespace) -> int:
         wall["bare python"].append(w)
         cpu["bare python"].append(c)
 
-    load = os.getloadavg()[0]
     print(f"fresh `newsearch query {args.query}` on {args.index_dir}, {args.runs} alternating runs, "
-          f"load average {load:.1f}:")
+          f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after:")
     print("| | median wall s | wall p25-p75 s | median CPU s |")
     print("|---|---|---|---|")
     for name in wall:
         q = statistics.quantiles(wall[name], n=4)
         print(f"| {name} | {statistics.median(wall[name]):.3f} | {q[0]:.3f}-{q[2]:.3f} "
               f"| {statistics.median(cpu[name]):.3f} |")
+    if "against" in wall:
+        print(f"this tree / against, same run: wall {_ratio(wall)}, CPU {_ratio(cpu)} (medians)")
     mine = statistics.median(wall["this tree"])
     print(f"this tree: {'OK' if mine <= TARGET_S else 'MISS'} (median wall <= {TARGET_S} s on an idle machine)")
     return 0

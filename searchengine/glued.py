@@ -25,10 +25,10 @@ import os
 import re
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -293,9 +293,9 @@ def write_glued(folder: str | os.PathLike[str], indexname: str, searcher: Search
     return len(found)
 
 
-def _read(folder: str | os.PathLike[str], indexname: str, generation: int) -> GluedWords | None:
-    """The glued terms of ``generation``; None if it has no file; ValueError
-    (or OSError) if the file is damaged or unreadable."""
+def _table(folder: str | os.PathLike[str], indexname: str, generation: int) -> dict[str, Any] | None:
+    """The checked contents of ``generation``'s file; None if it has no file;
+    ValueError (or OSError) if the file is damaged or unreadable."""
     path = Path(folder) / glued_filename(indexname, generation)
     try:
         raw = path.read_bytes()
@@ -309,9 +309,84 @@ def _read(folder: str | os.PathLike[str], indexname: str, generation: int) -> Gl
         raise ValueError("it holds no table of glued words")
     if data["format"] != _FORMAT or data["generation"] != generation:
         raise ValueError(f"it is of format {data['format']}, generation {data['generation']}")
-    return GluedWords.of((Glued(term, int(split), str(head), str(tail))
-                          for term, (split, head, tail) in data["glued"].items()),
+    return data
+
+
+def _entry(term: str, entry: list[Any]) -> tuple[int, str, str]:
+    """A glued term's ``[split, head, tail]`` in the file, checked; TypeError or ValueError if damaged."""
+    split, head, tail = entry
+    if type(split) is not int or type(head) is not str or type(tail) is not str:
+        raise TypeError(f"{term}: {entry!r} is no glued word")
+    return split, head, tail
+
+
+def _glued(term: str, entry: list[Any]) -> Glued:
+    return Glued(term, *_entry(term, entry))
+
+
+def _read(folder: str | os.PathLike[str], indexname: str, generation: int) -> GluedWords | None:
+    """The glued terms of ``generation``; None if it has no file; ValueError
+    (or OSError) if the file is damaged or unreadable."""
+    data = _table(folder, indexname, generation)
+    if data is None:
+        return None
+    return GluedWords.of((_glued(term, entry) for term, entry in data["glued"].items()),
                          frozenset(map(str, data["segments"])))
+
+
+class _Table(Mapping[str, Glued]):
+    """A file's table of glued terms, each made into a :class:`Glued` when asked for."""
+
+    def __init__(self, table: dict[str, list[Any]]) -> None:
+        self._table = table
+
+    def __getitem__(self, term: str) -> Glued:
+        return _glued(term, self._table[term])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
+class _ByPart(Mapping[str, tuple[Glued, ...]]):
+    """:attr:`GluedWords.by_part` of a file's table: the glued terms of a
+    part are made when the part is asked for (a query asks for its few
+    words; the table holds thousands)."""
+
+    def __init__(self, table: dict[str, list[Any]], terms: dict[str, list[str]]) -> None:
+        self._table = table
+        self._terms = terms
+        self._made: dict[str, tuple[Glued, ...]] = {}
+
+    def __getitem__(self, part: str) -> tuple[Glued, ...]:
+        if part not in self._made:
+            self._made[part] = tuple(_glued(term, self._table[term]) for term in sorted(self._terms[part]))
+        return self._made[part]
+
+    def __contains__(self, part: object) -> bool:
+        return part in self._terms
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._terms)
+
+    def __len__(self) -> int:
+        return len(self._terms)
+
+
+def _lazy(data: dict[str, Any]) -> GluedWords:
+    """The :class:`GluedWords` of a file's checked contents, as :func:`_read`
+    makes them, but with each glued term made only when a query asks for it:
+    a fresh query would otherwise make thousands of them for its few words."""
+    table: dict[str, list[Any]] = data["glued"]
+    terms: dict[str, list[str]] = {}
+    for term, entry in table.items():
+        _, head, tail = _entry(term, entry)
+        terms.setdefault(head, []).append(term)
+        if tail != head:
+            terms.setdefault(tail, []).append(term)
+    return GluedWords(_Table(table), _ByPart(table, terms), frozenset(map(str, data["segments"])))
 
 
 class GluedFile:
@@ -331,7 +406,8 @@ class GluedFile:
     def words(self) -> GluedWords:
         if self._words is None and self.path.exists():
             try:
-                self._words = _read(self.path.parent, self.indexname, self.generation) or GluedWords()
+                data = _table(self.path.parent, self.indexname, self.generation)
+                self._words = _lazy(data) if data is not None else GluedWords()
             except (OSError, ValueError, KeyError, TypeError):
                 self._words = GluedWords()
         return self._words or GluedWords()

@@ -1,20 +1,27 @@
 """The first import of the engine in a process, as cheap as it goes.
 
 A fresh ``newsearch query`` spends most of its time importing, and then
-tearing down at exit what it imported. Two measures, each measured with
+tearing down at exit what it imported. Three measures, each measured with
 ``benchmarks/startup.py``:
 
-- Importing Whoosh imports ``urllib.request`` (``whoosh.compat`` re-exports
-  ``urlretrieve``, which Whoosh never calls), ``asyncio`` (through
-  ``cached_property``, which asks it whether a property is a coroutine when
-  the property is first read) and ``whoosh.query`` (Whoosh's query objects:
-  its searcher imports them for methods we never call, and their import
-  compiles the large regular expressions of English word variations).
-  Whoosh is imported with a stand-in for each: the importing module keeps
-  the stand-in, which imports the real module the first time one of its
-  names is used, so behaviour is unchanged. The
-  stand-ins are in ``sys.modules`` only while Whoosh is imported, and only in
-  a process that has imported neither Whoosh nor the real modules.
+- Importing Whoosh imports modules a query never uses: ``urllib.request``
+  (``whoosh.compat`` re-exports ``urlretrieve``, which Whoosh never calls),
+  ``asyncio`` (through ``cached_property``, which asks it whether a
+  property is a coroutine when the property is first read), ``whoosh.query``
+  (Whoosh's query objects: its searcher imports them for methods we never
+  call, and their import compiles the large regular expressions of English
+  word variations), ``tempfile`` and ``random`` (to name the files it
+  writes) and ``calendar`` (to parse dates in Whoosh's query language).
+  Importing NumPy imports ``numpy.linalg`` and with it NumPy's typing
+  aliases, a tenth of its import, for ``numpy.matrix`` and polynomial
+  fits, and ``ctypes`` for arrays' ``.ctypes``. Each is imported with a stand-in for them: the importing module
+  keeps the stand-in, which imports the real module the first time one of
+  its names is used, so behaviour is unchanged. The stand-ins are in
+  ``sys.modules`` only while NumPy, or Whoosh and the engine, are imported,
+  and only in a process that has imported neither it nor the real modules.
+- Whoosh's term tables hash keys with ``hashlib.md5``, and ``hashlib``
+  loads OpenSSL: Whoosh is given Python's own ``_md5.md5`` instead, the
+  same digest.
 - The garbage collector is off while the engine is imported, and the objects
   imported (modules, classes, functions: they live as long as the process)
   are then frozen out of its later passes (:func:`gc.freeze`), which spares
@@ -26,17 +33,29 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import import_module
 from types import ModuleType
 from typing import Any
 
-_DEFERRED: dict[str, tuple[str, ...]] = {
+_DEFERRED_BY_WHOOSH: dict[str, tuple[str, ...]] = {
     "urllib.request": ("urlretrieve",),
     "asyncio": (),
     "whoosh.query": (),
+    "hashlib": ("md5",),
+    "tempfile": (),
+    "random": (),
+    "calendar": (),
 }
-"""Each deferred module, and the names its importers take from it with ``from ... import``."""
+"""Each module deferred while Whoosh is imported, and the names its importers take from it with ``from ... import``."""
+_DEFERRED_BY_NUMPY: dict[str, tuple[str, ...]] = {
+    "numpy.linalg": ("matrix_power", "eigvals", "inv", "lstsq"),
+    "ctypes": (),
+}
+"""Likewise while NumPy is imported."""
+_EQUIVALENT = {("hashlib", "md5"): "_md5"}
+"""Names of deferred modules that a module importing at once does as well."""
 
 
 class _StandIn(ModuleType):
@@ -64,24 +83,39 @@ def _later(stand_in: ModuleType, attribute: str) -> Callable[..., Any]:
     return call
 
 
-def _import_whoosh() -> None:
-    """Import the parts of Whoosh a query uses, the deferred modules stood in for."""
+def _now(name: str, attribute: str) -> Any:
+    """``attribute`` of the module that does what module ``name``'s does, if one is cheap to import."""
+    equivalent = _EQUIVALENT.get((name, attribute))
+    try:
+        return getattr(import_module(equivalent), attribute) if equivalent else None
+    except ImportError:  # a Python built without its own hashes
+        return None
+
+
+@contextmanager
+def _standing_in(package: str, deferred: dict[str, tuple[str, ...]]) -> Iterator[None]:
+    """Stand-ins for ``deferred`` while ``package`` is imported, if no one has imported it yet."""
     stand_ins: dict[str, ModuleType] = {}
-    if "whoosh" not in sys.modules:
-        for name, attributes in _DEFERRED.items():
+    if package not in sys.modules:
+        for name, attributes in deferred.items():
             if name not in sys.modules:
                 module = stand_ins[name] = _StandIn(name)
                 for attribute in attributes:
-                    setattr(module, attribute, _later(module, attribute))
+                    setattr(module, attribute, _now(name, attribute) or _later(module, attribute))
     sys.modules.update(stand_ins)
     try:
-        import whoosh.fields
-        import whoosh.index
-        import whoosh.searching  # noqa: F401
+        yield
     finally:
         for name, stand_in in stand_ins.items():
             if sys.modules.get(name) is stand_in:
                 del sys.modules[name]
+
+
+def _import_numpy() -> None:
+    if "numpy" in sys.modules:
+        return
+    with _standing_in("numpy", _DEFERRED_BY_NUMPY):
+        import numpy  # noqa: F401
 
 
 def import_engine() -> None:
@@ -93,8 +127,9 @@ def import_engine() -> None:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        _import_whoosh()
-        import_module("searchengine.engine")
+        _import_numpy()
+        with _standing_in("whoosh", _DEFERRED_BY_WHOOSH):
+            import_module("searchengine.engine")
         gc.freeze()
     finally:
         if collecting:

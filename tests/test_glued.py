@@ -233,3 +233,16 @@ def test_a_glued_file_of_the_wrong_shape_with_its_checksum_turns_the_feature_off
     result = runner.invoke(cli, ["info", "--check", "--index-dir", str(index)])
     assert result.exit_code == 2
     assert name in result.output and "Traceback" not in result.output
+
+
+def test_a_query_makes_only_the_glued_words_of_its_own_words(glued_engine):
+    """A fresh query reads the whole file but makes the glued words of the
+    words it searches only: an index of news has thousands of them."""
+    import gc
+
+    from searchengine.glued import Glued
+
+    assert any(Path(h.path).name == "train.txt" for h in glued_engine.search("Vladivostok"))
+    made = sorted(o.term for o in gc.get_objects() if isinstance(o, Glued))
+    assert made == ["vladivostokdan"]
+    assert "poutinecomm" in glued_terms(glued_engine.path)

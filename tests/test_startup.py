@@ -32,6 +32,14 @@ NOT_FOR_A_QUERY = {
     "email.parser": "urllib.request's",
     "asyncio": "imported by cached_property to test for coroutines",
     "whoosh.query": "Whoosh's query objects, which its searcher imports for methods we never call",
+    "hashlib": "loads OpenSSL; Whoosh's term tables get Python's own md5",
+    "_hashlib": "hashlib's OpenSSL",
+    "tempfile": "imported by Whoosh's storage to make temporary folders, which a query never does",
+    "random": "imported by Whoosh to name the files it writes (and by tempfile)",
+    "calendar": "imported by Whoosh's date parsing, for its query language",
+    "numpy.linalg": "imported by numpy.matrix and polynomial fits, with NumPy's typing aliases",
+    "numpy._typing": "numpy.linalg's",
+    "ctypes": "imported by NumPy for arrays' .ctypes",
     "importlib.resources": "its readers import zipfile; two small data files are read without it",
     "searchengine.articles": "the article readers",
     "searchengine.fastwriter": "the index writer",
@@ -72,18 +80,28 @@ def test_fresh_query_leaves_what_it_imported_out_of_garbage_collection(engine, t
 
 
 def test_deferred_modules_are_imported_on_first_use(engine, tmp_path):
-    """What Whoosh's modules hold of the deferred ones imports the real
-    module the first time it is used, and then behaves as the real thing."""
+    """What Whoosh's and NumPy's modules hold of the deferred ones imports the
+    real module the first time it is used, and then behaves as the real thing."""
     article = str(tmp_path / "articles" / "sommet.txt")
     code = _RUN + f"ARTICLE = {article!r}" + """
-import cached_property, whoosh.compat, whoosh.index
+import cached_property, whoosh.compat, whoosh.index, whoosh.util, whoosh.util.times, whoosh.filedb.filestore
+import whoosh.filedb.filetables, numpy
 async def coroutine(): pass
-deferred = ("asyncio", "whoosh.query", "urllib.request")
+def ctypes_pointer():
+    import ctypes
+    return ctypes.POINTER(ctypes.c_int64)
+deferred = ("asyncio", "whoosh.query", "urllib.request", "tempfile", "random", "calendar", "numpy.linalg", "ctypes")
 before = {name: name in sys.modules for name in deferred}
 coroutine_seen = cached_property.asyncio.iscoroutinefunction(coroutine)
 with whoosh.index.open_dir(sys.argv[sys.argv.index("--index-dir") + 1], indexname="newsearch").searcher() as s:
     found = s.document(id=ARTICLE)  # Whoosh's searcher builds query.Term and query.And
-import urllib.request
+temporary = whoosh.filedb.filestore.tempfile.gettempdir()
+name = whoosh.util.random_name(8)
+days = whoosh.util.times.calendar.monthrange(2024, 2)[1]
+square = (numpy.matrix([[1, 1], [0, 1]]) ** 3).tolist()
+fit = numpy.polyfit([0, 1, 2], [1, 3, 5], 1).round(6).tolist()
+pointer = numpy.arange(3, dtype=numpy.int64).ctypes.data_as(ctypes_pointer()).contents.value
+import urllib.request, hashlib, tempfile
 print(json.dumps({
     "before": before,
     "after": {name: name in sys.modules for name in deferred},
@@ -91,10 +109,20 @@ print(json.dumps({
     "coroutine": coroutine_seen,
     "document": found["title"],
     "urlretrieve": whoosh.compat.urlretrieve.__name__ == "urlretrieve" and hasattr(urllib.request, "urlopen"),
+    "temporary": temporary == tempfile.gettempdir(),
+    "name": len(name),
+    "days": days,
+    "square": square,
+    "fit": fit,
+    "pointer": pointer,
+    "md5": whoosh.filedb.filetables.md5_hash(b"Poutine") == int(hashlib.md5(b"Poutine").hexdigest(), 16) & 0xFFFFFFFF,
 }))
 """
     output, checks = fresh("query", "Kim Poutine", "--index-dir", str(tmp_path / "index"), code=code)
     assert "Sommet à Vladivostok" in output
-    deferred = ("asyncio", "whoosh.query", "urllib.request")
+    deferred = ("asyncio", "whoosh.query", "urllib.request", "tempfile", "random", "calendar", "numpy.linalg",
+                "ctypes")
     assert checks == {"before": dict.fromkeys(deferred, False), "after": dict.fromkeys(deferred, True),
-                      "real": True, "coroutine": True, "document": "Sommet à Vladivostok", "urlretrieve": True}
+                      "real": True, "coroutine": True, "document": "Sommet à Vladivostok", "urlretrieve": True,
+                      "temporary": True, "name": 8, "days": 29, "square": [[1, 3], [0, 1]], "fit": [2.0, 1.0],
+                      "pointer": 0, "md5": True}
