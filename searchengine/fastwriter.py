@@ -48,6 +48,7 @@ from whoosh.writing import IndexingError, SegmentWriter
 
 from . import whooshformat
 from .analysis import FrenchAnalyzer
+from .commongrams import CommonGrams
 from .whooshformat import FlatPostings
 
 __all__ = ["FastWriter", "ParallelWriter", "collecting_rarely"]
@@ -104,7 +105,7 @@ def _fast_field(field: wfields.FieldType) -> bool:
     return (
         field.indexed
         and whooshformat.plain_positions(field)
-        and isinstance(getattr(field, "analyzer", None), FrenchAnalyzer)
+        and isinstance(getattr(field, "analyzer", None), (FrenchAnalyzer, CommonGrams))
         and type(field).index is wfields.FieldType.index
     )
 

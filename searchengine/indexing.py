@@ -44,6 +44,7 @@ from whoosh.util.filelock import LockBase, try_for
 from whoosh.writing import IndexingError
 
 from .analysis import FrenchAnalyzer, fold
+from .commongrams import gram_fields, with_grams
 from .errors import BadArticle, IndexCorrupt, IndexLocked, IndexNotFound, IndexWriteError, NewsearchError
 from .whooshformat import (
     MappedStorage,
@@ -76,7 +77,8 @@ _PAUSE = os.environ.get("NEWSEARCH_TEST_PAUSE", "")
 def make_schema(analyzer: FrenchAnalyzer | None = None) -> fields.Schema:
     """Title, lede and body are searched; the original text is stored for
     snippets. ``analyzer`` (default: ``FrenchAnalyzer()``) analyses all three
-    and is pickled into the index with the schema."""
+    and is pickled into the index with the schema. Each of the three has a
+    companion field of common-word bigrams, for phrases (:mod:`~searchengine.commongrams`)."""
     french = FrenchAnalyzer() if analyzer is None else analyzer
     return fields.Schema(
         key=fields.ID(unique=True),
@@ -91,6 +93,7 @@ def make_schema(analyzer: FrenchAnalyzer | None = None) -> fields.Schema:
         source_id=fields.ID(),
         url=fields.STORED(),
         author=fields.STORED(),
+        **gram_fields(french, ("title", "lede", "body")),
     )
 
 
@@ -522,7 +525,7 @@ def _write_changes(
             if before is not None and before[0] == fingerprint and not (signature and before[1] != signature):
                 report.unchanged += 1
                 return
-            writer.add_document(**_document(article, key, fingerprint, signature))
+            writer.add_document(**with_grams(writer.schema, _document(article, key, fingerprint, signature)))
         except (OSError, IndexingError, MemoryError):
             raise
         except Exception as exc:  # noqa: BLE001 - whatever Whoosh's fields make of one article's values

@@ -1,0 +1,182 @@
+"""Common-word bigrams (Lucene's CommonGrams): phrases of common words read short lists.
+
+A phrase is matched by intersecting the posting lists of its words and reading
+the positions of every article left. For ``"il y a"`` both steps cover nearly
+the whole collection. So at indexing time every pair of adjacent terms where at
+least one is a common word is also indexed as one term, the two terms joined
+by a space (``il y``, ``y a``), at the position of the first. The pairs go in a
+companion field, ``body_grams`` beside ``body`` and likewise for title and lede,
+so the searched fields' vocabulary, lengths and statistics are untouched.
+
+A phrase with a common word is then matched on its pairs (:func:`cover`): each
+adjacent pair holding a common word becomes its bigram, at its offset in the
+phrase, and every word in no such pair stays itself. The bigrams' lists are
+much shorter than their words' lists, and they hold few positions per article.
+Positions are still checked, so the articles found are exactly those of the
+word-by-word check. A bigram stands at ``p`` exactly where its first term
+stands at ``p`` and its second at ``p + 1``. No term holds a space, so
+the bigram term names its pair alone.
+
+The common words are the analyser's stop-word terms (the 107 stems of the
+French function words), recorded in the index with the schema, in the
+companion field's analyser (:class:`CommonGrams`): queries use the index's own
+list whatever a later version ships. An index without the companion fields
+(built by older code) matches phrases word by word, as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from functools import reduce
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from whoosh import fields, formats
+from whoosh.analysis import Analyzer, Token
+
+from .analysis import FrenchAnalyzer
+
+if TYPE_CHECKING:
+    from .scoring import DocIds, IndexArrays
+
+__all__ = ["CommonGrams", "cover", "gram_field", "gram_fields", "matching", "with_grams"]
+
+SUFFIX = "_grams"
+SEPARATOR = " "
+"""Between the two terms of a bigram: no term holds one (text is split on spaces first)."""
+
+Item = tuple[str, str, int]
+"""One part of a phrase to find: (field, term, its offset in the phrase)."""
+
+
+def gram_field(fieldname: str) -> str:
+    """The companion field holding the bigrams of ``fieldname``."""
+    return fieldname + SUFFIX
+
+
+class CommonGrams(Analyzer):
+    """The analyser of a companion field: the bigrams of a text analysed by
+    ``analyzer``, for each pair of adjacent terms where one is in ``common``.
+
+    Pickled with the schema, the list with it, so an index keeps the list it
+    was built with. Whoosh's writer calls it as an analyser; the fast writer
+    calls :meth:`term_positions`. Both give the same postings.
+    """
+
+    def __init__(self, analyzer: FrenchAnalyzer, common: Iterable[str]) -> None:
+        self.analyzer = analyzer
+        self.common = frozenset(common)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and (self.analyzer, self.common) == (other.analyzer, other.common)
+
+    def __hash__(self) -> int:
+        return hash(self.common)
+
+    def grams(self, text: str) -> Iterator[tuple[str, int]]:
+        """Each bigram of ``text`` and its position (the first term's), in order.
+
+        Terms at one position (``nord-coréen`` gives ``coreen`` and
+        ``nordcoreen`` at one) each pair with every term of the position
+        before, as a phrase may use any of them.
+        """
+        common = self.common
+        before: list[tuple[str, bool]] = []
+        here: list[tuple[str, bool]] = []
+        last = -1
+        for term, _, _, pos in self.analyzer.analyse(text):
+            if pos != last:
+                last = pos
+                before, here = here, []
+            is_common = term in common
+            for previous, was_common in before:
+                if is_common or was_common:
+                    yield previous + SEPARATOR + term, pos - 1
+            here.append((term, is_common))
+
+    def term_positions(self, text: str) -> dict[str, list[int]]:
+        """:meth:`grams` grouped by bigram, as the fast writer takes a field's terms."""
+        positions: dict[str, list[int]] = {}
+        found = positions.get
+        for gram, pos in self.grams(text):
+            where = found(gram)
+            if where is None:
+                positions[gram] = [pos]
+            else:
+                where.append(pos)
+        return positions
+
+    def __call__(self, value: str, positions: bool = False, chars: bool = False, keeporiginal: bool = False,
+                 removestops: bool = True, start_pos: int = 0, start_char: int = 0, tokenize: bool = True,
+                 mode: str = "", **kwargs: Any) -> Iterator[Token]:
+        """Whoosh's analyser interface (its writer indexing a document): one
+        token updated for each bigram."""
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for gram, pos in self.grams(value):
+            token.text = gram
+            if positions:
+                token.pos = start_pos + pos
+            yield token
+
+
+def gram_fields(analyzer: FrenchAnalyzer, names: Iterable[str]) -> dict[str, fields.FieldType]:
+    """The companion fields of the text fields ``names`` for :func:`~searchengine.indexing.make_schema`:
+    positions, no length, nothing stored. One analyser serves them all, so it
+    shares ``analyzer``'s caches."""
+    grams = CommonGrams(analyzer, analyzer.stop_words)
+    return {gram_field(name): fields.FieldType(formats.Positions(), grams) for name in names}
+
+
+def with_grams(schema: fields.Schema, document: Mapping[str, object]) -> dict[str, object]:
+    """``document`` with the text of each of its fields that has a companion
+    field in ``schema`` given to that field too (none in an older index)."""
+    found = dict(document)
+    for name, value in document.items():
+        companion = gram_field(name)
+        if isinstance(value, str) and companion in schema and companion not in document:
+            found[companion] = value
+    return found
+
+
+def cover(schema: fields.Schema, fieldname: str, terms: tuple[str, ...]) -> tuple[Item, ...] | None:
+    """What to find for the phrase ``terms`` in ``fieldname`` through bigrams:
+    each adjacent pair holding a common word as its bigram, and each word in
+    no such pair as itself, with their offsets; None where the index has no
+    bigrams for the field or the phrase no common word."""
+    companion = gram_field(fieldname)
+    if len(terms) < 2 or companion not in schema:
+        return None
+    analyzer = schema[companion].analyzer
+    if not isinstance(analyzer, CommonGrams):
+        return None
+    common = analyzer.common
+    paired = [terms[k] in common or terms[k + 1] in common for k in range(len(terms) - 1)]
+    if not any(paired):
+        return None
+    items = [(companion, terms[k] + SEPARATOR + terms[k + 1], k) for k, pair in enumerate(paired) if pair]
+    for k, term in enumerate(terms):
+        if not (k and paired[k - 1]) and not (k < len(paired) and paired[k]):
+            items.append((fieldname, term, k))
+    return tuple(items)
+
+
+def matching(arrays: IndexArrays, items: tuple[Item, ...]) -> DocIds:
+    """The documents (ascending) where every item stands at its offset from
+    one same start: the documents holding them all, then their positions."""
+    keys = sorted({(f, t) for f, t, _ in items}, key=lambda key: len(arrays.postings(*key)[0]))
+    candidates = reduce(np.intersect1d, [arrays.postings(*key)[0] for key in keys])
+    if len(items) == 1 or not len(candidates):
+        return candidates
+    where = {key: arrays.positions(*key, candidates) for key in keys}
+    ordered = sorted(items, key=lambda item: keys.index(item[:2]))
+    found = []
+    for doc in candidates.tolist():
+        starts: set[int] | None = None
+        for f, term, offset in ordered:
+            here = {p - offset for p in where[f, term][doc]}
+            starts = here if starts is None else starts & here
+            if not starts:
+                break
+        if starts:
+            found.append(doc)
+    return np.array(found, dtype=np.int64)
