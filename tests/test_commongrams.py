@@ -86,7 +86,7 @@ def test_bigram_phrases_find_exactly_what_word_positions_find(generated, monkeyp
             found = ranking._phrase(arrays, terms, fields)
             assert np.flatnonzero(found).tolist() == np.flatnonzero(expected).tolist(), (phrase, fields)
             found_some += bool(expected.any())
-    assert through_grams > 900  # nearly every phrase of these texts holds a common word
+    assert through_grams > 700  # most phrases of these texts hold a common word before their last
     assert 600 < found_some < 1150  # phrases found, and phrases found nowhere
 
 
@@ -118,8 +118,10 @@ def test_a_phrase_is_covered_by_its_common_pairs_and_its_other_words(generated):
     assert commongrams.cover(schema, "title", ("la", "franc", "insoumis")) == \
         (("title_grams", "la franc", 0), ("title", "insoumis", 2))
     assert commongrams.cover(schema, "body", ("kim", "jong", "un", "poutin")) == \
-        (("body_grams", "jong un", 1), ("body_grams", "un poutin", 2), ("body", "kim", 0))
+        (("body_grams", "un poutin", 2), ("body", "kim", 0), ("body", "jong", 1))
+    assert commongrams.cover(schema, "body", ("le", "mond", "a")) == (("body_grams", "le mond", 0), ("body", "a", 2))
     assert commongrams.cover(schema, "body", ("kim", "poutin")) is None
+    assert commongrams.cover(schema, "body", ("macron", "a")) is None
 
 
 def test_the_fast_writer_writes_the_bigrams_whoosh_writes(tmp_path):
@@ -135,7 +137,7 @@ def test_the_fast_writer_writes_the_bigrams_whoosh_writes(tmp_path):
         found[name] = contents(folder)
     grams = {term: postings for term, postings in found["ours"]["terms"].items() if term[0].endswith("_grams")}
     assert {f for f, _ in grams} == {"title_grams", "lede_grams", "body_grams"}
-    assert ("body_grams", "de la".encode()) in grams
+    assert ("body_grams", b"de la") in grams
     assert found["ours"] == found["stock"]
 
 
