@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck bench clean
+.PHONY: install demo test lint typecheck bench clean opensearch opensearch-stop
 
 # editable_mode=compat: a plain path entry, not setuptools' import hook, which
 # costs every `newsearch` start about 30 ms.
@@ -21,7 +21,7 @@ demo: install
 	$(BIN)/newsearch query "Kim Poutine"
 
 lint: install
-	$(BIN)/ruff check searchengine tests benchmarks
+	$(BIN)/ruff check searchengine tests benchmarks scripts/opensearch-cluster
 	$(BIN)/python -W error -c "import searchengine, searchengine.cli"
 
 test: lint typecheck
@@ -36,9 +36,19 @@ bench: install
 	$(BIN)/python benchmarks/relevance.py
 	$(BIN)/python benchmarks/indexing.py
 	$(BIN)/python benchmarks/queries.py
+	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/hostile.py
 	$(BIN)/python benchmarks/updates.py
 	$(BIN)/python benchmarks/serve.py
+	$(BIN)/python benchmarks/scale.py
+
+# A local 2-node OpenSearch cluster in .opensearch/ (needs Java 17 and Maven):
+# prints the URLs to put in NEWSEARCH_OPENSEARCH. See scripts/opensearch-cluster.
+opensearch:
+	$(PYTHON) scripts/opensearch-cluster start
+
+opensearch-stop:
+	$(PYTHON) scripts/opensearch-cluster stop
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -12,13 +12,14 @@ import re
 import threading
 import unicodedata
 from collections.abc import Callable, Iterator
-from importlib import resources
 from itertools import chain
 from typing import Any, Self, TypeVar
 
 import Stemmer
 from unidecode import unidecode
 from whoosh.analysis import Analyzer, Token
+
+from . import data
 
 __all__ = ["FrenchAnalyzer", "Term", "STOP_WORDS", "fold", "nfc", "stem"]
 
@@ -84,7 +85,7 @@ def nfc(text: str) -> str:
 
 
 def _folded_stop_words() -> tuple[str, ...]:
-    text = resources.files("searchengine.data").joinpath("stopwords_fr.txt").read_text("utf-8")
+    text = data.read_text("stopwords_fr.txt")
     words = (line.split("#", 1)[0].strip() for line in text.splitlines())
     return tuple(fold(w) for w in words if w)
 
@@ -287,6 +288,39 @@ class _Chunks(_Cache[tuple[Term, ...]]):
         return terms
 
 
+IndexForm = str | tuple[tuple[str, bool], ...]
+"""What indexing needs of a chunk: its one term (the usual chunk, one word),
+else each term with whether it shares the previous one's position."""
+
+
+class _IndexForms(_Cache[IndexForm]):
+    """The terms of each chunk as indexing reads them (:data:`IndexForm`): the
+    terms of :class:`_Chunks` without offsets, so that a chunk of one word costs
+    :meth:`FrenchAnalyzer.term_positions` no tuple to unpack. Offsets aside,
+    a chunk and the chunk without its trailing punctuation are one entry's worth."""
+
+    __slots__ = ("words",)
+
+    def __init__(self, words: _Words, size: int) -> None:
+        super().__init__(size)
+        self.words = words
+
+    def __missing__(self, chunk: str) -> IndexForm:
+        word = chunk.rstrip(_TRAILING)
+        if word and len(word) < len(chunk):
+            form = self[word]
+        elif _plain(chunk):  # a word: what _chunk_terms would find, without its tuples
+            form = self.words[chunk] or ()
+        else:
+            terms = _chunk_terms(chunk, self.words.__getitem__)
+            if len(terms) == 1 and not terms[0][3]:
+                form = terms[0][0]
+            else:
+                form = tuple((term, same) for term, _, _, same in terms)
+        self._keep(chunk, form)
+        return form
+
+
 class _Token(Token):
     """Whoosh's Token with its attributes set one by one: ``Token.__init__``
     goes through ``self.__dict__``, which makes every later attribute store
@@ -353,7 +387,9 @@ class FrenchAnalyzer(Analyzer):
         """The terms of French stop words, by this analyser's stemmer. Other
         words share some of them (``tué`` stems as ``tu``): whether a word of a
         query is a stop word is :meth:`is_stop_word`'s to say."""
-        self._chunks = _Chunks(_Words(stem_letters, cache_size, join_apostrophes), cache_size)
+        words = _Words(stem_letters, cache_size, join_apostrophes)
+        self._chunks = _Chunks(words, cache_size)
+        self._index_forms = _IndexForms(words, cache_size)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"stemmer": self.stemmer, "cache_size": self.cache_size, "join_apostrophes": self.join_apostrophes}
@@ -427,14 +463,23 @@ class FrenchAnalyzer(Analyzer):
         positions: dict[str, list[int]] = {}
         found = positions.get
         pos = -1
-        for term, _, _, same in self._all_terms(text):
-            if not same:
+        for form in map(self._index_forms.__getitem__, nfc(text).split()):
+            if isinstance(form, str):  # one word: the hot path, a term per token
                 pos += 1
-            where = found(term)
-            if where is None:
-                positions[term] = [pos]
-            else:
-                where.append(pos)
+                where = found(form)
+                if where is None:
+                    positions[form] = [pos]
+                else:
+                    where.append(pos)
+                continue
+            for term, same in form:
+                if not same:
+                    pos += 1
+                where = found(term)
+                if where is None:
+                    positions[term] = [pos]
+                else:
+                    where.append(pos)
         return positions
 
     def _all_terms(self, text: str) -> Iterator[Term]:

@@ -97,6 +97,22 @@ def index_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    ctx.meta[f"newsearch.{param.name}"] = value
+    return value
+
+
+def cluster_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Where the index lives when not in --index-dir: an OpenSearch cluster (read by :func:`_engine`)."""
+    f = click.option("--opensearch-index", "opensearch_index", envvar="NEWSEARCH_OPENSEARCH_INDEX",
+                     default="newsearch", show_default=True, expose_value=False, callback=_remember,
+                     metavar="NAME", help="Index name on the cluster (also $NEWSEARCH_OPENSEARCH_INDEX).")(f)
+    return click.option("--opensearch", "opensearch", envvar="NEWSEARCH_OPENSEARCH", expose_value=False,
+                        callback=_remember, metavar="URL[,URL...]",
+                        help="Use the index on this OpenSearch cluster instead of --index-dir "
+                             "(also $NEWSEARCH_OPENSEARCH).")(f)
+
+
 def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by the commands that print hits."""
     options = [
@@ -118,9 +134,17 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _engine(index_dir: str, names: str | None = None) -> SearchEngine:
+    from .startup import import_engine
+
+    import_engine()
     from .engine import SearchEngine
 
-    return SearchEngine(index_dir, names=names)
+    meta = click.get_current_context().meta
+    try:
+        return SearchEngine(index_dir, names=names, opensearch=meta.get("newsearch.opensearch"),
+                            opensearch_index=meta.get("newsearch.opensearch_index") or "newsearch")
+    except ValueError as exc:  # a malformed URL or index name
+        raise click.UsageError(str(exc)) from exc
 
 
 def _print_results(results: Any, fmt: str, as_json: bool, color: str) -> None:
@@ -163,6 +187,7 @@ def _field_map(values: tuple[str, ...]) -> dict[str, str]:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @index_dir_option
+@cluster_options
 @click.option("--rebuild", is_flag=True, help="Start from an empty index.")
 @click.option("--field", "fields", multiple=True, metavar="NAME=KEY",
               help="Read NAME (title, body, date, lede, ...) from the JSON key KEY first. Repeatable.")
@@ -262,6 +287,7 @@ class DateParam(_DateType):
 @cli.command(cls=QueryCommand)
 @click.argument("words", nargs=-1, required=True)
 @index_dir_option
+@cluster_options
 @output_options
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True, help="Page of results.")
 @click.option("--since", type=DateParam(), metavar="DATE",
@@ -272,9 +298,11 @@ class DateParam(_DateType):
               help="Best first, or newest first.")
 @click.option("--names", type=click.Path(dir_okay=False), envvar="NEWSEARCH_NAMES",
               help="Extra name variants, one set a line: Poutine | Putin (also $NEWSEARCH_NAMES).")
+@click.option("--all", "show_all", is_flag=True,
+              help="List duplicates as hits of their own, not folded into the best copy.")
 def query(words: tuple[str, ...], index_dir: str, limit: int, page: int, fmt: str, as_json: bool, color: str,
           since: dt.date | None, until: dt.date | None, source: str | None, sort: str,
-          fragments: int, fragment_size: int, names: str | None) -> None:
+          fragments: int, fragment_size: int, names: str | None, show_all: bool) -> None:
     """Search the index for WORDS and print the best articles.
 
     Quotes are needed only for phrases and to keep the shell from reading
@@ -301,13 +329,14 @@ def query(words: tuple[str, ...], index_dir: str, limit: int, page: int, fmt: st
     with _engine(index_dir, names) as engine:
         results = engine.search(text, limit=limit, page=page, since=since, until=until,
                                 source=source, sort=sort, fragments=fragments,
-                                fragment_size=fragment_size)
+                                fragment_size=fragment_size, collapse=not show_all)
     _print_results(results, fmt, as_json, color)
 
 
 @cli.command()
 @click.argument("article_id", metavar="ID")
 @index_dir_option
+@cluster_options
 @output_options
 def similar(article_id: str, index_dir: str, limit: int, fmt: str, as_json: bool, color: str,
             fragments: int, fragment_size: int) -> None:
@@ -322,6 +351,7 @@ def similar(article_id: str, index_dir: str, limit: int, fmt: str, as_json: bool
 
 @cli.command()
 @index_dir_option
+@cluster_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON document.")
 @click.option("--check", is_flag=True, help="Also read every file and compare it with its recorded checksum.")
 def info(index_dir: str, as_json: bool, check: bool) -> None:
@@ -340,6 +370,7 @@ def info(index_dir: str, as_json: bool, check: bool) -> None:
 @cli.command()
 @click.argument("article_id", metavar="ID")
 @index_dir_option
+@cluster_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON document.")
 @click.option("--highlight", metavar="QUERY", help="Mark the words this query matches.")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
@@ -366,6 +397,7 @@ def _cores() -> int:
 
 @cli.command()
 @index_dir_option
+@cluster_options
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0: every interface; only on a network you trust).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
@@ -386,7 +418,9 @@ def serve(index_dir: str, host: str, port: int, workers: int | None, cors_origin
 
     from .server import environment
 
-    os.environ.update(environment(index_dir, cors_origins))
+    meta = click.get_current_context().meta
+    os.environ.update(environment(index_dir, cors_origins, opensearch=meta.get("newsearch.opensearch"),
+                                  opensearch_index=meta.get("newsearch.opensearch_index") or "newsearch"))
     try:
         uvicorn.run("searchengine.server:app_from_environment", factory=True, host=host, port=port,
                     workers=workers or _cores(), log_level="info", server_header=False,

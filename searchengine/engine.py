@@ -17,15 +17,18 @@ import pickle
 import struct
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import whoosh
+from whoosh.automata.fsa import ANY, DFA, EPSILON, NFA
 
 from .analysis import FrenchAnalyzer, fold
+from .duplicates import DuplicateGroups, load_groups
 from .errors import ArticleNotFound, BadQuery, IndexCorrupt, NewsearchError
 from .facets import Facets, count_facets
 from .glued import GluedFile
@@ -39,6 +42,7 @@ from .scoring import IndexArrays
 from .snippets import ArticleText, Highlighter
 
 if TYPE_CHECKING:
+    from .cluster import ClusterHome
     from .errors import BadArticle
     from .indexing import IndexReport, Progress
     from .scoring import DocIds
@@ -51,11 +55,72 @@ _DAMAGE = (struct.error, zlib.error, pickle.UnpicklingError, EOFError, OSError, 
 _DECODING = (IndexError, ValueError, KeyError, TypeError, AttributeError)
 """What decoding a damaged file raises, in Whoosh or in the modules that read
 its format; raised anywhere else, it is a bug and is not disguised as damage."""
-_READERS = (os.path.dirname(whoosh.__file__) + os.sep, os.path.dirname(__file__) + os.sep + "scoring.py",
-            os.path.dirname(__file__) + os.sep + "whooshformat.py")
+_READERS = (os.path.dirname(whoosh.__file__) + os.sep,
+            *(os.path.dirname(__file__) + os.sep + name for name in ("scoring.py", "whooshformat.py", "scorelists.py")))
 T = TypeVar("T")
 _OPEN_ATTEMPTS = 3
 """A commit can remove a segment between reading the TOC and opening it: open again."""
+_TYPO_PREFIX = 1
+"""Letters a close spelling shares with the word typed: typos are rarely in
+the first letter, and keeping it makes the search many times faster."""
+_STEPS = 8
+"""Words read one after another before the typo search seeks in the term table."""
+
+
+@lru_cache(maxsize=16)
+def _typo_automaton(word: str, distance: int) -> DFA:
+    """The words within ``distance`` typos of ``word`` that share its first
+    letter, a typo being a letter added, dropped or replaced, or two
+    neighbours swapped (Damerau-Levenshtein as optimal string alignment).
+    Whoosh's own automaton counts a swap as two typos, and its reader of
+    several segments compares every word by hand. Built once per word, then
+    read by every field and segment; the last few are kept, since a query is
+    often run again for its next page (one of 40 letters takes about 1 MB)."""
+    n = len(word)
+    nfa = NFA((0, 0))
+    for i in range(min(_TYPO_PREFIX, n)):
+        nfa.add_transition((i, 0), word[i], (i + 1, 0))
+    for i in range(min(_TYPO_PREFIX, n), n):
+        for e in range(distance + 1):
+            nfa.add_transition((i, e), word[i], (i + 1, e))
+            if e == distance:
+                continue
+            nfa.add_transition((i, e), ANY, (i, e + 1))  # a letter added
+            nfa.add_transition((i, e), EPSILON, (i + 1, e + 1))  # dropped
+            nfa.add_transition((i, e), ANY, (i + 1, e + 1))  # replaced
+            if i + 1 < n and word[i] != word[i + 1]:  # swapped with the next
+                nfa.add_transition((i, e), word[i + 1], (i, e, "swap"))
+                nfa.add_transition((i, e, "swap"), word[i], (i + 2, e + 1))
+    for e in range(distance + 1):
+        if e < distance:
+            nfa.add_transition((n, e), ANY, (n, e + 1))
+        nfa.add_final_state((n, e))
+    dfa: DFA = nfa.to_dfa()
+    return dfa
+
+
+def _accepted(automaton: DFA, cursor: Any) -> Iterator[str]:
+    """The words of a field (a Whoosh term cursor) that ``automaton`` accepts.
+
+    Like Whoosh's own walk, it skips to the next string the automaton could
+    accept; but it first reads the next few words in order, since a seek in
+    the term table is a binary search over every field's words and the word
+    sought is often a few words on (twice as fast on OrangeSum)."""
+    term = cursor.text()
+    while term is not None:
+        wanted = automaton.next_valid_string(term)
+        if wanted is None:
+            return
+        if wanted == term:
+            yield term
+            term = cursor.next()
+            continue
+        for _ in range(_STEPS):
+            term = cursor.next()
+            if term is None or term >= wanted:
+                break
+        else:
+            term = cursor.find(wanted)
 
 
 @dataclass(frozen=True)
@@ -95,7 +160,10 @@ class _Snapshot:
         return self.arrays.doc_frequency(fieldname, term)
 
     def terms_within(self, fieldname: str, term: str, distance: int) -> Iterable[str]:
-        found: Iterable[str] = self.arrays.reader.terms_within(fieldname, term, distance, prefix=1)
+        automaton = _typo_automaton(term, distance)
+        found: set[str] = set()
+        for leaf, _ in self.arrays.reader.leaf_readers():
+            found.update(_accepted(automaton, leaf.cursor(fieldname)))
         return found
 
     def expand_prefix(self, fieldname: str, prefix: str) -> Iterator[str]:
@@ -105,12 +173,23 @@ class _Snapshot:
     def reader(self, highlighter: Highlighter) -> Callable[[int], ArticleText]:
         def read(doc: int) -> ArticleText:
             stored = self.searcher.stored_fields(doc)
-            own = stored.get("id", "")
-            if len(self.live("id", own)) > 1:
-                stored = {**stored, "id": f"{stored.get('path', '')}#{own}"}
-            return ArticleText(stored, highlighter, self.analyzer)
+            return ArticleText({**stored, "id": self._shown_id(stored)}, highlighter, self.analyzer)
 
         return read
+
+    def _shown_id(self, stored: Mapping[str, object]) -> str:
+        """An article's id as hits show it: ``path#id`` where several share it."""
+        own = str(stored.get("id", ""))
+        return f"{stored.get('path', '')}#{own}" if len(self.live("id", own)) > 1 else own
+
+    def shown_id(self, doc: int) -> str:
+        return self._shown_id(self.searcher.stored_fields(doc))
+
+    @cached_property
+    def duplicates(self) -> DuplicateGroups | None:
+        """The snapshot's groups of duplicates, read on the first query that
+        folds them; None for an index built without duplicate keys."""
+        return load_groups(self.searcher, self.arrays.live)
 
     def live(self, fieldname: str, term: str) -> list[int]:
         ids = self.arrays.postings(fieldname, term)[0]
@@ -192,12 +271,21 @@ class SearchEngine:
     """
 
     def __init__(self, path: str | os.PathLike[str] = "index", *,
-                 names: str | os.PathLike[str] | None = None, settings: RankingSettings | None = None) -> None:
+                 names: str | os.PathLike[str] | None = None, settings: RankingSettings | None = None,
+                 opensearch: str | Sequence[str] | None = None, opensearch_index: str = "newsearch") -> None:
         """``names``: a file of extra name variants, added to the shipped
-        table. ``settings``: the ranking's knobs (the measured defaults if None)."""
+        table. ``settings``: the ranking's knobs (the measured defaults if None).
+        ``opensearch``: node URLs (``http://host:9200,...``) of an OpenSearch
+        cluster holding the index ``opensearch_index``, in place of the folder
+        ``path`` (see :mod:`searchengine.cluster`)."""
         self.path = Path(path)
         self.settings = settings or RankingSettings()
         self._names_file = names
+        self._cluster: ClusterHome | None = None
+        if opensearch:
+            from .cluster import ClusterHome
+
+            self._cluster = ClusterHome(opensearch, opensearch_index, names, self.settings)
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
 
@@ -280,6 +368,9 @@ class SearchEngine:
             raise ValueError(f"unknown field {unknown[0]!r} in fields: expected one of {', '.join(FIELD_NAMES)}")
         _positive(memory_mb, "memory_mb", 16)
         _positive(jobs, "jobs")
+        if self._cluster is not None:
+            return self._cluster.update([Path(p) for p in paths], rebuild=rebuild, fields=fields,
+                                        on_problem=on_problem, progress=progress)
         report = update_index(
             self.path, paths, rebuild=rebuild, fields=fields, wait=wait, memory_mb=memory_mb,
             jobs=jobs, on_problem=on_problem, progress=progress,
@@ -300,9 +391,12 @@ class SearchEngine:
         fragments: int = 1,
         fragment_size: int = 200,
         facets: bool = False,
+        collapse: bool = True,
     ) -> SearchResults:
         """Page ``page`` of ``limit`` hits for ``query`` (see the README for the
-        syntax); ``facets``: also count the matching articles per year and source."""
+        syntax); ``facets``: also count the matching articles per year and
+        source. ``collapse``: fold duplicates into the best-ranked copy (each
+        hit lists those it stands for); False lists every matching article."""
         if not isinstance(query, str):
             raise TypeError(f"query must be a string, not {type(query).__name__}")
         if sort not in ("relevance", "date"):
@@ -312,6 +406,8 @@ class SearchEngine:
         for value, name, least in ((limit, "limit", 1), (page, "page", 1), (fragments, "fragments", 1),
                                    (fragment_size, "fragment_size", 20)):
             _positive(value, name, least)
+        if not isinstance(collapse, bool):
+            raise TypeError(f"collapse must be True or False, not {type(collapse).__name__}")
         start, end = _as_date(since, "since"), _as_date(until, "until")
         filters = Filters(
             since=dt.datetime.combine(start, dt.time()) if start else None,
@@ -321,21 +417,31 @@ class SearchEngine:
         parsed = parse_query(query)
         if parsed.excluded and not parsed.groups:
             raise BadQuery(query, "it only excludes words; add a word to look for")
+        if self._cluster is not None:
+            return self._cluster.search(query, parsed, filters, sort, page, limit, fragments, fragment_size, facets)
+
         def work(snapshot: _Snapshot) -> SearchResults:
             plan = plan_query(snapshot.names.expand(parsed), snapshot, snapshot.analyzer, self.settings)
             return self._results(snapshot, query, plan, filters, sort, page, limit, fragments, fragment_size,
-                                 facets)
+                                 facets, collapse)
 
         return self._read(work)
 
     def _results(self, snapshot: _Snapshot, query: str, plan: QueryPlan, filters: Filters, sort: str,
-                 page: int, limit: int, fragments: int, fragment_size: int, facets: bool = False) -> SearchResults:
+                 page: int, limit: int, fragments: int, fragment_size: int, facets: bool = False,
+                 collapse: bool = True) -> SearchResults:
         read = snapshot.reader(plan.highlighter)
+        groups = snapshot.duplicates if collapse else None
         ranking = rank(snapshot.arrays, plan, self.settings, filters, sort=sort,
-                       start=(page - 1) * limit, stop=page * limit, read=read)
+                       start=(page - 1) * limit, stop=page * limit, read=read,
+                       collapse=groups.collapse if groups else None)
+
+        def folded(doc: int) -> tuple[str, ...]:
+            return tuple(snapshot.shown_id(d) for d in groups.folded(doc, ranking.matched)) if groups else ()
+
         return build_results(query, plan, ranking, read=read, surface=snapshot.surface, page=page,
                              limit=limit, fragments=fragments, fragment_size=fragment_size,
-                             facets=snapshot.facets(ranking.matched) if facets else None)
+                             facets=snapshot.facets(ranking.matched) if facets else None, folded=folded)
 
     def article(self, article_id: str, *, highlight: str | None = None) -> ArticleView:
         """The whole article with id ``article_id`` (as a hit shows it), with
@@ -344,6 +450,9 @@ class SearchEngine:
             raise TypeError(f"article_id must be a string, not {type(article_id).__name__}")
         if highlight is not None and not isinstance(highlight, str):
             raise TypeError(f"highlight must be a string, not {type(highlight).__name__}")
+        if self._cluster is not None:
+            return self._cluster.article(article_id, highlight)
+
         def work(snapshot: _Snapshot) -> ArticleView:
             doc = snapshot.find(article_id)
             highlighter = Highlighter()
@@ -356,19 +465,25 @@ class SearchEngine:
 
     def similar(self, article_id: str, *, limit: int = 10, fragments: int = 1,
                 fragment_size: int = 200) -> SearchResults:
-        """The articles closest to one article, itself excluded."""
+        """The articles closest to one article, itself and its duplicates
+        excluded, duplicates among them folded as :meth:`search` does."""
         if not isinstance(article_id, str):
             raise TypeError(f"article_id must be a string, not {type(article_id).__name__}")
         for value, name, least in ((limit, "limit", 1), (fragments, "fragments", 1),
                                    (fragment_size, "fragment_size", 20)):
             _positive(value, name, least)
+        if self._cluster is not None:
+            return self._cluster.similar(article_id, limit, fragments, fragment_size)
+
         def work(snapshot: _Snapshot) -> SearchResults:
             doc = snapshot.find(article_id)
             stored = snapshot.searcher.stored_fields(doc)
-            text = "\n".join(stored.get(f, "") for f in FIELDS)
-            plan = plan_similar(text, snapshot, snapshot.analyzer, self.settings)
-            return self._results(snapshot, f"similar to {article_id}", plan, Filters(exclude=doc), "relevance",
-                                 1, limit, fragments, fragment_size)
+            plan = plan_similar({f: stored.get(f, "") for f in FIELDS}, snapshot, snapshot.analyzer,
+                                self.settings)
+            groups = snapshot.duplicates
+            itself = tuple(groups.members(doc)) if groups else (doc,)
+            return self._results(snapshot, f"similar to {article_id}", plan, Filters(exclude=itself),
+                                 "relevance", 1, limit, fragments, fragment_size)
 
         return self._read(work)
 
@@ -377,10 +492,18 @@ class SearchEngine:
         commit recorded; raises :class:`IndexCorrupt` naming a damaged file."""
         from .indexing import verify_index
 
+        if self._cluster is not None:
+            raise NewsearchError("an OpenSearch index has no files here to check: the cluster checksums its own")
         return verify_index(self.path)
 
     def info(self) -> IndexInfo:
         """What is in the index and how big it is."""
+        if self._cluster is not None:
+            articles, terms, size, updated = self._cluster.info()
+            return IndexInfo(path=f"{self._cluster.index} on {self._cluster.client.urls}", articles=articles,
+                             terms=terms, size_bytes=size, last_update=updated,
+                             analyzer="searchengine.analysis.FrenchAnalyzer")
+
         def work(snapshot: _Snapshot) -> IndexInfo:
             reader = snapshot.searcher.reader()
             terms = sum(1 for field, _ in reader.all_terms() if field in FIELDS)

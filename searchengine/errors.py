@@ -8,7 +8,11 @@
     ├── IndexWriteError the index could not be written (permissions, disk full, ...)
     ├── BadArticle      one file or record could not be read (.path, .line)
     ├── BadQuery        a query that can match nothing as typed (.query)
-    └── ArticleNotFound no article has that id, or several have
+    ├── ArticleNotFound no article has that id, or several have
+    └── ClusterError    the OpenSearch cluster cannot be reached, is red, or refused a request
+
+An OpenSearch index that does not exist is an ``IndexNotFound`` too
+(``ClusterIndexNotFound``), so callers treat both homes alike.
 
 Whoosh's and the OS's exceptions are caught where they happen and re-raised as
 one of these, so embedders and the CLI deal with this tree alone. Messages say
@@ -87,3 +91,21 @@ class ArticleNotFound(NewsearchError):
     def __init__(self, article_id: str, message: str | None = None) -> None:
         self.article_id = article_id
         super().__init__(message or f"no article with id {article_id!r} in the index")
+
+
+class ClusterIndexNotFound(IndexNotFound):
+    """No newsearch index of that name on the OpenSearch cluster."""
+
+    def __init__(self, where: str) -> None:
+        self.path = Path(where)
+        NewsearchError.__init__(self, f"no index {where}")
+
+
+class ClusterError(NewsearchError):
+    """The OpenSearch cluster cannot be reached, is red (some shard has no
+    copy), or refused a request; ``.reason`` is the cluster's or the network's."""
+
+    def __init__(self, urls: str, reason: str) -> None:
+        self.urls = urls
+        self.reason = reason
+        super().__init__(f"OpenSearch at {urls}: {reason}")

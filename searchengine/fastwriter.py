@@ -49,6 +49,7 @@ from whoosh.writing import IndexingError, SegmentWriter
 from . import whooshformat
 from .analysis import FrenchAnalyzer
 from .commongrams import CommonGrams
+from .scoring import B
 from .whooshformat import FlatPostings
 
 __all__ = ["FastWriter", "ParallelWriter", "collecting_rarely"]
@@ -323,6 +324,7 @@ class FastWriter(SegmentWriter):
         pdr = self.per_document_reader()
         try:
             fieldwriter = self.fieldwriter
+            scores = whooshformat.score_list_writer(self.storage, self.get_segment(), B)
             current: whooshformat.PostingListWriter | None = None
             for fieldname, tbytes, postings in self.pool.postings():
                 if current is None or fieldname != current.fieldname:
@@ -331,11 +333,12 @@ class FastWriter(SegmentWriter):
                     if fieldname not in self.schema:
                         raise IndexingError(f"postings for unknown field {fieldname!r}")
                     current = whooshformat.PostingListWriter(fieldwriter, fieldname, self.schema[fieldname],
-                                                             whooshformat.field_lengths(pdr, fieldname))
+                                                             whooshformat.field_lengths(pdr, fieldname), scores)
                 current.write(tbytes, postings)
             if current is not None:
                 current.finish()
             fieldwriter.close()
+            scores.close()
         finally:
             pdr.close()
 

@@ -21,7 +21,6 @@ and a missing or damaged file only turns the feature off for queries.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import time
@@ -34,7 +33,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from .errors import IndexCorrupt
-from .scoring import IndexArrays
+from .scoring import IndexArrays, bm25_idf
 
 if TYPE_CHECKING:
     from whoosh.reading import IndexReader
@@ -306,6 +305,8 @@ def _read(folder: str | os.PathLike[str], indexname: str, generation: int) -> Gl
     if int(check or b"x", 16) != zlib.crc32(body):
         raise ValueError("its own checksum differs")
     data = json.loads(body)
+    if not isinstance(data, dict) or not isinstance(data.get("glued"), dict):
+        raise ValueError("it holds no table of glued words")
     if data["format"] != _FORMAT or data["generation"] != generation:
         raise ValueError(f"it is of format {data['format']}, generation {data['generation']}")
     return GluedWords.of((Glued(term, int(split), str(head), str(tail))
@@ -356,8 +357,7 @@ class _Vocabulary(Protocol):
 
 def _idf(vocabulary: _Vocabulary, term: str, fields: tuple[str, ...]) -> float:
     """Ranking's idf (:meth:`~searchengine.scoring.IndexArrays.idf`)."""
-    df = max((vocabulary.doc_frequency(f, term) for f in fields), default=0)
-    return math.log(1 + (vocabulary.size - df + 0.5) / (df + 0.5))
+    return bm25_idf(vocabulary.size, max((vocabulary.doc_frequency(f, term) for f in fields), default=0))
 
 
 class GluedPlan:

@@ -45,6 +45,9 @@ from whoosh.writing import IndexingError
 
 from .analysis import FrenchAnalyzer, fold
 from .commongrams import gram_fields, with_grams
+from .duplicates import COLUMN as DUPLICATE_COLUMN
+from .duplicates import column_type as duplicate_column
+from .duplicates import duplicate_key
 from .errors import BadArticle, IndexCorrupt, IndexLocked, IndexNotFound, IndexWriteError, NewsearchError
 from .whooshformat import (
     MappedStorage,
@@ -71,6 +74,8 @@ MERGE_MAX_DOCS = 1_000
 """An incremental run merges fewer documents than this (see :func:`merge_small_segments`)."""
 
 _PAUSE = os.environ.get("NEWSEARCH_TEST_PAUSE", "")
+_PAUSE_DEADLINE = 600.0
+"""Seconds a paused writer waits for its test before giving up, so that none hangs for ever."""
 """The test-only pause point (see the module docstring); empty when unused."""
 
 
@@ -93,6 +98,7 @@ def make_schema(analyzer: FrenchAnalyzer | None = None) -> fields.Schema:
         source_id=fields.ID(),
         url=fields.STORED(),
         author=fields.STORED(),
+        dupkeys=fields.COLUMN(duplicate_column()),
         **gram_fields(french, ("title", "lede", "body")),
     )
 
@@ -231,11 +237,14 @@ def _check_text(name: str, text: str) -> None:
         ) from None
 
 
-def _document(article: Article, key: str, fingerprint: str, signature: str) -> dict[str, object]:
+def _document(article: Article, key: str, fingerprint: str, signature: str,
+              duplicates: bool = True) -> dict[str, object]:
     """The fields of one article's document. ``key`` and ``state`` keep a file
     name's undecodable bytes (surrogates) exactly, so the next run recognises
-    the file; the fields shown to users get a printable form of them. Raises
-    ValueError for text that cannot be indexed."""
+    the file; the fields shown to users get a printable form of them.
+    ``duplicates``: whether the schema has the duplicate keys' column (an
+    index built before it has not). Raises ValueError for text that cannot be
+    indexed."""
     for name in ("title", "lede", "body", "source", "url", "author"):
         _check_text(name, getattr(article, name))
     state = "\x1f".join((key, fingerprint, signature)).encode("utf-8", "surrogatepass")
@@ -256,6 +265,9 @@ def _document(article: Article, key: str, fingerprint: str, signature: str) -> d
             doc[name] = value
     if article.source:
         doc["source_id"] = fold(article.source)
+    dupkeys = duplicate_key(article.body) if duplicates else b""
+    if dupkeys:
+        doc[DUPLICATE_COLUMN] = dupkeys
     return doc
 
 
@@ -340,7 +352,10 @@ def _pause(point: str, count: int = 1) -> None:
         return
     marker = Path(os.environ["NEWSEARCH_TEST_MARKER"])
     marker.write_text(str(os.getpid()), encoding="ascii")
-    while marker.exists():
+    end = time.monotonic() + _PAUSE_DEADLINE
+    while marker.exists():  # the test removes it (or kills this process): a hook, polled with a deadline
+        if time.monotonic() > end:
+            raise RuntimeError(f"the test pause at {point!r} was not released within {_PAUSE_DEADLINE:.0f} s")
         time.sleep(0.01)
 
 
@@ -449,7 +464,8 @@ def update_index(
             writer = _writer(ix, jobs, memory_mb)
             with collecting_rarely():
                 current = _KnownState() if rebuild else _read_known_state(writer, path)
-                _write_changes(writer, current, files, roots, fields, report, problem, progress, read_file)
+                _write_changes(writer, current, files, roots, fields, report, problem, progress, read_file,
+                               DUPLICATE_COLUMN in writer.schema)
                 if _PAUSE:
                     _pause("commit")
                 writer.commit(mergetype=writing.CLEAR if rebuild else merge_small_segments)
@@ -505,8 +521,10 @@ def _write_changes(
     problem: Callable[[BadArticle], None],
     progress: Callable[[Progress], None] | None,
     read_file: _ReadFile,
+    duplicates: bool,
 ) -> None:
-    """Add, replace and delete documents so the writer holds what ``files`` say."""
+    """Add, replace and delete documents so the writer holds what ``files`` say;
+    ``duplicates``: with each article's duplicate keys (the schema has their column)."""
     known = current.state
     by_file: dict[str, set[str]] = defaultdict(set)
     for key in known:
@@ -525,7 +543,7 @@ def _write_changes(
             if before is not None and before[0] == fingerprint and not (signature and before[1] != signature):
                 report.unchanged += 1
                 return
-            writer.add_document(**with_grams(writer.schema, _document(article, key, fingerprint, signature)))
+            writer.add_document(**with_grams(writer.schema, _document(article, key, fingerprint, signature, duplicates)))
         except (OSError, IndexingError, MemoryError):
             raise
         except Exception as exc:  # noqa: BLE001 - whatever Whoosh's fields make of one article's values

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
+from . import data
 from .errors import NewsearchError
 from .queries import Clause, Group, ParsedQuery
 
@@ -85,7 +85,7 @@ def _groups(text: str) -> list[list[str]]:
 def load_names(analyzer: Analyzer, extra: str | os.PathLike[str] | None = None) -> NameTable:
     """The shipped table, plus a user's file of the same form (one set of
     names a line, separated by ``|``)."""
-    shipped = resources.files("searchengine.data").joinpath("names.txt").read_text("utf-8")
+    shipped = data.read_text("names.txt")
     groups = _groups(shipped)
     if extra:
         try:

@@ -47,12 +47,19 @@ def openapi_document(bounds: Mapping[str, tuple[int, int]], max_query: int, max_
         "source": _NULLABLE_TEXT, "author": _NULLABLE_TEXT, "url": _NULLABLE_TEXT, "lede": _NULLABLE_TEXT,
         "score": {"type": "number", "description": "tier (whole part) and relevance within it (fraction)"},
         "snippet": {"type": "string"}, "highlights": _SPANS, "title_highlights": _SPANS,
+        "duplicates": _object({
+            "count": {"type": "integer", "minimum": 0},
+            "ids": {"type": "array", "items": {"type": "string"}},
+        }, "the matching articles folded into this hit as its duplicates (none with collapse=false)"),
     })
     facet = _object({"value": {"type": "string", "description": "what the filter takes (a year, a source)"},
                      "count": {"type": "integer", "minimum": 1}})
     results = {
-        "query": {"type": "string"}, "total": {"type": "integer", "minimum": 0,
-                                                "description": "every matching article, on any page"},
+        "query": {"type": "string"},
+        "total": {"type": "integer", "minimum": 0,
+                  "description": "the hits of every page: the matching articles less the folded duplicates"},
+        "folded": {"type": "integer", "minimum": 0,
+                   "description": "matching articles folded into a better-ranked hit as its duplicates"},
         "page": {"type": "integer", "minimum": 1}, "limit": {"type": "integer", "minimum": 1},
         "suggestion": {"type": ["string", "null"], "description": "the 'did you mean' query"},
         "hits": {"type": "array", "items": _ref("Hit")},
@@ -117,6 +124,9 @@ def openapi_document(bounds: Mapping[str, tuple[int, int]], max_query: int, max_
                      "description": "only articles from this source (case and accents ignored)"},
                     {"name": "sort", "in": "query", "required": False,
                      "schema": {"type": "string", "enum": ["relevance", "date"], "default": "relevance"}},
+                    {"name": "collapse", "in": "query", "required": False,
+                     "description": "false: list duplicates as hits of their own instead of folding them",
+                     "schema": {"type": "string", "enum": ["true", "false"], "default": "true"}},
                     *output,
                 ],
                 "responses": {"200": _json(_ref("SearchResults"), "the hits"), "400": bad, "503": unavailable},

@@ -17,8 +17,8 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import TYPE_CHECKING, Protocol
 
@@ -30,11 +30,15 @@ from .snippets import Highlighter
 if TYPE_CHECKING:
     from .ranking import RankingSettings
 
-__all__ = ["QueryPlan", "Terms", "PlannedGroup", "plan_query", "plan_similar",
-           "MAX_TYPO_CHARS", "MAX_PHRASE_TERMS", "MAX_PREFIX_TERMS", "MAX_EXPANDED_TERMS"]
+__all__ = ["QueryPlan", "Terms", "PlannedGroup", "plan_query", "plan_similar", "typo_count",
+           "CORRECTION_RATIO", "MAX_TYPO_CHARS", "MAX_PHRASE_TERMS", "MAX_PREFIX_TERMS", "MAX_EXPANDED_TERMS"]
 
 MAX_TYPO_CHARS = 40
 """Longer words are not words anyone mistypes; the typo automaton grows with the word."""
+CORRECTION_RATIO = 10
+"""A close spelling replaces the word typed ("did you mean") only if titles,
+ledes and bodies hold it more than this many times as often: a word typed
+rarely is a typo of a common one, not of one as rare."""
 MAX_PHRASE_TERMS = 32
 MAX_PREFIX_TERMS = 500
 MAX_EXPANDED_TERMS = 2_000
@@ -112,11 +116,40 @@ class QueryPlan:
     words: tuple[str, ...] = ()
     pairs: tuple[tuple[str, str, int], ...] = ()
     typed_forms: tuple[tuple[str, frozenset[str]], ...] = ()
+    headline: bool = True
+    """Whether a word found in a title also scores there on its own
+    (``RankingSettings.title_alone``): a reader's words may be a half-remembered
+    headline; the words of an article looking for similar ones are not."""
 
 
 def _typo_distance(word: str) -> int:
+    """How many typos are forgiven in a word of this length."""
     n = len(word)
     return 0 if n < 5 else 1 if n < 9 else 2
+
+
+def typo_count(a: str, b: str) -> int:
+    """Typos between two words: letters added, dropped or replaced, and two
+    neighbours swapped, each one (Damerau-Levenshtein as optimal string
+    alignment, the distance the index's typo search uses)."""
+    previous: list[int] = []
+    row = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        before, previous, row = previous, row, [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], before[j - 2] + 1)
+    return row[-1]
+
+
+@dataclass(frozen=True)
+class _Correction:
+    """The close spellings of a word typed, each weighted, and the one that
+    replaces the word ("did you mean"), if any."""
+
+    close: tuple[Terms, ...]
+    best: str | None
 
 
 class _Planner:
@@ -134,6 +167,8 @@ class _Planner:
         self.prefixes: set[str] = set()
         self.phrases: set[tuple[str, ...]] = set()
         self.corrections: dict[str, str] = {}
+        self.replaced: dict[str, str] = {}
+        """Word typed (its term) → the correction that replaces it."""
         self.expanded = 0
         self.typo_searches = 0
 
@@ -178,8 +213,19 @@ class _Planner:
         self.expanded += len(found)
         return tuple(sorted(found))
 
-    def corrected(self, clause: Clause) -> Terms | None:
-        """Close spellings of a rare single word, among the words that exist."""
+    def corrected(self, clause: Clause, alone: bool = False) -> _Correction | None:
+        """Close spellings of a rare single word, among the words that exist
+        (stop words aside: a rare word is no typo of ``leur``).
+
+        The closest spelling, the most frequent among equals, is the "did you
+        mean" when it is more than ``CORRECTION_RATIO`` times as frequent as
+        the word typed. If the word is ``alone`` in the query, it then
+        replaces the word; among other words, the word as typed keeps its
+        tier, since articles holding it with all of them confirm it (a
+        question copies a rare name from its answer). Every close spelling weighs
+        ``correction_weight`` per typo, times its frequency as a share of that
+        one's (capped at 1), so that a nearer and more frequent spelling, the
+        likelier meant, outweighs a rarer one, whose idf is higher."""
         if clause.kind != "word" or not clause.text.isalpha() or len(clause.text) > MAX_TYPO_CHARS:
             return None
         distance = _typo_distance(clause.text)
@@ -189,18 +235,30 @@ class _Planner:
         if self.typo_searches >= self.settings.typo_max_words:
             return None
         self.typo_searches += 1
+        (term,) = terms
         fields = (clause.field,) if clause.field else FIELDS
         found: set[str] = set()
         for f in fields:
-            found.update(self.vocabulary.terms_within(f, terms[0], distance))
-        found.discard(terms[0])
+            found.update(self.vocabulary.terms_within(f, term, distance))
+        found = {t for t in found if t != term and not self._stop(t)}
         if not found:
             return None
-        best = max(sorted(found), key=self.df)
-        if self.df(best) > self.df(terms[0]):
-            self.corrections[clause.text] = best
+        typos = {t: typo_count(term, t) for t in found}
+        best = min(found, key=lambda t: (typos[t], -self.df(t), t))
+        top = max(1, self.df(best))
         self.terms.update(found)
-        return Terms(tuple(sorted(found)), fields, weight=self.settings.correction_weight)
+        if self.df(best) <= CORRECTION_RATIO * self.df(term):
+            made = False
+        else:
+            self.corrections[clause.text] = best
+            made = alone
+        if made:  # the word typed is then one of its close spellings
+            self.replaced[term] = best
+            typos[term] = typos.pop(best)
+        weight = self.settings.correction_weight
+        close = tuple(Terms((t,), fields, weight=weight ** typos[t] * min(1.0, self.df(t) / top))
+                      for t in sorted(typos))
+        return _Correction(close, best if made else None)
 
     def _stop(self, term: str) -> bool:
         """A term the query holds only as typed stop words: ``tu`` from ``tu``,
@@ -220,7 +278,7 @@ class _Planner:
 
     def weight(self, group: Group) -> float:
         """How much a group counts towards coverage: the idf of its rarest word."""
-        dfs = [self.df(t) for c in group.alternatives for t in self.analyzer.terms(c.text)]
+        dfs = [self.df(self.replaced.get(t, t)) for c in group.alternatives for t in self.analyzer.terms(c.text)]
         return math.log(1 + self.vocabulary.size / (1 + min(dfs, default=0)))
 
     def highlighter(self) -> Highlighter:
@@ -249,19 +307,29 @@ def plan_query(parsed: ParsedQuery, vocabulary: Vocabulary, analyzer: Analyzer,
     planned = []
     glued = GluedPlan(vocabulary)
     for group in heavy or groups:
-        exact = tuple(t for c in group.alternatives if (t := planner.exact(c)) is not None)
-        exact += glued.alternatives(exact)
-        corrected = tuple(t for c in group.alternatives if (t := planner.corrected(c)) is not None) \
-            if forgive and not group.variants else ()
+        exact: list[Terms] = []
+        corrected: list[Terms] = []
+        for clause in group.alternatives:
+            typed = planner.exact(clause)
+            fix = planner.corrected(clause, alone=len(heavy or groups) == 1) \
+                if forgive and not group.variants else None
+            if typed is not None and fix is not None and fix.best is not None:
+                # "Did you mean": the correction ranks as if typed, the word typed as a typo of it.
+                exact.append(replace(typed, terms=(fix.best,), weight=1.0))
+            elif typed is not None:
+                exact.append(typed)
+            corrected.extend(fix.close if fix is not None else ())
+        exact.extend(glued.alternatives(tuple(exact)))
         if exact or corrected:
-            planned.append(PlannedGroup(exact, corrected, planner.weight(group), group.required))
+            planned.append(PlannedGroup(tuple(exact), tuple(corrected), planner.weight(group), group.required))
     highlighter = planner.highlighter()
     words = tuple(sorted(t for t in highlighter.terms if not planner._stop(t)))
     return QueryPlan(
         groups=tuple(planned), light=light, highlighter=glued.highlighter(highlighter),
         corrections=tuple(planner.corrections.items()), words=words,
         pairs=_pairs(parsed, analyzer, settings.long_query),
-        typed_forms=_typed_forms(parsed, analyzer, set(words)), excluded=excluded, sources=parsed.sources,
+        typed_forms=_typed_forms(parsed, analyzer, set(words) - set(planner.replaced)), excluded=excluded,
+        sources=parsed.sources,
     )
 
 
@@ -323,15 +391,27 @@ def _typed_forms(parsed: ParsedQuery, analyzer: Analyzer, terms: set[str]) -> tu
     return tuple((t, frozenset(f)) for t, f in sorted(forms.items()))
 
 
-def plan_similar(text: str, vocabulary: Vocabulary, analyzer: Analyzer, settings: RankingSettings) -> QueryPlan:
-    """Articles sharing the most distinctive words of ``text`` (an article's
-    fields): its words weighted by frequency times idf, the best kept."""
-    counts = Counter(t for t, _, _, _ in analyzer.analyse(text)
-                     if t not in analyzer.stop_words and len(t) > 2 and not t.isdigit())
+def plan_similar(fields: Mapping[str, str], vocabulary: Vocabulary, analyzer: Analyzer,
+                 settings: RankingSettings) -> QueryPlan:
+    """Articles sharing the most distinctive words of an article (``fields``:
+    its text by field name): its words weighted by frequency times idf, the
+    best kept among those some other article holds too (a word only the
+    article itself holds, the rarest of all, would find nothing), each
+    weighing its share of the best one's weight, as Lucene's MoreLikeThis
+    boosts them."""
+    counts: Counter[str] = Counter()
+    holding: Counter[str] = Counter()
+    for text in fields.values():
+        found = Counter(t for t, _, _, _ in analyzer.analyse(text)
+                        if t not in analyzer.stop_words and len(t) > 2 and not t.isdigit())
+        counts.update(found)
+        holding.update(found.keys())
     planner = _Planner(vocabulary, analyzer, settings)
     size = max(1, vocabulary.size)
-    weights = {t: tf * math.log(1 + size / (1 + planner.df(t))) for t, tf in counts.items()}
+    shared = {t: df for t in counts if (df := planner.df(t)) > holding[t]}
+    weights = {t: counts[t] * math.log(1 + size / (1 + df)) for t, df in shared.items()}
     top = tuple(sorted(weights, key=lambda t: (-weights[t], t))[:settings.similar_terms])
-    group = PlannedGroup((Terms(top, FIELDS),), (), 1.0) if top else None
-    return QueryPlan(groups=(group,) if group else (), tiered=False, rerank=False,
+    group = PlannedGroup(tuple(Terms((t,), FIELDS, weight=weights[t] / weights[top[0]]) for t in top),
+                         (), 1.0) if top else None
+    return QueryPlan(groups=(group,) if group else (), tiered=False, rerank=False, headline=False,
                      highlighter=Highlighter(frozenset(top)))

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import reduce
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
@@ -36,9 +36,9 @@ from .snippets import ArticleText
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-    from .scoring import DocIds, Floats, Mask
+    from .scoring import DocIds, Floats, Mask, Ranges
 
-__all__ = ["Filters", "Ranked", "Ranking", "RankingSettings", "rank"]
+__all__ = ["Collapse", "Filters", "Ranked", "Ranking", "RankingSettings", "rank"]
 
 EXACT_FORM_FIELDS = ("title", "body")
 """The fields read for exact forms: a lede mostly repeats them."""
@@ -54,6 +54,10 @@ class RankingSettings:
     """The ranking's knobs, with the defaults measured best (README, *Ranking*)."""
 
     title_boost: float = 2.0
+    title_alone: float = 0.5
+    """A word of the title also adds this share of its BM25 in the title alone,
+    saturated apart: combined with the body, a title match weighs no more than
+    a word a body repeats (README, *Ranking*)."""
     lede_boost: float = 1.5
     body_boost: float = 1.0
     k1: float = 1.2
@@ -61,7 +65,8 @@ class RankingSettings:
     stop_word_weight: float = 0.2
     """A stop word adds this share of a word's score, and only when reranking."""
     correction_weight: float = 0.5
-    """A word found only by forgiving a typo weighs this much."""
+    """A word found only by forgiving typos weighs this much per typo (times its
+    frequency as a share of the closest spelling's, at most 1)."""
     typo_max_df: int = 3
     """A word in fewer articles than this may be a typo, so close spellings are tried too."""
     typo_max_words: int = 8
@@ -77,6 +82,10 @@ class RankingSettings:
     """Each pair of words standing in the body as in the query adds this."""
     rerank_depth: int = 10
     similar_terms: int = 15
+    prune_postings: int = 50_000
+    """A query whose words' lists hold more postings than this scores only the
+    windows of articles that can reach the page (see :func:`rank`); a shorter
+    one scores every posting, which is as fast. -1 scores every posting always."""
 
     def boosts(self, fields: Iterable[str]) -> dict[str, float]:
         known = {"title": self.title_boost, "lede": self.lede_boost, "body": self.body_boost}
@@ -91,8 +100,8 @@ class Filters:
     until: dt.datetime | None = None
     sources: tuple[str, ...] = ()
     """Folded source names; an article from any of them passes."""
-    exclude: int | None = None
-    """A document number left out (the article similar ones are sought for)."""
+    exclude: tuple[int, ...] = ()
+    """Document numbers left out (the article similar ones are sought for, and its duplicates)."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,8 @@ class Ranking:
     matched: DocIds
     page: tuple[Ranked, ...]
     texts: dict[int, ArticleText]
+    folded: int = 0
+    """Matching articles left out of the ranking as duplicates of a better one."""
 
     @property
     def total(self) -> int:
@@ -125,20 +136,48 @@ class _Match:
     scores: Floats
 
 
-def _terms(arrays: IndexArrays, part: Terms, settings: RankingSettings, into: _Match | None = None) -> _Match:
+@dataclass(frozen=True)
+class _Space:
+    """The documents a first pass scores: every one, or those of some windows
+    (``docs``, ascending, as the ranges ``within``), numbered in order."""
+
+    size: int
+    docs: DocIds | None = None
+    within: Ranges | None = None
+
+    @staticmethod
+    def of(windows: DocIds, window: int, size: int) -> _Space:
+        """The documents of ``windows`` (numbers of windows of ``window`` documents, ascending)."""
+        starts = windows * window
+        stops = np.minimum(starts + window, size)
+        lengths = stops - starts
+        docs = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        return _Space(len(docs), docs, (starts, stops))
+
+    def local(self, ids: DocIds) -> DocIds:
+        return ids if self.docs is None else np.searchsorted(self.docs, ids)
+
+
+def _terms(arrays: IndexArrays, part: Terms, settings: RankingSettings, into: _Match | None = None,
+           space: _Space | None = None) -> _Match:
     """The documents matching ``part``, added to ``into`` when given."""
+    space = space or _Space(arrays.size)
     if into is None:
-        into = _Match(np.zeros(arrays.size, dtype=bool), np.zeros(arrays.size, dtype=np.float64))
+        into = _Match(np.zeros(space.size, dtype=bool), np.zeros(space.size, dtype=np.float64))
     mask, scores = into.mask, into.scores
     boosts = settings.boosts(part.fields)
     only = _phrase(arrays, part.terms, part.fields) if part.phrase else None
     for term in part.terms:
-        ids, found = arrays.bm25f(term, boosts, k1=settings.k1, b=settings.b)
+        ids, found = arrays.bm25f(term, boosts, k1=settings.k1, b=settings.b, within=space.within)
         if only is not None:
             keep = only[ids]
             ids, found = ids[keep], found[keep]
+        ids = space.local(ids)
         mask[ids] = True
         scores[ids] += part.weight * found
+        if settings.title_alone and "title" in boosts and not part.phrase:
+            ids, found = arrays.bm25f(term, {"title": 1.0}, k1=settings.k1, b=settings.b, within=space.within)
+            scores[space.local(ids)] += settings.title_alone * part.weight * found
     return into
 
 
@@ -166,18 +205,18 @@ def _phrase(arrays: IndexArrays, terms: tuple[str, ...], fields: tuple[str, ...]
 
 
 def _union(arrays: IndexArrays, parts: Iterable[Terms], settings: RankingSettings,
-           union: _Match | None = None) -> _Match | None:
+           union: _Match | None = None, space: _Space | None = None) -> _Match | None:
     """The documents matching any of ``parts`` (added to ``union`` when given)."""
     for part in parts:
-        union = _terms(arrays, part, settings, union)
+        union = _terms(arrays, part, settings, union, space)
     return union
 
 
-def _first_pass(arrays: IndexArrays, plan: QueryPlan,
-                settings: RankingSettings) -> tuple[NDArray[np.int8], Floats, Mask] | None:
+def _first_pass(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings,
+                space: _Space | None = None) -> tuple[NDArray[np.int8], Floats, Mask] | None:
     """Each document's tier (0: no match), its score, and whether it holds
-    every required group."""
-    size = arrays.size
+    every required group (of every document, or of those of ``space``)."""
+    size = arrays.size if space is None else space.size
     all_exact = np.ones(size, dtype=bool)
     all_loose = np.ones(size, dtype=bool)
     required = np.ones(size, dtype=bool)
@@ -186,9 +225,9 @@ def _first_pass(arrays: IndexArrays, plan: QueryPlan,
     covered = np.zeros(size, dtype=np.float64)
     whole = 0.0
     for group in plan.groups:
-        exact = _union(arrays, group.exact, settings)
+        exact = _union(arrays, group.exact, settings, space=space)
         copy = _Match(exact.mask.copy(), exact.scores.copy()) if exact is not None and group.corrected else exact
-        loose = _union(arrays, group.corrected, settings, copy)
+        loose = _union(arrays, group.corrected, settings, copy, space)
         assert loose is not None
         scores += loose.scores
         all_exact &= exact.mask if exact is not None else False
@@ -204,7 +243,139 @@ def _first_pass(arrays: IndexArrays, plan: QueryPlan,
     if plan.tiered:
         tier[all_loose] = 2
         tier[all_exact] = 3
-    return tier, scores * (covered / whole) ** settings.coverage_exponent, required
+    return tier, scores * _coverage(covered / whole, settings.coverage_exponent), required
+
+
+def _coverage(share: Floats, exponent: float) -> Floats:
+    """``share ** exponent``, the same to the last bit for an article
+    whichever documents are scored with it: a vectorised power may differ in
+    the last bit with a value's place in the array, so other exponents than
+    those of a correctly rounded operation are computed value by value."""
+    if exponent == 0.5:
+        return np.sqrt(share)
+    if exponent == 1:
+        return share
+    values, where = np.unique(share, return_inverse=True)
+    powered: Floats = np.array([v ** exponent for v in values.tolist()], dtype=np.float64)
+    return powered[where]
+
+
+_SLACK = 1e-4
+"""Relative margin on the window bounds: scores are partly computed in float32."""
+_GIVE_UP_AFTER = 16
+_GIVE_UP_SHARE = 0.25
+"""Once ``_GIVE_UP_AFTER`` windows are scored, if the windows that may still
+reach the page hold more than this share of the index, every document is
+scored instead: scoring them by windows would cost more (two common words
+whose best articles are everywhere)."""
+
+
+def _pruned(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filters: Filters,
+            needed: int) -> tuple[DocIds, list[int], dict[int, int], dict[int, float]] | None:
+    """The matching articles, and the ``needed`` best with their tiers and
+    scores, scoring only windows of documents that can reach them: None where
+    the query is better ranked by scoring every posting.
+
+    Block-max pruning over windows of documents, as Lucene and Tantivy
+    skip blocks: each window gets a bound on its best tier and score, from
+    the largest length-normalised frequency of each word in it (stored at
+    indexing in the score lists) saturated as BM25F saturates, summed over
+    the words and multiplied by the coverage of the groups present in it.
+    Windows are scored best bound first, by the very code that scores every
+    document, until the next bound falls below the ``needed``-th best found:
+    the page is the one full scoring gives. The total stays exact: which
+    articles match is read from the document numbers alone. An index with a
+    segment without score lists (written by an older newsearch) is scored in full.
+    """
+    parts = [(group, part, exact) for group in plan.groups
+             for exact, alternatives in ((True, group.exact), (False, group.corrected)) for part in alternatives]
+    whole = sum(group.weight for group in plan.groups)
+    if (not parts or needed <= 0 or not whole or settings.coverage_exponent < 0 or settings.prune_postings < 0
+            or any(part.phrase or part.weight < 0 or group.weight < 0 for group, part, _ in parts)
+            or any(lists is None for lists in arrays.score_lists())):
+        return None
+    postings = sum(arrays.doc_frequency(f, t) for _, part, _ in parts for t in part.terms for f in part.fields)
+    if postings <= settings.prune_postings:
+        return None
+    size = arrays.size
+    window = arrays.window
+    windows = -(-size // window)
+    k1 = settings.k1
+    some = np.zeros(size, dtype=bool)
+    required = np.ones(size, dtype=bool)
+    bound = np.zeros(windows, dtype=np.float64)
+    covered = np.zeros(windows, dtype=np.float64)
+    all_exact = np.ones(windows, dtype=bool)
+    all_loose = np.ones(windows, dtype=bool)
+    for group in plan.groups:
+        loose = np.zeros(size, dtype=bool)
+        exact_here = np.zeros(windows, dtype=bool)
+        loose_here = np.zeros(windows, dtype=bool)
+        for _, part, exact in (found for found in parts if found[0] is group):
+            boosts = settings.boosts(part.fields)
+            for term in part.terms:
+                weighted = np.zeros(windows, dtype=np.float64)
+                for fieldname, boost in boosts.items():
+                    loose[arrays.postings(fieldname, term)[0]] = True
+                    weighted += boost * arrays.window_bounds(fieldname, term, settings.b)
+                bound += part.weight * arrays.idf(term, list(boosts)) * weighted * (k1 + 1) / (weighted + k1)
+                if settings.title_alone and "title" in boosts:  # as _terms adds it
+                    alone = arrays.window_bounds("title", term, settings.b)
+                    bound += (settings.title_alone * part.weight * arrays.idf(term, ["title"])
+                              * alone * (k1 + 1) / (alone + k1))
+                loose_here |= weighted > 0
+                if exact:
+                    exact_here |= weighted > 0
+        some |= loose
+        if group.required:
+            required &= loose
+        covered += group.weight * loose_here
+        all_exact &= exact_here
+        all_loose &= loose_here
+    candidates = np.flatnonzero(some & required & _allowed(arrays, plan, filters, settings))
+    tier = np.ones(windows, dtype=np.int8)
+    if plan.tiered:
+        tier[all_loose] = 2
+        tier[all_exact] = 3
+    bound *= (covered / whole) ** settings.coverage_exponent * (1 + _SLACK)
+    holding = np.zeros(windows, dtype=bool)
+    holding[candidates // window] = True
+    todo = np.flatnonzero(holding)
+    todo = todo[np.lexsort((-bound[todo], -tier[todo]))]
+    best = np.zeros(0, dtype=np.int64)
+    best_tier = np.zeros(0, dtype=np.int8)
+    best_score = np.zeros(0, dtype=np.float64)
+    matching = np.zeros(size, dtype=bool)
+    matching[candidates] = True
+    done, batch = 0, 2
+    while done < len(todo):
+        rest = todo[done:]
+        if len(best) >= needed:
+            least_tier, least_score = best_tier[needed - 1], best_score[needed - 1]
+            # A prefix, as the windows are in order of their bounds.
+            left = int(np.count_nonzero((tier[rest] > least_tier)
+                                        | (tier[rest] == least_tier) & (bound[rest] >= least_score)))
+            if not left:
+                break
+            if done >= _GIVE_UP_AFTER and left * window > size * _GIVE_UP_SHARE:
+                return None
+            rest = rest[:left]
+        chosen = rest[:batch]
+        done += len(chosen)
+        batch *= 2
+        space = _Space.of(np.sort(chosen), window, size)
+        first = _first_pass(arrays, plan, settings, space)
+        assert first is not None and space.docs is not None
+        here_tier, here_score, _ = first
+        keep = np.flatnonzero(matching[space.docs])
+        best = np.concatenate([best, space.docs[keep]])
+        best_tier = np.concatenate([best_tier, here_tier[keep]])
+        best_score = np.concatenate([best_score, here_score[keep]])
+        order = np.lexsort((best, -best_score, -best_tier))[:needed]
+        best, best_tier, best_score = best[order], best_tier[order], best_score[order]
+    docs = best.tolist()
+    return (candidates, docs, dict(zip(docs, best_tier.tolist(), strict=True)),
+            dict(zip(docs, best_score.tolist(), strict=True)))
 
 
 def _allowed(arrays: IndexArrays, plan: QueryPlan, filters: Filters, settings: RankingSettings) -> Mask:
@@ -222,8 +393,7 @@ def _allowed(arrays: IndexArrays, plan: QueryPlan, filters: Filters, settings: R
     for sources in (filters.sources, tuple(fold(s) for s in plan.sources)):
         if sources:
             keep &= np.logical_or.reduce([arrays.term_mask("source_id", s) for s in sources])
-    if filters.exclude is not None:
-        keep[filters.exclude] = False
+    keep[list(filters.exclude)] = False
     return keep
 
 
@@ -256,27 +426,70 @@ def _key(tier: int, score: float) -> float:
     return tier + score / (1 + score)
 
 
+Collapse: TypeAlias = Callable[["DocIds", "NDArray[np.int8]", "Floats"], "DocIds"]
+"""Which of the matching articles (ascending, with their tiers and scores) the ranking holds."""
+
+
 def rank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filters: Filters, *,
-         sort: str, start: int, stop: int, read: Callable[[int], ArticleText]) -> Ranking:
-    """Items ``start`` to ``stop`` (excluded) of the ranking of ``plan``."""
-    first = _first_pass(arrays, plan, settings)
-    if first is None:
-        return Ranking(np.zeros(0, dtype=np.int64), (), {})
-    tier, scores, required = first
-    candidates = np.flatnonzero((tier > 0) & required & _allowed(arrays, plan, filters, settings))
-    if sort == "date":
-        order = _by_date(arrays, candidates, scores, stop)
-        page = tuple(Ranked(d, int(tier[d]), _key(int(tier[d]), float(scores[d]))) for d in order[start:stop])
-        return Ranking(candidates, page, {})
+         sort: str, start: int, stop: int, read: Callable[[int], ArticleText],
+         collapse: Collapse | None = None) -> Ranking:
+    """Items ``start`` to ``stop`` (excluded) of the ranking of ``plan``;
+    ``collapse`` leaves duplicates out of it (they stay in ``matched``)."""
+    if not plan.headline:
+        settings = replace(settings, title_alone=0.0)
     depth = settings.rerank_depth if plan.rerank else 0
-    order = _best(candidates, tier, scores, max(stop, depth))
+    needed = max(stop, depth)
+    best = _pruned_collapsed(arrays, plan, settings, filters, needed, collapse) if sort == "relevance" else None
+    if best is None:
+        first = _first_pass(arrays, plan, settings)
+        if first is None:
+            return Ranking(np.zeros(0, dtype=np.int64), (), {})
+        tier, scores, required = first
+        matched = np.flatnonzero((tier > 0) & required & _allowed(arrays, plan, filters, settings))
+        candidates = collapse(matched, tier, scores) if collapse else matched
+        folded = len(matched) - len(candidates)
+        if sort == "date":
+            order = _by_date(arrays, candidates, scores, stop)
+            page = tuple(Ranked(d, int(tier[d]), _key(int(tier[d]), float(scores[d]))) for d in order[start:stop])
+            return Ranking(matched, page, {}, folded)
+        order = _best(candidates, tier, scores, needed)
+        best = matched, order, {d: int(tier[d]) for d in order}, {d: float(scores[d]) for d in order}, folded
+    matched, order, tiers, base, folded = best
     head, tail = order[:depth], order[depth:]
     texts = {d: read(d) for d in head}
     bonus = _rerank(arrays, plan, settings, np.array(sorted(head), dtype=np.int64), texts) if head else {}
-    final = {d: float(scores[d]) + bonus.get(d, 0.0) for d in order}
-    head = sorted(head, key=lambda d: (-tier[d], -final[d], d))
-    page = tuple(Ranked(d, int(tier[d]), _key(int(tier[d]), final[d])) for d in (head + tail)[start:stop])
-    return Ranking(candidates, page, texts)
+    final = {d: base[d] + bonus.get(d, 0.0) for d in order}
+    head = sorted(head, key=lambda d: (-tiers[d], -final[d], d))
+    page = tuple(Ranked(d, tiers[d], _key(tiers[d], final[d])) for d in (head + tail)[start:stop])
+    return Ranking(matched, page, texts, folded)
+
+
+def _pruned_collapsed(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filters: Filters,
+                      needed: int, collapse: Collapse | None,
+                      ) -> tuple[DocIds, list[int], dict[int, int], dict[int, float], int] | None:
+    """:func:`_pruned`'s best ``needed``, duplicates left out. The first
+    ``needed`` groups of the full ranking are among its best ``k`` articles as
+    soon as those hold ``needed`` groups, so ``k`` doubles until they do (or
+    until it covers every match): the page is the one full scoring gives."""
+    wanted = needed
+    while True:
+        best = _pruned(arrays, plan, settings, filters, wanted)
+        if best is None or collapse is None:
+            return None if best is None else (*best, 0)
+        matched, order, tiers, base = best
+        tier = np.zeros(arrays.size, dtype=np.int8)
+        scores = np.zeros(arrays.size, dtype=np.float64)
+        docs = np.array(sorted(order), dtype=np.int64)
+        tier[docs] = [tiers[d] for d in docs.tolist()]
+        scores[docs] = [base[d] for d in docs.tolist()]
+        kept = set(collapse(docs, tier, scores).tolist())
+        chosen = [d for d in order if d in kept]
+        if len(chosen) >= needed or len(order) >= len(matched):
+            # Which copy is kept does not change how many are folded: count with any scores.
+            blank = np.zeros(arrays.size, dtype=np.int8)
+            folded = len(matched) - len(collapse(matched, blank, np.zeros(arrays.size)))
+            return matched, chosen[:needed], tiers, base, folded
+        wanted *= 2
 
 
 def _rerank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, docs: DocIds,

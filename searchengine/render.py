@@ -67,6 +67,18 @@ def _quoted(query: str) -> str:
     return repr(safe(query))
 
 
+def _folded(results: SearchResults) -> str:
+    """What the count leaves out: duplicates, each listed under the hit it repeats."""
+    if not results.folded:
+        return ""
+    copies = "duplicate" if results.folded == 1 else "duplicates"
+    return f", and {results.folded} {copies} folded into {'it' if results.total == 1 else 'them'}"
+
+
+def _more_like_this(hit: Hit) -> str:
+    return f"{len(hit.duplicates)} more like this"
+
+
 def render_text(results: SearchResults, color: bool = False) -> str:
     """For a terminal: highlights in bold yellow, or between ** when colour is off."""
     on, off = ("\x1b[1;33m", "\x1b[0m") if color else ("**", "**")
@@ -76,9 +88,10 @@ def render_text(results: SearchResults, color: bool = False) -> str:
     first = (results.page - 1) * results.limit + 1
     if results.hits:
         shown = f"{first}-{first + len(results.hits) - 1}"
-        lines.append(f"{_count(results.total)} {_quoted(results.query)} (showing {shown})")
+        lines.append(f"{_count(results.total)} {_quoted(results.query)} (showing {shown}){_folded(results)}")
     elif results.total:
-        lines.append(f"{_count(results.total)} {_quoted(results.query)}, none on page {results.page}")
+        lines.append(f"{_count(results.total)} {_quoted(results.query)}{_folded(results)}, "
+                     f"none on page {results.page}")
     else:
         lines.append(f"No article matches {_quoted(results.query)}")
     if results.suggestion:
@@ -92,6 +105,8 @@ def render_text(results: SearchResults, color: bool = False) -> str:
         if hit.url:
             lines.append(f"   {dim}{safe(hit.url)}{plain}")
         lines.append("   " + mark(hit.snippet, hit.highlights, on, off))
+        if hit.duplicates:
+            lines.append(f"   {dim}+ {_more_like_this(hit)}: {safe(', '.join(hit.duplicates))}{plain}")
     return "\n".join(lines) + "\n"
 
 
@@ -111,6 +126,7 @@ def hit_dict(hit: Hit) -> dict[str, object]:
         "snippet": hit.snippet,
         "highlights": [list(span) for span in hit.highlights],
         "title_highlights": [list(span) for span in hit.title_highlights],
+        "duplicates": {"count": len(hit.duplicates), "ids": list(hit.duplicates)},
     }
 
 
@@ -118,6 +134,7 @@ def results_dict(results: SearchResults) -> dict[str, Any]:
     return {
         "query": results.query,
         "total": results.total,
+        "folded": results.folded,
         "page": results.page,
         "limit": results.limit,
         "suggestion": results.suggestion,
@@ -180,10 +197,12 @@ def render_html(results: SearchResults) -> str:
             title = f'<a href="{esc(hit.url.strip())}" rel="noopener noreferrer">{title}</a>'
         meta = " · ".join(esc(x) for x in (_place(hit), str(hit.date or ""), hit.source, hit.author) if x)
         snippet = mark(hit.snippet, hit.highlights, "<mark>", "</mark>", esc)
+        more = (f'\n<p class="meta">{_more_like_this(hit)}: {esc(", ".join(hit.duplicates))}</p>'
+                if hit.duplicates else "")
         items.append(
-            f'<li><h2>{title}</h2>\n<p class="meta">{meta} · score {hit.score:.2f}</p>\n<p>{snippet}</p></li>'
+            f'<li><h2>{title}</h2>\n<p class="meta">{meta} · score {hit.score:.2f}</p>\n<p>{snippet}</p>{more}</li>'
         )
-    summary = esc(_count(results.total))
+    summary = esc(_count(results.total) + _folded(results))
     if results.suggestion:
         summary += f" · Did you mean: {esc(results.suggestion)} ?"
     return _PAGE.format(
@@ -250,7 +269,7 @@ def render_report(report: IndexReport) -> str:
 
 def info_dict(info: IndexInfo) -> dict[str, Any]:
     return {
-        "path": os.path.abspath(info.path),
+        "path": info.path if "://" in info.path else os.path.abspath(info.path),  # a cluster's index: its URLs
         "articles": info.articles,
         "terms": info.terms,
         "size_bytes": info.size_bytes,

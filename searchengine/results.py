@@ -40,11 +40,15 @@ class Hit:
     url: str = ""
     author: str = ""
     rank: int = 0
+    duplicates: tuple[str, ...] = ()
+    """The ids of the matching articles folded into this one as its duplicates."""
 
 
 @dataclass(frozen=True)
 class SearchResults:
-    """The hits of one page; ``total`` counts every matching article."""
+    """The hits of one page. ``total`` counts the articles of the ranking
+    that pages cut: every matching article, less the ``folded`` ones,
+    duplicates of a better-ranked hit that lists them."""
 
     query: str
     total: int
@@ -53,7 +57,8 @@ class SearchResults:
     limit: int = 10
     suggestion: str | None = None
     facets: Facets | None = None
-    """Counts per year and source of every matching article, when asked for."""
+    """Counts per year and source of every matching article (duplicates too), when asked for."""
+    folded: int = 0
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)
@@ -62,7 +67,8 @@ class SearchResults:
         return len(self.hits)
 
 
-def _hit(text: ArticleText, score: float, rank: int, fragments: int, fragment_size: int) -> Hit:
+def _hit(text: ArticleText, score: float, rank: int, fragments: int, fragment_size: int,
+         duplicates: tuple[str, ...]) -> Hit:
     body, lede = text.text("body"), text.text("lede")
     shown, spans = body, text.spans("body")
     if lede and (not spans or not body):
@@ -85,19 +91,23 @@ def _hit(text: ArticleText, score: float, rank: int, fragments: int, fragment_si
         url=text.text("url"),
         author=text.text("author"),
         rank=rank,
+        duplicates=duplicates,
     )
 
 
 def build_results(query: str, plan: QueryPlan, ranking: Ranking, *, read: Callable[[int], ArticleText],
                   surface: Callable[[str], str | None], page: int, limit: int, fragments: int,
-                  fragment_size: int, facets: Facets | None = None) -> SearchResults:
+                  fragment_size: int, facets: Facets | None = None,
+                  folded: Callable[[int], tuple[str, ...]] = lambda doc: ()) -> SearchResults:
     """The hits of ``ranking``'s page (texts already read while ranking are
-    reused), and the query with its corrections as the articles spell them."""
+    reused), each with the ids ``folded`` gives of its duplicates, and the
+    query with its corrections as the articles spell them."""
     first = (page - 1) * limit + 1
-    hits = [_hit(ranking.texts.get(r.doc) or read(r.doc), r.score, rank, fragments, fragment_size)
+    hits = [_hit(ranking.texts.get(r.doc) or read(r.doc), r.score, rank, fragments, fragment_size, folded(r.doc))
             for rank, r in enumerate(ranking.page, first)]
-    return SearchResults(query=query, total=ranking.total, hits=hits, page=page, limit=limit,
-                         suggestion=_suggestion(query, plan.corrections, surface), facets=facets)
+    return SearchResults(query=query, total=ranking.total - ranking.folded, hits=hits, page=page, limit=limit,
+                         suggestion=_suggestion(query, plan.corrections, surface), facets=facets,
+                         folded=ranking.folded)
 
 
 def _suggestion(query: str, corrections: tuple[tuple[str, str], ...],

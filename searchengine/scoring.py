@@ -27,9 +27,11 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import numpy as np
 from whoosh.columns import NumericColumn
+from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
 from . import whooshformat
+from .scorelists import WINDOW, ScoreLists
 from .whooshformat import Block, Inlined
 
 if TYPE_CHECKING:
@@ -44,7 +46,7 @@ if TYPE_CHECKING:
     Column: TypeAlias = NDArray[np.number[Any]]
     """A numeric column's value for every document, in the column's own type."""
 
-__all__ = ["B", "K1", "IndexArrays"]
+__all__ = ["B", "K1", "IndexArrays", "bm25_idf"]
 
 B = 0.75
 K1 = 1.2
@@ -53,6 +55,23 @@ CACHED_POSTINGS = 4_000_000
 CACHED_FREQUENCIES = 100_000
 """Document frequencies and block directories kept per open index (each)."""
 _LENGTH_OF_BYTE = np.array([whooshformat.byte_to_length(b) for b in range(256)], dtype=np.float32)
+
+
+def _agrees(leaf: Any, fieldname: str, term: str, ids: DocIds) -> bool:
+    """Whether a score list's documents agree with the segment's term table
+    (count, first, last): a damaged gap shifts every later document of the
+    list onto others, the last one too; its W3 blocks are read instead."""
+    try:
+        info = leaf.term_info(fieldname, term)
+    except TermNotFound:
+        return False
+    return bool(len(ids) == info.doc_frequency() and int(ids[0]) == info.min_id() and int(ids[-1]) == info.max_id())
+
+
+def bm25_idf(size: int, df: int) -> float:
+    """Lucene's BM25 idf of a word held by ``df`` of ``size`` documents: the
+    one formula every part of newsearch that scores uses."""
+    return float(np.log(1 + (size - df + 0.5) / (df + 0.5)))
 
 
 class IndexArrays:
@@ -83,6 +102,7 @@ class IndexArrays:
         self._cached_postings = 0
         self._frequencies: dict[tuple[str, str], int] = {}
         self._directories: dict[tuple[str, str, int], list[Block]] = {}
+        self._score_lists: list[ScoreLists | None] | None = None
 
     def doc_frequency(self, fieldname: str, term: str) -> int:
         """Cached: ranking asks for it several times a word, and each time is a
@@ -127,19 +147,41 @@ class IndexArrays:
             if data is not None:
                 yield offset, leaf.doc_count_all(), data
 
+    def score_lists(self) -> list[ScoreLists | None]:
+        """Each segment's score lists (:mod:`~searchengine.scorelists`), None
+        for a segment without: read on first use, as a fresh process answering
+        one rare word needs none."""
+        found = self._score_lists
+        if found is None:
+            found = self._score_lists = [whooshformat.score_lists(leaf) for leaf, _ in self._leaves]
+        return found
+
     def _read_postings(self, fieldname: str, term: str) -> tuple[DocIds, Floats]:
-        ids: list[int] = []
-        weights: list[float] = []
-        for offset, _, data in self._term_data(fieldname, term):
-            start = len(ids)
+        """From each segment's score lists where they hold the term, else from its W3 blocks."""
+        parts: list[tuple[DocIds, Floats]] = []
+        for (leaf, offset), lists in zip(self._leaves, self.score_lists(), strict=True):
+            listed = lists.postings(fieldname, term) if lists is not None else None
+            if listed is not None and _agrees(leaf, fieldname, term, listed[0]):
+                ids, weights = listed
+                parts.append((ids + np.int32(offset) if offset else ids, weights))
+                continue
+            data = whooshformat.term_postings(leaf, fieldname, term)
+            if data is None:
+                continue
+            some: list[int] = []
+            stored: list[float] = []
             if isinstance(data, tuple):
-                ids.extend(data[0])
-                weights.extend(data[1])
+                some.extend(data[0])
+                stored.extend(data[1])
             else:
-                whooshformat.decode(data, ids, weights)
-            if offset:
-                ids[start:] = [d + offset for d in ids[start:]]
-        return np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32)
+                whooshformat.decode(data, some, stored)
+            parts.append((np.array(some, dtype=np.int32) + np.int32(offset),
+                          np.array(stored, dtype=np.float32)))
+        if not parts:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def _postings_in(self, fieldname: str, term: str, docs: DocIds) -> Iterator[tuple[int, float, bytes]]:
         """(document, frequency, value) of ``term`` for those of ``docs`` (ascending)
@@ -210,25 +252,31 @@ class IndexArrays:
         """Lucene's BM25 idf; the document frequency is the largest of the
         fields', as Lucene's CombinedFieldQuery counts it. Like Whoosh's
         frequencies, the count of documents includes deleted ones."""
-        df = max((self.doc_frequency(f, term) for f in fieldnames), default=0)
-        return float(np.log(1 + (self.size - df + 0.5) / (df + 0.5)))
+        return bm25_idf(self.size, max((self.doc_frequency(f, term) for f in fieldnames), default=0))
 
     def bm25f(self, term: str, boosts: Mapping[str, float], docs: DocIds | None = None, *,
-              k1: float = K1, b: float = B) -> tuple[DocIds, Floats]:
+              k1: float = K1, b: float = B, within: Ranges | None = None) -> tuple[DocIds, Floats]:
         """The documents holding ``term`` in any of the fields of ``boosts``
-        (only those of ``docs``, ascending, if given) and their scores. The
-        fields' lists are merged by sorting when they are short, through an
-        array over every document when they are long."""
+        (only those of ``docs``, ascending, if given, or of the ranges
+        ``within``) and their scores. The fields' lists are merged by sorting
+        when they are short, through an array over every document when they
+        are long; either way a document's score is the same to the last bit."""
         found = []
         for fieldname, boost in boosts.items():
             ids, tf = self.postings(fieldname, term) if docs is None else self.frequencies_in(fieldname, term, docs)
-            if len(ids):
-                found.append((ids, boost * tf / self._norm(fieldname, b)[ids]))
+            if len(ids) and within is not None:
+                # Kept when empty: whether the fields are combined (in float64) depends
+                # on the term, not on which documents are scored.
+                keep = _in_ranges(ids, within)
+                ids, tf = ids[keep], tf[keep]
+            elif not len(ids):
+                continue
+            found.append((ids, boost * tf / self._norm(fieldname, b)[ids]))
         if not found:
             return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
         if len(found) == 1:
             ids, tf = found[0]
-        elif sum(len(some) for some, _ in found) * 8 < self.size:
+        elif within is not None or sum(len(some) for some, _ in found) * 8 < self.size:
             ids, where = np.unique(np.concatenate([some for some, _ in found]), return_inverse=True)
             # With weights, bincount sums them as float64 (NumPy's stub says intp).
             tf = cast("Floats", np.bincount(where, weights=np.concatenate([weighted for _, weighted in found])))
@@ -239,6 +287,40 @@ class IndexArrays:
             ids = np.flatnonzero(dense)
             tf = dense[ids]
         return ids, self.idf(term, list(boosts)) * tf * (k1 + 1) / (tf + k1)
+
+    def window_bounds(self, fieldname: str, term: str, b: float) -> Floats:
+        """For each window of :attr:`window` documents (document number //
+        window, over the whole index), a bound on
+        ``tf / norm`` of ``term`` in ``fieldname`` for the documents in it (0
+        where none holds it): from the score lists where each segment holding
+        the term has them for ``b``, else computed from the postings."""
+        window = self.window
+        bounds = np.zeros(-(-self.size // window), dtype=np.float64)
+        average = self._field_lengths(fieldname)[1]
+        for (leaf, offset), lists in zip(self._leaves, self.score_lists(), strict=True):
+            windows = lists.windows(fieldname, term) if lists is not None and lists.b == b else None
+            if lists is not None and windows is not None:
+                values = windows.maxima * max(1.0, average / windows.average)
+                size = lists.window
+                first = (offset + windows.numbers * size) // window
+                spans = (offset + windows.numbers * size + size - 1) // window - first + 1
+                where = np.repeat(first, spans) + np.arange(spans.sum()) - np.repeat(np.cumsum(spans) - spans, spans)
+                keep = where < len(bounds)
+                np.maximum.at(bounds, where[keep], np.repeat(values, spans)[keep])
+            elif (fieldname, term) in leaf:
+                ids, tf = self.postings(fieldname, term)
+                inside = slice(*np.searchsorted(ids, [offset, offset + leaf.doc_count_all()]).tolist())
+                ids, tf = ids[inside], tf[inside]
+                np.maximum.at(bounds, ids // window, tf.astype(np.float64) / self._norm(fieldname, b)[ids])
+        return bounds
+
+    @property
+    def window(self) -> int:
+        """Documents per window of :meth:`window_bounds`: those of the score lists, if any."""
+        for lists in self.score_lists():
+            if lists is not None:
+                return lists.window
+        return WINDOW
 
     def term_mask(self, fieldname: str, term: str) -> Mask:
         """Which documents hold ``term`` in ``fieldname``."""
@@ -268,3 +350,17 @@ class IndexArrays:
             raw = whooshformat.numeric_column(leaf, name, column_type)
             values[offset:offset + len(raw) // dtype.itemsize] = np.frombuffer(raw, dtype=dtype)
         return values
+
+
+Ranges: TypeAlias = "tuple[DocIds, DocIds]"
+"""Ranges of document numbers: their starts and their ends (excluded), ascending and apart."""
+
+
+def _in_ranges(ids: DocIds, ranges: Ranges) -> DocIds:
+    """Where in ``ids`` (ascending) those that fall in one of ``ranges`` are:
+    found by bisection, so a long list costs no more than a short one."""
+    starts, stops = ranges
+    first = np.searchsorted(ids, starts)
+    counts = np.searchsorted(ids, stops) - first
+    where: DocIds = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    return where

@@ -60,6 +60,7 @@ BOUNDS = {"limit": (1, 100), "page": (1, 1_000), "fragments": (1, 10), "fragment
 """Inclusive bounds of the integer parameters: the CLI's least values, and a most one."""
 
 _INDEX_ENV, _CORS_ENV = "NEWSEARCH_SERVE_INDEX", "NEWSEARCH_SERVE_CORS"
+_CLUSTER_ENV, _CLUSTER_INDEX_ENV = "NEWSEARCH_SERVE_OPENSEARCH", "NEWSEARCH_SERVE_OPENSEARCH_INDEX"
 _UNAVAILABLE = (IndexNotFound, IndexLocked, IndexCorrupt)
 _DIGITS = re.compile(r"[0-9]{1,9}")
 _CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
@@ -83,6 +84,8 @@ class SearchParams:
     sort: str = "relevance"
     fragments: int = 1
     fragment_size: int = 200
+    collapse: bool = True
+    """False lists duplicates as hits of their own (``collapse=false``)."""
 
     @classmethod
     def parse(cls, values: Mapping[str, str], *, form: bool = False) -> SearchParams:
@@ -108,6 +111,10 @@ class SearchParams:
             if given["sort"] not in ("relevance", "date"):
                 raise BadParameter(f"sort: 'relevance' or 'date', not {given['sort']!r}")
             found["sort"] = given["sort"]
+        if "collapse" in given:
+            if given["collapse"] not in ("true", "false"):
+                raise BadParameter(f"collapse: 'true' or 'false', not {given['collapse'][:40]!r}")
+            found["collapse"] = given["collapse"] == "true"
         return cls(**found)
 
     def search_options(self) -> dict[str, Any]:
@@ -124,8 +131,14 @@ class SearchParams:
         for f in dataclasses.fields(self):
             value = getattr(params, f.name)
             if value != getattr(default, f.name) and value is not None:
-                pairs.append((f.name, value.isoformat() if isinstance(value, dt.date) else str(value)))
+                pairs.append((f.name, _query_value(value)))
         return f"{path}?{urlencode(pairs)}" if pairs else path
+
+
+def _query_value(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
 def _integer(name: str, value: str, least: int, most: int) -> int:
@@ -325,10 +338,13 @@ def create_app(index_dir: str | os.PathLike[str], *, cors_origins: tuple[str, ..
     return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
 
 
-def environment(index_dir: str | os.PathLike[str], cors_origins: tuple[str, ...] | list[str] = ()) -> dict[str, str]:
+def environment(index_dir: str | os.PathLike[str], cors_origins: tuple[str, ...] | list[str] = (), *,
+                opensearch: str | None = None, opensearch_index: str = "newsearch") -> dict[str, str]:
     """The variables that carry `newsearch serve`'s options to each worker
-    process, where :func:`app_from_environment` reads them."""
-    return {_INDEX_ENV: os.path.abspath(index_dir), _CORS_ENV: "\n".join(cors_origins)}
+    process, where :func:`app_from_environment` reads them; ``opensearch``:
+    the cluster's node URLs, when the index lives there."""
+    return {_INDEX_ENV: os.path.abspath(index_dir), _CORS_ENV: "\n".join(cors_origins),
+            _CLUSTER_ENV: opensearch or "", _CLUSTER_INDEX_ENV: opensearch_index}
 
 
 class NoDelayProtocol(H11Protocol):
@@ -348,4 +364,8 @@ class NoDelayProtocol(H11Protocol):
 def app_from_environment() -> Starlette:
     """The app of one worker process of `newsearch serve` (uvicorn's factory)."""
     origins = [o for o in os.environ.get(_CORS_ENV, "").split("\n") if o]
-    return create_app(os.environ.get(_INDEX_ENV, "index"), cors_origins=origins)
+    index_dir = os.environ.get(_INDEX_ENV, "index")
+    cluster = os.environ.get(_CLUSTER_ENV)
+    engine = SearchEngine(index_dir, opensearch=cluster,
+                          opensearch_index=os.environ.get(_CLUSTER_INDEX_ENV) or "newsearch") if cluster else None
+    return create_app(index_dir, cors_origins=origins, engine=engine)

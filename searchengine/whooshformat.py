@@ -63,6 +63,7 @@ from operator import sub
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 import whoosh
 from whoosh import fields as wfields
 from whoosh import formats
@@ -82,17 +83,19 @@ from whoosh.filedb.structfile import StructFile
 from whoosh.index import _CURRENT_TOC_VERSION, TOC, FileIndex, clean_files
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.system import IS_LITTLE, pack_int, pack_ushort
-from whoosh.util.numeric import byte_to_length
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from .errors import IndexCorrupt, IndexNotFound, UnknownIndexFormat
+from .scorelists import EXT as SCORE_LISTS_EXT
+from .scorelists import ScoreLists, ScoreListWriter
 
 __all__ = [
     "KNOWN_RELEASE", "ONE_POSITION", "TOC_VERSION", "Block", "CheckedIndex", "FlatPostings", "Inlined", "MappedFile",
     "MappedStorage", "NewIndex", "PostingListWriter", "Verification", "block_index", "block_postings",
-    "byte_to_length", "check_whoosh", "column_default", "commit_toc", "decode", "decode_positions",
-    "encode_positions", "field_lengths", "is_index_file", "latest_generation", "length_column", "numeric_column",
-    "numeric_dtype", "plain_positions", "segment_column", "term_postings", "toc_filename", "verify_files",
-    "writes_w3",
+    "byte_to_length", "check_whoosh", "column_default", "commit_toc", "decode", "decode_positions", "encode_positions",
+    "field_lengths", "is_index_file", "latest_generation", "length_column", "numeric_column", "numeric_dtype",
+    "plain_positions", "quantised_length", "score_list_writer", "score_lists", "segment_column", "term_postings",
+    "toc_filename", "verify_files", "writes_w3",
 ]
 
 KNOWN_RELEASE = (2, 7)
@@ -398,6 +401,7 @@ _COMPRESS_MIN_BYTES = 60
 uncompressed: deflate makes them longer, or shorter by a few bytes."""
 
 _POSITIONS = formats.Positions()
+_QUANTISED = [byte_to_length(b) for b in range(256)]
 ONE_POSITION: dict[int, bytes] = {}
 """``encode_positions([p])`` of each position ``p`` met so far: most terms occur
 once in a document, and one shared value per position saves making it again."""
@@ -449,7 +453,7 @@ class PostingListWriter:
     """
 
     def __init__(self, fieldwriter: W3FieldWriter, fieldname: str, fieldobj: wfields.FieldType,
-                 lengths: list[int] | None) -> None:
+                 lengths: list[int] | None, scores: ScoreListWriter | None = None) -> None:
         fieldwriter.start_field(fieldname, fieldobj)
         self.fieldwriter = fieldwriter
         self.fieldname = fieldname
@@ -461,6 +465,10 @@ class PostingListWriter:
         self.prefix = pack_ushort(fieldwriter._fieldid)
         self.lengths = lengths
         """Each document's length in this field, as the byte the index stores (None if unscored)."""
+        self.scores = scores if lengths is not None else None
+        """Where the field's long lists also go as score lists (:mod:`~searchengine.scorelists`)."""
+        self.quantised = (np.array(_QUANTISED, dtype=np.float64)[np.array(lengths, dtype=np.intp)]
+                          if self.scores is not None and lengths else np.zeros(0))
 
     def write(self, tbytes: bytes, postings: FlatPostings) -> None:
         """One term's flat posting list, in document order."""
@@ -524,6 +532,8 @@ class PostingListWriter:
         terminfo.set_extent(self.offset, len(blob))
         self.offset += len(blob)
         self.fieldwriter._tindex.add(self.prefix + tbytes, terminfo.to_bytes())
+        if self.scores is not None:
+            self.scores.add(self.fieldname, tbytes, docs, weights, self.quantised)
 
     def finish(self) -> None:
         self.fieldwriter.finish_field()
@@ -558,6 +568,27 @@ def term_postings(leaf: IndexReader, fieldname: str, term: str) -> Inlined | byt
         (length,) = length
     data: bytes = leaf._terms._postfile.get(position, length)
     return data
+
+
+def score_lists(leaf: IndexReader) -> ScoreLists | None:
+    """The score lists of one segment (:mod:`~searchengine.scorelists`), or
+    None if it has none, or none that can be read (it is then read from its
+    W3 blocks alone)."""
+    segment = leaf._segment
+    storage = leaf._storage
+    name = segment.make_filename(SCORE_LISTS_EXT)
+    try:
+        if not storage.file_exists(name):
+            return None
+        return ScoreLists(storage.open_file(name), storage.file_length(name))
+    except (OSError, ValueError, KeyError, TypeError, EOFError, pickle.UnpicklingError, struct.error,
+            OverflowError, MemoryError, AttributeError, IndexError, ImportError):  # what unpickling garbage raises
+        return None
+
+
+def score_list_writer(storage: Storage, segment: W3Segment, b: float) -> ScoreListWriter:
+    """A writer of the score lists of a segment being written."""
+    return ScoreListWriter(segment.create_file(storage, SCORE_LISTS_EXT), b)
 
 
 def block_index(data: bytes) -> list[Block]:
@@ -619,6 +650,12 @@ def length_column(fieldname: str) -> tuple[str, NumericColumn]:
     """The column of each document's length in ``fieldname``: one byte each,
     which :func:`byte_to_length` turns back into a (quantised) length."""
     return _lenfield(fieldname), LENGTHS_COLUMN
+
+
+def quantised_length(length: int) -> int:
+    """A field's length as its length column keeps it (one byte, :func:`length_column`)."""
+    quantised: int = byte_to_length(length_to_byte(length))
+    return quantised
 
 
 def column_default(column_type: NumericColumn) -> int | float:

@@ -117,3 +117,13 @@ def wait_for(condition, what: str = "a condition", deadline: float = 120.0):
             pytest.fail(f"gave up waiting for {what}")
         time.sleep(0.01)
     return found
+
+
+@pytest.fixture(scope="session")
+def opensearch_cluster():
+    """A real 2-node OpenSearch cluster for the session (tests/opensearch.py): started once by
+    scripts/opensearch-cluster on free ports, or the one NEWSEARCH_TEST_OPENSEARCH names."""
+    from tests.opensearch import session_cluster
+
+    with session_cluster() as cluster:
+        yield cluster

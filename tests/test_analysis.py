@@ -562,3 +562,36 @@ def test_every_stop_word_stem_collision_found_on_news_is_told_apart():
         assert analyzer.is_stop_word(stop)
         for word in words:
             assert analyzer.terms(word) == analyzer.terms(stop) and not analyzer.is_stop_word(word), word
+
+
+_PIECES = [
+    "Le", "président", "nord-coréen", "l’État", "d'Ivry-sur-Seine", "aujourd'hui", "prud’hommes", "Val-d'Oise",
+    "jeudi.Le", "U.S.A.", "3,5", "«", "»", "(AFP)", "M.", "Dupont-Aignan,", "…", "a-t-il", "Jean-Luc»",
+    "www.example.fr", "#JO2024", "@afp", "contact@example.fr", "https://example.fr/a?b=1", "œuvre", "Élysée",
+    "-", "--", "'", "’a", "qu’", "l'", "d'-", "x-'y", ".", ",", "a.b.", "1.000,5", "G7", "covid-19", "2020-2021",
+    unicodedata.normalize("NFD", "Corée-du-Nord"), "Ⅻ", "ß-a", "ǅ", "_", "_a_", "a_b", "x\u00a0y",
+]
+
+
+def test_term_positions_group_what_analyse_yields_on_random_texts():
+    """Indexing reads a text through a cache of its own (each chunk's terms
+    without offsets, a chunk of one word as its bare term): on random texts of
+    tricky chunks and of random characters, joined by any white space, with a
+    cache emptied all the time or never, it gives every term the positions
+    :meth:`~FrenchAnalyzer.analyse` gives it."""
+    import random
+
+    rng = random.Random(15)
+    alphabet = "aeéiuoçœAÉZ019 -‐'’ʼ.,;:!?()«»\"@#/_\n\t\u00a0"
+    for cache_size in (3, 300_000):
+        analyzer = FrenchAnalyzer(cache_size=cache_size)
+        for _ in range(400):
+            if rng.random() < 0.5:
+                text = "".join(rng.choice(_PIECES) + rng.choice(["", " ", "  ", "\n", ", ", ". ", "\t"])
+                               for _ in range(rng.randint(0, 30)))
+            else:
+                text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
+            expected: dict[str, list[int]] = {}
+            for term, _, _, pos in analyzer.analyse(text):
+                expected.setdefault(term, []).append(pos)
+            assert analyzer.term_positions(text) == expected, text

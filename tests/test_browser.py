@@ -249,8 +249,8 @@ UNLABELLED = """
 
 
 @pytest.mark.parametrize("path, fields", [
-    ("/", {"q", "search-button", "since", "until", "source", "sort"}),
-    ("/?q=march%C3%A9", {"q", "search-button", "since", "until", "source", "sort"}),
+    ("/", {"q", "search-button", "since", "until", "source", "sort", "collapse"}),
+    ("/?q=march%C3%A9", {"q", "search-button", "since", "until", "source", "sort", "collapse"}),
     ("/articles/m03?q=march%C3%A9", {"q", "search-button"}),
 ])
 def test_every_field_has_a_label(browser, server, path, fields):

@@ -160,7 +160,9 @@ with SearchEngine(index) as engine:
             extra.write_text(text, encoding="utf-8")
         # Every third commit rebuilds: the old segments' files are deleted under running queries.
         engine.index([folder, extra] if extra.exists() else [folder], wait=30, rebuild=n % 3 == 0)
-        marker.write_text(str(n))
+        # Written aside and renamed, so that a reader never sees it half written.
+        marker.with_suffix(".new").write_text(str(n))
+        marker.with_suffix(".new").replace(marker)
 """
 
 
@@ -198,3 +200,26 @@ def test_a_bug_is_not_disguised_as_damage(engine, monkeypatch):
     monkeypatch.setattr(ranking, "_first_pass", broken)
     with pytest.raises(ValueError, match="a bug in ranking"):
         engine.search("Poutine")
+
+
+def test_a_score_list_directory_with_a_wrong_value_is_damage(tmp_path, monkeypatch):
+    """A byte of the score lists' directory changed so that it still unpickles
+    but gives a list's gaps a width of 3 bytes: the query traced back
+    (TypeError from NumPy, raised in scorelists.py); it is damage, in one line."""
+    import pickle
+
+    from searchengine import scorelists
+
+    monkeypatch.setattr(scorelists, "MIN_POSTINGS", 16)
+    records = [{"id": f"a{i}", "title": f"Article {i}", "body": "La grève continue ici."} for i in range(40)]
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "a.jsonl"])
+        (lists,) = engine._current().arrays.score_lists()
+        entry = lists.terms["body"][b"grev"]
+    assert entry[2] == 1  # (offset, count, width of the gaps in bytes, ...)
+    old, new = (pickle.dumps(e, 4)[11:-2] for e in (entry, (*entry[:2], 3, *entry[3:])))  # as in the directory
+    (holder,) = [p for p in (tmp_path / "ix").iterdir() if p.is_file() and p.read_bytes().count(old) == 1]
+    holder.write_bytes(holder.read_bytes().replace(old, new))
+    with SearchEngine(tmp_path / "ix") as engine, pytest.raises(IndexCorrupt):
+        engine.search("grève")

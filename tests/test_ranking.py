@@ -106,7 +106,7 @@ def test_pages_are_slices_of_one_ranking_and_scores_never_rise(tmp_path):
                         f"La cour {gap} suspend la loi. " + "Le conseil a siégé. " * (n % 5)))
     records += [(f"b{n}", "Dépêche", "La cour a siégé longtemps.") for n in range(6)]
     with indexed(tmp_path, records) as engine:
-        whole = engine.search("cour suspend", limit=100)
+        whole = engine.search("cour suspend", limit=100, collapse=False)  # near duplicates, all listed
         assert whole.total == 30
         assert [h.rank for h in whole] == list(range(1, 31))
         scores = [h.score for h in whole]
@@ -115,7 +115,7 @@ def test_pages_are_slices_of_one_ranking_and_scores_never_rise(tmp_path):
         for limit in range(1, 8):
             pages = []
             for page in range(1, 31 // limit + 2):
-                results = engine.search("cour suspend", limit=limit, page=page)
+                results = engine.search("cour suspend", limit=limit, page=page, collapse=False)
                 pages += [(h.id, h.score) for h in results]
             assert pages == [(h.id, h.score) for h in whole], limit
 
@@ -145,3 +145,156 @@ def test_bm25_parameters_are_settings_too(tmp_path):
         assert len({tuple(sorted(s.items())) for s in scores.values()}) == 3
         # Without length normalisation the long article's three mentions win.
         assert max(scores[1.2, 0.0], key=scores[1.2, 0.0].get) == "long.txt"
+
+
+# Pruning: the windows that cannot reach the page are skipped, and the page is the one full scoring gives.
+
+_PRUNE_WORDS = ("grève gouvernement réforme retraites syndicats président ministre élection budget hôpital "
+                "école police justice enquête incendie forêt canicule inondation prix inflation salaires "
+                "entreprise banque énergie nucléaire climat transport Macron Marseille football musée festival "
+                "Noël plage montagne village").split()
+
+
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory):
+    """Generated articles in two segments, some replaced, some copied: common words hold
+    lists of several hundred postings (several W3 blocks) over 180 windows of
+    8 articles (as 361,000 articles make 2,800 windows of 128)."""
+    import json
+
+    from searchengine import scorelists
+
+    from .generated import articles
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(scorelists, "WINDOW", 8)
+
+    folder = tmp_path_factory.mktemp("pruning")
+    records = articles(1400, seed=11)
+    # Copies under other ids and titles: duplicates to fold, on both paths.
+    records += [{**r, "id": f"copy-{n}", "title": r["title"] + " (suite)"}
+                for n, r in enumerate(records[:1400:20]) if len(r["body"].split()) >= 40]
+    first, second = folder / "first.jsonl", folder / "second.jsonl"
+
+    def write(path, rows):
+        path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+
+    write(first, records[:900])
+    with SearchEngine(folder / "ix") as engine:
+        engine.index([first])
+        write(second, records[900:])
+        for record in records[:900:37]:
+            record["body"] += " La grève de plus."
+        write(first, records[:900])
+        engine.index([first, second])
+    patch.undo()
+    return folder / "ix"
+
+
+def _queries(count, seed):
+    import random
+
+    rng = random.Random(seed)
+    for _ in range(count):
+        words = rng.sample(_PRUNE_WORDS, rng.randint(1, 4))
+        if rng.random() < 0.15:  # a typo, forgiven
+            word = words[0]
+            words[0] = word[:2] + word[3:] if len(word) > 5 else word
+        if rng.random() < 0.1:
+            words.append("+" + rng.choice(_PRUNE_WORDS))
+        if rng.random() < 0.1:
+            words.append("-" + rng.choice(_PRUNE_WORDS))
+        if rng.random() < 0.1:
+            words.append("le la des")  # stop words: they only rerank
+        if rng.random() < 0.05:
+            words = [" ".join(rng.choice(_PRUNE_WORDS) for _ in range(25))]  # a pasted paragraph
+        options = {"limit": rng.choice((1, 3, 10, 10, 20)), "page": rng.choice((1, 1, 1, 2, 4))}
+        if rng.random() < 0.15:
+            options["since"] = "2020-01-01"
+        if rng.random() < 0.1:
+            options["source"] = "AFP"
+        yield " ".join(words), options
+
+
+def _compare(path, queries):
+    """(query, options) whose pages or totals differ between pruned and full scoring."""
+    from searchengine import RankingSettings
+
+    differ = []
+    with (SearchEngine(path, settings=RankingSettings(prune_postings=0)) as pruned,
+          SearchEngine(path, settings=RankingSettings(prune_postings=-1)) as full):
+        for query, options in queries:
+            a, b = pruned.search(query, **options), full.search(query, **options)
+            if ([(h.id, h.score) for h in a], a.total, a.folded) != ([(h.id, h.score) for h in b], b.total, b.folded):
+                differ.append((query, options))
+    return differ
+
+
+def test_pruned_pages_equal_full_scoring(collection, monkeypatch):
+    from searchengine import RankingSettings, ranking
+
+    scored = []
+    first_pass = ranking._first_pass
+
+    def counting(arrays, plan, settings, space=None):
+        if space is not None and scored:
+            scored[-1] += space.size
+        return first_pass(arrays, plan, settings, space)
+
+    monkeypatch.setattr(ranking, "_first_pass", counting)
+    queries = list(_queries(300, seed=5))
+    assert _compare(collection, queries) == []
+    with SearchEngine(collection) as engine:  # duplicates were folded on the way, by both paths
+        assert sum(engine.search(query, **options).folded > 0 for query, options in queries) > 10
+    with SearchEngine(collection, settings=RankingSettings(prune_postings=0)) as engine:
+        arrays = engine._current().arrays
+        assert len(arrays.reader.leaf_readers()) == 2
+        assert all(lists is not None and lists.has("body", "grev") for lists in arrays.score_lists())
+        # The pruned path ran, and skipped windows: many queries scored under half the articles.
+        for query, options in queries:
+            scored.append(0)
+            engine.search(query, **options)
+    assert sum(0 < n < arrays.size / 2 for n in scored) > len(queries) / 4
+
+
+def test_a_bound_too_low_changes_pages(collection, monkeypatch):
+    """The comparison above can fail: with every window's bound halved, pages differ."""
+    from searchengine.scoring import IndexArrays
+
+    bounds = IndexArrays.window_bounds
+    monkeypatch.setattr(IndexArrays, "window_bounds", lambda self, *args: bounds(self, *args) * 0.5)
+    assert _compare(collection, list(_queries(100, seed=5)))
+
+
+def test_an_index_without_score_lists_ranks_the_same(tmp_path, monkeypatch):
+    """An index written before score lists existed (no ``.nsl`` in its
+    segments) is read from its W3 blocks and ranked in full, with the same pages."""
+    import json
+
+    from searchengine import RankingSettings, whooshformat
+
+    from .generated import articles
+
+    source = tmp_path / "articles.jsonl"
+    source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in articles(400, seed=2)), encoding="utf-8")
+    with SearchEngine(tmp_path / "new") as engine:
+        engine.index([source])
+
+    class Nothing:
+        def add(self, *args):
+            pass
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(whooshformat, "score_list_writer", lambda *args: Nothing())
+    with SearchEngine(tmp_path / "old") as engine:
+        engine.index([source])
+    settings = RankingSettings(prune_postings=0)
+    with (SearchEngine(tmp_path / "new", settings=settings) as new,
+          SearchEngine(tmp_path / "old", settings=settings) as old):
+        assert old._current().arrays.score_lists() == [None]
+        assert new._current().arrays.score_lists()[0] is not None
+        for query in ("grève", "président réforme", "Macron -budget", "école police justice"):
+            a, b = new.search(query), old.search(query)
+            assert [(h.id, h.score) for h in a] == [(h.id, h.score) for h in b] and a.total == b.total > 0

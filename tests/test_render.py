@@ -10,10 +10,11 @@ from searchengine.render import render_html, render_json, render_report, render_
 from searchengine.results import Hit, SearchResults
 
 
-def results(**extra):
+def results(duplicates=(), **extra):
     hit = Hit(id="a&b", path="news/<x>.txt", title="Tom & Jerry <script>alert(1)</script>",
               date=dt.date(2023, 9, 12), score=3.14159, snippet="Le <script>x()</script> & Poutine arrive…",
-              highlights=[(26, 33)], title_highlights=[(0, 3)], source="AFP", rank=1, url="https://e.org/?a=1&b=2")
+              highlights=[(26, 33)], title_highlights=[(0, 3)], source="AFP", rank=1, url="https://e.org/?a=1&b=2",
+              duplicates=duplicates)
     return SearchResults(query="Poutine <b>", total=1, hits=[hit], **extra)
 
 
@@ -32,12 +33,25 @@ def test_html_is_a_standalone_page_with_everything_escaped():
 def test_json_has_exactly_the_documented_shape():
     doc = json.loads(render_json(results(suggestion="Poutine")))
     assert doc == {
-        "query": "Poutine <b>", "total": 1, "page": 1, "limit": 10, "suggestion": "Poutine",
+        "query": "Poutine <b>", "total": 1, "folded": 0, "page": 1, "limit": 10, "suggestion": "Poutine",
         "hits": [{"rank": 1, "id": "a&b", "path": "news/<x>.txt", "title": "Tom & Jerry <script>alert(1)</script>",
                   "date": "2023-09-12", "source": "AFP", "author": None, "url": "https://e.org/?a=1&b=2",
                   "lede": None, "score": 3.14159, "snippet": "Le <script>x()</script> & Poutine arrive…",
-                  "highlights": [[26, 33]], "title_highlights": [[0, 3]]}],
+                  "highlights": [[26, 33]], "title_highlights": [[0, 3]],
+                  "duplicates": {"count": 0, "ids": []}}],
     }
+
+
+def test_folded_duplicates_show_in_every_format_escaped():
+    folded = results(duplicates=("<i>x</i>", "y\x1b[2J"), folded=2)
+    assert json.loads(render_json(folded))["hits"][0]["duplicates"] == {"count": 2, "ids": ["<i>x</i>", "y\x1b[2J"]}
+    assert json.loads(render_json(folded))["folded"] == 2
+    text = render_text(folded)
+    assert text.splitlines()[0] == "1 article matches 'Poutine <b>' (showing 1-1), and 2 duplicates folded into it"
+    assert "   + 2 more like this: <i>x</i>, y\ufffd[2J" in text.splitlines()
+    page = render_html(folded)
+    assert "2 more like this: &lt;i&gt;x&lt;/i&gt;, y\ufffd[2J" in page and "<i>" not in page
+    assert "and 2 duplicates folded into it" in page
 
 
 def test_text_marks_hits_and_shows_where_the_article_is():

@@ -115,3 +115,68 @@ def test_a_tiny_cache_changes_nothing_but_memory(engine, monkeypatch):
         fresh = again._current().arrays
     assert after == before
     assert fresh._cached_postings <= 10 or len(fresh._cache) == 1
+
+
+@pytest.fixture
+def mixed(tmp_path, monkeypatch):
+    """A segment written without score lists (as by an older newsearch), then
+    one with them, whose articles are shorter: the average lengths of the
+    index are longer than those its score lists were written with."""
+    from searchengine import scorelists
+
+    from .generated import articles
+
+    records = articles(700, seed=3)
+    for record in records[:350]:
+        record["body"] += " " + record["body"]
+    write_jsonl(tmp_path / "first.jsonl", records[:350])
+    monkeypatch.setattr(scorelists, "MIN_POSTINGS", 10**9)
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "first.jsonl"])
+        monkeypatch.setattr(scorelists, "MIN_POSTINGS", 64)
+        monkeypatch.setattr(scorelists, "WINDOW", 16)
+        write_jsonl(tmp_path / "second.jsonl", records[350:])
+        engine.index([tmp_path / "first.jsonl", tmp_path / "second.jsonl"])
+        yield engine
+
+
+@pytest.mark.parametrize(("field", "term"), [("body", "grev"), ("body", "le"), ("title", "grev"), ("lede", "de")])
+def test_score_lists_read_as_whooshs_postings_and_bound_every_score(mixed, field, term):
+    arrays = mixed._current().arrays
+    lists = arrays.score_lists()
+    assert len(lists) == 2
+    assert not lists[0].has(field, term) and lists[1].has(field, term)
+    ids, tf = arrays.postings(field, term)
+    assert {int(d): float(w) for d, w in zip(ids, tf, strict=True) if arrays.live[d]} == whoosh_postings(
+        arrays, field, term)
+    # Every document's length-normalised frequency is within its window's bound.
+    bounds = arrays.window_bounds(field, term, scoring.B)
+    actual = tf / (1 - scoring.B + scoring.B * arrays.lengths(field)[ids] / arrays.searcher.avg_field_length(field))
+    assert lists[1].window == 16  # mapped onto the index's windows, of the first segment's size
+    assert np.all(bounds[ids // arrays.window] >= actual * (1 - 1e-6))
+
+
+def test_a_damaged_score_list_is_read_from_the_w3_blocks_instead(tmp_path, monkeypatch):
+    """One byte of a score list changed on disk (a gap one larger) shifts every
+    later document number of the list onto other articles: queries found the
+    wrong ones, and a phrase query could trace back (KeyError) looking for
+    their positions. The list disagrees with the segment's term table, so its
+    W3 blocks are read instead."""
+    from searchengine import scorelists
+
+    monkeypatch.setattr(scorelists, "MIN_POSTINGS", 16)
+    records = [{"id": f"a{i}", "title": f"Article {i}",
+                "body": "La grève continue ici." if i % 2 == 0 else "Le train roule encore."} for i in range(100)]
+    write_jsonl(tmp_path / "a.jsonl", records)
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "a.jsonl"])
+        expected = [[h.id for h in engine.search(q, limit=60)] for q in ('"grève continue"', "grève")]
+        (lists,) = engine._current().arrays.score_lists()
+        offset = lists.terms["body"][b"grev"][0]
+        raw = lists.source.get(offset, 40)
+        assert raw[:12] == b"\0" + b"\2" * 11  # gaps of one byte: 0, 2, 4...
+    damaged = raw[:10] + b"\3" + raw[11:]
+    (holder,) = [p for p in (tmp_path / "ix").iterdir() if p.is_file() and raw in p.read_bytes()]
+    holder.write_bytes(holder.read_bytes().replace(raw, damaged, 1))
+    with SearchEngine(tmp_path / "ix") as engine:
+        assert [[h.id for h in engine.search(q, limit=60)] for q in ('"grève continue"', "grève")] == expected

@@ -482,7 +482,8 @@ def test_openapi_describes_every_endpoint(client):
     assert set(doc["paths"]) == {"/api/search", "/api/articles/{id}", "/api/articles/{id}/similar", "/api/info",
                                  "/health"}
     names = {p["name"] for p in doc["paths"]["/api/search"]["get"]["parameters"]}
-    assert names == {"q", "limit", "page", "since", "until", "source", "sort", "fragments", "fragment_size"}
+    assert names == {"q", "limit", "page", "since", "until", "source", "sort", "collapse", "fragments",
+                     "fragment_size"}
 
 
 @pytest.mark.parametrize("mode, examples", [(GenerationMode.POSITIVE, 250), (GenerationMode.NEGATIVE, 150)])

@@ -10,6 +10,7 @@ import importlib
 import inspect
 import json
 import os
+import pickle
 import random
 import textwrap
 import warnings
@@ -553,3 +554,41 @@ def test_a_damaged_toc_is_reported_as_damage_before_it_is_unpickled(fresh, damag
     toc.write_bytes(bytes(data))
     with pytest.raises(IndexCorrupt, match=f"{toc.name} is damaged"):
         open_index(fresh)
+
+
+
+def _score_list_index(tmp_path, monkeypatch):
+    """An index of 100 articles whose 'grève' (50 of them) has a score list:
+    its hits for 'grève', and the first 40 bytes of the score lists' directory."""
+    from searchengine import scorelists
+
+    monkeypatch.setattr(scorelists, "MIN_POSTINGS", 16)
+    records = [{"id": f"a{i}", "title": f"Article {i}",
+                "body": "La grève continue ici." if i % 2 == 0 else "Le train roule encore."} for i in range(100)]
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "a.jsonl"])
+        (lists,) = engine._current().arrays.score_lists()
+        directory = pickle.dumps({"b": lists.b, "window": lists.window, "averages": lists.averages,
+                                  "terms": lists.terms}, 4)  # as ScoreListWriter writes it
+        return [h.id for h in engine.search("grève", limit=60)], directory[:40]
+
+
+def _damage(folder, old, new):
+    """Replace the one occurrence of ``old`` in the index's files by ``new`` (as long)."""
+    (holder,) = [p for p in folder.iterdir() if p.is_file() and old in p.read_bytes()]
+    data = holder.read_bytes()
+    assert data.count(old) == 1 and len(old) == len(new)
+    holder.write_bytes(data.replace(old, new))
+
+
+def test_a_score_list_directory_that_unpickles_to_an_error_is_no_score_list(tmp_path, monkeypatch):
+    """A byte of the pickled directory changed so that unpickling raises
+    OverflowError (or MemoryError, AttributeError: what pickle raises on
+    garbage is not only UnpicklingError) traced back; the segment is read
+    from its W3 blocks, as one without score lists."""
+    expected, directory = _score_list_index(tmp_path, monkeypatch)
+    assert directory[:3] == b"\x80\x04\x95"  # a frame, whose length is 8 bytes on
+    _damage(tmp_path / "ix", directory, directory[:10] + b"\x80" + directory[11:])  # a length past 2**63
+    with SearchEngine(tmp_path / "ix") as engine:
+        assert [h.id for h in engine.search("grève", limit=60)] == expected

@@ -1,0 +1,140 @@
+"""Start-up cost of a fresh `newsearch query`: this tree against another, alternately.
+
+A fresh process pays for starting Python, importing click, NumPy, Whoosh and
+our modules, opening the index and the query itself. On a shared machine wall
+times swing with the load, so each run of this tree is followed by one of the
+other tree (``--against``, a checkout of another commit, e.g. from
+``git worktree add`` or ``git archive``), and both report median wall time and
+median CPU time (user + system of the child, which the load distorts least),
+beside a bare ``python -c pass`` for scale.
+
+    python benchmarks/startup.py                     # this tree alone, on an index of seeds/
+    python benchmarks/startup.py --index-dir /path/to/index --against /tmp/main-checkout --runs 30
+    python benchmarks/startup.py --index-dir /path/to/index --imports   # where this tree's import time goes
+
+Each tree is put first on ``PYTHONPATH`` and run as ``python -c 'from
+searchengine.cli import cli; cli()' query ...``, so the installed ``newsearch``
+script (whatever checkout it points at) plays no part. Bytecode is compiled
+first: a user's installed package has it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_S = 0.15
+_RUN_CLI = "import sys; sys.argv[0] = 'newsearch'; from searchengine.cli import cli; cli()"
+
+
+def _env(tree: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NEWSEARCH_INDEX", "PYTHONPROFILEIMPORTTIME", "PYTHONDONTWRITEBYTECODE")}
+    env["PYTHONPATH"] = os.pathsep.join([str(tree), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return env
+
+
+def timed(command: list[str], tree: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of one run of ``command`` in ``tree``
+    (``python -c`` puts the working folder first on ``sys.path``)."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env(tree), cwd=tree)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    stderr = child.stderr.read().decode(errors="replace") if child.stderr else ""
+    if child.returncode not in (0, 1):
+        sys.exit(f"{' '.join(command)} failed ({child.returncode}): {stderr}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def import_costs(tree: Path, query: list[str], runs: int, top: int) -> None:
+    """Median cumulative ``-X importtime`` of the modules a query imports, the costliest first."""
+    cumulative: dict[str, list[int]] = {}
+    for _ in range(runs):
+        done = subprocess.run([sys.executable, "-X", "importtime", "-c", _RUN_CLI, *query],
+                              capture_output=True, text=True, env=_env(tree), cwd=tree, check=False)
+        for line in done.stderr.splitlines():
+            found = re.match(r"import time:\s+\d+ \|\s+(\d+) \|( *)(\S+)", line)
+            if found:
+                cumulative.setdefault(found[3], []).append(int(found[1]))
+    costs = sorted(((statistics.median(us), name) for name, us in cumulative.items()), reverse=True)
+    print(f"{len(cumulative)} modules imported; median cumulative import time of {runs} runs:")
+    for us, name in costs[:top]:
+        print(f"  {us / 1000:7.1f} ms  {name}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--index-dir", type=Path,
+                        help="index to query, only read (default: one of seeds/ built in a temporary folder)")
+    parser.add_argument("--query", default="Kim Poutine", help="words to search (default: %(default)s)")
+    parser.add_argument("--against", type=Path, help="another source tree (holding searchengine/) to compare")
+    parser.add_argument("--runs", type=int, default=20, help="runs of each tree (default 20)")
+    parser.add_argument("--imports", action="store_true", help="print this tree's costliest imports instead")
+    args = parser.parse_args()
+    if args.runs < 2:
+        parser.error("--runs must be at least 2 (the quartiles need two)")
+
+    with tempfile.TemporaryDirectory() as scratch:
+        if args.index_dir is None:
+            args.index_dir = Path(scratch) / "index"
+            built = subprocess.run([sys.executable, "-c", _RUN_CLI, "index", str(ROOT / "seeds"), "--index-dir",
+                                    str(args.index_dir), "--quiet"], cwd=ROOT, env=_env(ROOT), capture_output=True,
+                                   text=True, check=False)
+            if built.returncode != 0:
+                sys.exit(f"could not index seeds/: {built.stderr}")
+        return measure(args)
+
+
+def measure(args: argparse.Namespace) -> int:
+    query = ["query", *args.query.split(), "--index-dir", str(args.index_dir), "--color", "never"]
+    trees = {"this tree": ROOT}
+    if args.against:
+        trees["against"] = args.against.resolve()
+    for tree in trees.values():
+        if not (tree / "searchengine" / "cli.py").is_file():
+            sys.exit(f"{tree} holds no searchengine/cli.py")
+        compileall.compile_dir(tree / "searchengine", quiet=1)
+    if args.imports:
+        import_costs(ROOT, query, args.runs, 40)
+        return 0
+
+    wall: dict[str, list[float]] = {name: [] for name in [*trees, "bare python"]}
+    cpu: dict[str, list[float]] = {name: [] for name in wall}
+    for tree in trees.values():  # warm the page cache and bytecode
+        timed([sys.executable, "-c", _RUN_CLI, *query], tree)
+    for _ in range(args.runs):
+        for name, tree in trees.items():
+            w, c = timed([sys.executable, "-c", _RUN_CLI, *query], tree)
+            wall[name].append(w)
+            cpu[name].append(c)
+        w, c = timed([sys.executable, "-c", "pass"], ROOT)
+        wall["bare python"].append(w)
+        cpu["bare python"].append(c)
+
+    load = os.getloadavg()[0]
+    print(f"fresh `newsearch query {args.query}` on {args.index_dir}, {args.runs} alternating runs, "
+          f"load average {load:.1f}:")
+    print("| | median wall s | wall p25-p75 s | median CPU s |")
+    print("|---|---|---|---|")
+    for name in wall:
+        q = statistics.quantiles(wall[name], n=4)
+        print(f"| {name} | {statistics.median(wall[name]):.3f} | {q[0]:.3f}-{q[2]:.3f} "
+              f"| {statistics.median(cpu[name]):.3f} |")
+    mine = statistics.median(wall["this tree"])
+    print(f"this tree: {'OK' if mine <= TARGET_S else 'MISS'} (median wall <= {TARGET_S} s on an idle machine)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""Duplicate articles: a small key per article at index time, groups per
+snapshot, and folding a query's duplicates into the best-ranked copy.
+
+News collections hold the same story several times: the same dispatch filed
+twice, or rewritten a little as it was updated (OrangeSum: about 2,400 pairs of
+bodies sharing half their word triples or more). Each article's body gets a
+**MinHash signature** of its word triples (lower-cased words between spaces),
+cut into ``BANDS`` bands of ``ROWS`` values, each band hashed to 64 bits: the
+``dupkeys`` column, 80 bytes an article. Two bodies share a band with
+probability 1 - (1 - J⁵)¹⁰ for a Jaccard similarity J of their triples: ~1
+for copies (identical normalised bodies have identical keys), 0.84 at J 0.7,
+0.27 at 0.5, 0.02 at 0.3. Bodies under ``MIN_WORDS`` words get no key: they
+say too little to call two articles one.
+
+A snapshot's groups are the connected articles (sharing a band, directly or
+through others), computed once per commit from the column in a few array
+passes. A query then folds, among its matching articles, every member of a
+group into the best-ranked one: an array lookup and a sort of the matching
+grouped articles alone (a few percent of them), so paging, totals and the
+rest of the ranking see one collapsed list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from whoosh.columns import FixedBytesColumn
+
+from .whooshformat import numeric_column
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from .scoring import DocIds, Floats, Mask
+
+__all__ = ["BANDS", "COLUMN", "MIN_WORDS", "ROWS", "DuplicateGroups", "column_type", "duplicate_key",
+           "group_keys", "load_groups"]
+
+COLUMN = "dupkeys"
+"""The schema's column of duplicate keys; an index built before it has none."""
+BANDS = 10
+ROWS = 5
+MIN_WORDS = 20
+"""Shorter bodies get no key."""
+MAX_BYTES = 200_000
+"""Bytes of a body read for its key: news articles are tens of KB, and a key
+computed from a body's first 200 KB still tells copies apart."""
+_KEY_BYTES = 8 * BANDS
+_ROUNDS = (np.uint64(30), np.uint64(0xBF58476D1CE4E5B9), np.uint64(27), np.uint64(0x94D049BB133111EB),
+           np.uint64(31))
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_BASE = np.uint64(0x100000001B3)
+"""The polynomial hash of a word's bytes is a sum of byte × _BASE**i (odd, so invertible modulo 2**64)."""
+
+
+def _mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """SplitMix64's finaliser: every input bit flips half the output bits."""
+    a, m1, b, m2, c = _ROUNDS
+    x = x ^ (x >> a)
+    x = x * m1
+    x = x ^ (x >> b)
+    x = x * m2
+    return x ^ (x >> c)
+
+
+def _powers(base: np.uint64, count: int) -> NDArray[np.uint64]:
+    powers = np.full(count, base, dtype=np.uint64)
+    powers[0] = 1
+    with np.errstate(over="ignore"):
+        return np.cumprod(powers, dtype=np.uint64)
+
+
+_POWERS = _powers(_BASE, MAX_BYTES + 1)
+_INVERSE = _powers(np.uint64(pow(int(_BASE), -1, 2**64)), MAX_BYTES + 1)
+with np.errstate(over="ignore"):
+    _MULTIPLIERS = _mix(np.arange(1, BANDS * ROWS + 1, dtype=np.uint64) * _GOLDEN)[:, None] | np.uint64(1)
+    """One hash function per MinHash value, x → x × m (m odd, so a permutation of the
+    already mixed triple hashes): fixed, so keys agree across runs and machines."""
+    _ROW_WEIGHTS = _mix(np.arange(1, ROWS + 1, dtype=np.uint64) * _BASE)
+    """A band's key hashes the weighted sum of its values, so that their order counts."""
+
+
+def column_type() -> FixedBytesColumn:
+    """The column's type in the schema: ``BANDS`` 64-bit keys, zeros when none."""
+    return FixedBytesColumn(_KEY_BYTES)
+
+
+def _word_hashes(body: str) -> NDArray[np.uint64]:
+    """A 64-bit polynomial hash of each word of the lower-cased body (words:
+    runs of bytes between spaces, line ends and other control characters),
+    all in a few array passes."""
+    data = np.frombuffer(body.lower().encode("utf-8", "surrogatepass")[:MAX_BYTES], dtype=np.uint8)
+    blank = np.ones(len(data) + 2, dtype=np.int8)
+    np.less_equal(data, 32, out=blank[1:-1].view(bool))
+    edges = np.diff(blank)
+    starts, ends = np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)
+    with np.errstate(over="ignore"):
+        sums = np.zeros(len(data) + 1, dtype=np.uint64)
+        np.cumsum(data * _POWERS[:len(data)], dtype=np.uint64, out=sums[1:])
+        hashes: NDArray[np.uint64] = (sums[ends] - sums[starts]) * _INVERSE[starts]
+        return hashes
+
+
+def duplicate_key(body: str) -> bytes:
+    """The ``dupkeys`` value of an article's body (``b""``: none, too short)."""
+    h = _word_hashes(body)
+    if len(h) < MIN_WORDS:
+        return b""
+    with np.errstate(over="ignore"):
+        triples = _mix((h[:-2] * _GOLDEN + h[1:-1]) * _GOLDEN + h[2:])
+        signature = (triples[None, :] * _MULTIPLIERS).min(axis=1).reshape(BANDS, ROWS)
+        band = _mix((signature * _ROW_WEIGHTS).sum(axis=1, dtype=np.uint64))
+    band[band == 0] = 1  # zero means "no key"
+    return band.astype("<u8").tobytes()
+
+
+def group_keys(keys: NDArray[np.uint64], live: Mask) -> NDArray[np.int64]:
+    """Each document's group: the lowest document number among those it is
+    connected to by shared band keys (itself, when it shares none). ``keys``
+    is (documents, ``BANDS``), 0 for none; deleted documents join no group.
+    Counting each band's keys into buckets first leaves only the few
+    documents whose bucket another shares to sort."""
+    size = len(keys)
+    label = np.arange(size, dtype=np.int64)
+    buckets = 1 << max(10, (8 * size).bit_length())
+    runs: list[tuple[DocIds, DocIds]] = []
+    for band in range(keys.shape[1] if size else 0):
+        column = keys[:, band]
+        present = (column != 0) & live
+        bucket = (column & np.uint64(buckets - 1)).astype(np.intp)
+        docs = np.flatnonzero(present & (np.bincount(bucket[present], minlength=buckets)[bucket] > 1))
+        values = column[docs]
+        order = np.argsort(values)
+        docs, values = docs[order], values[order]
+        same = values[1:] == values[:-1]
+        shared = np.zeros(len(docs), dtype=bool)
+        shared[1:] |= same
+        shared[:-1] |= same
+        docs, values = docs[shared], values[shared]
+        if len(docs):
+            runs.append((docs, np.flatnonzero(np.r_[True, values[1:] != values[:-1]])))
+    changed = bool(runs)
+    while changed:
+        changed = False
+        for docs, starts in runs:
+            lowest = np.repeat(np.minimum.reduceat(label[docs], starts), np.diff(np.r_[starts, len(docs)]))
+            if (lowest < label[docs]).any():
+                label[docs] = np.minimum(label[docs], lowest)
+                changed = True
+        label = label[label]
+    return label
+
+
+@dataclass(frozen=True)
+class DuplicateGroups:
+    """The groups of one snapshot: ``group`` per document, and ``grouped``,
+    whether a document has any duplicate at all."""
+
+    group: NDArray[np.int64]
+    grouped: Mask
+
+    @classmethod
+    def from_keys(cls, keys: NDArray[np.uint64], live: Mask) -> DuplicateGroups:
+        group = group_keys(keys, live)
+        return cls(group, np.bincount(group, minlength=len(group))[group] > 1)
+
+    def collapse(self, candidates: DocIds, tier: NDArray[np.int8], scores: Floats) -> DocIds:
+        """``candidates`` (ascending) less every duplicate of a better-ranked
+        one (by tier, then score, then document number)."""
+        grouped = candidates[self.grouped[candidates]]
+        if not len(grouped):
+            return candidates
+        groups = self.group[grouped]
+        order = np.lexsort((grouped, -scores[grouped], -tier[grouped], groups))
+        groups = groups[order]
+        later = np.r_[False, groups[1:] == groups[:-1]]
+        keep = np.ones(len(candidates), dtype=bool)
+        keep[np.searchsorted(candidates, grouped[order][later])] = False
+        return candidates[keep]
+
+    def members(self, doc: int) -> list[int]:
+        """Every document of ``doc``'s group, itself included (ascending)."""
+        if not self.grouped[doc]:
+            return [doc]
+        found: list[int] = np.flatnonzero(self.group == self.group[doc]).tolist()
+        return found
+
+    def folded(self, doc: int, matched: DocIds) -> list[int]:
+        """The other members of ``doc``'s group among ``matched`` (ascending)."""
+        if not self.grouped[doc]:
+            return []
+        same = matched[self.group[matched] == self.group[doc]]
+        found: list[int] = same[same != doc].tolist()
+        return found
+
+
+def load_groups(searcher: Any, live: Mask) -> DuplicateGroups | None:
+    """The groups of the index ``searcher`` reads; None for an index built
+    before duplicate keys existed (it searches without folding)."""
+    schema = searcher.schema
+    if COLUMN not in schema:
+        return None
+    keys = np.zeros((len(live), BANDS), dtype=np.uint64)
+    for leaf, offset in searcher.reader().leaf_readers():
+        raw = numeric_column(leaf, COLUMN, schema[COLUMN].column_type)
+        rows = np.frombuffer(raw, dtype="<u8", count=len(raw) // 8 // BANDS * BANDS).reshape(-1, BANDS)
+        keys[offset:offset + len(rows)] = rows
+    return DuplicateGroups.from_keys(keys, live)

@@ -1,0 +1,242 @@
+"""newsearch on a real OpenSearch cluster (the ``opensearch_cluster`` fixture, never mocked): the same
+collection indexed locally and on the cluster answers every kind of query with the same articles in the
+same order, the same totals, snippets, highlights and "did you mean"."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import uuid
+
+import httpx
+import pytest
+
+from searchengine import SearchEngine
+from searchengine.cli import cli
+from searchengine.errors import ArticleNotFound
+from tests import generated
+from tests.conftest import SEEDS
+
+RECORDS = [
+    {"id": "kim", "title": "Kim Jong-un rencontre Vladimir Poutine", "date": "2019-04-25", "source": "AFP",
+     "body": "Le sommet de Vladivostok réunit Kim Jong-un et Vladimir Poutine. Les missiles sont au menu."},
+    {"id": "putin", "title": "Poutine en visite en Chine", "date": "2023-03-20", "source": "Reuters",
+     "body": "Vladimir Poutine est arrivé à Pékin pour rencontrer Xi Jinping. Trump n'a rien dit."},
+    {"id": "kim-only", "title": "Nouveaux tirs de missiles", "date": "2022-11-02", "source": "AFP",
+     "body": "Pyongyang a tiré des missiles balistiques, Kim Jong-un supervisait les essais en Corée du Nord."},
+    {"id": "macron", "title": "Macron et la réforme des retraites", "date": "2023-01-10", "source": "AFP",
+     "body": "Emmanuel Macron défend la réforme des retraites devant les syndicats. Le gouvernement tient bon."},
+    {"id": "zelensky", "title": "Zelensky s'adresse au Parlement", "date": "2022-03-23",
+     "body": "Le président ukrainien Volodymyr Zelensky a parlé aux députés français de l'agence nucléaire."},
+]
+
+QUERIES = [
+    ("Kim Poutine", {}), ("grève", {}), ("réforme retraites", {}), ("gouvernement président", {}),
+    ('"Corée du Nord"', {}), ('"réforme des retraites"', {}), ("Poutine -Trump", {}), ("grève NOT SNCF", {}),
+    ("gouvernemnt", {}), ("Poutinne", {}), ("missilles Kim", {}), ("Vladivostock", {}), ("Putin", {}),
+    ("Zelenskyy", {}), ("+Kim Poutine", {}), ("source:AFP grève", {}),
+    ("title:grève", {}), ("nucl*", {}), ("hôpi*", {}), ("le la les", {}), ("Macron OR Poutine", {}),
+    ("grève", {"since": "2020-01-01", "until": "2021-06-30"}), ("grève", {"sort": "date"}),
+    ("grève salaires", {"sort": "date", "page": 2, "limit": 5}), ("été chaleur", {"page": 2, "limit": 5}),
+    ("été chaleur", {"page": 3, "limit": 7}), ("grève", {"source": "Le Monde"}), ("zzzqqq", {}),
+]
+
+
+@pytest.fixture(scope="module")
+def both(opensearch_cluster, tmp_path_factory):
+    """The seed, a few news records and 300 generated articles, indexed locally and on the cluster."""
+    folder = tmp_path_factory.mktemp("collection")
+    (folder / "seed.txt").write_text((next(SEEDS.iterdir())).read_text("utf-8"), encoding="utf-8")
+    (folder / "news.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in RECORDS), "utf-8")
+    (folder / "generated.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in generated.articles(300)), "utf-8")
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    local = SearchEngine(tmp_path_factory.mktemp("local") / "ix")
+    cluster = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=name)
+    reports = local.index([folder]), cluster.index([folder])
+    yield local, cluster, reports, name
+    local.close()
+
+
+def same_hits(a, b, scores=True):
+    """The same page of the same ranking; ``scores``: the same scores too (not after updates, where each
+    engine counts the replaced and removed articles in its statistics until it merges them away)."""
+    assert (a.total, a.suggestion, a.page, a.limit) == (b.total, b.suggestion, b.page, b.limit)
+    assert [h.id for h in a] == [h.id for h in b]
+    for x, y in zip(a, b, strict=True):
+        assert (x.snippet, x.highlights, x.title_highlights, x.date, x.source) == \
+               (y.snippet, y.highlights, y.title_highlights, y.date, y.source)
+        assert not scores or math.isclose(x.score, y.score, rel_tol=1e-5), (x.id, x.score, y.score)
+
+
+def test_the_cluster_reports_the_same_indexing_run(both):
+    local, cluster, (mine, theirs), _ = both
+    assert (theirs.added, theirs.updated, theirs.unchanged, theirs.removed, theirs.failed) == \
+           (mine.added, mine.updated, mine.unchanged, mine.removed, mine.failed) == (306, 0, 0, 0, 0)
+
+
+@pytest.mark.parametrize("query,options", QUERIES, ids=[f"{q} {o}" for q, o in QUERIES])
+def test_the_same_query_gives_the_same_results(both, query, options):
+    local, cluster, _, _ = both
+    same_hits(local.search(query, **options), cluster.search(query, **options))
+
+
+def test_did_you_mean_and_name_variants_reach_the_cluster(both):
+    _, cluster, _, _ = both
+    assert cluster.search("Poutinne").suggestion == "Poutine"
+    assert cluster.search("Vladivostock").suggestion == "Vladivostok"
+    putin = cluster.search("Putin")
+    assert {"kim", "putin"} <= {h.id for h in putin}
+    assert putin.suggestion is None
+
+
+def test_similar_and_show_are_the_same(both):
+    local, cluster, _, _ = both
+    same_hits(local.similar("kim"), cluster.similar("kim"))
+    assert local.article("macron", highlight="retraite") == cluster.article("macron", highlight="retraite")
+
+
+def test_the_cli_prints_the_same_json_and_exit_statuses(both, opensearch_cluster, runner):
+    local, _, _, name = both
+    home = ["--opensearch", ",".join(opensearch_cluster.urls), "--opensearch-index", name]
+    here = ["--index-dir", str(local.path)]
+    for args, status in ((["query", "Kim", "Poutine", "--json"], 0), (["query", "zzzqqq", "--json"], 1),
+                         (["similar", "kim", "--json"], 0), (["show", "putin", "--json"], 0),
+                         (["show", "nobody"], 2), (["query", "-Trump"], 2)):
+        mine = runner.invoke(cli, [*args, *here], env={"NEWSEARCH_OPENSEARCH": None})
+        theirs = runner.invoke(cli, [*args, *home])
+        assert (mine.exit_code, theirs.exit_code) == (status, status), theirs.output
+        if status == 0:
+            a, b = json.loads(mine.output), json.loads(theirs.output)
+            for hit in a.get("hits", []) + b.get("hits", []):
+                hit["score"] = round(hit["score"], 4)
+            assert a == b
+        else:
+            assert theirs.output == mine.output
+    info = runner.invoke(cli, ["info", "--json", *home])
+    assert info.exit_code == 0
+    described = json.loads(info.output)
+    assert (described["path"], described["articles"]) == (f"{name} on {','.join(opensearch_cluster.urls)}", 306)
+
+
+def test_an_unknown_index_says_how_to_build_it(opensearch_cluster, runner):
+    done = runner.invoke(cli, ["query", "Kim", "--opensearch", ",".join(opensearch_cluster.urls),
+                               "--opensearch-index", "never-built"])
+    assert done.exit_code == 2
+    assert done.output == (f"Error: no index 'never-built' on {','.join(opensearch_cluster.urls)}: "
+                           "run `newsearch index` to build one\n")
+
+
+def test_an_unreachable_cluster_is_one_line(runner):
+    done = runner.invoke(cli, ["query", "Kim", "--opensearch", "http://127.0.0.1:9"])
+    assert done.exit_code == 2
+    assert done.output == "Error: OpenSearch at http://127.0.0.1:9: cannot connect (is the cluster running?)\n"
+
+
+def test_a_malformed_url_is_a_usage_error(runner):
+    done = runner.invoke(cli, ["query", "Kim", "--opensearch", "localhost:9200"])
+    assert done.exit_code == 2
+    assert done.output.startswith("Error: not an OpenSearch node URL: 'localhost:9200'")
+
+
+def write(folder, name, title, body):
+    path = folder / name
+    path.write_text(f"{title}\n\n{body}\n", encoding="utf-8")
+    return path
+
+
+def test_incremental_updates_match_the_local_index(opensearch_cluster, tmp_path):
+    folder = tmp_path / "a"
+    folder.mkdir()
+    for i in range(6):
+        write(folder, f"{i}.txt", f"Grève numéro {i}", f"Les cheminots de la ligne {i} sont en grève.")
+    local = SearchEngine(tmp_path / "ix")
+    cluster = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=f"test-{uuid.uuid4().hex[:8]}")
+    assert local.index([folder]).added == cluster.index([folder]).added == 6
+    write(folder, "1.txt", "Grève levée", "Les cheminots reprennent le travail.")        # updated
+    (folder / "2.txt").unlink()                                                              # removed
+    write(folder, "9.txt", "Nouvelle grève", "Les contrôleurs rejoignent les cheminots.")   # added
+    stat = (folder / "3.txt").stat()
+    os.utime(folder / "3.txt", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))            # touched: unchanged
+    mine, theirs = local.index([folder]), cluster.index([folder])
+    assert (theirs.added, theirs.updated, theirs.unchanged, theirs.removed) == \
+           (mine.added, mine.updated, mine.unchanged, mine.removed) == (1, 1, 4, 1)
+    for query in ("grève", "cheminots travail", "contrôleurs"):
+        same_hits(local.search(query), cluster.search(query), scores=False)
+    again = cluster.index([folder])
+    assert (again.added, again.updated, again.unchanged, again.removed) == (0, 0, 6, 0)
+    assert local.index([folder], rebuild=True).added == cluster.index([folder], rebuild=True).added == 6
+    same_hits(local.search("grève"), cluster.search("grève"))
+
+
+def test_a_killed_node_loses_nothing(opensearch_cluster, tmp_path):
+    """node2 is killed while a run indexes: the run completes through node1, nothing is lost, and
+    queries answer completely (every article, from every shard)."""
+    folder = tmp_path / "a"
+    folder.mkdir()
+    records = generated.articles(1200, seed=11)
+    for part in range(4):
+        (folder / f"{part}.jsonl").write_text(
+            "\n".join(json.dumps(r, ensure_ascii=False) for r in records[part * 300:(part + 1) * 300]), "utf-8")
+    local = SearchEngine(tmp_path / "ix")
+    local.index([folder])
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    cluster = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=name)
+    killed = []
+
+    def progress(done):
+        if done.files_done == 2 and not killed:  # about half the articles are written, the rest is not
+            url = opensearch_cluster.urls[0]
+            httpx.post(f"{url}/{name}-*/_refresh", timeout=60)
+            killed.append(httpx.get(f"{url}/{name}-*/_count", timeout=60).json()["count"])
+            opensearch_cluster.control("stop", "--node", "node2", "--kill")
+
+    try:
+        report = cluster.index([folder], progress=progress)
+        assert 0 < killed[0] < 1200 and (report.added, report.failed) == (1200, 0)
+        for query in ("grève", "été chaleur", "le"):
+            same_hits(local.search(query), cluster.search(query))
+    finally:
+        opensearch_cluster.control("start", "--node", "node2")
+    same_hits(local.search("grève gouvernement"), cluster.search("grève gouvernement"))
+
+
+def test_an_id_two_files_share_is_shown_with_its_path(opensearch_cluster, tmp_path):
+    folder = tmp_path / "a"
+    folder.mkdir()
+    for name in ("one", "two"):
+        (folder / f"{name}.jsonl").write_text(json.dumps({"id": "dup", "title": f"Grève {name}", "body": "Grève."}),
+                                              "utf-8")
+    local = SearchEngine(tmp_path / "ix")
+    cluster = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=f"test-{uuid.uuid4().hex[:8]}")
+    local.index([folder]), cluster.index([folder])
+    same_hits(local.search("grève"), cluster.search("grève"))
+    shown = f"{folder / 'two.jsonl'}#dup"
+    assert shown in [h.id for h in cluster.search("grève")]
+    assert local.article(shown) == cluster.article(shown)
+    with pytest.raises(ArticleNotFound, match="2 articles have the id 'dup'"):
+        cluster.article("dup")
+
+
+def test_a_prefix_of_a_handle_is_literal(both):
+    local, cluster, _, _ = both
+    same_hits(local.search("@mac*"), cluster.search("@mac*"))
+
+
+def test_serve_answers_from_the_cluster(both, opensearch_cluster, tmp_path):
+    """`newsearch serve --opensearch`: the page and the API over the cluster's index, as the library answers."""
+    from tests.test_server import serving
+
+    local, cluster, _, name = both
+    options = ("--workers", "1", "--opensearch", ",".join(opensearch_cluster.urls), "--opensearch-index", name)
+    with serving(tmp_path / "no-local-index", tmp_path / "serve.log", *options) as url:
+        api = httpx.get(f"{url}/api/search", params={"q": "Kim Poutine", "limit": "3"}, timeout=60).json()
+        page = httpx.get(f"{url}/", params={"q": "Kim Poutine"}, timeout=60).text
+        article = httpx.get(f"{url}/api/articles/kim", timeout=60).json()
+    expected = cluster.search("Kim Poutine", limit=3)
+    assert [h["id"] for h in api["hits"]] == [h.id for h in expected] == [h.id for h in local.search("Kim Poutine",
+                                                                                                    limit=3)]
+    assert api["total"] == expected.total
+    assert "<mark>Poutine</mark>" in page or "<mark>Kim</mark>" in page
+    assert article["id"] == "kim" and article["source"] == "AFP"

@@ -1,0 +1,100 @@
+"""A fresh `newsearch query` imports what a query uses and nothing more.
+
+How long start-up takes is measured by ``benchmarks/startup.py``, never
+asserted: these tests check which modules a query imports, so that a change
+that drags the indexer, the web server or what Whoosh imports for nothing
+back into every query fails here.
+"""
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+_RUN = """
+import json, sys
+sys.argv = ["newsearch", *sys.argv[1:]]
+from searchengine.cli import cli
+try:
+    cli()
+except SystemExit as exc:
+    status = exc.code
+print()
+import gc
+print(json.dumps({"status": status, "modules": sorted(sys.modules), "collecting": gc.isenabled(),
+                  "frozen": gc.get_freeze_count()}))
+"""
+
+NOT_FOR_A_QUERY = {
+    "urllib.request": "imported by whoosh.compat for urlretrieve, which Whoosh never calls",
+    "http.client": "urllib.request's",
+    "email.parser": "urllib.request's",
+    "asyncio": "imported by cached_property to test for coroutines",
+    "whoosh.query": "Whoosh's query objects, which its searcher imports for methods we never call",
+    "importlib.resources": "its readers import zipfile; two small data files are read without it",
+    "searchengine.articles": "the article readers",
+    "searchengine.fastwriter": "the index writer",
+    "searchengine.webpages": "the HTML reader",
+    "searchengine.server": "newsearch serve",
+    "bs4": "the HTML reader's",
+    "multiprocessing": "the writer's workers",
+    "starlette": "newsearch serve's",
+    "jinja2": "newsearch serve's",
+}
+
+
+def fresh(*args: str, code: str = _RUN) -> tuple[str, dict]:
+    """Run ``newsearch ARGS`` in a fresh interpreter: its output, and its exit status and modules."""
+    done = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    output, _, last = done.stdout.rstrip("\n").rpartition("\n")
+    return output, json.loads(last)
+
+
+def test_fresh_query_imports_nothing_a_query_does_not_use(engine, tmp_path):
+    output, run = fresh("query", "Kim Poutine", "--index-dir", str(tmp_path / "index"), "--color", "never")
+    assert run["status"] == 0
+    assert "1. Sommet à Vladivostok" in output
+    assert "Poutine" in output
+    imported = {name: why for name, why in NOT_FOR_A_QUERY.items() if name in run["modules"]}
+    assert imported == {}
+
+
+def test_fresh_query_leaves_what_it_imported_out_of_garbage_collection(engine, tmp_path):
+    """The modules' objects live as long as the process: the collector, on
+    for what the query makes, no longer examines them nor takes them apart
+    at exit."""
+    _, run = fresh("query", "Kim Poutine", "--index-dir", str(tmp_path / "index"))
+    assert run["collecting"] is True
+    assert run["frozen"] > 10_000
+
+
+def test_deferred_modules_are_imported_on_first_use(engine, tmp_path):
+    """What Whoosh's modules hold of the deferred ones imports the real
+    module the first time it is used, and then behaves as the real thing."""
+    article = str(tmp_path / "articles" / "sommet.txt")
+    code = _RUN + f"ARTICLE = {article!r}" + """
+import cached_property, whoosh.compat, whoosh.index
+async def coroutine(): pass
+deferred = ("asyncio", "whoosh.query", "urllib.request")
+before = {name: name in sys.modules for name in deferred}
+coroutine_seen = cached_property.asyncio.iscoroutinefunction(coroutine)
+with whoosh.index.open_dir(sys.argv[sys.argv.index("--index-dir") + 1], indexname="newsearch").searcher() as s:
+    found = s.document(id=ARTICLE)  # Whoosh's searcher builds query.Term and query.And
+import urllib.request
+print(json.dumps({
+    "before": before,
+    "after": {name: name in sys.modules for name in deferred},
+    "real": all(hasattr(sys.modules[name], "__file__") for name in deferred),
+    "coroutine": coroutine_seen,
+    "document": found["title"],
+    "urlretrieve": whoosh.compat.urlretrieve.__name__ == "urlretrieve" and hasattr(urllib.request, "urlopen"),
+}))
+"""
+    output, checks = fresh("query", "Kim Poutine", "--index-dir", str(tmp_path / "index"), code=code)
+    assert "Sommet à Vladivostok" in output
+    deferred = ("asyncio", "whoosh.query", "urllib.request")
+    assert checks == {"before": dict.fromkeys(deferred, False), "after": dict.fromkeys(deferred, True),
+                      "real": True, "coroutine": True, "document": "Sommet à Vladivostok", "urlretrieve": True}
