@@ -40,14 +40,16 @@ import numpy as np
 from whoosh import fields, formats
 from whoosh.analysis import Analyzer, Token
 
+from . import data
 from .analysis import FrenchAnalyzer
 
 if TYPE_CHECKING:
     from .scoring import DocIds, IndexArrays
 
-__all__ = ["CommonGrams", "cover", "gram_field", "gram_fields", "matching", "with_grams"]
+__all__ = ["CommonGrams", "cover", "frequent_terms", "gram_field", "gram_fields", "matching", "with_grams"]
 
 SUFFIX = "_grams"
+FREQUENT_FILE = "frequent_fr.txt"
 SEPARATOR = " "
 """Between the two terms of a bigram: no term holds one (text is split on spaces first)."""
 
@@ -69,12 +71,15 @@ class CommonGrams(Analyzer):
     calls :meth:`term_positions`. Both give the same postings.
     """
 
-    def __init__(self, analyzer: FrenchAnalyzer, common: Iterable[str]) -> None:
+    def __init__(self, analyzer: FrenchAnalyzer, common: Iterable[str], following: Iterable[str]) -> None:
         self.analyzer = analyzer
         self.common = frozenset(common)
+        self.following = frozenset(following) | self.common
+        """The terms a common word is paired with: the frequent ones (and the common words)."""
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and (self.analyzer, self.common) == (other.analyzer, other.common)
+        return type(other) is type(self) and \
+            (self.analyzer, self.common, self.following) == (other.analyzer, other.common, other.following)
 
     def __hash__(self) -> int:
         return hash(self.common)
@@ -87,7 +92,7 @@ class CommonGrams(Analyzer):
         ``nordcoreen`` at one) each pair with every term of the position
         before, as a phrase may use any of them.
         """
-        common = self.common
+        common, following = self.common, self.following
         before: list[str] = []
         here: list[str] = []
         last = -1
@@ -95,8 +100,9 @@ class CommonGrams(Analyzer):
             if pos != last:
                 last = pos
                 before, here = here, []
-            for previous in before:
-                yield previous + SEPARATOR + term, pos - 1
+            if term in following:
+                for previous in before:
+                    yield previous + SEPARATOR + term, pos - 1
             if term in common:
                 here.append(term)
 
@@ -112,6 +118,36 @@ class CommonGrams(Analyzer):
                 where.append(pos)
         return positions
 
+    def from_positions(self, words: Mapping[str, list[int]]) -> dict[str, list[int]]:
+        """:meth:`term_positions` of a text from its terms' positions as its
+        field's analyser gives them (``FrenchAnalyzer.term_positions``): the
+        fast writer pairs the terms it has, rather than analysing the text again."""
+        after: dict[int, list[str]] = {}
+        for term in self.common.intersection(words):
+            for pos in words[term]:
+                there = after.get(pos + 1)
+                if there is None:
+                    after[pos + 1] = [term]
+                else:
+                    there.append(term)
+        positions: dict[str, list[int]] = {}
+        if not after:
+            return positions
+        found = positions.get
+        for term in self.following.intersection(words):
+            for pos in words[term]:
+                before = after.get(pos)
+                if before is None:
+                    continue
+                for previous in before:
+                    gram = previous + SEPARATOR + term
+                    where = found(gram)
+                    if where is None:
+                        positions[gram] = [pos - 1]
+                    else:
+                        where.append(pos - 1)
+        return positions
+
     def __call__(self, value: str, positions: bool = False, chars: bool = False, keeporiginal: bool = False,
                  removestops: bool = True, start_pos: int = 0, start_char: int = 0, tokenize: bool = True,
                  mode: str = "", **kwargs: Any) -> Iterator[Token]:
@@ -125,11 +161,19 @@ class CommonGrams(Analyzer):
             yield token
 
 
-def gram_fields(analyzer: FrenchAnalyzer, names: Iterable[str]) -> dict[str, fields.FieldType]:
+def frequent_terms() -> frozenset[str]:
+    """The shipped list of frequent terms a common word is paired with (see the module)."""
+    return frozenset(line.split("\t", 1)[0] for line in data.read_text(FREQUENT_FILE).splitlines()
+                     if line and not line.startswith("#"))
+
+
+def gram_fields(analyzer: FrenchAnalyzer, names: Iterable[str],
+                following: Iterable[str] | None = None) -> dict[str, fields.FieldType]:
     """The companion fields of the text fields ``names`` for :func:`~searchengine.indexing.make_schema`:
     positions, no length, nothing stored. One analyser serves them all, so it
-    shares ``analyzer``'s caches."""
-    grams = CommonGrams(analyzer, analyzer.stop_words)
+    shares ``analyzer``'s caches. ``following``: the terms paired with a
+    common word (default: :func:`frequent_terms`)."""
+    grams = CommonGrams(analyzer, analyzer.stop_words, frequent_terms() if following is None else following)
     return {gram_field(name): fields.FieldType(formats.Positions(), grams) for name in names}
 
 
@@ -155,8 +199,8 @@ def cover(schema: fields.Schema, fieldname: str, terms: tuple[str, ...]) -> tupl
     analyzer = schema[companion].analyzer
     if not isinstance(analyzer, CommonGrams):
         return None
-    common = analyzer.common
-    paired = [terms[k] in common for k in range(len(terms) - 1)]
+    common, following = analyzer.common, analyzer.following
+    paired = [terms[k] in common and terms[k + 1] in following for k in range(len(terms) - 1)]
     if not any(paired):
         return None
     items = [(companion, terms[k] + SEPARATOR + terms[k + 1], k) for k, pair in enumerate(paired) if pair]

@@ -543,7 +543,8 @@ def _write_changes(
             if before is not None and before[0] == fingerprint and not (signature and before[1] != signature):
                 report.unchanged += 1
                 return
-            writer.add_document(**with_grams(writer.schema, _document(article, key, fingerprint, signature, duplicates)))
+            document = _document(article, key, fingerprint, signature, duplicates)
+            writer.add_document(**with_grams(writer.schema, document))
         except (OSError, IndexingError, MemoryError):
             raise
         except Exception as exc:  # noqa: BLE001 - whatever Whoosh's fields make of one article's values

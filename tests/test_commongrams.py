@@ -10,6 +10,7 @@ from whoosh import index as windex
 from whoosh.writing import SegmentWriter
 
 from searchengine import SearchEngine, commongrams, indexing, ranking
+from searchengine.analysis import FrenchAnalyzer
 from searchengine.cli import cli
 from searchengine.commongrams import with_grams
 from searchengine.fastwriter import FastWriter
@@ -53,13 +54,28 @@ def nowhere(records, count, seed):
     return found + ["il ne le", "de de la", "la de", "le la les"]
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory):
+def vocabulary(records):
+    """Every term of the records' texts."""
+    analyzer = FrenchAnalyzer()
+    return {term for r in records for f in ("title", "lede", "body") if f in r
+            for term in analyzer.term_positions(r[f])}
+
+
+@pytest.fixture(scope="module", params=["shipped", "every"])
+def generated(request, tmp_path_factory):
+    """The generated articles indexed with the shipped list of frequent terms
+    (some pairs of a common word are bigrams, others not), or with every term
+    paired (a phrase's common words are all read as bigrams)."""
     folder = tmp_path_factory.mktemp("grams")
     path = folder / "gen.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in RECORDS), encoding="utf-8")
-    with SearchEngine(folder / "ix") as engine:
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "every":
+            every = frozenset(vocabulary(RECORDS))
+            patch.setattr(commongrams, "frequent_terms", lambda: every)
+        engine = SearchEngine(folder / "ix")
         engine.index([path])
+    with engine:
         yield engine
 
 
@@ -70,7 +86,7 @@ def word_by_word(arrays, terms, fields, monkeypatch):
         return ranking._phrase(arrays, terms, fields)
 
 
-def test_bigram_phrases_find_exactly_what_word_positions_find(generated, monkeypatch):
+def test_bigram_phrases_find_exactly_what_word_positions_find(generated, monkeypatch, request):
     arrays = generated._current().arrays
     analyzer = generated._current().analyzer
     typed = phrases(RECORDS, 300, seed=1) + nowhere(RECORDS, 100, seed=2)
@@ -86,11 +102,13 @@ def test_bigram_phrases_find_exactly_what_word_positions_find(generated, monkeyp
             found = ranking._phrase(arrays, terms, fields)
             assert np.flatnonzero(found).tolist() == np.flatnonzero(expected).tolist(), (phrase, fields)
             found_some += bool(expected.any())
-    assert through_grams > 700  # most phrases of these texts hold a common word before their last
+    # Most phrases of these texts hold a common word before their last; with
+    # the shipped list, fewer before a frequent term.
+    assert through_grams > (700 if request.node.callspec.params["generated"] == "every" else 300)
     assert 600 < found_some < 1150  # phrases found, and phrases found nowhere
 
 
-def test_searches_of_phrases_give_the_same_results_through_bigrams(generated, monkeypatch):
+def test_searches_of_phrases_give_the_same_results_through_bigrams(generated, monkeypatch, request):
     queries = [f'"{p}"' for p in phrases(RECORDS, 40, seed=3) + nowhere(RECORDS, 10, seed=4)]
     queries += ['"président de la République"', '"il y a"', 'title:"le la"', '"de la" ministre -"à la"',
                 '"Kim Jong-un" "de la"', '"l’agence de"', '"qu’il a"']
@@ -109,16 +127,17 @@ def test_searches_of_phrases_give_the_same_results_through_bigrams(generated, mo
             expected = generated.search(query, limit=20)
         assert (results.total, [(h.id, h.score) for h in results]) == \
             (expected.total, [(h.id, h.score) for h in expected]), query
-    assert len(matched) > 100
+    assert len(matched) > (100 if request.node.callspec.params["generated"] == "every" else 50)
 
 
-def test_a_phrase_is_covered_by_its_common_pairs_and_its_other_words(generated):
-    schema = generated._current().arrays.searcher.schema
+def test_a_phrase_is_covered_by_its_common_pairs_and_its_other_words():
+    schema = make_schema()
     assert commongrams.cover(schema, "body", ("il", "y", "a")) == (("body_grams", "il y", 0), ("body_grams", "y a", 1))
     assert commongrams.cover(schema, "title", ("la", "franc", "insoumis")) == \
         (("title_grams", "la franc", 0), ("title", "insoumis", 2))
-    assert commongrams.cover(schema, "body", ("kim", "jong", "un", "poutin")) == \
-        (("body_grams", "un poutin", 2), ("body", "kim", 0), ("body", "jong", 1))
+    assert commongrams.cover(schema, "body", ("kim", "jong", "un", "president")) == \
+        (("body_grams", "un president", 2), ("body", "kim", 0), ("body", "jong", 1))
+    assert commongrams.cover(schema, "body", ("kim", "jong", "un", "poutin")) is None  # Poutine: not frequent
     assert commongrams.cover(schema, "body", ("le", "mond", "a")) == (("body_grams", "le mond", 0), ("body", "a", 2))
     assert commongrams.cover(schema, "body", ("kim", "poutin")) is None
     assert commongrams.cover(schema, "body", ("macron", "a")) is None
@@ -184,3 +203,41 @@ def test_an_index_without_bigrams_still_answers_phrases(tmp_path, monkeypatch):
         report = engine.index([path])
         assert (report.added, report.failed) == (1, 0)
         assert sorted(h.id for h in engine.search('"il y a"')) == ["ilya", "later", "new"]
+
+
+def test_bigrams_paired_from_analysed_terms_are_the_bigrams_of_the_text():
+    analyzer = FrenchAnalyzer()
+    texts = [r[f] for r in RECORDS[:200] for f in ("title", "lede", "body") if f in r]
+    texts += ["Il y a un an, le nord-coréen y a dit qu’il y a la France insoumise.", "y a-t-il", "", "de"]
+    for following in (commongrams.frequent_terms(), vocabulary(RECORDS)):
+        grams = commongrams.CommonGrams(analyzer, analyzer.stop_words, following)
+        paired = 0
+        for text in texts:
+            expected = grams.term_positions(text)
+            assert grams.from_positions(analyzer.term_positions(text)) == expected, text
+            paired += len(expected)
+        assert paired > 1000
+
+
+def test_the_fast_writer_pairs_the_terms_it_analysed_without_analysing_again(tmp_path, monkeypatch):
+    def again(self, text):
+        raise AssertionError("a bigram field's text analysed a second time")
+
+    ix = windex.create_in(str(tmp_path), make_schema(), indexname=INDEX_NAME)
+    writer = FastWriter(ix)
+    monkeypatch.setattr(commongrams.CommonGrams, "term_positions", again)
+    for doc in DOCS[:60]:
+        writer.add_document(**with_grams(ix.schema, doc))
+    writer.commit()
+    terms = contents(tmp_path)["terms"]
+    assert ("body_grams", b"de la") in terms
+
+
+def test_only_pairs_of_a_common_word_and_a_frequent_term_are_bigrams():
+    schema = make_schema()
+    grams = schema["body_grams"].analyzer
+    assert {"il", "y", "a", "de", "la", "le"} <= grams.common
+    assert {"mond", "franc", "ete"} <= grams.following
+    assert "quetzalcoatl" not in grams.following
+    assert commongrams.cover(schema, "body", ("le", "quetzalcoatl")) is None
+    assert grams.term_positions("Le quetzalcoatl et le Monde") == {"et le": [2], "le mond": [3]}
