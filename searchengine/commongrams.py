@@ -1,33 +1,42 @@
-"""Common-word bigrams (after Lucene's CommonGrams): phrases of common words read short lists.
+"""Common-word bigrams (after Lucene's CommonGrams): phrases of frequent words read short lists.
 
 A phrase is matched by intersecting the posting lists of its words and reading
 the positions of every article left. For ``"il y a"`` both steps cover nearly
-the whole collection. So at indexing time every common word is also indexed
-with the term that follows it, as one term, the two joined by a space (``il
-y``, ``y a``, ``le mond``), at the position of the first. The bigrams go in a
-companion field, ``body_grams`` beside ``body`` and likewise for title and
-lede, so the searched fields' vocabulary, lengths and statistics are untouched.
+the whole collection, and reading the positions of a common word costs nearly
+its whole list even for a few hundred articles (they fall in most of its
+blocks). So at indexing time a common word followed by a *frequent* term is
+also indexed with it, as one term, the two joined by a space (``il y``,
+``y a``, ``le mond``, ``la franc``), at the position of the first. The bigrams
+go in a companion field, ``body_grams`` beside ``body`` and likewise for title
+and lede, so the searched fields' vocabulary, lengths and statistics are
+untouched.
 
-A phrase with a common word before its last is then matched on its bigrams
-(:func:`cover`): each common word with the next word, at its offset in the
-phrase, and every word in no such pair as itself. The bigrams' lists are much
-shorter than their words' lists, and hold few positions per article.
-Positions are still checked, so the articles found are exactly those of the
-word-by-word check: a bigram stands at ``p`` exactly where its first term
-stands at ``p`` and its second at ``p + 1``, and no term holds a space, so a
-bigram names its pair alone.
+A phrase is then matched on its bigrams (:func:`cover`): each common word
+followed by a frequent term as their bigram, at its offset in the phrase, and
+every word in no such pair as itself. The bigrams' lists are much shorter than
+their words' lists, and hold few positions per article. Positions are still
+checked, so the articles found are exactly those of the word-by-word check: a
+bigram stands at ``p`` exactly where its first term stands at ``p`` and its
+second at ``p + 1``, and no term holds a space, so a bigram names its pair alone.
 
-Lucene also pairs a rare word with the common word after it (``Monde a``).
-On 3,000 OrangeSum bodies that made 2.6 times the distinct bigrams and 1.8
-times their postings (an index of 411 MB for all of OrangeSum, not 262) for
-little: such a common word is read as itself, its positions only in the
-articles the rest of the phrase leaves (README, *Phrases of common words*).
+Only frequent second terms: a common word before a rarer term (``la
+insoumis``) is read as itself, its positions only in the articles the rarer
+term leaves. Pairing it with every term, as the first version did, made the
+index 67 % larger (most distinct bigrams are seen once or twice and fill the
+term table) for phrases that were already cheap; pairing with the frequent
+terms only keeps the growth near 12 % (README, *Phrases of common words*).
+Lucene also pairs a rare word with the common word after it (``Monde a``);
+that is left out for the same reason.
 
 The common words are the analyser's stop-word terms (the 107 stems of the
-French function words), recorded in the index with the schema, in the
-companion fields' analyser (:class:`CommonGrams`): queries use the index's own
-list whatever a later version ships. An index without the companion fields
-(built by older code) matches phrases word by word, as before.
+French function words) and the frequent terms a shipped list (``data/frequent_fr.txt``,
+the stems in 15 % of French news articles or more). Both are recorded in the
+index with the schema, in the companion fields' analyser (:class:`CommonGrams`):
+queries use the index's own lists whatever a later version ships. The fast
+writer pairs the terms it analysed for the text field
+(:meth:`CommonGrams.from_positions`) rather than analysing the text again. An
+index without the companion fields (built by older code) matches phrases word
+by word, as before.
 """
 
 from __future__ import annotations
@@ -64,7 +73,8 @@ def gram_field(fieldname: str) -> str:
 
 class CommonGrams(Analyzer):
     """The analyser of a companion field: the bigrams of a text analysed by
-    ``analyzer``, for each pair of adjacent terms whose first is in ``common``.
+    ``analyzer``, for each pair of adjacent terms whose first is in ``common``
+    and whose second is in ``following`` or ``common``.
 
     Pickled with the schema, the list with it, so an index keeps the list it
     was built with. Whoosh's writer calls it as an analyser; the fast writer
@@ -85,8 +95,8 @@ class CommonGrams(Analyzer):
         return hash(self.common)
 
     def grams(self, text: str) -> Iterator[tuple[str, int]]:
-        """Each bigram of ``text`` (a common term and the next) and its
-        position (the first term's), in order.
+        """Each bigram of ``text`` (a common term and the next, if frequent)
+        and its position (the first term's), in order.
 
         Terms at one position (``nord-coréen`` gives ``coreen`` and
         ``nordcoreen`` at one) each pair with every term of the position
@@ -190,9 +200,9 @@ def with_grams(schema: fields.Schema, document: Mapping[str, object]) -> dict[st
 
 def cover(schema: fields.Schema, fieldname: str, terms: tuple[str, ...]) -> tuple[Item, ...] | None:
     """What to find for the phrase ``terms`` in ``fieldname`` through bigrams:
-    each common word but the last with the next word as their bigram, and each
-    word in no such pair as itself, with their offsets; None where the index
-    has no bigrams for the field or the phrase no common word before its last."""
+    each common word followed by a frequent term with it as their bigram, and
+    each word in no such pair as itself, with their offsets; None where the
+    index has no bigrams for the field or the phrase no such pair."""
     companion = gram_field(fieldname)
     if len(terms) < 2 or companion not in schema:
         return None
