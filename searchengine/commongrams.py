@@ -187,10 +187,13 @@ def gram_fields(analyzer: FrenchAnalyzer, names: Iterable[str],
     return {gram_field(name): fields.FieldType(formats.Positions(), grams) for name in names}
 
 
-def with_grams(schema: fields.Schema, document: Mapping[str, object]) -> dict[str, object]:
+def with_grams(schema: fields.Schema | None, document: Mapping[str, object]) -> dict[str, object]:
     """``document`` with the text of each of its fields that has a companion
-    field in ``schema`` given to that field too (none in an older index)."""
+    field in ``schema`` given to that field too (none in an older index, nor
+    without a schema: the cluster's writer)."""
     found = dict(document)
+    if schema is None:
+        return found
     for name, value in document.items():
         companion = gram_field(name)
         if isinstance(value, str) and companion in schema and companion not in document:

@@ -544,7 +544,7 @@ def _write_changes(
                 report.unchanged += 1
                 return
             document = _document(article, key, fingerprint, signature, duplicates)
-            writer.add_document(**with_grams(writer.schema, document))
+            writer.add_document(**with_grams(getattr(writer, "schema", None), document))
         except (OSError, IndexingError, MemoryError):
             raise
         except Exception as exc:  # noqa: BLE001 - whatever Whoosh's fields make of one article's values
