@@ -40,8 +40,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .analysis import FrenchAnalyzer
+from .duplicates import BANDS, DuplicateGroups, duplicate_key
 from .errors import ArticleNotFound, BadArticle, ClusterError, ClusterIndexNotFound, NewsearchError
 from .facets import Facet, Facets
+from .glued import _FULL_PASS_SHARE, MAX_GLUED_DF, MIN_HEAD, Glued, GluedWords, find_glued
 from .plan import MAX_PREFIX_TERMS, QueryPlan, Terms, plan_query, plan_similar, typo_count
 from .queries import FIELDS, ParsedQuery
 from .ranking import Filters, Ranked, Ranking, RankingSettings, _key, _rerank
@@ -80,6 +82,20 @@ BATCH_BYTES = 8_000_000
 RETRY_SECONDS = 300.0
 """How long a bulk batch is retried while the cluster answers 429 (busy) or 5xx (a node lost)."""
 MAX_RESULT_WINDOW = 1_000_000
+MAX_MEMBERS = 10_000
+"""Matching copies fetched to list under the hits that fold them."""
+_MEMBERS_PATH = ",".join(["_shards", "aggregations.folded", *(f"hits.hits.{k}" for k in (
+    "_id", "_index", "_score", "fields", "matched_queries"))])
+"""The members query's answer without its buckets, which only their count and sum are needed of."""
+DUPKEYS = "dupkeys"
+"""Each article's duplicate keys (``duplicates.duplicate_key``, as signed 64-bit numbers), in its
+source only: read back by the after-run step alone. An index made before them has no such field."""
+GROUP = "dup_group"
+"""The group of an article that has duplicates (the ``_id`` of its first-written member), absent
+for the others: what queries fold by, count by and filter on."""
+MAX_GROUP_BUCKETS = 60_000
+"""Groups counted per query to tell how many matching articles fold (OpenSearch's search.max_buckets
+is 65,535): a query matching more groups than this counts the first ones only."""
 _FORMAT = 1
 """The layout of the cluster index (mappings, fields); an index of another layout is refused."""
 
@@ -132,6 +148,8 @@ def _mapping() -> dict[str, Any]:
             **{f"{name}_length": {"type": "integer"} for name in FIELDS},
             "vocab": {"type": "keyword", "index": False, "doc_values": True},
             "article": {"type": "object", "enabled": False},
+            DUPKEYS: {"type": "long", "index": False, "doc_values": False},
+            GROUP: {"type": "keyword"},
         },
     }
 
@@ -241,6 +259,8 @@ class ClusterVocabulary:
         self._size = stats.size
         self._df: dict[tuple[str, str], int] = {}
         self._within: dict[tuple[str, int], dict[str, set[str]]] = {}
+        self.glued: _GluedSource | None = None
+        """The index's glued words, which planning reads (``glued.GluedPlan``)."""
 
     @property
     def size(self) -> int:
@@ -287,6 +307,36 @@ class ClusterVocabulary:
             "size": min(MAX_PREFIX_TERMS, CLUSTER_PREFIX_TERMS), "shard_size": 10 * CLUSTER_PREFIX_TERMS}}}}
         found = self.client.search(self.index, body)["aggregations"]["words"]["buckets"]
         yield from sorted(bucket["key"] for bucket in found)
+
+
+@dataclass(frozen=True)
+class _GluedSource:
+    """What the after-run step stored, whose glued words planning asks for (``glued.GluedFile``'s ``words``)."""
+
+    after: _AfterRun
+
+    def words(self) -> GluedWords:
+        return self.after.glued
+
+
+def _after_of(vocabulary: ClusterVocabulary) -> _AfterRun:
+    return vocabulary.glued.after if vocabulary.glued is not None else _AfterRun()
+
+
+@dataclass(frozen=True)
+class _AfterRun:
+    """What the after-run step stores in the index's ``_meta``: how many groups of duplicates it holds
+    (0: none, or an index made before duplicate keys), and its glued words."""
+
+    groups: int = 0
+    glued: GluedWords = field(default_factory=GluedWords)
+
+    @classmethod
+    def of(cls, meta: Mapping[str, Any]) -> _AfterRun:
+        table = meta.get("glued") or {}
+        return cls(int(meta.get("groups") or 0),
+                   GluedWords.of(Glued(term, int(split), str(head), str(tail))
+                                 for term, (split, head, tail) in table.items()))
 
 
 # --- queries ----------------------------------------------------------------------------------------------
@@ -389,9 +439,11 @@ class _Window:
     seq: list[int]
     date: list[str | None]
     facets: Facets | None
+    group: list[str | None] = field(default_factory=list)
+    """Each hit's group of duplicates (None: it has none)."""
 
 
-def _query(plan: QueryPlan, settings: RankingSettings, filters: Filters, exclude_id: str | None) -> dict[str, Any]:
+def _query(plan: QueryPlan, settings: RankingSettings, filters: Filters, exclude: Sequence[str]) -> dict[str, Any]:
     groups = plan.groups
     loose = [_any(_part(p, settings, f"{i}.{j}") for j, p in enumerate((*g.exact, *g.corrected)))
              for i, g in enumerate(groups)]
@@ -418,10 +470,10 @@ def _query(plan: QueryPlan, settings: RankingSettings, filters: Filters, exclude
     for sources in (filters.sources, tuple(fold(s) for s in plan.sources)):
         if sources:
             restrict.append({"terms": {"source_id": list(sources)}})
-    exclude: list[dict[str, Any]] = [_part(p, settings) for p in plan.excluded]
-    if exclude_id is not None:
-        exclude.append({"ids": {"values": [exclude_id]}})
-    return {"bool": {"must": [scoring], "should": should, "filter": restrict, "must_not": exclude}}
+    excluded: list[dict[str, Any]] = [_part(p, settings) for p in plan.excluded]
+    if exclude:
+        excluded.append({"ids": {"values": list(exclude)}})
+    return {"bool": {"must": [scoring], "should": should, "filter": restrict, "must_not": excluded}}
 
 
 def _keys(plan: QueryPlan, settings: RankingSettings, matched: Mapping[str, float], lengths: Mapping[str, int],
@@ -545,6 +597,16 @@ class _BulkWriter:
     report: IndexReport
     problem: Callable[[BadArticle], None]
     seq: int
+    duplicates: bool = False
+    """Whether the index holds duplicate keys (one made before them holds none)."""
+    groups: Mapping[str, str] = field(default_factory=dict)
+    """The group of each article key, when known before the run (:func:`_planned_groups`)."""
+    watch: int = 0
+    """Up to how many articles sent the run's terms are kept for the glued words' small pass."""
+    sent: int = 0
+    terms: set[str] | None = field(default_factory=set)
+    """The terms sent in any field (None once over ``watch`` articles: the after-run step reads all)."""
+    body_terms: set[str] = field(default_factory=set)
     written: set[str] = field(default_factory=set)
     batch: list[_Pending] = field(default_factory=list)
     batch_bytes: int = 0
@@ -575,7 +637,18 @@ class _BulkWriter:
             terms = [t for v in values for t in v.split()]
             source[f"{name}_length"] = len(terms)
             vocab.update(terms)
+            if name == "body" and self.terms is not None:
+                self.body_terms.update(terms)
         source["vocab"] = sorted(vocab)
+        self.sent += 1
+        if self.terms is not None:
+            self.terms.update(vocab)
+            if self.sent > self.watch:
+                self.terms, self.body_terms = None, set()
+        if self.duplicates and doc.get(DUPKEYS):
+            source[DUPKEYS] = np.frombuffer(doc[DUPKEYS], dtype="<i8").tolist()
+        if key in self.groups:
+            source[GROUP] = self.groups[key]
         if "date" in article:
             source["date"] = article["date"]
         if doc.get("source_id"):
@@ -653,6 +726,48 @@ def _bulk(lines: list[dict[str, Any]], client: OpenSearch) -> dict[str, Any]:
     return answer
 
 
+def _planned_groups(files: Sequence[Path], fields: Mapping[str, str] | None,
+                    read_file: Callable[..., Iterable[Any]]) -> dict[str, str]:
+    """The group of each article of ``files`` that has duplicates among them (named after its first
+    member's document id), from a first pass over the files that computes duplicate keys only.
+
+    A run into an empty index sends each article with its group, so the after-run step finds nothing
+    to change: a partial update would leave the article's old version, which Lucene counts in its
+    statistics (and so in the scores the exact ones are recovered from) until a merge drops it."""
+    from .indexing import _key
+
+    order: list[str] = []
+    keys: list[bytes] = []
+    seen: set[str] = set()
+    for file in files:
+        name = os.path.abspath(file)
+        try:
+            for article in read_file(file, fields, on_problem=lambda exc: None):
+                record = _key(name, article.record)
+                if record not in seen:
+                    seen.add(record)
+                    order.append(record)
+                    keys.append(duplicate_key(article.body))
+        except OSError:
+            continue  # reported by the run itself
+    table = np.zeros((len(order), BANDS), dtype=np.uint64)
+    for n, found in enumerate(keys):
+        if found:
+            table[n] = np.frombuffer(found, dtype="<u8")
+    groups = DuplicateGroups.from_keys(table, np.ones(len(order), dtype=bool))
+    return {order[n]: _doc_id(order[int(groups.group[n])]) for n in np.flatnonzero(groups.grouped).tolist()}
+
+
+def _listed(scan: Iterable[dict[str, Any]], client: OpenSearch) -> list[dict[str, Any]]:
+    """A scan's hits, read inside the client's call (so its failures are a ClusterError)."""
+    return list(scan)
+
+
+def _body(index: str, doc_id: str, client: OpenSearch) -> dict[str, Any]:
+    found: dict[str, Any] = client.get(index=index, id=doc_id, params={"_source": "article.body"})
+    return found
+
+
 def _doc_id(key: str) -> str:
     return hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -682,6 +797,7 @@ class ClusterHome:
         self.settings = settings
         self._names_file = names_file
         self._names: NameTable | None = None
+        self._after_cache: tuple[str, _AfterRun] | None = None
 
     @property
     def where(self) -> str:
@@ -728,26 +844,48 @@ class ClusterHome:
     # --- reading
 
     def vocabulary(self) -> ClusterVocabulary:
+        """What planning reads of the index, with what the last after-run step stored (its glued words)."""
         self._opened()
-        return ClusterVocabulary(self.client, self.index, self._stats())
+        vocabulary = ClusterVocabulary(self.client, self.index, self._stats())
+        vocabulary.glued = _GluedSource(self._after())
+        return vocabulary
+
+    def _after(self) -> _AfterRun:
+        """What the last run's after-run step stored (nothing for an index made before it): read when
+        its stamp changes, so a query asks only for the stamp."""
+        def meta(path: str) -> dict[str, Any]:
+            found = self.client.call(lambda c: c.indices.get_mapping(index=self.index, params={"filter_path": path}))
+            values: dict[str, Any] = next(iter(found.values()), {}) if isinstance(found, dict) else {}
+            got: dict[str, Any] = values.get("mappings", {}).get("_meta", {}).get("newsearch", {})
+            return got
+
+        stamp = meta("*.mappings._meta.newsearch.after").get("after")
+        if stamp is None:
+            return _AfterRun()
+        if self._after_cache is None or self._after_cache[0] != stamp:
+            stored = meta("*.mappings._meta.newsearch.after,*.mappings._meta.newsearch.groups,"
+                          "*.mappings._meta.newsearch.glued")
+            self._after_cache = stamp, _AfterRun.of(stored)
+        return self._after_cache[1]
 
     def search(self, query: str, parsed: ParsedQuery, filters: Filters, sort: str, page: int, limit: int,
-               fragments: int, fragment_size: int, facets: bool) -> SearchResults:
+               fragments: int, fragment_size: int, facets: bool, collapse: bool = True) -> SearchResults:
         vocabulary = self.vocabulary()
         expanded = self.names().expand(parsed)
         vocabulary.prefetch(t for c in expanded.clauses for t in self.analyzer.terms(c.text))
         plan = plan_query(expanded, vocabulary, self.analyzer, self.settings)
-        return self._results(vocabulary, query, plan, filters, None, sort, page, limit, fragments, fragment_size,
-                             facets)
+        groups = _after_of(vocabulary).groups if collapse else 0
+        return self._results(vocabulary, query, plan, filters, (), sort, page, limit, fragments, fragment_size,
+                             facets, groups)
 
-    def _window(self, vocabulary: ClusterVocabulary, plan: QueryPlan, filters: Filters, exclude_id: str | None,
+    def _window(self, vocabulary: ClusterVocabulary, plan: QueryPlan, filters: Filters, exclude: Sequence[str],
                 sort: str, size: int, facets: bool) -> _Window:
         # As ranking.rank: only a reader's words may be a headline.
         settings = self.settings if plan.headline else replace(self.settings, title_alone=0.0)
         body: dict[str, Any] = {
             "size": size, "_source": False, "track_total_hits": True,
-            "docvalue_fields": ["seq", "date", *(f"{f}_length" for f in FIELDS)],
-            "query": _query(plan, settings, filters, exclude_id),
+            "docvalue_fields": ["seq", "date", *(f"{f}_length" for f in FIELDS), GROUP],
+            "query": _query(plan, settings, filters, exclude),
             "sort": ([{"date": {"order": "desc", "missing": "_last"}}] if sort == "date" else [])
                     + ["_score", {"seq": "asc"}],
         }
@@ -782,7 +920,8 @@ class ClusterHome:
             ids=[h["_id"] for h in hits],
             index=[h["_index"] for h in hits], tier=[k[0] for k in keys], score=[k[1] for k in keys],
             seq=[int(h["fields"]["seq"][0]) for h in hits],
-            date=[(h["fields"].get("date") or [None])[0] for h in hits], facets=counted)
+            date=[(h["fields"].get("date") or [None])[0] for h in hits], facets=counted,
+            group=[(h["fields"].get(GROUP) or [None])[0] for h in hits])
 
     def _texts(self, window: _Window, docs: Iterable[int], highlighter: Highlighter) -> dict[int, ArticleText]:
         """The stored articles of ``docs`` (window positions), an id shared by several shown as path#id."""
@@ -799,10 +938,12 @@ class ClusterHome:
         return {d: ArticleText(_stored(a, several), highlighter, self.analyzer) for d, a in articles.items()}
 
     def _results(self, vocabulary: ClusterVocabulary, query: str, plan: QueryPlan, filters: Filters,
-                 exclude_id: str | None, sort: str, page: int, limit: int, fragments: int, fragment_size: int,
-                 facets: bool = False) -> SearchResults:
+                 exclude: Sequence[str], sort: str, page: int, limit: int, fragments: int, fragment_size: int,
+                 facets: bool = False, groups: int = 0) -> SearchResults:
+        """``groups``: how many groups of duplicates the index holds, folded as locally (0: none, or not asked)."""
         start, stop = (page - 1) * limit, page * limit
         depth = self.settings.rerank_depth if plan.rerank and sort == "relevance" else 0
+        members: dict[str, list[int]] = {}
         if not plan.groups:
             ranking: Ranking = _ClusterRanking(np.zeros(0, dtype=np.int64), (), {}, count=0)
             counted = Facets() if facets else None
@@ -810,27 +951,84 @@ class ClusterHome:
             needed = max(stop, depth)
             size = needed + WINDOW_MARGIN
             while True:
-                window = self._window(vocabulary, plan, filters, exclude_id, sort, size, facets)
-                if window.complete or size >= MAX_WINDOW or sort == "date" or _enough(window, needed):
+                window = self._window(vocabulary, plan, filters, exclude, sort, size, facets)
+                if window.complete or size >= MAX_WINDOW or _settled(window, needed, sort, bool(groups)):
                     break
                 size = min(MAX_WINDOW, size * 4)
-            ranking = self._rank(vocabulary, plan, window, sort, start, stop, depth)
+            folded = 0
+            if groups:
+                window, members, folded = self._members(vocabulary, plan, filters, exclude, window, sort, needed,
+                                                        groups)
+            ranking = self._rank(vocabulary, plan, window, sort, start, stop, depth, folded, bool(groups))
             counted = window.facets
+
         def read(doc: int) -> ArticleText:
             assert isinstance(ranking, _ClusterRanking) and ranking.window is not None
             return self._texts(ranking.window, [doc], plan.highlighter)[doc]
 
+        def duplicates(doc: int) -> tuple[str, ...]:
+            assert isinstance(ranking, _ClusterRanking) and ranking.window is not None
+            group = ranking.window.group[doc] if members else None
+            others = [d for d in members.get(group or "", []) if d != doc]
+            return self._shown_ids(ranking.window, others) if others else ()
+
         return build_results(query, plan, ranking, read=read, surface=self._surface, page=page, limit=limit,
-                             fragments=fragments, fragment_size=fragment_size, facets=counted)
+                             fragments=fragments, fragment_size=fragment_size, facets=counted, folded=duplicates)
+
+    def _members(self, vocabulary: ClusterVocabulary, plan: QueryPlan, filters: Filters, exclude: Sequence[str],
+                 window: _Window, sort: str, needed: int, groups: int) -> tuple[_Window, dict[str, list[int]], int]:
+        """The window with every matching member of the groups folding needs (those of the ``needed`` first
+        hits kept; by date, every group in the window, whose best-ranked copy may be older), each group's
+        matching members (window positions, oldest first), and how many matching articles fold: those of
+        every group past its first, counted by the cluster over every match."""
+        order = _order(window, sort)
+        kept = _collapsed(window, order)
+        chosen = kept[:needed] if sort == "relevance" else order
+        wanted = sorted({g for g in (window.group[d] for d in chosen) if g is not None})
+        settings = self.settings if plan.headline else replace(self.settings, title_alone=0.0)
+        body: dict[str, Any] = {
+            "size": MAX_MEMBERS if wanted else 0, "_source": False, "track_total_hits": False,
+            "docvalue_fields": ["seq", "date", *(f"{f}_length" for f in FIELDS), GROUP],
+            "query": _query(plan, settings, filters, exclude),
+            "post_filter": {"terms": {GROUP: wanted}},
+            "aggs": {"groups": {"terms": {"field": GROUP, "size": max(1, min(groups, MAX_GROUP_BUCKETS)),
+                                          "min_doc_count": 2}},
+                     "folded": {"stats_bucket": {"buckets_path": "groups>_count"}}},
+        }
+        found = self.client.search(self.index, body, search_type="dfs_query_then_fetch",
+                                   include_named_queries_score="true", filter_path=_MEMBERS_PATH)
+        stats = found.get("aggregations", {}).get("folded", {})
+        folded = int(stats.get("sum") or 0) - int(stats.get("count") or 0)
+        at = {i: d for d, i in enumerate(window.ids)}
+        extra = [h for h in found.get("hits", {}).get("hits", []) if h["_id"] not in at]
+        if extra:
+            keys = [_keys(plan, settings, h.get("matched_queries") or {}, _lengths(h), vocabulary) for h in extra]
+            window = replace(
+                window, ids=[*window.ids, *(h["_id"] for h in extra)],
+                index=[*window.index, *(h["_index"] for h in extra)],
+                tier=[*window.tier, *(k[0] for k in keys)], score=[*window.score, *(k[1] for k in keys)],
+                bound=[*window.bound, *(0.0 for _ in extra)],
+                seq=[*window.seq, *(int(h["fields"]["seq"][0]) for h in extra)],
+                date=[*window.date, *((h["fields"].get("date") or [None])[0] for h in extra)],
+                group=[*window.group, *((h["fields"].get(GROUP) or [None])[0] for h in extra)])
+        members: dict[str, list[int]] = {}
+        for d in sorted(range(len(window.ids)), key=lambda d: window.seq[d]):
+            group = window.group[d]
+            if group is not None and group in wanted:
+                members.setdefault(group, []).append(d)
+        return window, members, folded
+
+    def _shown_ids(self, window: _Window, docs: Sequence[int]) -> tuple[str, ...]:
+        """The ids of ``docs`` (window positions) as hits show them."""
+        highlighter = Highlighter()
+        texts = self._texts(window, docs, highlighter)
+        return tuple(texts[d].text("id") for d in docs)
 
     def _rank(self, vocabulary: ClusterVocabulary, plan: QueryPlan, window: _Window, sort: str, start: int,
-              stop: int, depth: int) -> Ranking:
-        n = len(window.ids)
-        if sort == "date":
-            order = sorted(range(n), key=lambda d: (window.date[d] is None, _negated(window.date[d]),
-                                                    -window.score[d], window.seq[d]))
-        else:
-            order = sorted(range(n), key=lambda d: (-window.tier[d], -window.score[d], window.seq[d]))
+              stop: int, depth: int, folded: int = 0, fold: bool = False) -> Ranking:
+        order = _order(window, sort)
+        if fold:
+            order = _collapsed(window, order)
         head, tail = order[:depth], order[depth:]
         shown = (head + tail)[start:stop]
         texts = self._texts(window, [*head, *shown], plan.highlighter)
@@ -843,7 +1041,7 @@ class ClusterHome:
                 final[d] += extra
             head = sorted(head, key=lambda d: (-window.tier[d], -final[d], window.seq[d]))
         page = tuple(Ranked(d, window.tier[d], _key(window.tier[d], final[d])) for d in (head + tail)[start:stop])
-        return _ClusterRanking(np.zeros(0, dtype=np.int64), page, texts, count=window.total, window=window)
+        return _ClusterRanking(np.zeros(0, dtype=np.int64), page, texts, folded, count=window.total, window=window)
 
     def _surface(self, term: str) -> str | None:
         """The word as an article writes it, for an index term."""
@@ -902,8 +1100,16 @@ class ClusterHome:
         vocabulary = self.vocabulary()
         vocabulary.prefetch({t for text in fields.values() for t, _, _, _ in self.analyzer.analyse(text)})
         plan = plan_similar(fields, vocabulary, self.analyzer, self.settings)
-        return self._results(vocabulary, f"similar to {article_id}", plan, Filters(), hit["_id"], "relevance", 1,
-                             limit, fragments, fragment_size)
+        itself = [hit["_id"]]
+        group = hit["_source"].get(GROUP)
+        groups = _after_of(vocabulary).groups
+        if group and groups:
+            # As locally, the article's own duplicates are not "similar" to it.
+            found = self.client.search(self.index, {"size": MAX_MEMBERS, "_source": False,
+                                                    "query": {"term": {GROUP: group}}})
+            itself = sorted({hit["_id"], *(h["_id"] for h in found["hits"]["hits"])})
+        return self._results(vocabulary, f"similar to {article_id}", plan, Filters(), itself, "relevance", 1,
+                             limit, fragments, fragment_size, groups=groups)
 
     def info(self) -> tuple[int, int, int, dt.datetime | None]:
         """Articles, distinct terms (approximate past 40,000), bytes on the primaries, last update."""
@@ -978,11 +1184,15 @@ class ClusterHome:
             current.state = state
             for number, key in enumerate(state):
                 current.docnums[key].append(number)
-        writer = _BulkWriter(self, concrete, ids, set(current.state), report, problem, seq)
+        duplicates = self._mapped(concrete, DUPKEYS)
+        writer = _BulkWriter(self, concrete, ids, set(current.state), report, problem, seq,
+                             duplicates=duplicates, watch=len(current.state) // _FULL_PASS_SHARE,
+                             groups=_planned_groups(files, fields, read_file) if duplicates and not ids else {})
         _write_changes(writer, current, files, roots, fields, report, problem, progress, read_file,  # type: ignore[arg-type]
-                       duplicates=False)
+                       duplicates=writer.duplicates)
         writer.flush()
-        stamp = {"_meta": {"newsearch": {"format": _FORMAT, "updated": dt.datetime.now().isoformat()}}}
+        stamp = {"_meta": {"newsearch": {**self._meta(concrete), "format": _FORMAT,
+                                         "updated": dt.datetime.now().isoformat()}}}
         self.client.call(lambda c: c.indices.put_mapping(index=concrete, body=stamp))
         self.client.call(lambda c: c.indices.refresh(index=concrete))
         if concrete != previous:
@@ -990,8 +1200,190 @@ class ClusterHome:
             if previous is not None:
                 actions.append({"remove_index": {"index": previous}})
             self.client.call(lambda c: c.indices.update_aliases(body={"actions": actions}))
+        self._after_run(concrete, writer)
         report.seconds = time.perf_counter() - started
         return report
+
+    # --- after each run: duplicate groups and glued words over the whole index
+
+    def _meta(self, concrete: str) -> dict[str, Any]:
+        """The index's ``_meta.newsearch``: putting ``_meta`` replaces all of it, so writers merge into this."""
+        found = self.client.call(lambda c: c.indices.get_mapping(
+            index=concrete, params={"filter_path": "*.mappings._meta.newsearch"}))
+        meta: dict[str, Any] = found.get(concrete, {}).get("mappings", {}).get("_meta", {}).get("newsearch", {})
+        return meta
+
+    def _mapped(self, concrete: str, name: str) -> bool:
+        """Whether the index maps the field ``name`` (an index made by older code may not)."""
+        found = self.client.call(lambda c: c.indices.get_mapping(
+            index=concrete, params={"filter_path": f"*.mappings.properties.{name}.type"}))
+        return bool(found)
+
+    def _after_run(self, concrete: str, writer: _BulkWriter) -> None:
+        """What needs the whole collection once a run is in, as ``indexing._after_commit`` locally: the
+        groups of duplicates (on the articles, for queries to fold by) and the glued words (in the
+        index's ``_meta``, with a new stamp that tells queries to read them again)."""
+        meta = self._meta(concrete)
+        groups = self._regroup(concrete) if self._mapped(concrete, GROUP) else 0
+        glued = self._glued(concrete, writer, _AfterRun.of(meta) if "after" in meta else None)
+        meta.update(groups=groups, glued={g.term: [g.split, g.head, g.tail] for g in glued},
+                    after=f"{time.time_ns()}-{os.getpid()}")
+        self.client.call(lambda c: c.indices.put_mapping(index=concrete, body={"_meta": {"newsearch": meta}}))
+
+    def _regroup(self, concrete: str) -> int:
+        """Group the articles by their duplicate keys, with ``duplicates.py``'s own code, over every
+        article's keys (read alone, oldest first, so a group is named after its first-written member),
+        and write the group of only those articles whose group changed, by partial updates. Returns how
+        many groups of two or more there are."""
+        from opensearchpy import helpers
+
+        scan = helpers.scan(self.client.os, index=concrete, size=5000,
+                            query={"_source": [DUPKEYS, GROUP, "seq"]})
+        hits = sorted(self.client.call(lambda c: list(scan)), key=lambda h: int(h["_source"].get("seq", 0)))
+        keys = np.zeros((len(hits), BANDS), dtype=np.uint64)
+        for n, hit in enumerate(hits):
+            found = hit["_source"].get(DUPKEYS)
+            if found:
+                keys[n] = np.array(found, dtype=np.int64).view(np.uint64)
+        groups = DuplicateGroups.from_keys(keys, np.ones(len(hits), dtype=bool))
+        lines: list[dict[str, Any]] = []
+        for n, hit in enumerate(hits):
+            group = hits[int(groups.group[n])]["_id"] if groups.grouped[n] else None
+            if hit["_source"].get(GROUP) != group:
+                lines += [{"update": {"_index": concrete, "_id": hit["_id"]}}, {"doc": {GROUP: group}}]
+        for start in range(0, len(lines), 2 * BATCH_ACTIONS):
+            answer = self.client.call(partial(_bulk, lines[start:start + 2 * BATCH_ACTIONS]))
+            for item in answer["items"]:
+                (_, result), = item.items()
+                status = int(result.get("status", 500))
+                if not 200 <= status < 300 and status != 404:
+                    reason = (result.get("error") or {}).get("reason", status)
+                    raise ClusterError(self.client.urls, f"cannot store a group of duplicates: {reason}")
+        if lines:
+            self.client.call(lambda c: c.indices.refresh(index=concrete))
+        return len(np.unique(groups.group[groups.grouped]))
+
+    def _glued(self, concrete: str, writer: _BulkWriter, previous: _AfterRun | None) -> list[Glued]:
+        """The glued words of the whole index, as ``glued.write_glued`` finds them locally. A run that
+        wrote under a tenth of the articles examines the body terms it sent only, with the whole index's
+        frequencies asked of the cluster, and keeps the previous run's other glued words; any other run
+        reads every article's terms (their source) for each field's document frequencies."""
+        def term_of(word: str) -> str | None:
+            terms = self.analyzer.terms(word)
+            return terms[0] if len(terms) == 1 else None
+
+        stats = self._stats()
+        stop_words = self.analyzer.stop_words
+        if previous is None or writer.terms is None:
+            frequencies, body = self._frequencies(concrete)
+            found = find_glued(body, lambda t: frequencies.get(t, 0), stats.size, term_of, stop_words)
+            kept: list[Glued] = []
+        else:
+            vocabulary = ClusterVocabulary(self.client, concrete, stats)
+
+            def df(term: str) -> int:
+                return max(vocabulary.doc_frequency(f, term) for f in FIELDS)
+
+            shaped = [t for t in writer.body_terms if len(t) >= MIN_HEAD + 2 and t.isascii() and t.isalpha()]
+            vocabulary.prefetch(shaped)
+            rare = [t for t in shaped if 0 < df(t) <= MAX_GLUED_DF]
+            vocabulary.prefetch({p for t in rare for k in range(MIN_HEAD, len(t) - 1)
+                                 for p in (term_of(t[:k]), t[k:], term_of(t[k:])) if p})
+            found = find_glued(rare, df, stats.size, term_of, stop_words)
+            kept = [g for g in previous.glued.glued.values() if g.term not in writer.terms]
+        joined = self._joined(concrete, found)
+        return sorted([*kept, *(g for g in found if g.term not in joined)], key=lambda g: g.term)
+
+    def _frequencies(self, concrete: str) -> tuple[dict[str, int], set[str]]:
+        """Each term with the most articles holding it in one field, and the body's terms
+        (``glued.vocabulary``), from every article's terms as sent."""
+        from opensearchpy import helpers
+
+        fields: dict[str, dict[str, int]] = {name: {} for name in FIELDS}
+        scan = helpers.scan(self.client.os, index=concrete, size=1000,
+                            query={"_source": [f"{name}_terms" for name in FIELDS]})
+
+        def count(c: OpenSearch) -> None:
+            for hit in scan:
+                for name, counts in fields.items():
+                    for term in {t for value in hit["_source"].get(f"{name}_terms") or () for t in value.split()}:
+                        counts[term] = counts.get(term, 0) + 1
+
+        self.client.call(count)
+        body = set(fields["body"])
+        frequencies = fields["body"]
+        for name in ("title", "lede"):
+            for term, held in fields[name].items():
+                if held > frequencies.get(term, 0):
+                    frequencies[term] = held
+        return frequencies, body
+
+    def _joined(self, concrete: str, found: list[Glued]) -> set[str]:
+        """Those of ``found`` that stand where their tail does in the body of an article holding them
+        (``glued._joined_forms``): the joined form of a hyphenated word. Only such forms share a place
+        with another term, and the cluster holds those apart (a field's second value), so only the
+        articles where the glued term or its tail is one are analysed again."""
+        from opensearchpy import helpers
+
+        by_term = {g.term: g for g in found}
+        joined: set[str] = set()
+        for start in range(0, len(found), 500):
+            batch = [g.term for g in found[start:start + 500]]
+            scan = helpers.scan(self.client.os, index=concrete, size=500, query={
+                "_source": ["body_terms"], "query": {"terms": {"body_terms": batch}}})
+            again: list[tuple[str, list[Glued]]] = []
+            hits: list[dict[str, Any]] = self.client.call(partial(_listed, scan))
+            for hit in hits:
+                values = hit["_source"].get("body_terms") or []
+                sharing = set(values[1].split()) if len(values) > 1 else set()
+                held = [by_term[t] for t in {t for v in values for t in v.split()} if t in by_term]
+                doubtful = [g for g in held if g.term not in joined and (g.term in sharing or g.tail in sharing)]
+                if doubtful:
+                    again.append((hit["_id"], doubtful))
+            for doc_id, doubtful in again:
+                got: dict[str, Any] = self.client.call(partial(_body, concrete, doc_id))
+                places: dict[str, set[int]] = {}
+                for term, _, _, pos in self.analyzer.analyse((got.get("_source") or {}).get("article", {})
+                                                             .get("body", "")):
+                    places.setdefault(term, set()).add(pos)
+                joined.update(g.term for g in doubtful if places.get(g.term, set()) & places.get(g.tail, set()))
+        return joined
+
+
+def _order(window: _Window, sort: str) -> list[int]:
+    """The window's hits (positions) by the exact keys: newest first by date, else by tier and relevance."""
+    n = len(window.ids)
+    if sort == "date":
+        return sorted(range(n), key=lambda d: (window.date[d] is None, _negated(window.date[d]),
+                                               -window.score[d], window.seq[d]))
+    return sorted(range(n), key=lambda d: (-window.tier[d], -window.score[d], window.seq[d]))
+
+
+def _collapsed(window: _Window, order: Sequence[int]) -> list[int]:
+    """``order`` less every duplicate of a better-ranked one, by tier, relevance, then first written
+    (``DuplicateGroups.collapse``: by date too, the copy kept is the best-ranked one)."""
+    best: dict[str, int] = {}
+    for d in order:
+        group = window.group[d]
+        if group is not None:
+            mine = (-window.tier[d], -window.score[d], window.seq[d])
+            held = best.get(group)
+            if held is None or mine < (-window.tier[held], -window.score[held], window.seq[held]):
+                best[group] = d
+    return [d for d in order if (group := window.group[d]) is None or best[group] == d]
+
+
+def _settled(window: _Window, needed: int, sort: str, folding: bool) -> bool:
+    """Whether the window holds the ``needed`` first hits of the ranking (after folding, if ``folding``):
+    as for :func:`_enough`, but counting down the exact order to the ``needed``-th hit kept, as the local
+    pruned path doubles its ``k`` until its best hold ``needed`` groups."""
+    if not folding:
+        return sort == "date" or _enough(window, needed)
+    order = _order(window, sort)
+    kept = _collapsed(window, order)
+    if len(kept) < needed:
+        return False
+    return sort == "date" or _enough(window, order.index(kept[needed - 1]) + 1)
 
 
 def _enough(window: _Window, needed: int) -> bool:

@@ -418,7 +418,8 @@ class SearchEngine:
         if parsed.excluded and not parsed.groups:
             raise BadQuery(query, "it only excludes words; add a word to look for")
         if self._cluster is not None:
-            return self._cluster.search(query, parsed, filters, sort, page, limit, fragments, fragment_size, facets)
+            return self._cluster.search(query, parsed, filters, sort, page, limit, fragments, fragment_size, facets,
+                                        collapse)
 
         def work(snapshot: _Snapshot) -> SearchResults:
             plan = plan_query(snapshot.names.expand(parsed), snapshot, snapshot.analyzer, self.settings)

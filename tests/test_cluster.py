@@ -240,3 +240,177 @@ def test_serve_answers_from_the_cluster(both, opensearch_cluster, tmp_path):
     assert api["total"] == expected.total
     assert "<mark>Poutine</mark>" in page or "<mark>Kim</mark>" in page
     assert article["id"] == "kim" and article["source"] == "AFP"
+
+
+# --- duplicates and glued words (the `copies` fixture) ------------------------------------------------
+
+from tests.test_duplicates import OTHER, STORY, UPDATE  # noqa: E402
+from tests.test_glued import SEED  # noqa: E402
+
+COPIES = [
+    {"id": "story", "title": "Un policier tué à Rambouillet", "date": "2020-06-01", "body": STORY},
+    {"id": "copy", "title": "Policier tué : l'agresseur interpellé", "date": "2020-06-01",
+     "body": "  " + STORY.upper().replace(" ", "\n  ")},
+    {"id": "update", "title": "Policier tué à Rambouillet", "date": "2020-06-02", "body": UPDATE},
+    {"id": "other", "title": "Les policiers manifestent", "date": "2020-06-03", "body": OTHER},
+    *({"id": f"sommet{n}", "title": f"Sommet numéro {n}", "date": f"2021-0{n + 1}-15",
+       "body": "Vladimir Poutine a reçu ses invités à Vladivostok, comme chaque année, dans la ville portuaire. "
+               f"La semaine dernière, le président russe était à Moscou, pour la {n + 1}e fois."} for n in range(4)),
+    {"id": "train", "title": "Le train blindé", "date": "2021-09-01",
+     "body": "Le convoi est arrivé à Vladivostokdans la nuit de lundi."},
+]
+COPY_QUERIES = [("policier tué", {}), ("policier", {}), ("policier", {"limit": 1}),
+                ("policier", {"page": 2, "limit": 1}), ("policier", {"sort": "date"}), ("Rambouillet procureur", {}),
+                ("Vladivostok", {}), ("Poutine", {}), ('"à Vladivostok"', {})]
+
+
+@pytest.fixture(scope="module")
+def copies(opensearch_cluster, tmp_path_factory):
+    """Copies (exact, re-spaced, updated) of one story, glued words (the seed's ``Poutinecomme``, a
+    ``Vladivostokdans``) and 60 generated articles, indexed locally and on the cluster."""
+    folder = tmp_path_factory.mktemp("copies")
+    (folder / SEED).write_text((SEEDS / SEED).read_text("utf-8"), encoding="utf-8")
+    (folder / "news.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in COPIES), "utf-8")
+    (folder / "generated.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in generated.articles(60)), "utf-8")
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    local = SearchEngine(tmp_path_factory.mktemp("local") / "ix")
+    cluster = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=name)
+    local.index([folder]), cluster.index([folder])
+    yield local, cluster, name, folder
+    local.close()
+
+
+@pytest.mark.parametrize("query,options", COPY_QUERIES)
+def test_copies_fold_and_glued_words_match_on_the_cluster_as_locally(copies, query, options):
+    local, cluster, _, _ = copies
+    mine, theirs = local.search(query, **options), cluster.search(query, **options)
+    same_hits(mine, theirs)
+    assert mine.folded == theirs.folded
+    assert [h.duplicates for h in mine] == [h.duplicates for h in theirs]
+
+
+def test_the_cluster_folds_the_story_and_finds_the_glued_word(copies):
+    local, cluster, _, _ = copies
+    for query in ("policier", "agresseur"):  # --all: every copy a hit of its own, as locally
+        same_hits(local.search(query, collapse=False), cluster.search(query, collapse=False))
+    folded = cluster.search("policier tué")
+    first = folded.hits[0]
+    assert (folded.total, folded.folded) == (2, 2)
+    assert sorted([first.id, *first.duplicates]) == ["copy", "story", "update"]
+    assert len(cluster.search("policier tué", collapse=False)) == 4
+    train = {h.id: h for h in cluster.search("Vladivostok")}["train"]
+    assert [train.snippet[s:e] for s, e in train.highlights] == ["Vladivostok"]
+
+
+def test_the_seed_highlights_poutine_inside_poutinecomme_on_the_cluster(copies):
+    local, cluster, _, folder = copies
+    theirs = cluster.article(str(folder / SEED), highlight="Poutine")
+    assert theirs == local.article(str(folder / SEED), highlight="Poutine")
+    start = theirs.article.body.index("Poutinecomme")
+    assert (start, start + len("Poutine")) in theirs.highlights["body"]
+
+
+def test_similar_skips_the_source_group_on_the_cluster(copies):
+    local, cluster, _, _ = copies
+    assert not {"story", "copy", "update"} & {h.id for h in cluster.similar("copy")}
+    for article_id in ("story", "copy", "update", "other", "sommet0"):
+        mine, theirs = local.similar(article_id), cluster.similar(article_id)
+        same_hits(mine, theirs)
+        assert [h.duplicates for h in mine] == [h.duplicates for h in theirs]
+    assert not {"story", "copy", "update"} & {h.id for h in cluster.similar("copy")}
+
+
+def test_the_cli_json_folds_as_locally(copies, opensearch_cluster, runner):
+    local, _, name, _ = copies
+    home = ["--opensearch", ",".join(opensearch_cluster.urls), "--opensearch-index", name]
+    for args in (["query", "policier", "tué", "--json"], ["query", "policier", "--all", "--json"],
+                 ["query", "Vladivostok", "--json"], ["similar", "other", "--json"]):
+        mine = runner.invoke(cli, [*args, "--index-dir", str(local.path)], env={"NEWSEARCH_OPENSEARCH": None})
+        theirs = runner.invoke(cli, [*args, *home])
+        assert (mine.exit_code, theirs.exit_code) == (0, 0), theirs.output
+        a, b = json.loads(mine.output), json.loads(theirs.output)
+        for hit in a["hits"] + b["hits"]:
+            hit["score"] = round(hit["score"], 4)
+        assert a == b
+    assert json.loads(runner.invoke(cli, ["query", "policier", "tué", "--json", *home]).output)["folded"] == 2
+
+
+def test_a_copy_added_later_folds_on_the_cluster_as_locally(opensearch_cluster, tmp_path):
+    """An update run that makes a group (a copy of an article indexed before) writes the new group by
+    partial updates: folding and the duplicates listed still match the local index."""
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in COPIES[3:]), "utf-8")
+    local = SearchEngine(tmp_path / "ix")
+    cluster = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=f"test-{uuid.uuid4().hex[:8]}")
+    local.index([folder]), cluster.index([folder])
+    (folder / "b.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in COPIES[:3]), "utf-8")
+    local.index([folder]), cluster.index([folder])
+    for query, options in (("policier tué", {}), ("policier", {"collapse": False}), ("Vladivostok", {})):
+        mine, theirs = local.search(query, **options), cluster.search(query, **options)
+        same_hits(mine, theirs, scores=False)
+        assert (mine.folded, [h.duplicates for h in mine]) == (theirs.folded, [h.duplicates for h in theirs])
+    assert cluster.search("policier tué").folded == 2
+    local.close()
+
+
+def test_an_index_built_before_duplicates_and_glued_words_still_searches(opensearch_cluster, tmp_path, monkeypatch):
+    """A cluster index made by session 5's code (no duplicate keys or groups in its mapping, no after-run
+    step) opens and searches without folding or glued words; a run of this code over it adds the glued
+    words, and folding waits for --rebuild, as locally."""
+    from searchengine import cluster as home
+
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in COPIES), "utf-8")
+    plain = home._mapping
+
+    def older() -> dict:
+        mapping = plain()
+        for name in (home.DUPKEYS, home.GROUP):
+            del mapping["properties"][name]
+        return mapping
+
+    monkeypatch.setattr(home, "_mapping", older)
+    monkeypatch.setattr(home.ClusterHome, "_after_run", lambda self, concrete, writer: None)
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    cluster = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=name)
+    assert cluster.index([folder]).added == len(COPIES)
+    monkeypatch.undo()
+    cluster = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=name)
+    found = cluster.search("policier tué")
+    assert (found.total, found.folded, len(found)) == (4, 0, 4)
+    assert "train" not in {h.id for h in cluster.search("Vladivostok")}
+    write(folder, "late.txt", "Un autre sommet", "Vladimir Poutine reçoit encore à Vladivostok.")
+    assert cluster.index([folder]).added == 1
+    assert "train" in {h.id for h in cluster.search("Vladivostok")}
+    assert cluster.search("policier tué").folded == 0
+    assert cluster.search("policier tué", collapse=False).total == 4
+
+
+def test_folding_grows_the_window_until_it_holds_enough_groups(opensearch_cluster, tmp_path):
+    """70 near copies of one story rank above every other article, 10 short ones well above the
+    rest: the first batch of hits is certainly the best 60, but holds one group, so the cluster must
+    fetch more to fill the page, as the local pruned path doubles its k (without it: 2 hits, not 10)."""
+    story = ("Les cheminots continuent la grève, les cheminots votent, les cheminots manifestent et les "
+             "cheminots attendent la direction de la compagnie nationale ce lundi matin selon les syndicats.")
+    records = [{"id": f"copy{n}", "title": "Grève reconduite", "body": story + (" encore" * 400 if n >= 10 else "")}
+               for n in range(70)]
+    others = generated.articles(115)
+    records += others[:100]
+    records += [{**r, "id": f"other{n}", "body": r["body"] + " Les cheminots aussi."}
+                for n, r in enumerate(others[100:])]
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), "utf-8")
+    local = SearchEngine(tmp_path / "ix")
+    cluster = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=f"test-{uuid.uuid4().hex[:8]}")
+    local.index([folder]), cluster.index([folder])
+    for options in ({}, {"page": 2, "limit": 5}):
+        mine, theirs = local.search("cheminots", **options), cluster.search("cheminots", **options)
+        same_hits(mine, theirs)
+        assert (mine.folded, [h.duplicates for h in mine]) == (theirs.folded, [h.duplicates for h in theirs])
+    first = cluster.search("cheminots")
+    assert (first.total, first.folded, len(first)) == (16, 69, 10)
+    local.close()

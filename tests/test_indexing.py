@@ -187,7 +187,9 @@ def paused(tmp_path, point, *args):
     (``release(proc)``)."""
     marker = tmp_path / f"paused-{point.replace(':', '-')}"
     env = {**os.environ, "NEWSEARCH_TEST_PAUSE": point, "NEWSEARCH_TEST_MARKER": str(marker)}
-    proc = subprocess.Popen([NEWSEARCH, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # Ctrl-C's default handler in the child even where this pytest runs with SIGINT ignored (a background job).
+    proc = subprocess.Popen([NEWSEARCH, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     proc.marker = marker
     wait_for(lambda: marker.exists() or proc.poll() is not None, f"the run to reach {point}")
     if not marker.exists():
