@@ -48,6 +48,7 @@ from whoosh.writing import IndexingError, SegmentWriter
 
 from . import whooshformat
 from .analysis import FrenchAnalyzer
+from .commongrams import CommonGrams
 from .scoring import B
 from .whooshformat import FlatPostings
 
@@ -105,10 +106,27 @@ def _fast_field(field: wfields.FieldType) -> bool:
     return (
         field.indexed
         and whooshformat.plain_positions(field)
-        and isinstance(getattr(field, "analyzer", None), FrenchAnalyzer)
+        and isinstance(getattr(field, "analyzer", None), (FrenchAnalyzer, CommonGrams))
         and type(field).index is wfields.FieldType.index
     )
 
+
+
+def _term_positions(analyzer: FrenchAnalyzer | CommonGrams, text: str,
+                    words: dict[int, tuple[FrenchAnalyzer | CommonGrams, dict[str, list[int]]]]
+                    ) -> dict[str, list[int]]:
+    """``analyzer.term_positions(text)``. A bigram field's text is also its
+    text field's (sorted first: ``body`` < ``body_grams``): its bigrams are
+    paired from the terms analysed there (kept in ``words`` by the text's
+    identity), not from a second analysis."""
+    if isinstance(analyzer, CommonGrams):
+        known = words.get(id(text))
+        if known is not None and known[0] is analyzer.analyzer:
+            return analyzer.from_positions(known[1])
+        return analyzer.term_positions(text)
+    found = analyzer.term_positions(text)
+    words[id(text)] = (analyzer, found)
+    return found
 
 
 class PostingBuffer:
@@ -283,13 +301,14 @@ class FastWriter(SegmentWriter):
         docnum = self.docnum
         # Analyse everything first: a value that fails leaves nothing behind.
         analysed: list[tuple[str, wfields.FieldType, object, dict[str, list[int]] | _Indexed | None]] = []
+        words: dict[int, tuple[FrenchAnalyzer | CommonGrams, dict[str, list[int]]]] = {}
         for name in names:
             value = fields[name]
             if value is None:
                 continue
             field = schema[name]
             if name in self._fast and isinstance(value, str):
-                analysed.append((name, field, value, field.analyzer.term_positions(value)))
+                analysed.append((name, field, value, _term_positions(field.analyzer, value, words)))
             elif isinstance(field, wfields.NUMERIC) and isinstance(value, Hashable):
                 analysed.append((name, field, value, self._index_number(name, field, value)))
             elif field.indexed:

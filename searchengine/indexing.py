@@ -44,6 +44,7 @@ from whoosh.util.filelock import LockBase, try_for
 from whoosh.writing import IndexingError
 
 from .analysis import FrenchAnalyzer, fold
+from .commongrams import gram_fields, with_grams
 from .duplicates import COLUMN as DUPLICATE_COLUMN
 from .duplicates import column_type as duplicate_column
 from .duplicates import duplicate_key
@@ -81,7 +82,8 @@ _PAUSE_DEADLINE = 600.0
 def make_schema(analyzer: FrenchAnalyzer | None = None) -> fields.Schema:
     """Title, lede and body are searched; the original text is stored for
     snippets. ``analyzer`` (default: ``FrenchAnalyzer()``) analyses all three
-    and is pickled into the index with the schema."""
+    and is pickled into the index with the schema. Each of the three has a
+    companion field of common-word bigrams, for phrases (:mod:`~searchengine.commongrams`)."""
     french = FrenchAnalyzer() if analyzer is None else analyzer
     return fields.Schema(
         key=fields.ID(unique=True),
@@ -97,6 +99,7 @@ def make_schema(analyzer: FrenchAnalyzer | None = None) -> fields.Schema:
         url=fields.STORED(),
         author=fields.STORED(),
         dupkeys=fields.COLUMN(duplicate_column()),
+        **gram_fields(french, ("title", "lede", "body")),
     )
 
 
@@ -540,7 +543,8 @@ def _write_changes(
             if before is not None and before[0] == fingerprint and not (signature and before[1] != signature):
                 report.unchanged += 1
                 return
-            writer.add_document(**_document(article, key, fingerprint, signature, duplicates))
+            document = _document(article, key, fingerprint, signature, duplicates)
+            writer.add_document(**with_grams(getattr(writer, "schema", None), document))
         except (OSError, IndexingError, MemoryError):
             raise
         except Exception as exc:  # noqa: BLE001 - whatever Whoosh's fields make of one article's values

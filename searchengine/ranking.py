@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
+from . import commongrams
 from .analysis import fold
 from .plan import QueryPlan, Terms
 from .queries import FIELDS
@@ -181,9 +182,14 @@ def _terms(arrays: IndexArrays, part: Terms, settings: RankingSettings, into: _M
 
 
 def _phrase(arrays: IndexArrays, terms: tuple[str, ...], fields: tuple[str, ...]) -> Mask:
-    """Documents where ``terms`` stand one after another in some field."""
+    """Documents where ``terms`` stand one after another in some field
+    (through the field's common-word bigrams where it has them)."""
     found = np.zeros(arrays.size, dtype=bool)
     for f in fields:
+        grams = commongrams.cover(arrays.searcher.schema, f, terms)
+        if grams is not None:
+            found[commongrams.matching(arrays, grams)] = True
+            continue
         holding = [arrays.postings(f, t)[0] for t in set(terms)]
         candidates = reduce(np.intersect1d, sorted(holding, key=len))
         if not len(candidates):
