@@ -40,15 +40,17 @@ from pickle import HIGHEST_PROTOCOL, dump, load
 from typing import Any, Literal, Protocol, TypeVar, cast
 
 from whoosh import fields as wfields
-from whoosh.codec.base import Segment
+from whoosh.codec.base import PerDocumentWriter, Segment
 from whoosh.filedb.filestore import Storage
 from whoosh.index import Index
+from whoosh.reading import IndexReader
 from whoosh.util import random_name
 from whoosh.writing import IndexingError, SegmentWriter
 
 from . import whooshformat
 from .analysis import FrenchAnalyzer
 from .scoring import B
+from .storedtext import StoredTextWriter
 from .whooshformat import FlatPostings
 
 __all__ = ["FastWriter", "ParallelWriter", "collecting_rarely"]
@@ -109,6 +111,48 @@ def _fast_field(field: wfields.FieldType) -> bool:
         and type(field).index is wfields.FieldType.index
     )
 
+
+
+class _TextsApart:
+    """A segment's per-document writer that keeps the stored values of some
+    text fields out of Whoosh's stored column and writes them to the
+    segment's stored-text file (:mod:`~searchengine.storedtext`), for every
+    way a document comes in: added here, by Whoosh's own ``add_document``, or
+    copied by a merge."""
+
+    def __init__(self, perdoc: PerDocumentWriter, texts: StoredTextWriter) -> None:
+        self._perdoc = perdoc
+        self._texts = texts
+        self._fields = frozenset(texts.fieldnames)
+        self._docnum = 0
+        self._values: dict[str, str] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._perdoc, name)
+
+    def start_doc(self, docnum: int) -> None:
+        self._perdoc.start_doc(docnum)
+        self._docnum = docnum
+        self._values = {}
+
+    def add_field(self, fieldname: str, fieldobj: wfields.FieldType, value: object, length: int) -> None:
+        if fieldname in self._fields and isinstance(value, str):
+            self._values[fieldname] = value
+            value = None
+        self._perdoc.add_field(fieldname, fieldobj, value, length)
+
+    def finish_doc(self) -> None:
+        self._perdoc.finish_doc()
+        self._texts.add(self._docnum, self._values)
+        self._values = {}
+
+    def cancel_doc(self) -> None:
+        self._perdoc.cancel_doc()
+        self._values = {}
+
+    def close(self) -> None:
+        self._perdoc.close()
+        self._texts.close()
 
 
 class PostingBuffer:
@@ -257,6 +301,10 @@ class FastWriter(SegmentWriter):
             self.cancel()
             raise IndexingError("FastWriter does not write term vectors or spelling fields")
         self._fast = {name for name, f in self.schema.items() if _fast_field(f)}
+        texts = sorted(name for name in self._fast if self.schema[name].stored)
+        if texts:
+            self.perdocwriter = _TextsApart(
+                self.perdocwriter, whooshformat.stored_text_writer(self.storage, self.get_segment(), texts))
         self.pool = PostingBuffer(self._tempstorage, limitmb, self._fast)
         self._numbers: dict[tuple[str, Hashable], _Indexed] = {}
         """Whoosh indexes a number or a date as several terms, computed in Python; news dates repeat."""
@@ -317,6 +365,11 @@ class FastWriter(SegmentWriter):
         perdoc.finish_doc()
         self._added = True
         self.docnum += 1
+
+    def add_reader(self, reader: IndexReader) -> None:
+        """Merge segments, their stored texts copied with their other stored fields."""
+        for leaf, _ in reader.leaf_readers():
+            super().add_reader(whooshformat.with_stored_texts(leaf))
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
