@@ -177,17 +177,21 @@ class _Snapshot:
     def reader(self, highlighter: Highlighter) -> Callable[[int], ArticleText]:
         def read(doc: int) -> ArticleText:
             stored = self.stored(doc)
-            return ArticleText({**stored, "id": self._shown_id(stored)}, highlighter, self.analyzer)
+            return ArticleText({**stored, "id": self._shown_id(doc, stored)}, highlighter, self.analyzer)
 
         return read
 
-    def _shown_id(self, stored: Mapping[str, object]) -> str:
-        """An article's id as hits show it: ``path#id`` where several share it."""
+    def _shown_id(self, doc: int, stored: Mapping[str, object]) -> str:
+        """An article's id as hits show it: ``path#id`` where several share it
+        (the path is read only then: a stored-text file may hold it)."""
         own = str(stored.get("id", ""))
-        return f"{stored.get('path', '')}#{own}" if len(self.live("id", own)) > 1 else own
+        if len(self.live("id", own)) < 2:
+            return own
+        path = stored["path"] if "path" in stored else self.stored(doc).get("path", "")
+        return f"{path}#{own}"
 
     def shown_id(self, doc: int) -> str:
-        return self._shown_id(self.stored(doc, texts=False))
+        return self._shown_id(doc, self.stored(doc, texts=False))
 
     @cached_property
     def duplicates(self) -> DuplicateGroups | None:
@@ -226,12 +230,12 @@ class _Snapshot:
         if len(docs) == 1:
             return docs[0]
         if len(docs) > 1:
-            places = ", ".join(f"{self.stored(d, texts=False).get('path', '')}#{article_id}" for d in docs[:5])
+            places = ", ".join(f"{self.stored(d).get('path', '')}#{article_id}" for d in docs[:5])
             raise ArticleNotFound(article_id, f"{len(docs)} articles have the id {article_id!r}: name one as {places}")
         path, sep, own = article_id.rpartition("#")
         if sep:
             for doc in self.live("id", own):
-                if self.stored(doc, texts=False).get("path") == path:
+                if self.stored(doc).get("path") == path:
                     return doc
         raise ArticleNotFound(article_id)
 

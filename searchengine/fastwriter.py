@@ -63,6 +63,12 @@ _BYTES_OBJECT = 33
 
 _PR_SET_PDEATHSIG = 1
 _NUMBERS_CACHED = 10_000
+_APART = ("path", "url", "author")
+"""Stored fields that go with the texts to the stored-text file, besides the
+analysed ones: a path is the same long string for every article of a file
+(Whoosh deflates each document alone, so it kept it whole each time), and urls
+and authors repeat too. Ids and sources stay in Whoosh's stored fields, which
+folding, facets and ids read without the texts."""
 _RUN_CHUNK = 1024
 """Terms pickled together in a spilled run: one pickle call per chunk, not per term."""
 
@@ -301,7 +307,8 @@ class FastWriter(SegmentWriter):
             self.cancel()
             raise IndexingError("FastWriter does not write term vectors or spelling fields")
         self._fast = {name for name, f in self.schema.items() if _fast_field(f)}
-        texts = sorted(name for name in self._fast if self.schema[name].stored)
+        texts = sorted({name for name in self._fast if self.schema[name].stored}
+                       | {name for name in _APART if name in self.schema and self.schema[name].stored})
         if texts:
             self.perdocwriter = _TextsApart(
                 self.perdocwriter, whooshformat.stored_text_writer(self.storage, self.get_segment(), texts))
