@@ -97,6 +97,7 @@ __all__ = [
     "MappedStorage", "NewIndex", "PostingListWriter", "StoredFields", "Verification", "block_index", "block_postings",
     "byte_to_length", "check_whoosh", "column_default", "commit_toc", "decode", "decode_positions", "encode_positions",
     "field_lengths", "is_index_file", "latest_generation", "length_column", "numeric_column", "numeric_dtype",
+    "part_sizes",
     "plain_positions", "quantised_length", "score_list_writer", "score_lists", "segment_column",
     "stored_text_writer", "stored_texts", "term_postings", "toc_filename", "verify_files", "with_stored_texts",
     "writes_w3",
@@ -765,6 +766,28 @@ def segment_column(storage: Storage, segment: W3Segment, name: str, column_type:
         reader.close()
         if files is not storage:
             files.close()
+
+
+def part_sizes(path: str | os.PathLike[str], indexname: str) -> dict[str, int]:
+    """Bytes of each part of the index's segments, for size reports: by
+    extension (``.pst`` postings, ``.trm`` terms, ``.nsl`` score lists,
+    ``.nst`` stored texts), columns by name (``stored.col`` for Whoosh's
+    stored fields, ``body_len.col``...), inside compound segment files too."""
+    storage = FileStorage(str(path))
+    sizes: dict[str, int] = {}
+    for segment in TOC.read(storage, indexname).segments:
+        files = segment.open_compound_file(storage) if segment.is_compound() else storage
+        try:
+            for name in files.list():
+                if not name.startswith(segment.segment_id()):
+                    continue
+                part = name[len(segment.segment_id()):].lstrip("._")
+                part = part if part.endswith(".col") else "." + part
+                sizes[part] = sizes.get(part, 0) + files.file_length(name)
+        finally:
+            if files is not storage:
+                files.close()
+    return sizes
 
 
 # Commits and checksums
