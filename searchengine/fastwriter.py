@@ -12,9 +12,11 @@ by field and term (spilling sorted runs of whole posting lists to disk past
 The files are those of Whoosh's W3 codec, read by stock Whoosh: the same terms,
 postings, weights, positions, lengths and statistics, written through
 :mod:`~searchengine.whooshformat` (posting lists, and the TOC with its
-checksums). Segments, deletions and merges are ``SegmentWriter``'s own, and
-the commit writes the new TOC last, so a killed run leaves the last committed
-index. :class:`ParallelWriter` shares the work with worker processes.
+checksums). The stored values of the text fields (and paths, urls, authors)
+go to the segment's stored-text file instead (:mod:`~searchengine.storedtext`,
+:class:`_TextsApart`), merges included. Segments, deletions and merges are
+``SegmentWriter``'s own, and the commit writes the new TOC last, so a killed
+run leaves the last committed index. :class:`ParallelWriter` shares the work with worker processes.
 
 As subclasses, the writers use what ``SegmentWriter`` keeps for subclasses
 (its ``_check_state``, ``_added``, ``_tempstorage``, steps of its commit), and
