@@ -312,8 +312,9 @@ class FastWriter(SegmentWriter):
         texts = sorted({name for name in self._fast if self.schema[name].stored}
                        | {name for name in _APART if name in self.schema and self.schema[name].stored})
         if texts:
+            perdoc: PerDocumentWriter = getattr(self, "perdocwriter")  # noqa: B009 - typed here, not by Whoosh
             self.perdocwriter = _TextsApart(
-                self.perdocwriter, whooshformat.stored_text_writer(self.storage, self.get_segment(), texts))
+                perdoc, whooshformat.stored_text_writer(self.storage, self.get_segment(), texts))
         self.pool = PostingBuffer(self._tempstorage, limitmb, self._fast)
         self._numbers: dict[tuple[str, Hashable], _Indexed] = {}
         """Whoosh indexes a number or a date as several terms, computed in Python; news dates repeat."""
