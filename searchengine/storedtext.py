@@ -44,7 +44,8 @@ EXT = ".nst"
 DICTIONARY = 32 * 1024
 """Bytes of the segment's first texts that every record is deflated against (zlib's window)."""
 LEVEL = 3
-"""zlib's level: 6 makes records 6 % smaller for twice the time (5 % of a build's CPU)."""
+"""zlib's level. On OrangeSum, 1 makes records 9 % larger and takes a third less
+time; 6 makes them 6 % smaller and takes twice the time."""
 _MAGIC = b"NST1"
 _FOOTER = struct.Struct("<QQQQ4s")
 _ENCODING = "utf-8"
@@ -73,6 +74,9 @@ class StoredTextWriter:
         self.fieldnames = tuple(fieldnames)
         self.header = struct.Struct(f"<{len(self.fieldnames)}I")
         self.dictionary: bytes | None = None
+        self.primed = zlib.compressobj(LEVEL)
+        """A compressor that has read the dictionary and nothing else: each record
+        starts from a copy (setting a 32 KB dictionary anew costs more than deflating a record)."""
         self.waiting: list[bytes] = []
         self.waiting_text: list[bytes] = []
         self.waiting_size = 0
@@ -111,13 +115,15 @@ class StoredTextWriter:
 
     def _fix_dictionary(self) -> None:
         self.dictionary = b"".join(self.waiting_text)[:DICTIONARY]
+        if self.dictionary:
+            self.primed = zlib.compressobj(LEVEL, zdict=self.dictionary)
         waiting, self.waiting, self.waiting_text = self.waiting, [], []
         for record in waiting:
             self._write(record)
 
     def _write(self, record: bytes) -> None:
         if record:
-            compressor = zlib.compressobj(LEVEL, zdict=self.dictionary) if self.dictionary else zlib.compressobj(LEVEL)
+            compressor = self.primed.copy()
             record = compressor.compress(record) + compressor.flush()
             self.sink.write(record)
         self.offsets.append(self.offsets[-1] + len(record))
