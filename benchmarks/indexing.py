@@ -7,7 +7,9 @@ Measures, in one run (so both see the same machine load):
      ``--jobs`` value, then the same call again on the unchanged collection (re-index);
 and prints for each: articles/s, MB/s of raw JSON input, seconds spent adding (reading
 and parsing the JSON included, for both) vs committing, index size on disk, peak memory,
-and the ratio ours/stock. On a shared machine, ``--repeat`` alternates the engines and
+and the ratio ours/stock; for newsearch also index MB / JSON MB and the MB of each part
+(postings, terms, stored texts, Whoosh's stored fields, score lists, columns).
+On a shared machine, ``--repeat`` alternates the engines and
 compares each one's best run; each row also gives the CPU seconds of the build (its
 worker processes included) and the load average when it ended, since Linux shares CPU
 time between sessions before processes: under load, ``--jobs 2`` gets no more CPU than
@@ -124,6 +126,7 @@ def child_ours(source: Path, index_dir: Path, memory: int, jobs: int) -> dict:
 def index_contents(folder: Path, blocks: bool = True) -> tuple:
     """Everything a search can see: each term's postings (with block statistics,
     unless ``blocks`` is false, and term statistics), stored fields and field lengths."""
+    from searchengine import whooshformat
     from searchengine.indexing import open_index
 
     postings: dict[tuple[str, bytes], Any] = {}
@@ -141,7 +144,7 @@ def index_contents(folder: Path, blocks: bool = True) -> tuple:
             postings[fieldname, term] = (seen, info.weight(), info.doc_frequency(), info.min_length(),
                                          info.max_length(), info.max_weight(), info.min_id(), info.max_id())
         docs = range(reader.doc_count_all())
-        stored = [reader.stored_fields(d) for d in docs]
+        stored = [whooshformat.StoredFields(reader)(d) for d in docs]
         lengths = {f: [reader.doc_field_length(d, f) for d in docs] for f in ("title", "lede", "body")}
     return postings, stored, lengths
 
@@ -217,8 +220,27 @@ def run_child(kind: str, source: Path, index_dir: Path, memory: int, jobs: int) 
         raise SystemExit(f"{kind} build failed:\n{done.stderr}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["index_mb"] = folder_mb(index_dir)
+    if kind == "ours":
+        from searchengine import whooshformat
+        from searchengine.indexing import INDEX_NAME
+
+        parts = whooshformat.part_sizes(index_dir, INDEX_NAME)
+        result["parts_mb"] = {part: size / 2**20 for part, size in parts.items()}
     result["load"] = os.getloadavg()[0]
     return result
+
+
+_PARTS = {"postings": (".pst",), "terms": (".trm",), "stored texts": (".nst",), "stored fields": ("stored.col",),
+          "score lists": (".nsl",)}
+
+
+def size_row(r: dict, input_mb: float) -> str:
+    """Where the index's bytes go (issue 15 asks for an index no larger than its JSON)."""
+    parts = r["parts_mb"]
+    named = {label: sum(parts.get(p, 0.0) for p in kinds) for label, kinds in _PARTS.items()}
+    named["columns"] = sum(parts.values()) - sum(named.values())
+    split = ", ".join(f"{label} {mb:.1f}" for label, mb in named.items())
+    return f"  index / JSON {r['index_mb'] / input_mb:.2f}; MB: {split}"
 
 
 def row(name: str, r: dict, input_mb: float) -> str:
@@ -280,6 +302,8 @@ def main() -> int:
                 folder = work / name.replace(" ", "")
                 result = run_child(kind, source, folder, args.memory, jobs)
                 print(row(name, result, input_mb), flush=True)
+                if kind == "ours":
+                    print(size_row(result, input_mb), flush=True)
                 if name not in best or result["total_s"] < best[name]["total_s"]:
                     best[name] = result
                 if kind == "ours":

@@ -40,6 +40,7 @@ from .ranking import Filters, RankingSettings, rank
 from .results import ArticleView, SearchResults, article_view, build_results
 from .scoring import IndexArrays
 from .snippets import ArticleText, Highlighter
+from .whooshformat import StoredFields
 
 if TYPE_CHECKING:
     from .cluster import ClusterCheck, ClusterHome
@@ -56,7 +57,8 @@ _DECODING = (IndexError, ValueError, KeyError, TypeError, AttributeError)
 """What decoding a damaged file raises, in Whoosh or in the modules that read
 its format; raised anywhere else, it is a bug and is not disguised as damage."""
 _READERS = (os.path.dirname(whoosh.__file__) + os.sep,
-            *(os.path.dirname(__file__) + os.sep + name for name in ("scoring.py", "whooshformat.py", "scorelists.py")))
+            *(os.path.dirname(__file__) + os.sep + name for name in ("scoring.py", "whooshformat.py", "scorelists.py",
+                                                                  "storedtext.py")))
 T = TypeVar("T")
 _OPEN_ATTEMPTS = 3
 """A commit can remove a segment between reading the TOC and opening it: open again."""
@@ -142,6 +144,8 @@ class _Snapshot:
         try:
             self.searcher = self.index.searcher()
             self.arrays = IndexArrays(self.searcher)
+            self.stored = StoredFields(self.searcher.reader())
+            """Each document's stored fields, its texts included unless ``texts=False``."""
         except (*_DAMAGE, *_DECODING) as exc:
             raise IndexCorrupt(path, str(exc) or type(exc).__name__) from exc
         self.analyzer: FrenchAnalyzer = self.searcher.schema["body"].analyzer
@@ -172,18 +176,22 @@ class _Snapshot:
 
     def reader(self, highlighter: Highlighter) -> Callable[[int], ArticleText]:
         def read(doc: int) -> ArticleText:
-            stored = self.searcher.stored_fields(doc)
-            return ArticleText({**stored, "id": self._shown_id(stored)}, highlighter, self.analyzer)
+            stored = self.stored(doc)
+            return ArticleText({**stored, "id": self._shown_id(doc, stored)}, highlighter, self.analyzer)
 
         return read
 
-    def _shown_id(self, stored: Mapping[str, object]) -> str:
-        """An article's id as hits show it: ``path#id`` where several share it."""
+    def _shown_id(self, doc: int, stored: Mapping[str, object]) -> str:
+        """An article's id as hits show it: ``path#id`` where several share it
+        (the path is read only then: a stored-text file may hold it)."""
         own = str(stored.get("id", ""))
-        return f"{stored.get('path', '')}#{own}" if len(self.live("id", own)) > 1 else own
+        if len(self.live("id", own)) < 2:
+            return own
+        path = stored["path"] if "path" in stored else self.stored(doc).get("path", "")
+        return f"{path}#{own}"
 
     def shown_id(self, doc: int) -> str:
-        return self._shown_id(self.searcher.stored_fields(doc))
+        return self._shown_id(doc, self.stored(doc, texts=False))
 
     @cached_property
     def duplicates(self) -> DuplicateGroups | None:
@@ -201,7 +209,7 @@ class _Snapshot:
             holders = self.arrays.postings(name, term)[0]
             if not len(holders):
                 continue
-            text = self.searcher.stored_fields(int(holders[0])).get(name, "")
+            text = self.stored(int(holders[0])).get(name, "")
             for found, start, end, _ in self.analyzer.analyse(text):
                 if found == term:
                     return str(text[start:end])
@@ -212,7 +220,7 @@ class _Snapshot:
         terms = [t.decode("utf-8") if isinstance(t, bytes) else t for t in reader.lexicon("source_id")]
         date_field = self.searcher.schema["date"]
         return count_facets(self.arrays, docs, terms,
-                            lambda doc: str(self.searcher.stored_fields(doc).get("source", "")),
+                            lambda doc: str(self.stored(doc, texts=False).get("source", "")),
                             date_field.from_column_value)
 
     def find(self, article_id: str) -> int:
@@ -222,12 +230,12 @@ class _Snapshot:
         if len(docs) == 1:
             return docs[0]
         if len(docs) > 1:
-            places = ", ".join(f"{self.searcher.stored_fields(d).get('path', '')}#{article_id}" for d in docs[:5])
+            places = ", ".join(f"{self.stored(d).get('path', '')}#{article_id}" for d in docs[:5])
             raise ArticleNotFound(article_id, f"{len(docs)} articles have the id {article_id!r}: name one as {places}")
         path, sep, own = article_id.rpartition("#")
         if sep:
             for doc in self.live("id", own):
-                if self.searcher.stored_fields(doc).get("path") == path:
+                if self.stored(doc).get("path") == path:
                     return doc
         raise ArticleNotFound(article_id)
 
@@ -479,7 +487,7 @@ class SearchEngine:
 
         def work(snapshot: _Snapshot) -> SearchResults:
             doc = snapshot.find(article_id)
-            stored = snapshot.searcher.stored_fields(doc)
+            stored = snapshot.stored(doc)
             plan = plan_similar({f: stored.get(f, "") for f in FIELDS}, snapshot, snapshot.analyzer,
                                 self.settings)
             groups = snapshot.duplicates

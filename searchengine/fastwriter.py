@@ -12,9 +12,11 @@ by field and term (spilling sorted runs of whole posting lists to disk past
 The files are those of Whoosh's W3 codec, read by stock Whoosh: the same terms,
 postings, weights, positions, lengths and statistics, written through
 :mod:`~searchengine.whooshformat` (posting lists, and the TOC with its
-checksums). Segments, deletions and merges are ``SegmentWriter``'s own, and
-the commit writes the new TOC last, so a killed run leaves the last committed
-index. :class:`ParallelWriter` shares the work with worker processes.
+checksums). The stored values of the text fields (and paths, urls, authors)
+go to the segment's stored-text file instead (:mod:`~searchengine.storedtext`,
+:class:`_TextsApart`), merges included. Segments, deletions and merges are
+``SegmentWriter``'s own, and the commit writes the new TOC last, so a killed
+run leaves the last committed index. :class:`ParallelWriter` shares the work with worker processes.
 
 As subclasses, the writers use what ``SegmentWriter`` keeps for subclasses
 (its ``_check_state``, ``_added``, ``_tempstorage``, steps of its commit), and
@@ -40,9 +42,10 @@ from pickle import HIGHEST_PROTOCOL, dump, load
 from typing import Any, Literal, Protocol, TypeVar, cast
 
 from whoosh import fields as wfields
-from whoosh.codec.base import Segment
+from whoosh.codec.base import PerDocumentWriter, Segment
 from whoosh.filedb.filestore import Storage
 from whoosh.index import Index
+from whoosh.reading import IndexReader
 from whoosh.util import random_name
 from whoosh.writing import IndexingError, SegmentWriter
 
@@ -50,6 +53,7 @@ from . import whooshformat
 from .analysis import FrenchAnalyzer
 from .commongrams import CommonGrams
 from .scoring import B
+from .storedtext import StoredTextWriter
 from .whooshformat import FlatPostings
 
 __all__ = ["FastWriter", "ParallelWriter", "collecting_rarely"]
@@ -62,6 +66,12 @@ _BYTES_OBJECT = 33
 
 _PR_SET_PDEATHSIG = 1
 _NUMBERS_CACHED = 10_000
+_APART = ("path", "url", "author")
+"""Stored fields that go with the texts to the stored-text file, besides the
+analysed ones: a path is the same long string for every article of a file
+(Whoosh deflates each document alone, so it kept it whole each time), and urls
+and authors repeat too. Ids and sources stay in Whoosh's stored fields, which
+folding, facets and ids read without the texts."""
 _RUN_CHUNK = 1024
 """Terms pickled together in a spilled run: one pickle call per chunk, not per term."""
 
@@ -127,6 +137,48 @@ def _term_positions(analyzer: FrenchAnalyzer | CommonGrams, text: str,
     found = analyzer.term_positions(text)
     words[id(text)] = (analyzer, found)
     return found
+
+
+class _TextsApart:
+    """A segment's per-document writer that keeps the stored values of some
+    text fields out of Whoosh's stored column and writes them to the
+    segment's stored-text file (:mod:`~searchengine.storedtext`), for every
+    way a document comes in: added here, by Whoosh's own ``add_document``, or
+    copied by a merge."""
+
+    def __init__(self, perdoc: PerDocumentWriter, texts: StoredTextWriter) -> None:
+        self._perdoc = perdoc
+        self._texts = texts
+        self._fields = frozenset(texts.fieldnames)
+        self._docnum = 0
+        self._values: dict[str, str] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._perdoc, name)
+
+    def start_doc(self, docnum: int) -> None:
+        self._perdoc.start_doc(docnum)
+        self._docnum = docnum
+        self._values = {}
+
+    def add_field(self, fieldname: str, fieldobj: wfields.FieldType, value: object, length: int) -> None:
+        if fieldname in self._fields and isinstance(value, str):
+            self._values[fieldname] = value
+            value = None
+        self._perdoc.add_field(fieldname, fieldobj, value, length)
+
+    def finish_doc(self) -> None:
+        self._perdoc.finish_doc()
+        self._texts.add(self._docnum, self._values)
+        self._values = {}
+
+    def cancel_doc(self) -> None:
+        self._perdoc.cancel_doc()
+        self._values = {}
+
+    def close(self) -> None:
+        self._perdoc.close()
+        self._texts.close()
 
 
 class PostingBuffer:
@@ -275,6 +327,12 @@ class FastWriter(SegmentWriter):
             self.cancel()
             raise IndexingError("FastWriter does not write term vectors or spelling fields")
         self._fast = {name for name, f in self.schema.items() if _fast_field(f)}
+        texts = sorted({name for name in self._fast if self.schema[name].stored}
+                       | {name for name in _APART if name in self.schema and self.schema[name].stored})
+        if texts:
+            perdoc: PerDocumentWriter = getattr(self, "perdocwriter")  # noqa: B009 - typed here, not by Whoosh
+            self.perdocwriter = _TextsApart(
+                perdoc, whooshformat.stored_text_writer(self.storage, self.get_segment(), texts))
         self.pool = PostingBuffer(self._tempstorage, limitmb, self._fast)
         self._numbers: dict[tuple[str, Hashable], _Indexed] = {}
         """Whoosh indexes a number or a date as several terms, computed in Python; news dates repeat."""
@@ -336,6 +394,11 @@ class FastWriter(SegmentWriter):
         perdoc.finish_doc()
         self._added = True
         self.docnum += 1
+
+    def add_reader(self, reader: IndexReader) -> None:
+        """Merge segments, their stored texts copied with their other stored fields."""
+        for leaf, _ in reader.leaf_readers():
+            super().add_reader(whooshformat.with_stored_texts(leaf))
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()

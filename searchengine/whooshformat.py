@@ -12,6 +12,9 @@ layout rather than on Whoosh's API is here, both ways:
   postings themselves when inlined); the value of a ``Positions`` posting;
 - **the field writer's internals** the posting lists are written through
   (``W3FieldWriter._postfile``, ``_tindex``, ``_fieldid``, ``_codec``);
+- **stored texts**: a segment's stored-text file (:mod:`~searchengine.storedtext`)
+  and each document's stored fields read with it (:class:`StoredFields`,
+  :func:`with_stored_texts` for merges);
 - **columns**: a numeric column's big-endian values and default, the length
   columns, reading one segment's column without opening its terms;
 - **files**: segments (compound or not) and the TOC, which :func:`commit_toc`
@@ -55,6 +58,7 @@ import threading
 import time
 import zlib
 from array import array
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from io import BytesIO
@@ -88,14 +92,18 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from .errors import IndexCorrupt, IndexNotFound, UnknownIndexFormat
 from .scorelists import EXT as SCORE_LISTS_EXT
 from .scorelists import ScoreLists, ScoreListWriter
+from .storedtext import EXT as STORED_TEXT_EXT
+from .storedtext import StoredTexts, StoredTextWriter
 
 __all__ = [
     "KNOWN_RELEASE", "ONE_POSITION", "TOC_VERSION", "Block", "CheckedIndex", "FlatPostings", "Inlined", "MappedFile",
-    "MappedStorage", "NewIndex", "PostingListWriter", "Verification", "block_index", "block_postings",
+    "MappedStorage", "NewIndex", "PostingListWriter", "StoredFields", "Verification", "block_index", "block_postings",
     "byte_to_length", "check_whoosh", "column_default", "commit_toc", "decode", "decode_positions", "encode_positions",
     "field_lengths", "is_index_file", "latest_generation", "length_column", "numeric_column", "numeric_dtype",
-    "plain_positions", "quantised_length", "score_list_writer", "score_lists", "segment_column", "term_postings",
-    "toc_filename", "verify_files", "writes_w3",
+    "part_sizes",
+    "plain_positions", "quantised_length", "score_list_writer", "score_lists", "segment_column",
+    "stored_text_writer", "stored_texts", "term_postings", "toc_filename", "verify_files", "with_stored_texts",
+    "writes_w3",
 ]
 
 KNOWN_RELEASE = (2, 7)
@@ -591,6 +599,71 @@ def score_list_writer(storage: Storage, segment: W3Segment, b: float) -> ScoreLi
     return ScoreListWriter(segment.create_file(storage, SCORE_LISTS_EXT), b)
 
 
+def stored_text_writer(storage: Storage, segment: W3Segment, fieldnames: Sequence[str]) -> StoredTextWriter:
+    """A writer of the stored texts (:mod:`~searchengine.storedtext`) of a segment being written."""
+    return StoredTextWriter(segment.create_file(storage, STORED_TEXT_EXT), fieldnames)
+
+
+def stored_texts(leaf: IndexReader) -> StoredTexts | None:
+    """The stored texts of one segment, or None if it keeps them in Whoosh's
+    stored fields (written by an older newsearch, or by Whoosh). A file that
+    cannot be read raises: the articles' text is in it."""
+    name = leaf._segment.make_filename(STORED_TEXT_EXT)
+    storage = leaf._storage
+    if not storage.file_exists(name):
+        return None
+    return StoredTexts(storage.open_file(name), storage.file_length(name))
+
+
+class StoredFields:
+    """Each document's stored fields across the segments of one reader, its
+    texts read from the segment's stored-text file where it has one: what
+    Whoosh's ``stored_fields`` gave before the texts moved there."""
+
+    def __init__(self, reader: IndexReader) -> None:
+        leaves = reader.leaf_readers()
+        self.starts = [offset for _, offset in leaves]
+        self.leaves = [(leaf, stored_texts(leaf)) for leaf, _ in leaves]
+
+    def __call__(self, docnum: int, texts: bool = True) -> dict[str, Any]:
+        """The stored fields of ``docnum`` (a document number of the reader);
+        without ``texts``, the texts a stored-text file holds are not read."""
+        index = bisect_right(self.starts, docnum) - 1
+        leaf, found = self.leaves[index]
+        local = docnum - self.starts[index]
+        stored: dict[str, Any] = leaf.stored_fields(local)
+        if texts and found is not None:
+            stored.update(found.texts(local))
+        return stored
+
+
+class _WithStoredTexts:
+    """A segment reader whose documents' stored fields include the texts of
+    its stored-text file, for Whoosh's merge (``write_per_doc``), which copies
+    ``iter_docs``; everything else is the reader's own."""
+
+    def __init__(self, reader: IndexReader, texts: StoredTexts) -> None:
+        self._reader = reader
+        self._texts = texts
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+    def iter_docs(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        for docnum, stored in self._reader.iter_docs():
+            yield docnum, {**stored, **self._texts.texts(docnum)}
+
+    def stored_fields(self, docnum: int) -> dict[str, Any]:
+        return {**self._reader.stored_fields(docnum), **self._texts.texts(docnum)}
+
+
+def with_stored_texts(reader: IndexReader) -> IndexReader:
+    """``reader`` (one segment's, as merges add them) with its stored texts
+    among its stored fields, as a writer merging it must copy them."""
+    found = stored_texts(reader)
+    return reader if found is None else cast("IndexReader", _WithStoredTexts(reader, found))
+
+
 def block_index(data: bytes) -> list[Block]:
     """The blocks of one W3 posting list: a header, then blocks of length,
     pickled block info and pickled, maybe compressed, data."""
@@ -696,6 +769,28 @@ def segment_column(storage: Storage, segment: W3Segment, name: str, column_type:
         reader.close()
         if files is not storage:
             files.close()
+
+
+def part_sizes(path: str | os.PathLike[str], indexname: str) -> dict[str, int]:
+    """Bytes of each part of the index's segments, for size reports: by
+    extension (``.pst`` postings, ``.trm`` terms, ``.nsl`` score lists,
+    ``.nst`` stored texts), columns by name (``stored.col`` for Whoosh's
+    stored fields, ``body_len.col``...), inside compound segment files too."""
+    storage = FileStorage(str(path))
+    sizes: dict[str, int] = {}
+    for segment in TOC.read(storage, indexname).segments:
+        files = segment.open_compound_file(storage) if segment.is_compound() else storage
+        try:
+            for name in files.list():
+                if not name.startswith(segment.segment_id()):
+                    continue
+                part = name[len(segment.segment_id()):].lstrip("._")
+                part = part if part.endswith(".col") else "." + part
+                sizes[part] = sizes.get(part, 0) + files.file_length(name)
+        finally:
+            if files is not storage:
+                files.close()
+    return sizes
 
 
 # Commits and checksums
