@@ -83,7 +83,7 @@ from whoosh.filedb.filestore import FileStorage, RamStorage, Storage
 from whoosh.filedb.structfile import StructFile
 from whoosh.index import _CURRENT_TOC_VERSION, TOC, FileIndex, clean_files
 from whoosh.reading import IndexReader, TermNotFound
-from whoosh.system import IS_LITTLE, pack_int, pack_long, pack_uint, pack_ushort
+from whoosh.system import IS_LITTLE, pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from . import scorelists
@@ -402,6 +402,7 @@ _COMPRESS_MIN_BYTES = 60
 """Smaller blocks (most terms occur in one or two documents) are written
 uncompressed: deflate makes them longer, or shorter by a few bytes."""
 
+_POSITIONS = formats.Positions()
 _QUANTISED = [byte_to_length(b) for b in range(256)]
 ONE_POSITION: dict[int, bytes] = {}
 """``encode_positions([p])`` of each position ``p`` met so far: most terms occur
@@ -420,9 +421,8 @@ def plain_positions(field: wfields.FieldType) -> bool:
 
 
 def encode_positions(positions: list[int]) -> bytes:
-    """``formats.Positions.encode``: the count, then the list of deltas pickled
-    (protocol 2), its Python loop made one ``map``."""
-    encoded = pack_uint(len(positions)) + pickle.dumps(list(map(sub, positions, chain((0,), positions))), 2)
+    """``formats.Positions.encode``: the count, then the pickled deltas."""
+    encoded: bytes = _POSITIONS.encode(positions)
     if len(positions) == 1:
         ONE_POSITION[positions[0]] = encoded
     return encoded
