@@ -22,6 +22,7 @@ rest of the ranking see one collapsed list.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
     from .scoring import DocIds, Floats, Mask
 
-__all__ = ["BANDS", "COLUMN", "MIN_WORDS", "ROWS", "DuplicateGroups", "column_type", "duplicate_key",
+__all__ = ["BANDS", "COLUMN", "MIN_WORDS", "ROWS", "DuplicateGroups", "column_type", "duplicate_key", "duplicate_keys",
            "group_keys", "load_groups"]
 
 COLUMN = "dupkeys"
@@ -87,33 +88,64 @@ def column_type() -> FixedBytesColumn:
     return FixedBytesColumn(_KEY_BYTES)
 
 
-def _word_hashes(body: str) -> NDArray[np.uint64]:
-    """A 64-bit polynomial hash of each word of the lower-cased body (words:
-    runs of bytes between spaces, line ends and other control characters),
-    all in a few array passes."""
-    data = np.frombuffer(body.lower().encode("utf-8", "surrogatepass")[:MAX_BYTES], dtype=np.uint8)
-    blank = np.ones(len(data) + 2, dtype=np.int8)
-    np.less_equal(data, 32, out=blank[1:-1].view(bool))
-    edges = np.diff(blank)
-    starts, ends = np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)
-    with np.errstate(over="ignore"):
-        sums = np.zeros(len(data) + 1, dtype=np.uint64)
-        np.cumsum(data * _POWERS[:len(data)], dtype=np.uint64, out=sums[1:])
-        hashes: NDArray[np.uint64] = (sums[ends] - sums[starts]) * _INVERSE[starts]
-        return hashes
-
-
 def duplicate_key(body: str) -> bytes:
     """The ``dupkeys`` value of an article's body (``b""``: none, too short)."""
-    h = _word_hashes(body)
-    if len(h) < MIN_WORDS:
-        return b""
-    with np.errstate(over="ignore"):
-        triples = _mix((h[:-2] * _GOLDEN + h[1:-1]) * _GOLDEN + h[2:])
-        signature = (triples[None, :] * _MULTIPLIERS).min(axis=1).reshape(BANDS, ROWS)
-        band = _mix((signature * _ROW_WEIGHTS).sum(axis=1, dtype=np.uint64))
+    return duplicate_keys([body])[0]
+
+
+def duplicate_keys(bodies: Sequence[str]) -> list[bytes]:
+    """:func:`duplicate_key` of each body, computed for as many bodies at
+    once as fit in ``MAX_BYTES``: a few array passes for the lot rather than
+    a score of small ones per article, which cost more than their arithmetic."""
+    keys: list[bytes] = []
+    group: list[bytes] = []
+    size = 0
+    for body in bodies:
+        data = body.lower().encode("utf-8", "surrogatepass")[:MAX_BYTES]
+        if group and size + len(data) + 1 > MAX_BYTES:
+            keys += _group_keys(group)
+            group, size = [], 0
+        group.append(data)
+        size += len(data) + 1
+    if group:
+        keys += _group_keys(group)
+    return keys
+
+
+def _group_keys(texts: list[bytes]) -> list[bytes]:
+    """The keys of lower-cased UTF-8 bodies joined by one blank (at most
+    ``MAX_BYTES`` in all). A word's hash is a polynomial hash of its bytes
+    (words: runs of bytes between spaces, line ends and other control
+    characters); a body's MinHash takes its word triples, each band of its
+    signature then hashed to 64 bits, zero meaning none."""
+    data = np.frombuffer(b" ".join(texts), dtype=np.uint8)
+    blank = np.ones(len(data) + 2, dtype=np.int8)
+    np.less_equal(data, 32, out=blank[1:-1].view(bool))
+    edges = np.flatnonzero(np.diff(blank))  # a word's start, then its end, in turn
+    starts, ends = edges[0::2], edges[1::2]
+    sums = np.zeros(len(data) + 1, dtype=np.uint64)
+    np.cumsum(data * _POWERS[:len(data)], dtype=np.uint64, out=sums[1:])
+    h = (sums[ends] - sums[starts]) * _INVERSE[starts]
+    # Each word's body, and each body's words.
+    firsts = np.cumsum([0] + [len(text) + 1 for text in texts[:-1]])
+    owner = np.searchsorted(firsts, starts, side="right") - 1
+    words = np.bincount(owner, minlength=len(texts))
+    keyed = words >= MIN_WORDS
+    keys = [b""] * len(texts)
+    if not keyed.any():
+        return keys
+    triples = _mix((h[:-2] * _GOLDEN + h[1:-1]) * _GOLDEN + h[2:])
+    inside = (owner[:-2] == owner[2:]) & keyed[owner[:-2]]
+    triples = triples[inside]
+    bodies = np.flatnonzero(keyed)
+    first_triples = np.searchsorted(owner[:-2][inside], bodies)
+    signature = np.minimum.reduceat(triples[None, :] * _MULTIPLIERS, first_triples, axis=1).T
+    band = _mix((signature.reshape(len(bodies), BANDS, ROWS) * _ROW_WEIGHTS).sum(axis=2, dtype=np.uint64))
     band[band == 0] = 1  # zero means "no key"
-    return band.astype("<u8").tobytes()
+    raw = band.astype("<u8").tobytes()
+    for i, body in enumerate(bodies.tolist()):
+        keys[body] = raw[i * _KEY_BYTES:(i + 1) * _KEY_BYTES]
+    return keys
 
 
 def group_keys(keys: NDArray[np.uint64], live: Mask) -> NDArray[np.int64]:

@@ -47,7 +47,7 @@ from .analysis import FrenchAnalyzer, fold
 from .commongrams import gram_fields, with_grams
 from .duplicates import COLUMN as DUPLICATE_COLUMN
 from .duplicates import column_type as duplicate_column
-from .duplicates import duplicate_key
+from .duplicates import duplicate_keys
 from .errors import BadArticle, IndexCorrupt, IndexLocked, IndexNotFound, IndexWriteError, NewsearchError
 from .whooshformat import (
     MappedStorage,
@@ -72,6 +72,9 @@ MERGE_FACTOR = 10
 """An incremental run merges segments of one size class once this many of them have piled up."""
 MERGE_MAX_DOCS = 1_000
 """An incremental run merges fewer documents than this (see :func:`merge_small_segments`)."""
+
+_KEY_BATCH = 64
+"""Changed articles queued before they are written, so that their duplicate keys are computed together."""
 
 _PAUSE = os.environ.get("NEWSEARCH_TEST_PAUSE", "")
 _PAUSE_DEADLINE = 600.0
@@ -238,13 +241,13 @@ def _check_text(name: str, text: str) -> None:
 
 
 def _document(article: Article, key: str, fingerprint: str, signature: str,
-              duplicates: bool = True) -> dict[str, object]:
+              dupkeys: bytes = b"") -> dict[str, object]:
     """The fields of one article's document. ``key`` and ``state`` keep a file
     name's undecodable bytes (surrogates) exactly, so the next run recognises
     the file; the fields shown to users get a printable form of them.
-    ``duplicates``: whether the schema has the duplicate keys' column (an
-    index built before it has not). Raises ValueError for text that cannot be
-    indexed."""
+    ``dupkeys``: the body's duplicate keys (:func:`~searchengine.duplicates.duplicate_keys`),
+    empty for none or where the schema has no column for them (an index built
+    before it). Raises ValueError for text that cannot be indexed."""
     for name in ("title", "lede", "body", "source", "url", "author"):
         _check_text(name, getattr(article, name))
     state = "\x1f".join((key, fingerprint, signature)).encode("utf-8", "surrogatepass")
@@ -265,7 +268,6 @@ def _document(article: Article, key: str, fingerprint: str, signature: str,
             doc[name] = value
     if article.source:
         doc["source_id"] = fold(article.source)
-    dupkeys = duplicate_key(article.body) if duplicates else b""
     if dupkeys:
         doc[DUPLICATE_COLUMN] = dupkeys
     return doc
@@ -532,36 +534,59 @@ def _write_changes(
     articles_seen = 0
     written = 0
 
+    queued: list[tuple[Article, str, str, str, tuple[str, str] | None]] = []
+    """Changed articles of the current file not yet written: their duplicate
+    keys are computed together. All are written before the file's last
+    article is stored (its signature is given only if every other article of
+    the file was written), and that one before the file's removed articles
+    are deleted (only if all of it was)."""
+
     def store(article: Article, key: str, signature: str) -> None:
-        """Write what changed; ``signature`` is the file's for its last article only.
-        An article that cannot be written costs itself only (the index keeps what
-        it had of it); a failure of the writer or the disk ends the run."""
-        nonlocal written
+        """Queue what changed; ``signature`` is the file's for its last article only."""
         before = known.get(key)
         try:
             fingerprint = article.fingerprint
-            if before is not None and before[0] == fingerprint and not (signature and before[1] != signature):
-                report.unchanged += 1
-                return
-            document = _document(article, key, fingerprint, signature, duplicates)
-            writer.add_document(**with_grams(getattr(writer, "schema", None), document))
         except (OSError, IndexingError, MemoryError):
             raise
-        except Exception as exc:  # noqa: BLE001 - whatever Whoosh's fields make of one article's values
+        except Exception as exc:  # noqa: BLE001 - as in write_queued
             where = f"article {_printable(article.id)!r}: " if article.record else ""
             problem(BadArticle(_printable(article.path), f"{where}cannot be indexed: {exc}"))
             return
-        if before is None:
-            report.added += 1
-        else:
-            if before[0] == fingerprint:
-                report.unchanged += 1
+        if before is not None and before[0] == fingerprint and not (signature and before[1] != signature):
+            report.unchanged += 1
+            return
+        queued.append((article, key, fingerprint, signature, before))
+        if len(queued) >= _KEY_BATCH:
+            write_queued()
+
+    def write_queued() -> None:
+        """Write the queued articles in order. An article that cannot be written
+        costs itself only (the index keeps what it had of it); a failure of the
+        writer or the disk ends the run."""
+        nonlocal written
+        keys = duplicate_keys([article.body for article, *_ in queued]) if duplicates else [b""] * len(queued)
+        for (article, key, fingerprint, signature, before), dupkeys in zip(queued, keys, strict=True):
+            try:
+                writer.add_document(**with_grams(getattr(writer, "schema", None),
+                                                 _document(article, key, fingerprint, signature, dupkeys)))
+            except (OSError, IndexingError, MemoryError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - whatever Whoosh's fields make of one article's values
+                where = f"article {_printable(article.id)!r}: " if article.record else ""
+                problem(BadArticle(_printable(article.path), f"{where}cannot be indexed: {exc}"))
+                continue
+            if before is None:
+                report.added += 1
             else:
-                report.updated += 1
-            current.delete(writer, key)
-        written += 1
-        if _PAUSE:
-            _pause("added", written)
+                if before[0] == fingerprint:
+                    report.unchanged += 1
+                else:
+                    report.updated += 1
+                current.delete(writer, key)
+            written += 1
+            if _PAUSE:
+                _pause("added", written)
+        queued.clear()
 
     for done, file in enumerate(files, 1):
         name = os.path.abspath(file)
@@ -587,11 +612,13 @@ def _write_changes(
                 if pending:
                     store(*pending, "")
                 pending = article, key
+            write_queued()
             if pending:
                 # The file's signature goes with its last article only, so that a
                 # changed file rewrites only its changed articles. A file with
                 # problems gets none: the next run reads it again and reports them.
                 store(*pending, signature if report.failed == failures else "")
+                write_queued()
             if report.failed == failures:
                 for key in old_keys - seen:
                     current.delete(writer, key)

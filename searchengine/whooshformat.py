@@ -48,6 +48,7 @@ protects an index from a killed process, not from a power cut.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import mmap
 import os
@@ -86,9 +87,10 @@ from whoosh.filedb.filestore import FileStorage, RamStorage, Storage
 from whoosh.filedb.structfile import StructFile
 from whoosh.index import _CURRENT_TOC_VERSION, TOC, FileIndex, clean_files
 from whoosh.reading import IndexReader, TermNotFound
-from whoosh.system import IS_LITTLE, pack_int, pack_ushort
+from whoosh.system import IS_LITTLE, pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from . import scorelists
 from .errors import IndexCorrupt, IndexNotFound, UnknownIndexFormat
 from .scorelists import EXT as SCORE_LISTS_EXT
 from .scorelists import ScoreLists, ScoreListWriter
@@ -448,6 +450,39 @@ FlatPostings = list[int | float | bytes]
 an int, a float (or an int) and bytes (``b""`` for none) for each posting."""
 
 
+class _TermTable:
+    """Adds a field's entries to the segment's term table (the W3 field
+    writer's ``OrderedHashWriter``) exactly as ``OrderedHashWriter.add``
+    does, but keeps the file position itself: Whoosh asks the file for it
+    twice per term, a system call each, and hashes each key through a hex
+    string."""
+
+    def __init__(self, tindex: Any) -> None:
+        self.tindex = tindex
+        self.dbfile = tindex.dbfile
+        self.position: int = tindex.dbfile.tell()
+        self.md5 = tindex.hashtype == 0
+        """Whoosh's default hash (MD5's last 32 bits), computed here from the digest."""
+
+    def add(self, key: bytes, value: bytes) -> None:
+        tindex = self.tindex
+        if key <= tindex.lastkey:
+            raise ValueError(f"Keys must increase: {tindex.lastkey!r}..{key!r}")
+        position = self.position
+        tindex.index.append(position)
+        self.dbfile.write(_KEY_VALUE_LENGTHS.pack(len(key), len(value)) + key + value)
+        self.position = position + _KEY_VALUE_LENGTHS.size + len(key) + len(value)
+        hashed = (int.from_bytes(hashlib.md5(key, usedforsecurity=False).digest()[12:], "big") if self.md5
+                  else tindex.hashfn(key))
+        tindex.buckets[hashed & 255].append((hashed, position))
+        tindex.lastkey = key
+
+
+_KEY_VALUE_LENGTHS = struct.Struct("!ii")
+"""``filetables._lengths``: a term table entry's key and value lengths."""
+_TERM_INFO = W3TermInfo._struct
+
+
 class PostingListWriter:
     """Writes a field's posting lists a term at a time, in the layout of the W3
     codec of whoosh-reloaded 2.7 (``W3PostingsWriter._write_block`` and
@@ -458,6 +493,11 @@ class PostingListWriter:
     with ``_BLOCK_PICKLE``, and those under ``_COMPRESS_MIN_BYTES`` are stored
     uncompressed (each block says whether it is), which saves a zlib call for
     most terms and makes the index no larger.
+
+    Most terms are in a few documents, so a list of one block (up to 128
+    postings) takes a path of its own with the same bytes, and the term's
+    entry (``W3TermInfo.to_bytes``) is packed here rather than through an
+    object.
     """
 
     def __init__(self, fieldwriter: W3FieldWriter, fieldname: str, fieldobj: wfields.FieldType,
@@ -468,9 +508,12 @@ class PostingListWriter:
         self.level = fieldwriter._codec._compression
         self.blocksize = fieldwriter._codec._blocklimit
         self.fixedsize = fieldobj.format.fixed_value_size()
+        self.variable = self.fixedsize is None or self.fixedsize < 0
+        """Whether values are pickled as a tuple (as ``Positions``' are), not joined."""
         self.postfile = fieldwriter._postfile
         self.offset = self.postfile.tell()
         self.prefix = pack_ushort(fieldwriter._fieldid)
+        self.terms = _TermTable(fieldwriter._tindex)
         self.lengths = lengths
         """Each document's length in this field, as the byte the index stores (None if unscored)."""
         self.scores = scores if lengths is not None else None
@@ -478,8 +521,62 @@ class PostingListWriter:
         self.quantised = (np.array(_QUANTISED, dtype=np.float64)[np.array(lengths, dtype=np.intp)]
                           if self.scores is not None and lengths else np.zeros(0))
 
+    def _values(self, values: list[bytes]) -> tuple[bytes, ...] | bytes | None:
+        """A block's values as ``W3PostingsWriter._write_block`` pickles them."""
+        if self.variable:
+            return tuple(values)
+        return b"".join(values) if self.fixedsize else None
+
     def write(self, tbytes: bytes, postings: FlatPostings) -> None:
         """One term's flat posting list, in document order."""
+        count = len(postings) // 3
+        if count > self.blocksize or self.scores is not None and count >= scorelists.MIN_POSTINGS:
+            self._write_blocks(tbytes, postings)
+            return
+        ids = cast("list[int]", postings[0::3])
+        chunk = array("f", cast("list[float]", postings[1::3]))
+        values = cast("list[bytes]", postings[2::3])
+        if not all(values):  # as add_posting, which keeps only non-empty values
+            values = [value for value in values if value]
+        lengths = self.lengths
+        low = high = 0
+        if lengths is not None:
+            if count == 1:
+                low = high = lengths[ids[0]]
+            else:
+                known = list(map(lengths.__getitem__, ids))
+                if 0 in known:
+                    known = [length for length in known if length]
+                if known:
+                    low = min(known)
+                    high = max(known)
+        blockmax = max(max(chunk), 0)
+        mini_weights: tuple[float, ...] | float | None
+        if chunk.count(1.0) == count:
+            mini_weights = None
+        elif chunk.count(chunk[0]) == count:
+            mini_weights = chunk[0]
+        else:
+            mini_weights = tuple(chunk)
+        data = pickle.dumps((tuple(map(sub, ids, chain((0,), ids))) if count > 1 else (ids[0],), mini_weights,
+                             self._values(values)), _BLOCK_PICKLE)
+        comp = self.level if len(data) >= _COMPRESS_MIN_BYTES else 0
+        if comp:
+            data = zlib.compress(data, comp)
+        info = pickle.dumps((count, ids[-1], blockmax, comp, low, high), 2)
+        blob = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-(len(info) + len(data))), info, data))
+        self.postfile.write(blob)
+        self._add_term(tbytes, 0.0 + sum(chunk), count, low, high, max(0, blockmax), ids[0], ids[-1], len(blob))
+
+    def _add_term(self, tbytes: bytes, weight: float, count: int, minlength: int, maxlength: int,
+                  maxweight: float, first: int, last: int, size: int) -> None:
+        """The term's entry, as ``W3TermInfo.to_bytes`` packs it (lengths as bytes), then its list's extent."""
+        entry = _TERM_INFO.pack(False, weight, count, minlength, maxlength, maxweight, first, last)
+        self.terms.add(self.prefix + tbytes, entry + pack_long(self.offset) + pack_int(size))
+        self.offset += size
+
+    def _write_blocks(self, tbytes: bytes, postings: FlatPostings) -> None:
+        """A list of several blocks (and any list long enough for a score list)."""
         docs = array("I", cast("list[int]", postings[0::3]))
         weights = array("f", cast("list[float]", postings[1::3]))
         values = cast("list[bytes]", postings[2::3])
@@ -521,12 +618,8 @@ class PostingListWriter:
                 mini_weights = chunk[0]
             else:
                 mini_weights = tuple(chunk)
-            mini_values: tuple[bytes, ...] | bytes | None
-            if self.fixedsize is None or self.fixedsize < 0:
-                mini_values = tuple(values[begin:end])
-            else:
-                mini_values = b"".join(values[begin:end]) if self.fixedsize else None
-            data = pickle.dumps((tuple(map(sub, ids, chain((0,), ids))), mini_weights, mini_values), _BLOCK_PICKLE)
+            data = pickle.dumps((tuple(map(sub, ids, chain((0,), ids))), mini_weights,
+                                 self._values(values[begin:end])), _BLOCK_PICKLE)
             comp = self.level if len(data) >= _COMPRESS_MIN_BYTES else 0
             if comp:
                 data = zlib.compress(data, comp)
@@ -535,11 +628,7 @@ class PostingListWriter:
             parts += (pack_int(blocklength if end < count else -blocklength), info, data)
         blob = b"".join(parts)
         self.postfile.write(blob)
-        terminfo = W3TermInfo(weight, count, byte_to_length(minlength) if minlength else None,
-                              byte_to_length(maxlength), maxweight, docs[0], docs[-1])
-        terminfo.set_extent(self.offset, len(blob))
-        self.offset += len(blob)
-        self.fieldwriter._tindex.add(self.prefix + tbytes, terminfo.to_bytes())
+        self._add_term(tbytes, weight, count, minlength, maxlength, maxweight, docs[0], docs[-1], len(blob))
         if self.scores is not None:
             self.scores.add(self.fieldname, tbytes, docs, weights, self.quantised)
 

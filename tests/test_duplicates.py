@@ -5,6 +5,7 @@ collapsed ranking, and similar articles that are not the article again."""
 import asyncio
 import json
 import random
+import zlib
 
 import httpx
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 
 from searchengine import SearchEngine
 from searchengine.cli import cli
-from searchengine.duplicates import BANDS, duplicate_key, group_keys
+from searchengine.duplicates import BANDS, MAX_BYTES, duplicate_key, duplicate_keys, group_keys
 from searchengine.server import create_app
 
 from .conftest import ids
@@ -77,6 +78,22 @@ def test_a_copy_has_the_same_key_an_update_shares_a_band_a_short_body_has_none()
     assert (keys[0] == keys[1]).any() and not (keys[0] == keys[1]).all()
     assert not (keys[0] == keys[2]).any()
     assert duplicate_key("Un policier a été tué à Rambouillet.") == b""
+
+
+def test_keys_computed_together_are_each_bodys_own_key():
+    """Indexing computes the keys of many bodies in one array pass: each must be
+    the key the body gets alone, whatever its neighbours (short, empty, past
+    MAX_BYTES, with control characters), and the key the index always had."""
+    rnd = random.Random(7)
+    words = ["Le", "policier", "été", "tué", "\t", "\x00", "ﬁn", "😀", "Rambouillet.", "à", "\n"]
+    bodies = [STORY, UPDATE, OTHER, "", "court", "x" * (MAX_BYTES + 10), (STORY + " ") * 400]
+    bodies += [" ".join(rnd.choice(words) for _ in range(rnd.randrange(0, 60))) for _ in range(300)]
+    rnd.shuffle(bodies)
+    together = duplicate_keys(bodies)
+    assert together == [duplicate_keys([body])[0] for body in bodies]
+    assert sum(map(bool, together)) > 100
+    # The keys of d5e35ec's one-body-at-a-time code, where the keys were introduced.
+    assert zlib.crc32(b"".join(duplicate_keys([STORY, UPDATE, OTHER, (STORY + " ") * 400]))) == 1385500415
 
 
 def test_groups_join_through_shared_bands_and_leave_deleted_articles_out():
