@@ -1,128 +1,80 @@
 """newsearch on an OpenSearch cluster: the same engine, with the index in another home.
 
-Analysis stays in Python. Each article's title, lede and body are analysed
-by the index's :class:`~searchengine.analysis.FrenchAnalyzer` and sent as
-their terms, separated by spaces, to fields with OpenSearch's prebuilt
-``whitespace`` analyser, so the cluster indexes exactly the terms the local
-index holds (README, *An OpenSearch cluster*). The terms of a field are sent
-as two values: the words in order, whose positions are the local ones (so
-phrases match as they do locally), then the joined forms of hyphenated words
-(``nordcoreen``), which locally share the position of the word's last part
-and here stand after the text, where no phrase reaches them.
-
-A query goes down the local path: ``queries`` → ``names`` → ``plan`` over a
-:class:`ClusterVocabulary`; the plan becomes one OpenSearch query whose every
-clause (a word in a field, a phrase) is named, so each hit comes back with
-each clause's BM25. OpenSearch 2.19 has no query that adds a word's field
-frequencies before they saturate (BM25F) and the cluster runs no scripts, so
-the word's frequency in each field is recovered from its BM25 (a whole number,
-so exactly), and Python computes BM25F, coverage, tiers and keys as
-``ranking`` does, reranks the best ten with ``ranking._rerank`` and builds
-hits with ``results.build_results``. OpenSearch orders hits by each field's
-BM25 summed, which bounds BM25F from above: the window of hits grows until
-the best ones by the exact keys are certainly in it.
+:class:`ClusterHome` is what the engine calls; it reads, checks and writes the index through one
+module per concern: ``clusterclient`` (the client), ``clusterlayout`` (the index's mapping and the
+terms each field sends), ``clusterquery`` (a plan as OpenSearch queries whose scores bound the local
+ones, the vocabulary planning reads, the window of hits and its order), ``clusterwrite`` (the bulk
+writer, the writers' lock, orphan indices), ``clusterafter`` (duplicate groups and glued words after
+each run) and ``clustercheck`` (``info --check``).
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import math
 import os
 import re
-import socket
-import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from functools import partial
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .analysis import FrenchAnalyzer
-from .duplicates import BANDS, DuplicateGroups, duplicate_key
-from .errors import (
-    ArticleNotFound,
-    BadArticle,
-    ClusterError,
-    ClusterIndexCorrupt,
-    ClusterIndexLocked,
-    ClusterIndexNotFound,
-    NewsearchError,
+from .clusterafter import glued_words, regroup
+from .clustercheck import ClusterCheck, check_index
+from .clusterclient import Client
+from .clusterlayout import DUPKEYS, FORMAT, GROUP, cluster_terms, cut, decode_state, mapping
+from .clusterquery import (
+    BOUND_SLACK,
+    AfterRun,
+    ClusterRanking,
+    ClusterVocabulary,
+    GluedSource,
+    HeadArrays,
+    Stats,
+    Window,
+    collapsed,
+    hit_keys,
+    needed_position,
+    settled,
+    window_order,
+    window_query,
 )
+from .clusterwrite import LOCKS_INDEX, BulkWriter, Lock, orphans, planned_groups
+from .errors import ArticleNotFound, BadArticle, ClusterError, ClusterIndexNotFound
 from .facets import Facet, Facets
-from .glued import _FULL_PASS_SHARE, MAX_GLUED_DF, MIN_HEAD, Glued, GluedWords, find_glued
-from .plan import MAX_PREFIX_TERMS, QueryPlan, Terms, plan_query, plan_similar, typo_count
+from .glued import _FULL_PASS_SHARE
+from .plan import QueryPlan, plan_query, plan_similar
 from .queries import FIELDS, ParsedQuery
 from .ranking import Filters, Ranked, Ranking, RankingSettings, _key, _rerank
 from .results import ArticleView, SearchResults, article_view, build_results
-from .scoring import bm25_idf
 from .snippets import ArticleText, Highlighter
-from .whooshformat import byte_to_length, quantised_length
 
 if TYPE_CHECKING:
-    from numpy.typing import NDArray
     from opensearchpy import OpenSearch
 
     from .indexing import IndexReport, Progress
     from .names import NameTable
-    from .scoring import DocIds, Floats
 
 __all__ = ["ClusterCheck", "ClusterHome", "ClusterVocabulary", "cluster_terms", "parse_urls"]
 
 SHARDS = 2
 REPLICAS = 1
-MAX_TERM_CHARS = 255
-"""OpenSearch's ``whitespace`` analyser cuts longer tokens in pieces: longer terms are sent cut here."""
-CLAUSE_RESERVE = 224
-"""Clauses of a query kept for its other words when its prefixes are given theirs: each word of a
-prefix is one scoring clause per field, and OpenSearch refuses a query of more clauses than its
-``indices.query.bool.max_clause_count`` (1,024 by default), see :meth:`ClusterVocabulary.expand_prefix`."""
-DEFAULT_CLAUSE_LIMIT = 1024
 WINDOW_MARGIN = 50
 """Hits fetched past the page (and the reranked head) at first; see :meth:`ClusterHome._window`."""
 MAX_WINDOW = 5_000
 """The window stops growing here: past it, OpenSearch's order is taken as it is."""
-BOUND_SLACK = 1.0001
-"""OpenSearch's relevance of a hit is at or above the exact one (see :func:`_part`) but for rounding:
-Lucene scores in float32, which this factor covers."""
-BATCH_ACTIONS = 500
-BATCH_BYTES = 8_000_000
-RETRY_SECONDS = 300.0
-"""How long a bulk batch is retried while the cluster answers 429 (busy) or 5xx (a node lost)."""
 MAX_RESULT_WINDOW = 1_000_000
 MAX_MEMBERS = 10_000
 """Matching copies fetched to list under the hits that fold them."""
 _MEMBERS_PATH = ",".join(["_shards", "aggregations.folded", *(f"hits.hits.{k}" for k in (
     "_id", "_index", "_score", "fields", "matched_queries"))])
 """The members query's answer without its buckets, which only their count and sum are needed of."""
-DUPKEYS = "dupkeys"
-"""Each article's duplicate keys (``duplicates.duplicate_key``, as signed 64-bit numbers), in its
-source only: read back by the after-run step alone. An index made before them has no such field."""
-GROUP = "dup_group"
-"""The group of an article that has duplicates (the ``_id`` of its first-written member), absent
-for the others: what queries fold by, count by and filter on."""
 MAX_GROUP_BUCKETS = 60_000
 """Groups counted per query to tell how many matching articles fold (OpenSearch's search.max_buckets
 is 65,535): a query matching more groups than this counts the first ones only."""
-_FORMAT = 1
-"""The layout of the cluster index (mappings, fields); an index of another layout is refused."""
-LOCKS_INDEX = "newsearch-locks"
-"""The side index holding each index name's writer lock (a document named after the index)."""
-LEASE_SECONDS = 60.0
-"""How long a lock outlives its last renewal. A killed run keeps the next one out this long; a live
-run must fail to renew it for this long (six renewals in a row, each tried for up to 10 s and again
-by the client on another node) before another may take it over. A minute covers a cluster manager's
-failover and a long garbage collection on either side, and is what a user with a killed run waits
-(with ``--wait 60``) at most."""
-RENEW_SECONDS = 10.0
-"""How often the running writer renews its lease."""
-LOCK_POLL_SECONDS = 0.5
-"""How often a run waiting for the lock (``--wait``) asks again."""
 
 
 def parse_urls(urls: str | Sequence[str]) -> tuple[str, ...]:
@@ -137,1091 +89,9 @@ def parse_urls(urls: str | Sequence[str]) -> tuple[str, ...]:
     return found
 
 
-def _cut(term: str) -> str:
-    return term if len(term) <= MAX_TERM_CHARS else term[:MAX_TERM_CHARS]
+def _after_of(vocabulary: ClusterVocabulary) -> AfterRun:
+    return vocabulary.glued.after if vocabulary.glued is not None else AfterRun()
 
-
-def cluster_terms(analyzer: FrenchAnalyzer, text: str) -> list[str]:
-    """What a text field sends to the cluster: the terms at their positions, then the joined
-    forms of hyphenated words (sharing a position locally), each a string of terms."""
-    words: list[str] = []
-    joined: list[str] = []
-    last = -1
-    for term, _, _, pos in analyzer.analyse(text):
-        (joined if pos == last else words).append(_cut(term))
-        last = pos
-    values = [" ".join(words)]
-    if joined:
-        values.append(" ".join(joined))
-    return values
-
-
-def _mapping() -> dict[str, Any]:
-    text = {"type": "text", "analyzer": "whitespace", "position_increment_gap": 100}
-    return {
-        "dynamic": "strict",
-        "_meta": {"newsearch": {"format": _FORMAT}},
-        "properties": {
-            "key": {"type": "keyword"},
-            "state": {"type": "binary"},
-            "seq": {"type": "long"},
-            "id": {"type": "keyword"},
-            "path": {"type": "keyword", "index": False},
-            "date": {"type": "date", "format": "strict_date"},
-            "source_id": {"type": "keyword"},
-            **{f"{name}_terms": dict(text) for name in FIELDS},
-            **{f"{name}_length": {"type": "integer"} for name in FIELDS},
-            "vocab": {"type": "keyword", "index": False, "doc_values": True},
-            "article": {"type": "object", "enabled": False},
-            DUPKEYS: {"type": "long", "index": False, "doc_values": False},
-            GROUP: {"type": "keyword"},
-        },
-    }
-
-
-def _exception_reason(exc: Exception) -> str:
-    from opensearchpy.exceptions import ConnectionError as OSConnectionError
-    from opensearchpy.exceptions import TransportError
-
-    if isinstance(exc, OSConnectionError):
-        return "cannot connect (is the cluster running?)"
-    if isinstance(exc, TransportError):
-        info = exc.info if isinstance(exc.info, dict) else {}
-        error = info.get("error")
-        if isinstance(error, dict):
-            cause = error.get("root_cause") or [error]
-            first = cause[0] if isinstance(cause, list) and cause else error
-            return f"{exc.status_code} {first.get('type', '')}: {first.get('reason', '')}".strip()
-        return f"{exc.status_code} {exc.error}"
-    return f"{type(exc).__name__}: {exc}"
-
-
-class _Client:
-    """The cluster's client: every call's failure becomes one :class:`ClusterError` line."""
-
-    def __init__(self, urls: tuple[str, ...]) -> None:
-        try:
-            from opensearchpy import OpenSearch
-        except ImportError as exc:
-            raise NewsearchError(
-                "the OpenSearch home needs the package opensearch-py: pip install 'newsearch[opensearch]'") from exc
-        self.urls = ",".join(urls)
-        # Failover: a node that fails a request is marked dead and the request goes to the next one.
-        self.os: OpenSearch = OpenSearch(list(urls), max_retries=3, retry_on_timeout=True,
-                                         retry_on_status=(502, 503, 504), timeout=60)
-        self._clause_limit: int | None = None
-
-    def clause_limit(self) -> int:
-        """How many clauses the cluster takes in one query, read once: the smallest of each node's own
-        ``indices.query.bool.max_clause_count`` and the cluster's dynamic one (since OpenSearch 2.16 it
-        can be changed live, but a node's running search threads may keep the value they started with)."""
-        if self._clause_limit is None:
-            name = "indices.query.bool.max_clause_count"
-            nodes = self.call(lambda c: c.nodes.info(metric="settings", params={"flat_settings": "true"}))
-            limits = [int(node.get("settings", {}).get(name, DEFAULT_CLAUSE_LIMIT))
-                      for node in nodes.get("nodes", {}).values()]
-            live = self.call(lambda c: c.cluster.get_settings(params={"flat_settings": "true"}))
-            limits += [int(live[scope][name]) for scope in ("persistent", "transient") if name in live.get(scope, {})]
-            self._clause_limit = min(limits, default=DEFAULT_CLAUSE_LIMIT)
-        return self._clause_limit
-
-    def call(self, what: Callable[[OpenSearch], Any]) -> Any:
-        from opensearchpy.exceptions import ImproperlyConfigured, OpenSearchException
-
-        try:
-            return what(self.os)
-        except (OpenSearchException, ImproperlyConfigured) as exc:
-            raise ClusterError(self.urls, _exception_reason(exc)) from exc
-
-    def search(self, index: str, body: dict[str, Any], **params: Any) -> dict[str, Any]:
-        """A search that answers from every shard, or fails: a red cluster is an error, never fewer hits."""
-        found: dict[str, Any] = self.call(lambda c: c.search(
-            index=index, body=body, params={"allow_partial_search_results": "false", **params}))
-        shards = found.get("_shards", {})
-        if shards.get("failed"):
-            raise ClusterError(self.urls, f"{shards['failed']} of {shards.get('total')} shards failed to answer")
-        return found
-
-
-@dataclass(frozen=True)
-class _Stats:
-    """The collection's statistics that BM25 reads: articles, and per field the sum of the lengths
-    and how many articles have it (OpenSearch's ``docCount``)."""
-
-    size: int
-    total: Mapping[str, int]
-    holding: Mapping[str, int]
-    longest: Mapping[str, int]
-
-    def lucene_norm(self, name: str, length: int, b: float) -> float:
-        """BM25's length normalisation as OpenSearch computes it (its quantised length, its average)."""
-        average = self.total[name] / max(1, self.holding[name])
-        return (1 - b) + b * _LUCENE_LENGTH[_int_to_byte4(length)] / average
-
-    def whoosh_norm(self, name: str, length: int, b: float) -> float:
-        """The same as the local index computes it (``scoring.IndexArrays._norm``)."""
-        average = self.total[name] / max(1, self.size) or 1.0
-        return (1 - b) + b * float(np.float32(quantised_length(length))) / average
-
-    def norms(self, name: str, b: float) -> tuple[Floats, Floats]:
-        """The local and OpenSearch's length normalisations of ``name`` at every length where either
-        changes (both are steps of the length), from 1 to the longest held."""
-        starts = _STEP_STARTS[(_STEP_STARTS >= 1) & (_STEP_STARTS <= max(1, self.longest.get(name, 0)))]
-        local_average = self.total[name] / max(1, self.size) or 1.0
-        local = (1 - b) + b * _WHOOSH_ARRAY[np.searchsorted(_WHOOSH_ARRAY, np.minimum(starts, _WHOOSH_ARRAY[-1]))] \
-            / local_average
-        lucene = (1 - b) + b * _LUCENE_ARRAY[_byte4_array(starts)] / (self.total[name] / max(1, self.holding[name]))
-        return local.astype(np.float64), lucene.astype(np.float64)
-
-
-def _int_to_byte4(value: int) -> int:
-    """Lucene's ``SmallFloat.intToByte4``: how OpenSearch stores a field's length in one byte."""
-    if value < _FREE_VALUES:
-        return value
-    rest = value - _FREE_VALUES
-    bits = rest.bit_length()
-    if bits < 4:
-        return _FREE_VALUES + rest
-    shift = bits - 4
-    return _FREE_VALUES + (((rest >> shift) & 0x07) | ((shift + 1) << 3))
-
-
-def _byte4_to_int(byte: int) -> int:
-    if byte < _FREE_VALUES:
-        return byte
-    code = byte - _FREE_VALUES
-    bits, shift = code & 0x07, (code >> 3) - 1
-    return _FREE_VALUES + (bits if shift == -1 else (bits | 0x08) << shift)
-
-
-def _byte4_array(values: NDArray[np.int64]) -> NDArray[np.int64]:
-    return np.array([_int_to_byte4(int(v)) for v in values.tolist()], dtype=np.int64)
-
-
-_FREE_VALUES = 24
-_LUCENE_LENGTH = [_byte4_to_int(b) for b in range(256)]
-_LUCENE_ARRAY = np.array(_LUCENE_LENGTH, dtype=np.float64)
-_WHOOSH_ARRAY = np.array(sorted({byte_to_length(b) for b in range(1, 256)}), dtype=np.int64)
-"""Every length the local index stores, ascending (lengths past the last are stored as it)."""
-_STEP_STARTS = np.array(sorted({0, *(_WHOOSH_ARRAY + 1).tolist(), *_LUCENE_LENGTH}), dtype=np.int64)
-"""Where the local or OpenSearch's stored length changes."""
-
-
-class ClusterVocabulary:
-    """What planning reads of the index (``plan.Vocabulary``), asked of the cluster in batches and
-    kept for one query: document frequencies by a ``filters`` aggregation, close spellings by the term
-    suggester, words under a prefix by a ``terms`` aggregation over each article's distinct terms."""
-
-    def __init__(self, client: _Client, index: str, stats: _Stats) -> None:
-        self.client = client
-        self.index = index
-        self.stats = stats
-        self._size = stats.size
-        self._df: dict[tuple[str, str], int] = {}
-        self._within: dict[tuple[str, int], dict[str, set[str]]] = {}
-        self.glued: _GluedSource | None = None
-        """The index's glued words, which planning reads (``glued.GluedPlan``)."""
-        self._norms: dict[tuple[str, float], tuple[Floats, Floats]] = {}
-        self._under: dict[str, list[str]] = {}
-        self.preference = uuid.uuid4().hex
-        """Sends every search of the query to the same copies of the shards."""
-        self.clauses: dict[tuple[Terms, RankingSettings], list[_Clause]] = {}
-        """Each part's clauses as :func:`_clauses` boosts them, for this query."""
-        self.prefixes = 1
-        """How many prefixes the query holds, which share its clauses (see :meth:`expand_prefix`)."""
-
-    @property
-    def size(self) -> int:
-        return self._size
-
-    def norms(self, name: str, b: float) -> tuple[Floats, Floats]:
-        """:meth:`_Stats.norms`, computed once a query."""
-        if (name, b) not in self._norms:
-            self._norms[name, b] = self.stats.norms(name, b)
-        return self._norms[name, b]
-
-    def prefetch(self, terms: Iterable[str]) -> None:
-        """The document frequency of each term in each field, in one request."""
-        wanted = sorted({(f, _cut(t)) for t in terms for f in FIELDS} - set(self._df))
-        for start in range(0, len(wanted), 900):
-            batch = wanted[start:start + 900]
-            filters = {str(n): {"term": {f"{f}_terms": t}} for n, (f, t) in enumerate(batch)}
-            found = self.client.search(self.index, {"size": 0, "track_total_hits": False,
-                                                    "aggs": {"df": {"filters": {"filters": filters}}}})
-            buckets = found["aggregations"]["df"]["buckets"]
-            for n, pair in enumerate(batch):
-                self._df[pair] = int(buckets[str(n)]["doc_count"])
-
-    def doc_frequency(self, fieldname: str, term: str) -> int:
-        key = (fieldname, _cut(term))
-        if key not in self._df:
-            self.prefetch([term])
-        return self._df[key]
-
-    def terms_within(self, fieldname: str, term: str, distance: int) -> Iterable[str]:
-        """Words within ``distance`` edits of ``term`` (first letter kept, as locally): the term
-        suggester's candidates, checked by their typo count (a swap of neighbours is one, as locally)."""
-        key = (term, distance)
-        if key not in self._within:
-            suggest = {f: {"text": term, "term": {
-                "field": f"{f}_terms", "suggest_mode": "always", "max_edits": distance, "prefix_length": 1,
-                "size": 100, "min_word_length": 1, "max_term_freq": 0.99, "max_inspections": 20,
-                "string_distance": "damerau_levenshtein"}} for f in FIELDS}
-            found = self.client.search(self.index, {"size": 0, "suggest": suggest})["suggest"]
-            by_field = {f: {o["text"] for entry in found[f] for o in entry["options"]
-                            if typo_count(o["text"], term) <= distance} for f in FIELDS}
-            self._within[key] = by_field
-            self.prefetch(t for words in by_field.values() for t in words)
-        return sorted(self._within[key][fieldname])
-
-    def prefix_words(self) -> int:
-        """How many words a prefix may stand for: as locally (``plan.MAX_PREFIX_TERMS``), but the
-        query's prefixes share what the cluster's clause limit leaves, a clause per word and field."""
-        free = self.client.clause_limit() - CLAUSE_RESERVE
-        return max(1, min(MAX_PREFIX_TERMS, free // (len(FIELDS) * max(1, self.prefixes))))
-
-    def expand_prefix(self, fieldname: str, prefix: str) -> Iterator[str]:
-        """The most frequent words under ``prefix`` in any field (the same for every field, asked once)."""
-        if prefix in self._under:
-            yield from self._under[prefix]
-            return
-        words = self.prefix_words()
-        body = {"size": 0, "aggs": {"words": {"terms": {
-            "field": "vocab", "include": "".join(ch if ch.isalnum() else "\\" + ch for ch in prefix) + ".*",
-            "size": words, "shard_size": 10 * words}}}}
-        found = self.client.search(self.index, body)["aggregations"]["words"]["buckets"]
-        self._under[prefix] = sorted(bucket["key"] for bucket in found)
-        yield from self._under[prefix]
-
-
-@dataclass(frozen=True)
-class _GluedSource:
-    """What the after-run step stored, whose glued words planning asks for (``glued.GluedFile``'s ``words``)."""
-
-    after: _AfterRun
-
-    def words(self) -> GluedWords:
-        return self.after.glued
-
-
-def _after_of(vocabulary: ClusterVocabulary) -> _AfterRun:
-    return vocabulary.glued.after if vocabulary.glued is not None else _AfterRun()
-
-
-@dataclass(frozen=True)
-class _AfterRun:
-    """What the after-run step stores in the index's ``_meta``: how many groups of duplicates it holds
-    (0: none, or an index made before duplicate keys), and its glued words."""
-
-    groups: int = 0
-    glued: GluedWords = field(default_factory=GluedWords)
-
-    @classmethod
-    def of(cls, meta: Mapping[str, Any]) -> _AfterRun:
-        table = meta.get("glued") or {}
-        return cls(int(meta.get("groups") or 0),
-                   GluedWords.of(Glued(term, int(split), str(head), str(tail))
-                                 for term, (split, head, tail) in table.items()))
-
-
-# --- queries ----------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class _Clause:
-    """How one term of a part is asked of the cluster: the boost of its clause in each field that holds
-    it, and the most its local score (BM25F, and the title's own) can be."""
-
-    boosts: dict[str, float]
-    cap: float
-
-
-def _clauses(part: Terms, settings: RankingSettings, vocabulary: ClusterVocabulary) -> list[_Clause]:
-    """Each term's clauses, boosted so that OpenSearch's score of the term bounds its local one from
-    above, and as tightly as a sum of fields allows.
-
-    Locally a term scores ``w·I·f(Σ B_f·x_f)`` with ``f(x) = x(k1+1)/(x+k1)``, ``x_f = tf_f/m_f`` its
-    frequency over the field's local length normalisation, ``I`` the local idf, plus ``a·w·I_t·f(x_title)``
-    for the title alone. OpenSearch scores a field ``boost·L_f·f(tf_f/n_f)``, with its own idf ``L_f`` and
-    normalisation ``n_f``. ``f`` is concave with ``f(0) = 0``, so ``f(Σ y) <= Σ f(y)``: a boost at least
-    ``w·(I·f(B_f·tf/m)  [+ a·I_t·f(tf/m)]) / (L_f·f(tf/n))`` for every frequency and length makes the
-    fields' sum an upper bound. Each ratio ``f(c·t)/f(d·t)`` is monotonic in ``t`` and tends to 1, so it is
-    at most the larger of 1 and its value at ``tf = 1``; ``m`` and ``n`` are steps of the length, checked
-    at each step up to the longest held (:meth:`_Stats.norms`). ``f`` never exceeds ``k1 + 1``, so
-    ``w·(k1+1)·(I + a·I_t)`` is another bound, and the cluster takes the smaller (``function_score`` with
-    ``boost_mode: min``). Fields where the term is absent get no clause."""
-    known = vocabulary.clauses.get((part, settings))
-    if known is not None:
-        return known
-    stats, k1, b = vocabulary.stats, settings.k1, settings.b
-
-    def f(x: Floats) -> Floats:
-        return x * (k1 + 1) / (x + k1)
-
-    fields = settings.boosts(part.fields)
-    alone = settings.title_alone if "title" in fields and not part.phrase else 0.0
-    found = []
-    for term in part.terms:
-        frequency = {name: vocabulary.doc_frequency(name, term) for name in fields}
-        idf = bm25_idf(stats.size, max(frequency.values(), default=0))
-        title = bm25_idf(stats.size, frequency["title"]) if alone else 0.0
-        boosts = {}
-        for name, boost in fields.items():
-            if not frequency[name]:
-                continue
-            local, lucene = vocabulary.norms(name, b)
-            asked = f(1 / lucene)
-            needed = idf * np.maximum(f(boost / local) / asked, 1.0)
-            if name == "title" and alone:
-                needed += alone * title * np.maximum(f(1 / local) / asked, 1.0)
-            boosts[name] = part.weight * float(np.max(needed)) / _lucene_idf(frequency[name], stats.holding[name])
-        found.append(_Clause(boosts, part.weight * (k1 + 1) * (idf + alone * title)))
-    vocabulary.clauses[part, settings] = found
-    return found
-
-
-def _part(part: Terms, settings: RankingSettings, vocabulary: ClusterVocabulary,
-          name: str | None = None) -> dict[str, Any]:
-    """One part of a plan as a scoring query whose score bounds the part's local score from above (see
-    :func:`_clauses`); a phrase only where its terms stand in a row in some field. With ``name``, each
-    term's clause in each field is named ``name.k.field`` and the phrase ``name.p``, so that each hit tells
-    what it matched and how much each clause scored (see :func:`_part_score`)."""
-    scoring = []
-    for k, (t, clause) in enumerate(zip(part.terms, _clauses(part, settings, vocabulary), strict=True)):
-        fields = []
-        for f, boost in clause.boosts.items():
-            term: dict[str, Any] = {"value": _cut(t), "boost": boost}
-            if name:
-                term["_name"] = f"{name}.{k}.{f}"
-            fields.append({"term": {f"{f}_terms": term}})
-        if fields:
-            scoring.append({"function_score": {"query": {"bool": {"should": fields}},
-                                               "functions": [{"weight": clause.cap}], "boost_mode": "min"}})
-    if not scoring:
-        return {"match_none": {}}
-    if not part.phrase:
-        return {"bool": {"should": scoring}}
-    where = _phrase(part)
-    if name:
-        where["bool"]["_name"] = f"{name}.p"
-    return {"bool": {"should": scoring, "filter": [where]}}
-
-
-def _phrase(part: Terms) -> dict[str, Any]:
-    phrase = " ".join(_cut(t) for t in part.terms)
-    return {"bool": {"should": [{"match_phrase": {f"{f}_terms": {"query": phrase}}} for f in part.fields]}}
-
-
-def _matching(part: Terms) -> dict[str, Any]:
-    """The articles a part matches, unscored: one ``terms`` clause a field (OpenSearch counts it as one
-    clause however many terms it holds), or the phrase."""
-    if part.phrase:
-        return _phrase(part)
-    terms = sorted({_cut(t) for t in part.terms})
-    if not terms:
-        return {"match_none": {}}
-    return {"bool": {"should": [{"terms": {f"{f}_terms": terms}} for f in part.fields]}}
-
-
-def _cap(part: Terms, settings: RankingSettings, vocabulary: ClusterVocabulary) -> float:
-    """The most a part can score locally."""
-    return sum(clause.cap for clause in _clauses(part, settings, vocabulary))
-
-
-def _part_score(part: Terms, name: str, matched: Mapping[str, float], lengths: Mapping[str, int],
-                stats: _Stats, vocabulary: ClusterVocabulary, settings: RankingSettings) -> float | None:
-    """A hit's score for one part as the local index computes it (BM25F, ``scoring.IndexArrays.bm25f``),
-    or None when it does not match the part.
-
-    OpenSearch's score of each term in each field is BM25 with its own statistics, times the boost
-    :func:`_clauses` gave it; from it, the field's length and the collection's statistics, the term's
-    frequency in the field is recovered exactly (it is a whole number), and the frequencies of the
-    fields are then combined as BM25F does.
-    """
-    if part.phrase and f"{name}.p" not in matched:
-        return None
-    boosts = settings.boosts(part.fields)
-    k1, b = settings.k1, settings.b
-    total = 0.0
-    found = False
-    alone = settings.title_alone if "title" in boosts and not part.phrase else 0.0
-    for k, (term, clause) in enumerate(zip(part.terms, _clauses(part, settings, vocabulary), strict=True)):
-        weighted = title = 0.0
-        for f, boost in boosts.items():
-            score = matched.get(f"{name}.{k}.{f}")
-            if score is None:
-                continue
-            found = True
-            # OpenSearch's BM25 is Lucene's legacy one, which keeps the factor k1 + 1.
-            weight = clause.boosts[f] * (k1 + 1) * _lucene_idf(vocabulary.doc_frequency(f, term), stats.holding[f])
-            tf = round(score * k1 * stats.lucene_norm(f, lengths[f], b) / max(weight - score, 1e-12)) \
-                if weight > 0 else 0
-            weighted += boost * tf / stats.whoosh_norm(f, lengths[f], b)
-            if f == "title":
-                title = tf / stats.whoosh_norm(f, lengths[f], b)
-        if weighted:
-            idf = bm25_idf(stats.size, max(vocabulary.doc_frequency(f, term) for f in part.fields))
-            total += part.weight * idf * weighted * (k1 + 1) / (weighted + k1)
-        if alone and title:
-            idf = bm25_idf(stats.size, vocabulary.doc_frequency("title", term))
-            total += alone * part.weight * idf * title * (k1 + 1) / (title + k1)
-    return total if found else None
-
-
-def _lucene_idf(df: int, holding: int) -> float:
-    return float(np.float32(np.log(1 + (holding - df + 0.5) / (df + 0.5))))
-
-
-def _any(parts: Iterable[dict[str, Any]], name: str | None = None) -> dict[str, Any]:
-    found = list(parts)
-    query: dict[str, Any] = {"bool": {"should": found}} if found else {"match_none": {}}
-    if name and found:
-        query["bool"]["_name"] = name
-    return query
-
-
-@dataclass(frozen=True)
-class _Window:
-    """The hits OpenSearch ordered first, each with what Python needs to order them exactly."""
-
-    total: int
-    complete: bool
-    """No hit past the window can be among those needed: every matching hit is in it, or every one
-    whose bound says it might be (see :meth:`ClusterHome._window`)."""
-    bound: list[float]
-    """OpenSearch's relevance of each hit, tier left out: above the exact one, but for rounding."""
-    ids: list[str]
-    index: list[str]
-    tier: list[int]
-    score: list[float]
-    seq: list[int]
-    date: list[str | None]
-    facets: Facets | None
-    resolution: float = 0.0
-    """How far a bound may be off for OpenSearch's float32 sum with the tier markers."""
-    tier_one: float = 1.0
-    """The most coverage can be in tier 1 (some of the query's groups, not all): its scores are at most
-    their bounds times this."""
-    group: list[str | None] = field(default_factory=list)
-    """Each hit's group of duplicates (None: it has none)."""
-
-    def add(self, hits: Sequence[Mapping[str, Any]], keys: Sequence[tuple[int, float]], tier_boost: float,
-            markers: Mapping[int, int]) -> None:
-        """Hits in OpenSearch's order, after those already in the window, with their exact keys."""
-        for h, (tier, score) in zip(hits, keys, strict=True):
-            self.bound.append(float(h["_score"] or 0.0) - tier_boost * markers.get(tier, 0))
-            self.ids.append(h["_id"])
-            self.index.append(h["_index"])
-            self.tier.append(tier)
-            self.score.append(score)
-            self.seq.append(int(h["fields"]["seq"][0]))
-            self.date.append((h["fields"].get("date") or [None])[0])
-            self.group.append((h["fields"].get(GROUP) or [None])[0])
-
-
-def _query(plan: QueryPlan, settings: RankingSettings, vocabulary: ClusterVocabulary, filters: Filters,
-           exclude: Sequence[str]) -> tuple[dict[str, Any], float]:
-    """The window's query, and the score each tier's marker adds: a power of two above any relevance,
-    so that OpenSearch orders by tier first and the relevance is read back without loss."""
-    groups = plan.groups
-    loose = [_any(_part(p, settings, vocabulary, f"{i}.{j}") for j, p in enumerate((*g.exact, *g.corrected)))
-             for i, g in enumerate(groups)]
-    scoring: dict[str, Any] = {"bool": {"should": loose, "minimum_should_match": 1}}
-    highest = sum(_cap(p, settings, vocabulary) for g in groups for p in (*g.exact, *g.corrected))
-    tier_boost = float(2.0 ** math.ceil(math.log2(2 * highest + 1)))
-    should: list[dict[str, Any]] = []
-    if plan.tiered and len(groups):
-        every_loose = {"bool": {"filter": [_any(_matching(p) for p in (*g.exact, *g.corrected)) for g in groups]}}
-        should.append({"constant_score": {"filter": every_loose, "boost": tier_boost}})
-        if all(g.exact for g in groups):
-            every_exact = {"bool": {"filter": [_any(_matching(p) for p in g.exact) for g in groups]}}
-            should.append({"constant_score": {"filter": every_exact, "boost": tier_boost}})
-    restrict: list[dict[str, Any]] = [_any(_matching(p) for p in (*g.exact, *g.corrected))
-                                      for g in groups if g.required]
-    if filters.since is not None or filters.until is not None:
-        bounds = {}
-        if filters.since is not None:
-            bounds["gte"] = filters.since.date().isoformat()
-        if filters.until is not None:
-            bounds["lte"] = filters.until.date().isoformat()
-        restrict.append({"range": {"date": bounds}})
-    from .analysis import fold
-
-    for sources in (filters.sources, tuple(fold(s) for s in plan.sources)):
-        if sources:
-            restrict.append({"terms": {"source_id": list(sources)}})
-    excluded: list[dict[str, Any]] = [_matching(p) for p in plan.excluded]
-    if exclude:
-        excluded.append({"ids": {"values": list(exclude)}})
-    return {"bool": {"must": [scoring], "should": should, "filter": restrict, "must_not": excluded}}, tier_boost
-
-
-def _keys(plan: QueryPlan, settings: RankingSettings, matched: Mapping[str, float], lengths: Mapping[str, int],
-          vocabulary: ClusterVocabulary) -> tuple[int, float]:
-    """A hit's tier and score, from its named clauses' scores, as ``ranking._first_pass`` computes them."""
-    whole = covered = raw = 0.0
-    every_exact = every_loose = True
-    some = False
-    for i, group in enumerate(plan.groups):
-        whole += group.weight
-        exact = loose = False
-        for j, part in enumerate((*group.exact, *group.corrected)):
-            score = _part_score(part, f"{i}.{j}", matched, lengths, vocabulary.stats, vocabulary, settings)
-            if score is not None:
-                raw += score
-                loose = True
-                exact |= j < len(group.exact)
-        if loose:
-            covered += group.weight
-            some = True
-        every_loose &= loose
-        every_exact &= exact
-    tier = int(some)
-    if plan.tiered and some:
-        tier = 3 if every_exact else 2 if every_loose else 1
-    return tier, raw * (covered / whole) ** settings.coverage_exponent if whole else 0.0
-
-
-class _HeadArrays:
-    """What ``ranking._rerank`` reads of the index, for the head of one ranking: positions and stop
-    words' BM25F from the stored texts through the analyser (the cluster indexes the very terms the
-    analyser gives), idf from the vocabulary."""
-
-    def __init__(self, home: ClusterHome, vocabulary: ClusterVocabulary, ids: Mapping[int, str],
-                 texts: Mapping[int, ArticleText]) -> None:
-        self.home = home
-        self.vocabulary = vocabulary
-        self.ids = ids
-        self.texts = texts
-        self._analysed: dict[tuple[int, str], tuple[dict[str, list[int]], int]] = {}
-
-    def _field(self, doc: int, fieldname: str) -> tuple[dict[str, list[int]], int]:
-        """Each term's positions in a field of a head article, and the field's length in terms."""
-        key = (doc, fieldname)
-        if key not in self._analysed:
-            where: dict[str, list[int]] = {}
-            length = 0
-            for t, _, _, pos in self.home.analyzer.analyse(self.texts[doc].text(fieldname)):
-                where.setdefault(t, []).append(pos)
-                length += 1
-            self._analysed[key] = (where, length)
-        return self._analysed[key]
-
-    def bm25f(self, term: str, boosts: Mapping[str, float], docs: DocIds | None = None, *,
-              k1: float = 1.2, b: float = 0.75) -> tuple[DocIds, Floats]:
-        """As ``scoring.IndexArrays.bm25f``, for head articles: no request to the cluster."""
-        stats = self.vocabulary.stats
-        found = []
-        for doc in sorted(int(d) for d in (docs if docs is not None else self.ids)):
-            weighted = 0.0
-            for f, boost in boosts.items():
-                where, length = self._field(doc, f)
-                if term in where:
-                    weighted += boost * len(where[term]) / stats.whoosh_norm(f, length, b)
-            if weighted:
-                found.append((doc, weighted))
-        idf = self.idf(term, list(boosts))
-        weights = np.array([w for _, w in found], dtype=np.float64)
-        return np.array([d for d, _ in found], dtype=np.int64), idf * weights * (k1 + 1) / (weights + k1)
-
-    def positions(self, fieldname: str, term: str, docs: DocIds) -> dict[int, list[int]]:
-        found = {}
-        for doc in docs.tolist():
-            where, _ = self._field(doc, fieldname)
-            if term in where:
-                found[doc] = where[term]
-        return found
-
-    def idf(self, term: str, fieldnames: Sequence[str]) -> float:
-        return bm25_idf(self.vocabulary.size, max((self.vocabulary.doc_frequency(f, term) for f in fieldnames),
-                                                  default=0))
-
-
-@dataclass(frozen=True)
-class _ClusterRanking(Ranking):
-    """A page of a ranking whose matching articles the cluster counted (not listed)."""
-
-    count: int = 0
-    window: _Window | None = None
-    """Where the page's documents are, for reading one not read yet."""
-
-    @property
-    def total(self) -> int:
-        return self.count
-
-
-# --- indexing ---------------------------------------------------------------------------------------------
-
-@dataclass
-class _Pending:
-    action: dict[str, Any]
-    source: dict[str, Any] | None
-    key: str
-    path: str = ""
-    record: str = ""
-    known: bool = False
-
-
-@dataclass
-class _BulkWriter:
-    """What ``indexing._write_changes`` writes through, as bulk requests to the cluster.
-
-    One batch is in flight at a time, so reading and analysing files waits for the cluster (back-
-    pressure); items the cluster could not take for now (429, or 5xx while a node is lost) are sent
-    again with growing pauses for up to ``RETRY_SECONDS``; an item it refuses (4xx) costs its article
-    only. A file's signature, which lets the next run skip it, goes with its last article, sent only
-    once every other article of the file is acknowledged, so a run that dies half-way is completed by
-    the next one, and one whose article was refused reads the file again.
-    """
-
-    home: ClusterHome
-    index: str
-    ids: list[str]
-    """Document ids of the known state's document numbers."""
-    known: set[str]
-    report: IndexReport
-    problem: Callable[[BadArticle], None]
-    seq: int
-    duplicates: bool = False
-    """Whether the index holds duplicate keys (one made before them holds none)."""
-    groups: Mapping[str, str] = field(default_factory=dict)
-    """The group of each article key, when known before the run (:func:`_planned_groups`)."""
-    watch: int = 0
-    """Up to how many articles sent the run's terms are kept for the glued words' small pass."""
-    sent: int = 0
-    terms: set[str] | None = field(default_factory=set)
-    """The terms sent in any field (None once over ``watch`` articles: the after-run step reads all)."""
-    body_terms: set[str] = field(default_factory=set)
-    written: set[str] = field(default_factory=set)
-    batch: list[_Pending] = field(default_factory=list)
-    batch_bytes: int = 0
-    failed_files: set[str] = field(default_factory=set)
-    lock: _Lock | None = None
-    """The run's lock, confirmed before each request: a run that lost it writes nothing more."""
-
-    def add_document(self, **doc: Any) -> None:
-        from .analysis import fold
-
-        state = doc["state"].decode("utf-8", "surrogatepass")
-        key, fingerprint, signature = state.rsplit("\x1f", 2)
-        file = key.split("\x1f", 1)[0]
-        doc_id = _doc_id(key)
-        self.seq += 1
-        article = {name: doc[name] for name in ("id", "path", "title", "lede", "body", "source", "url", "author")
-                   if doc.get(name)}
-        date = doc.get("date")
-        if isinstance(date, dt.datetime):
-            article["date"] = date.date().isoformat()
-        analyzer = self.home.analyzer
-        source: dict[str, Any] = {
-            "key": doc["key"], "seq": self.seq, "id": doc["id"],
-            "path": doc["path"], "article": article,
-        }
-        vocab: set[str] = set()
-        for name in FIELDS:
-            values = cluster_terms(analyzer, doc.get(name) or "")
-            source[f"{name}_terms"] = values
-            terms = [t for v in values for t in v.split()]
-            source[f"{name}_length"] = len(terms)
-            vocab.update(terms)
-            if name == "body" and self.terms is not None:
-                self.body_terms.update(terms)
-        source["vocab"] = sorted(vocab)
-        self.sent += 1
-        if self.terms is not None:
-            self.terms.update(vocab)
-            if self.sent > self.watch:
-                self.terms, self.body_terms = None, set()
-        if self.duplicates and doc.get(DUPKEYS):
-            source[DUPKEYS] = np.frombuffer(doc[DUPKEYS], dtype="<i8").tolist()
-        if key in self.groups:
-            source[GROUP] = self.groups[key]
-        if "date" in article:
-            source["date"] = article["date"]
-        if doc.get("source_id"):
-            source["source_id"] = doc["source_id"]
-        elif doc.get("source"):
-            source["source_id"] = fold(doc["source"])
-        if signature and any(p.key.split("\x1f", 1)[0] == file for p in self.batch):
-            # The signature lets the next run skip the file: it goes only after every other article of
-            # the file is acknowledged, and not at all if one was refused.
-            self.flush()
-        if file in self.failed_files:
-            signature = ""
-        source["state"] = _encode_state(key, fingerprint, signature)
-        self.written.add(doc_id)
-        self._queue(_Pending({"index": {"_index": self.index, "_id": doc_id}}, source, key,
-                             doc.get("path", ""), doc.get("id", ""), key in self.known))
-
-    def delete_document(self, docnum: int) -> None:
-        doc_id = self.ids[docnum]
-        if doc_id not in self.written:  # rewritten under the same id: the new version stays
-            self._queue(_Pending({"delete": {"_index": self.index, "_id": doc_id}}, None, doc_id))
-
-    def _queue(self, pending: _Pending) -> None:
-        self.batch.append(pending)
-        self.batch_bytes += len(str(pending.source or "")) + 100
-        if len(self.batch) >= BATCH_ACTIONS or self.batch_bytes >= BATCH_BYTES:
-            self.flush()
-
-    def flush(self) -> None:
-        batch, self.batch, self.batch_bytes = self.batch, [], 0
-        deadline = time.monotonic() + RETRY_SECONDS
-        pause = 0.5
-        while batch:
-            if self.lock is not None:
-                self.lock.confirm()
-            lines: list[dict[str, Any]] = []
-            for pending in batch:
-                lines.append(pending.action)
-                if pending.source is not None:
-                    lines.append(pending.source)
-            answer = self.home.client.call(partial(_bulk, lines))
-            again = []
-            for pending, item in zip(batch, answer["items"], strict=True):
-                (op, result), = item.items()
-                status = int(result.get("status", 500))
-                if 200 <= status < 300 or op == "delete" and status == 404:
-                    continue
-                if status == 429 or status >= 500:
-                    again.append(pending)
-                    continue
-                self._refused(pending, result)
-            batch = again
-            if batch:
-                if time.monotonic() > deadline:
-                    raise ClusterError(self.home.client.urls,
-                                       f"{len(batch)} documents still refused after {RETRY_SECONDS:.0f} s")
-                time.sleep(pause)  # the cluster said it is busy or lost a node: give it time
-                pause = min(pause * 2, 10.0)
-
-    def _refused(self, pending: _Pending, result: Mapping[str, Any]) -> None:
-        """An article the cluster refused: it costs itself, and its file is read again next run."""
-        error = result.get("error") or {}
-        reason = error.get("reason", "") if isinstance(error, dict) else str(error)
-        self.failed_files.add(pending.key.split("\x1f", 1)[0])
-        if pending.source is None:
-            raise ClusterError(self.home.client.urls, f"cannot delete a document: {reason}")
-        if pending.known:
-            self.report.updated -= 1
-        else:
-            self.report.added -= 1
-        where = f"article {pending.record!r}: " if pending.record else ""
-        self.problem(BadArticle(pending.path, f"{where}refused by OpenSearch: {reason}"))
-
-def _bulk(lines: list[dict[str, Any]], client: OpenSearch) -> dict[str, Any]:
-    """One bulk request; it waits up to 2 minutes for a shard that has lost its primary."""
-    answer: dict[str, Any] = client.bulk(body=lines, params={"timeout": "2m", "request_timeout": 180})
-    return answer
-
-
-def _planned_groups(files: Sequence[Path], fields: Mapping[str, str] | None,
-                    read_file: Callable[..., Iterable[Any]]) -> dict[str, str]:
-    """The group of each article of ``files`` that has duplicates among them (named after its first
-    member's document id), from a first pass over the files that computes duplicate keys only.
-
-    A run into an empty index sends each article with its group, so the after-run step finds nothing
-    to change: a partial update would leave the article's old version, which Lucene counts in its
-    statistics (and so in the scores the exact ones are recovered from) until a merge drops it."""
-    from .indexing import _key
-
-    order: list[str] = []
-    keys: list[bytes] = []
-    seen: set[str] = set()
-    for file in files:
-        name = os.path.abspath(file)
-        try:
-            for article in read_file(file, fields, on_problem=lambda exc: None):
-                record = _key(name, article.record)
-                if record not in seen:
-                    seen.add(record)
-                    order.append(record)
-                    keys.append(duplicate_key(article.body))
-        except OSError:
-            continue  # reported by the run itself
-    table = np.zeros((len(order), BANDS), dtype=np.uint64)
-    for n, found in enumerate(keys):
-        if found:
-            table[n] = np.frombuffer(found, dtype="<u8")
-    groups = DuplicateGroups.from_keys(table, np.ones(len(order), dtype=bool))
-    return {order[n]: _doc_id(order[int(groups.group[n])]) for n in np.flatnonzero(groups.grouped).tolist()}
-
-
-def _listed(scan: Iterable[dict[str, Any]], client: OpenSearch) -> list[dict[str, Any]]:
-    """A scan's hits, read inside the client's call (so its failures are a ClusterError)."""
-    return list(scan)
-
-
-def _body(index: str, doc_id: str, client: OpenSearch) -> dict[str, Any]:
-    found: dict[str, Any] = client.get(index=index, id=doc_id, params={"_source": "article.body"})
-    return found
-
-
-def _doc_id(key: str) -> str:
-    return hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _encode_state(key: str, fingerprint: str, signature: str) -> str:
-    return base64.b64encode("\x1f".join((key, fingerprint, signature)).encode("utf-8", "surrogatepass")).decode()
-
-
-def _decode_state(state: str) -> tuple[str, str, str]:
-    key, fingerprint, signature = base64.b64decode(state).decode("utf-8", "surrogatepass").rsplit("\x1f", 2)
-    return key, fingerprint, signature
-
-
-# --- the writer's lock ------------------------------------------------------------------------------------
-
-@dataclass
-class _Held:
-    """The lock document as this run last wrote it: the version a conditional write must name."""
-
-    seq_no: int
-    primary_term: int
-    confirmed: float
-    """When the cluster last said the lock is ours (``time.monotonic()``)."""
-
-
-class _Lock:
-    """One writer at a time per index name, as the local index's write lock does.
-
-    The lock is a document named after the index in :data:`LOCKS_INDEX`, created with ``op_type=create``
-    (which only one run can do), saying who holds it and until when: its lease, renewed every
-    :data:`RENEW_SECONDS` by a thread of the run, so that a run paused, reading a big file or retrying
-    a busy cluster keeps it. A run that was killed leaves the document; once its lease has run out (by
-    the clock of the run that finds it), the next run takes it over with a write conditional on the
-    version it read, so of two runs finding it only one wins. Every write of the holder is conditional
-    on its own last version too: a run whose lock was taken over (its lease ran out while the cluster
-    was out of its reach) learns it at its next renewal, and stops before its next batch.
-    """
-
-    def __init__(self, home: ClusterHome) -> None:
-        self.home = home
-        self.client = home.client
-        self.host = socket.gethostname()
-        self.started = dt.datetime.now(dt.UTC)
-        self._held: _Held | None = None
-        self._lost: str | None = None
-        self._mutex = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def _document(self) -> dict[str, Any]:
-        expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=LEASE_SECONDS)
-        return {"index": self.home.index, "host": self.host, "pid": os.getpid(),
-                "started": self.started.isoformat(timespec="seconds"),
-                "expires": int(expires.timestamp() * 1000)}
-
-    def _write(self, op: Callable[[OpenSearch], dict[str, Any]]) -> dict[str, Any] | None:
-        """A conditional write of the lock document, or None when another run's write came first."""
-        from opensearchpy.exceptions import ConflictError, NotFoundError
-
-        def attempt(c: OpenSearch) -> dict[str, Any] | None:
-            try:
-                return op(c)
-            except (ConflictError, NotFoundError):
-                return None
-
-        found: dict[str, Any] | None = self.client.call(attempt)
-        return found
-
-    def _read(self) -> dict[str, Any] | None:
-        from opensearchpy.exceptions import NotFoundError
-
-        def get(c: OpenSearch) -> dict[str, Any] | None:
-            try:
-                found: dict[str, Any] = c.get(index=LOCKS_INDEX, id=self.home.index)
-                return found
-            except NotFoundError:
-                return None
-
-        got: dict[str, Any] | None = self.client.call(get)
-        return got
-
-    def _ensure_index(self) -> None:
-        from opensearchpy.exceptions import RequestError
-
-        def create(c: OpenSearch) -> None:
-            if c.indices.exists(index=LOCKS_INDEX):
-                return
-            try:
-                c.indices.create(index=LOCKS_INDEX, body=_LOCKS_BODY, params={"wait_for_active_shards": "1"})
-            except RequestError as exc:
-                if exc.error != "resource_already_exists_exception":  # another run created it meanwhile
-                    raise
-
-        self.client.call(create)
-
-    def acquire(self, wait: float) -> None:
-        """Take the lock, waiting up to ``wait`` seconds for the run holding it; raises
-        :class:`ClusterIndexLocked` past that."""
-        self._ensure_index()
-        name = self.home.index
-        deadline = time.monotonic() + wait
-        vanished = 0
-        while True:
-            written = self._write(lambda c: c.create(index=LOCKS_INDEX, id=name, body=self._document()))
-            if written is not None:
-                break
-            found = self._read()
-            if found is None:  # let go of between our two requests: create it again at once
-                vanished += 1
-                if vanished > 3:
-                    raise ClusterError(self.client.urls, f"the lock of {name!r} in {LOCKS_INDEX!r} cannot be taken")
-                continue
-            if int(found["_source"].get("expires", 0)) < time.time() * 1000:
-                # The lease ran out: its run was killed (or lost the cluster for a whole lease).
-                version = {"if_seq_no": found["_seq_no"], "if_primary_term": found["_primary_term"]}
-                written = self._write(lambda c: c.index(
-                    index=LOCKS_INDEX, id=name, body=self._document(), params=version))  # noqa: B023 - called at once
-                if written is not None:
-                    break
-            if time.monotonic() >= deadline:
-                raise ClusterIndexLocked(self.home.where, _owner(found["_source"]))
-            time.sleep(LOCK_POLL_SECONDS)  # polled, as the local lock is, until the deadline
-        self._held = _Held(int(written["_seq_no"]), int(written["_primary_term"]), time.monotonic())
-        self._thread = threading.Thread(target=self._keep, name=f"newsearch-lock-{name}", daemon=True)
-        self._thread.start()
-
-    def _renew(self) -> None:
-        """Extend the lease, if the lock is still ours (called with the mutex held)."""
-        held = self._held
-        if held is None or self._lost is not None:
-            return
-        written = self._write(lambda c: c.index(
-            index=LOCKS_INDEX, id=self.home.index, body=self._document(),
-            params={"if_seq_no": held.seq_no, "if_primary_term": held.primary_term, "request_timeout": 10}))
-        if written is None:
-            found = self._read()
-            self._lost = _owner(found["_source"]) if found else "its lock was removed"
-            return
-        self._held = _Held(int(written["_seq_no"]), int(written["_primary_term"]), time.monotonic())
-
-    def _keep(self) -> None:
-        """The renewing thread: a failed renewal is tried again at the next beat, while the lease lasts."""
-        while not self._stop.wait(RENEW_SECONDS):
-            with self._mutex:
-                try:
-                    self._renew()
-                except ClusterError:
-                    pass  # the cluster is out of reach for now: confirm() decides when that ends the run
-
-    def confirm(self) -> None:
-        """Before each batch: raises :class:`ClusterIndexLocked` if another run took the lock over, or if
-        the cluster has not confirmed it for a whole lease."""
-        with self._mutex:
-            held = self._held
-            if held is not None and self._lost is None and time.monotonic() - held.confirmed > RENEW_SECONDS:
-                try:
-                    self._renew()
-                except ClusterError:
-                    if time.monotonic() - held.confirmed > LEASE_SECONDS:
-                        raise
-            if self._lost is not None:
-                raise ClusterIndexLocked(self.home.where, f"it took over the lock of this run: {self._lost}")
-
-    def release(self) -> None:
-        """Let go of the lock, if it is still ours; a cluster out of reach lets the lease run out instead."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        held, self._held = self._held, None
-        if held is None or self._lost is not None:
-            return
-        try:
-            self._write(lambda c: c.delete(index=LOCKS_INDEX, id=self.home.index, params={
-                "if_seq_no": held.seq_no, "if_primary_term": held.primary_term}))
-        except ClusterError:
-            pass  # out of reach: the lease lapses and the next run takes the lock over
-
-
-_LOCKS_BODY = {
-    "settings": {"number_of_shards": 1, "auto_expand_replicas": "0-all"},
-    "mappings": {"dynamic": False, "properties": {"expires": {"type": "date", "format": "epoch_millis"}}},
-}
-"""One small shard with a copy on every node, so that losing a node loses no lock."""
-
-
-def _owner(lock: Mapping[str, Any]) -> str:
-    """Who holds a lock, and when it lapses if that run was killed, for the error line."""
-    started = str(lock.get("started", "?")).replace("T", " ").removesuffix("+00:00")
-    expires = dt.datetime.fromtimestamp(int(lock.get("expires", 0)) / 1000, dt.UTC)
-    return (f"pid {lock.get('pid', '?')} on {lock.get('host', '?')}, started {started} UTC; "
-            f"if it was killed, its lock lapses at {expires:%H:%M:%S} UTC")
-
-
-# --- checking ---------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ClusterCheck:
-    """What :meth:`ClusterHome.check` read: the concrete index, its primary shards and their started
-    copies (of ``copies_expected``), and every document, each of which decoded."""
-
-    index: str
-    shards: int
-    copies: int
-    copies_expected: int
-    documents: int
-
-
-_MAPPING_DEFAULTS = {"index": True, "doc_values": True}
-"""Parameters OpenSearch leaves out of a mapping it gives back when they have their default value."""
-
-
-def _mapping_difference(got: Mapping[str, Any], wanted: Mapping[str, Any]) -> str | None:
-    """How an index's mapping differs from the one newsearch creates, or None."""
-    if got.get("dynamic") != wanted.get("dynamic"):
-        return f"its mapping is not strict (dynamic: {got.get('dynamic')!r})"
-    have, want = got.get("properties") or {}, wanted["properties"]
-    for name in sorted(set(have) | set(want)):
-        if name not in have:
-            continue  # an index built by an older newsearch, without a field added since (mappings only grow)
-        if name not in want:
-            return f"its mapping has a field {name!r} newsearch does not write"
-        a, b = have[name], want[name]
-        for param in sorted(set(a) | set(b)):
-            if a.get(param, _MAPPING_DEFAULTS.get(param)) != b.get(param, _MAPPING_DEFAULTS.get(param)):
-                return f"its field {name!r} is mapped with {param}={a.get(param)!r}, not {b.get(param)!r}"
-    return None
-
-
-def _scroll(scroll_id: str, client: OpenSearch) -> dict[str, Any]:
-    """The next page of a scroll."""
-    found: dict[str, Any] = client.scroll(body={"scroll_id": scroll_id, "scroll": "2m"})
-    return found
-
-
-def _document_problem(hit: Mapping[str, Any]) -> str | None:
-    """What is wrong with one document as the cluster holds it, or None: its state must decode to the
-    key its id is made of, its fields be there with their types, and its lengths count its terms."""
-    from .indexing import _printable
-
-    source = hit.get("_source")
-    if not isinstance(source, dict):
-        return "it has no stored fields"
-    try:
-        key, _, _ = _decode_state(source["state"])
-    except (KeyError, TypeError, ValueError):  # binascii.Error and UnicodeDecodeError are ValueErrors
-        return "its state cannot be decoded"
-    if hit.get("_id") != _doc_id(key) or source.get("key") != _printable(key):
-        return "its state is another article's"
-    for name, kind in (("seq", int), ("id", str), ("path", str), ("article", dict)):
-        if not isinstance(source.get(name), kind):
-            return f"its field {name!r} is missing"
-    article = source["article"]
-    for name in ("id", "path"):
-        if source[name] and article.get(name) != source[name]:
-            return f"its stored article has another {name}"
-    for name in FIELDS:
-        values, length = source.get(f"{name}_terms"), source.get(f"{name}_length")
-        if not isinstance(article.get(name, ""), str) or not isinstance(values, list) \
-                or not all(isinstance(v, str) for v in values):
-            return f"its field {name!r} is missing"
-        if length != sum(len(v.split()) for v in values):
-            return f"its {name} length is not the number of its terms"
-    return None
-
-
-# --- the home ---------------------------------------------------------------------------------------------
 
 class ClusterHome:
     """A newsearch index on an OpenSearch cluster: ``index`` is an alias to the concrete index, so
@@ -1233,13 +103,13 @@ class ClusterHome:
             raise ValueError(f"OpenSearch index name {index!r}: lower-case letters, digits, _ . - only")
         if index == LOCKS_INDEX:
             raise ValueError(f"OpenSearch index name {index!r}: newsearch keeps its writers' locks there")
-        self.client = _Client(parse_urls(urls))
+        self.client = Client(parse_urls(urls))
         self.index = index
         self.analyzer = FrenchAnalyzer()
         self.settings = settings
         self._names_file = names_file
         self._names: NameTable | None = None
-        self._after_cache: tuple[str, _AfterRun] | None = None
+        self._after_cache: tuple[str, AfterRun] | None = None
 
     @property
     def where(self) -> str:
@@ -1276,7 +146,7 @@ class ClusterHome:
             raise ClusterIndexNotFound(self.where)
         return concrete
 
-    def _stats(self) -> _Stats:
+    def _stats(self) -> Stats:
         aggs: dict[str, Any] = {}
         for f in FIELDS:
             aggs[f"total_{f}"] = {"sum": {"field": f"{f}_length"}}
@@ -1284,7 +154,7 @@ class ClusterHome:
             aggs[f"longest_{f}"] = {"max": {"field": f"{f}_length"}}
         found = self.client.search(self.index, {"size": 0, "track_total_hits": True, "aggs": aggs})
         got = found["aggregations"]
-        return _Stats(size=int(found["hits"]["total"]["value"]),
+        return Stats(size=int(found["hits"]["total"]["value"]),
                       total={f: int(got[f"total_{f}"]["value"]) for f in FIELDS},
                       holding={f: int(got[f"holding_{f}"]["doc_count"]) for f in FIELDS},
                       longest={f: int(got[f"longest_{f}"]["value"] or 0) for f in FIELDS})
@@ -1295,10 +165,10 @@ class ClusterHome:
         """What planning reads of the index, with what the last after-run step stored (its glued words)."""
         self._opened()
         vocabulary = ClusterVocabulary(self.client, self.index, self._stats())
-        vocabulary.glued = _GluedSource(self._after())
+        vocabulary.glued = GluedSource(self._after())
         return vocabulary
 
-    def _after(self) -> _AfterRun:
+    def _after(self) -> AfterRun:
         """What the last run's after-run step stored (nothing for an index made before it): read when
         its stamp changes, so a query asks only for the stamp."""
         def meta(path: str) -> dict[str, Any]:
@@ -1309,11 +179,11 @@ class ClusterHome:
 
         stamp = meta("*.mappings._meta.newsearch.after").get("after")
         if stamp is None:
-            return _AfterRun()
+            return AfterRun()
         if self._after_cache is None or self._after_cache[0] != stamp:
             stored = meta("*.mappings._meta.newsearch.after,*.mappings._meta.newsearch.groups,"
                           "*.mappings._meta.newsearch.glued")
-            self._after_cache = stamp, _AfterRun.of(stored)
+            self._after_cache = stamp, AfterRun.of(stored)
         return self._after_cache[1]
 
     def search(self, query: str, parsed: ParsedQuery, filters: Filters, sort: str, page: int, limit: int,
@@ -1328,14 +198,14 @@ class ClusterHome:
                              facets, groups)
 
     def _window(self, vocabulary: ClusterVocabulary, plan: QueryPlan, filters: Filters, exclude: Sequence[str],
-                sort: str, size: int, facets: bool, needed: int = 0, folding: bool = False) -> _Window:
+                sort: str, size: int, facets: bool, needed: int = 0, folding: bool = False) -> Window:
         """The first ``size`` hits in OpenSearch's order, then, when some hit past them might still be among
         the ``needed`` best by the exact keys (the ``needed`` best groups' first hits if ``folding``), in one
         more request every hit whose bound says it might (``min_score``, after the last one), up to
         ``MAX_WINDOW`` hits in all."""
         # As ranking.rank: only a reader's words may be a headline.
         settings = self.settings if plan.headline else replace(self.settings, title_alone=0.0)
-        query, tier_boost = _query(plan, settings, vocabulary, filters, exclude)
+        query, tier_boost = window_query(plan, settings, vocabulary, filters, exclude)
         body: dict[str, Any] = {
             "size": size, "_source": False, "track_total_hits": True,
             "docvalue_fields": ["seq", "date", *(f"{f}_length" for f in FIELDS), GROUP],
@@ -1372,15 +242,15 @@ class ClusterHome:
         least = min((g.weight for g in plan.groups), default=0.0)
         tier_one = ((whole - least) / whole) ** settings.coverage_exponent \
             if plan.tiered and whole > 0 and settings.coverage_exponent >= 0 else 1.0
-        window = _Window(total=int(found["hits"]["total"]["value"]), complete=len(hits) < size,
+        window = Window(total=int(found["hits"]["total"]["value"]), complete=len(hits) < size,
                          bound=[], ids=[], index=[], tier=[], score=[], seq=[], date=[], facets=counted,
                          resolution=3 * tier_boost * 2.0 ** -23, tier_one=tier_one)
-        window.add(hits, [_keys(plan, settings, h.get("matched_queries") or {}, _lengths(h), vocabulary)
+        window.add(hits, [hit_keys(plan, settings, h.get("matched_queries") or {}, _lengths(h), vocabulary)
                           for h in hits], tier_boost, markers)
         if window.complete or sort == "date" or not needed or len(hits) >= MAX_WINDOW \
-                or _settled(window, needed, sort, folding):
+                or settled(window, needed, sort, folding):
             return window
-        last = _needed_position(window, needed, folding)
+        last = needed_position(window, needed, folding)
         if last is None:  # fewer groups than the page needs: the caller asks for a larger first batch
             return window
         tier, score = window.tier[last], window.score[last]
@@ -1390,11 +260,11 @@ class ClusterHome:
         rest.pop("aggs", None)
         more = self.client.search(self.index, rest, search_type="dfs_query_then_fetch",
                                   include_named_queries_score="true", preference=preference)["hits"]["hits"]
-        window.add(more, [_keys(plan, settings, h.get("matched_queries") or {}, _lengths(h), vocabulary)
+        window.add(more, [hit_keys(plan, settings, h.get("matched_queries") or {}, _lengths(h), vocabulary)
                           for h in more], tier_boost, markers)
         return replace(window, complete=len(more) < rest["size"])
 
-    def _texts(self, window: _Window, docs: Iterable[int], highlighter: Highlighter) -> dict[int, ArticleText]:
+    def _texts(self, window: Window, docs: Iterable[int], highlighter: Highlighter) -> dict[int, ArticleText]:
         """The stored articles of ``docs`` (window positions), an id shared by several shown as path#id."""
         docs = sorted(set(docs))
         if not docs:
@@ -1416,14 +286,14 @@ class ClusterHome:
         depth = self.settings.rerank_depth if plan.rerank and sort == "relevance" else 0
         members: dict[str, list[int]] = {}
         if not plan.groups:
-            ranking: Ranking = _ClusterRanking(np.zeros(0, dtype=np.int64), (), {}, count=0)
+            ranking: Ranking = ClusterRanking(np.zeros(0, dtype=np.int64), (), {}, count=0)
             counted = Facets() if facets else None
         else:
             needed = max(stop, depth)
             size = needed + WINDOW_MARGIN
             while True:
                 window = self._window(vocabulary, plan, filters, exclude, sort, size, facets, needed, bool(groups))
-                if window.complete or size >= MAX_WINDOW or _settled(window, needed, sort, bool(groups)):
+                if window.complete or size >= MAX_WINDOW or settled(window, needed, sort, bool(groups)):
                     break
                 size = min(MAX_WINDOW, size * 4)
             folded = 0
@@ -1434,11 +304,11 @@ class ClusterHome:
             counted = window.facets
 
         def read(doc: int) -> ArticleText:
-            assert isinstance(ranking, _ClusterRanking) and ranking.window is not None
+            assert isinstance(ranking, ClusterRanking) and ranking.window is not None
             return self._texts(ranking.window, [doc], plan.highlighter)[doc]
 
         def duplicates(doc: int) -> tuple[str, ...]:
-            assert isinstance(ranking, _ClusterRanking) and ranking.window is not None
+            assert isinstance(ranking, ClusterRanking) and ranking.window is not None
             group = ranking.window.group[doc] if members else None
             others = [d for d in members.get(group or "", []) if d != doc]
             return self._shown_ids(ranking.window, others) if others else ()
@@ -1447,17 +317,17 @@ class ClusterHome:
                              fragments=fragments, fragment_size=fragment_size, facets=counted, folded=duplicates)
 
     def _members(self, vocabulary: ClusterVocabulary, plan: QueryPlan, filters: Filters, exclude: Sequence[str],
-                 window: _Window, sort: str, needed: int, groups: int) -> tuple[_Window, dict[str, list[int]], int]:
+                 window: Window, sort: str, needed: int, groups: int) -> tuple[Window, dict[str, list[int]], int]:
         """The window with every matching member of the groups folding needs (those of the ``needed`` first
         hits kept; by date, every group in the window, whose best-ranked copy may be older), each group's
         matching members (window positions, oldest first), and how many matching articles fold: those of
         every group past its first, counted by the cluster over every match."""
-        order = _order(window, sort)
-        kept = _collapsed(window, order)
+        order = window_order(window, sort)
+        kept = collapsed(window, order)
         chosen = kept[:needed] if sort == "relevance" else order
         wanted = sorted({g for g in (window.group[d] for d in chosen) if g is not None})
         settings = self.settings if plan.headline else replace(self.settings, title_alone=0.0)
-        query, _ = _query(plan, settings, vocabulary, filters, exclude)
+        query, _ = window_query(plan, settings, vocabulary, filters, exclude)
         body: dict[str, Any] = {
             "size": MAX_MEMBERS if wanted else 0, "_source": False, "track_total_hits": False,
             "docvalue_fields": ["seq", "date", *(f"{f}_length" for f in FIELDS), GROUP],
@@ -1475,7 +345,7 @@ class ClusterHome:
         at = {i: d for d, i in enumerate(window.ids)}
         extra = [h for h in found.get("hits", {}).get("hits", []) if h["_id"] not in at]
         if extra:
-            keys = [_keys(plan, settings, h.get("matched_queries") or {}, _lengths(h), vocabulary) for h in extra]
+            keys = [hit_keys(plan, settings, h.get("matched_queries") or {}, _lengths(h), vocabulary) for h in extra]
             window = replace(
                 window, ids=[*window.ids, *(h["_id"] for h in extra)],
                 index=[*window.index, *(h["_index"] for h in extra)],
@@ -1491,36 +361,36 @@ class ClusterHome:
                 members.setdefault(group, []).append(d)
         return window, members, folded
 
-    def _shown_ids(self, window: _Window, docs: Sequence[int]) -> tuple[str, ...]:
+    def _shown_ids(self, window: Window, docs: Sequence[int]) -> tuple[str, ...]:
         """The ids of ``docs`` (window positions) as hits show them."""
         highlighter = Highlighter()
         texts = self._texts(window, docs, highlighter)
         return tuple(texts[d].text("id") for d in docs)
 
-    def _rank(self, vocabulary: ClusterVocabulary, plan: QueryPlan, window: _Window, sort: str, start: int,
+    def _rank(self, vocabulary: ClusterVocabulary, plan: QueryPlan, window: Window, sort: str, start: int,
               stop: int, depth: int, folded: int = 0, fold: bool = False) -> Ranking:
-        order = _order(window, sort)
+        order = window_order(window, sort)
         if fold:
-            order = _collapsed(window, order)
+            order = collapsed(window, order)
         head, tail = order[:depth], order[depth:]
         shown = (head + tail)[start:stop]
         texts = self._texts(window, [*head, *shown], plan.highlighter)
         final = {d: window.score[d] for d in order}
         if head:
-            arrays = _HeadArrays(self, vocabulary, dict(enumerate(window.ids)), texts)
+            arrays = HeadArrays(self.analyzer, vocabulary, dict(enumerate(window.ids)), texts)
             bonus = _rerank(arrays, plan, self.settings, np.array(sorted(head), dtype=np.int64),  # type: ignore[arg-type]
                             {d: texts[d] for d in head})
             for d, extra in bonus.items():
                 final[d] += extra
             head = sorted(head, key=lambda d: (-window.tier[d], -final[d], window.seq[d]))
         page = tuple(Ranked(d, window.tier[d], _key(window.tier[d], final[d])) for d in (head + tail)[start:stop])
-        return _ClusterRanking(np.zeros(0, dtype=np.int64), page, texts, folded, count=window.total, window=window)
+        return ClusterRanking(np.zeros(0, dtype=np.int64), page, texts, folded, count=window.total, window=window)
 
     def _surface(self, term: str) -> str | None:
         """The word as an article writes it, for an index term."""
         for name in ("title", "lede", "body"):
             found = self.client.search(self.index, {"size": 1, "_source": [f"article.{name}"],
-                                                    "query": {"term": {f"{name}_terms": _cut(term)}}})
+                                                    "query": {"term": {f"{name}_terms": cut(term)}}})
             for hit in found["hits"]["hits"]:
                 text = hit["_source"].get("article", {}).get(name, "")
                 for t, start, end, _ in self.analyzer.analyse(text):
@@ -1590,8 +460,8 @@ class ClusterHome:
         found = self.client.search(self.index, {"size": 0, "aggs": {
             "terms": {"cardinality": {"field": "vocab", "precision_threshold": 40_000}}}})
         stats = self.client.call(lambda c: c.indices.stats(index=concrete, metric="store"))
-        mapping = self.client.call(lambda c: c.indices.get_mapping(index=concrete))
-        meta = mapping[concrete]["mappings"].get("_meta", {}).get("newsearch", {})
+        described = self.client.call(lambda c: c.indices.get_mapping(index=concrete))
+        meta = described[concrete]["mappings"].get("_meta", {}).get("newsearch", {})
         updated = meta.get("updated")
         return (self._stats().size, int(found["aggregations"]["terms"]["value"]),
                 int(stats["_all"]["primaries"]["store"]["size_in_bytes"]),
@@ -1602,71 +472,14 @@ class ClusterHome:
         format and mapping, whose every primary shard is started, and whose every document decodes and
         has its fields (in one snapshot, from every shard, as many as the cluster counts). Raises
         :class:`ClusterIndexCorrupt` with the first problem, :class:`ClusterIndexNotFound` for no index."""
-        aliased = self._aliased()
-        if not aliased:
-            raise ClusterIndexNotFound(self.where)
-        if len(aliased) > 1:
-            raise ClusterIndexCorrupt(self.where, f"its alias points to {len(aliased)} indices "
-                                                  f"({', '.join(aliased)}), not one")
-        concrete, = aliased
-        health = self.client.call(lambda c: c.cluster.health(index=concrete, params={
-            "level": "shards", "wait_for_status": "yellow", "timeout": "10s", "request_timeout": 60, "ignore": 408}))
-        shards = health["indices"][concrete]
-        for number, shard in sorted(shards["shards"].items(), key=lambda item: int(item[0])):
-            if not shard["primary_active"]:
-                raise ClusterIndexCorrupt(self.where, f"its shard {number} has no started copy (a node holding "
-                                                      "it is down, or its data is lost)")
-        got = self.client.call(lambda c: c.indices.get_mapping(index=concrete))[concrete]["mappings"]
-        meta = (got.get("_meta") or {}).get("newsearch")
-        if not isinstance(meta, dict) or "format" not in meta:
-            raise ClusterIndexCorrupt(self.where, f"{concrete} is not a newsearch index (its mapping names no "
-                                                  "newsearch format)")
-        if meta["format"] != _FORMAT:
-            raise ClusterIndexCorrupt(self.where, f"{concrete} is of newsearch's cluster format "
-                                                  f"{meta['format']!r}; this newsearch reads format {_FORMAT}")
-        difference = _mapping_difference(got, _mapping())
-        if difference:
-            raise ClusterIndexCorrupt(self.where, f"{concrete}: {difference}")
-        documents = self._check_documents(concrete)
-        copies = int(shards["number_of_shards"]) * (1 + int(shards["number_of_replicas"]))
-        return ClusterCheck(index=concrete, shards=int(shards["number_of_shards"]),
-                            copies=int(shards["active_shards"]), copies_expected=copies, documents=documents)
-
-    def _check_documents(self, concrete: str) -> int:
-        """Every document of ``concrete`` checked (:func:`_document_problem`), through one scroll: one
-        snapshot, answered by every shard; its count must be the number of documents read."""
-        found = self.client.search(concrete, {"size": 1000, "sort": ["_doc"], "track_total_hits": True},
-                                   scroll="2m")
-        total = int(found["hits"]["total"]["value"])
-        read = 0
-        scroll: str = found.get("_scroll_id", "")
-        try:
-            while hits := found["hits"]["hits"]:
-                for hit in hits:
-                    problem = _document_problem(hit)
-                    if problem:
-                        raise ClusterIndexCorrupt(self.where, f"document {hit.get('_id')}: {problem}")
-                read += len(hits)
-                found = self.client.call(partial(_scroll, scroll))
-                if found.get("_shards", {}).get("failed"):
-                    raise ClusterError(self.client.urls, "some shard failed to answer")
-                scroll = found.get("_scroll_id", scroll)
-        finally:
-            if scroll:
-                try:
-                    self.client.call(lambda c: c.clear_scroll(body={"scroll_id": scroll}))
-                except ClusterError:
-                    pass  # the cluster drops it when its 2 minutes are over
-        if read != total:
-            raise ClusterIndexCorrupt(self.where, f"it counts {total} documents, but {read} were read")
-        return read
+        return check_index(self.client, self.where, self._aliased())
 
     # --- writing
 
     def _create(self) -> str:
         """A new concrete index, ``NAME-<20 digits of UTC time>``, its mapping naming the alias it is for."""
         name = f"{self.index}-{dt.datetime.now(dt.UTC).strftime('%Y%m%d%H%M%S%f')}"
-        mappings = _mapping()
+        mappings = mapping()
         mappings["_meta"]["newsearch"]["alias"] = self.index
         body = {"settings": {"number_of_shards": SHARDS, "number_of_replicas": REPLICAS,
                              "max_result_window": MAX_RESULT_WINDOW},
@@ -1674,21 +487,6 @@ class ClusterHome:
         self.client.call(lambda c: c.indices.create(index=name, body=body, params={"wait_for_active_shards": "all"}))
         return name
 
-    def _orphans(self) -> list[str]:
-        """Concrete indices a killed first build or ``--rebuild`` of this index left: named
-        ``NAME-<20 digits>`` as :meth:`_create` names them, newsearch's by their mapping, made for this
-        alias (or for no alias named, by an older newsearch) and pointed to by no alias. Another index,
-        a user's or another newsearch index's (``NAME-x``'s are ``NAME-x-<digits>``), never matches."""
-        own = re.compile(re.escape(self.index) + r"-\d{20}")
-        found = self.client.call(lambda c: c.indices.get(index=f"{self.index}-*", params={
-            "ignore_unavailable": "true", "allow_no_indices": "true", "filter_path": "*.aliases,*.mappings._meta"}))
-        orphans = []
-        for name, about in sorted((found or {}).items()):
-            meta = ((about.get("mappings") or {}).get("_meta") or {}).get("newsearch")
-            if (own.fullmatch(name) and not about.get("aliases") and isinstance(meta, dict)
-                    and meta.get("alias", self.index) == self.index):
-                orphans.append(name)
-        return orphans
 
     def _known(self, concrete: str) -> tuple[dict[str, tuple[str, str]], list[str], int]:
         """Every document's key, fingerprint and signature, their ids, and the last sequence number."""
@@ -1699,7 +497,7 @@ class ClusterHome:
         seq = 0
         scan = helpers.scan(self.client.os, index=concrete, query={"_source": ["state", "seq"]}, size=2000)
         for hit in self.client.call(lambda c: list(scan)):
-            key, fingerprint, signature = _decode_state(hit["_source"]["state"])
+            key, fingerprint, signature = decode_state(hit["_source"]["state"])
             state[key] = (fingerprint, signature)
             ids.append(hit["_id"])
             seq = max(seq, int(hit["_source"].get("seq", 0)))
@@ -1740,11 +538,11 @@ class ClusterHome:
         if not files and self._concrete() is None:
             report.seconds = time.perf_counter() - started
             return report
-        lock = _Lock(self)
+        lock = Lock(self.client, self.index, self.where)
         lock.acquire(wait)
         try:
             previous = self._concrete()
-            for orphan in self._orphans():
+            for orphan in orphans(self.client, self.index):
                 self.client.call(lambda c: c.indices.delete(index=orphan))  # noqa: B023 - called at once
             concrete = self._create() if rebuild or previous is None else previous
             try:
@@ -1766,7 +564,7 @@ class ClusterHome:
 
     def _fill(self, concrete: str, previous: str | None, files: list[Path], roots: list[str],
                fields: Mapping[str, str] | None, report: IndexReport, problem: Callable[[BadArticle], None],
-               progress: Callable[[Progress], None] | None, lock: _Lock) -> _BulkWriter:
+               progress: Callable[[Progress], None] | None, lock: Lock) -> BulkWriter:
         """Every change of the run, acknowledged by the cluster; the writer, which knows what it sent."""
         from .articles import read_file
         from .indexing import _KnownState, _write_changes
@@ -1780,9 +578,9 @@ class ClusterHome:
             for number, key in enumerate(state):
                 current.docnums[key].append(number)
         duplicates = self._mapped(concrete, DUPKEYS)
-        writer = _BulkWriter(self, concrete, ids, set(current.state), report, problem, seq, lock=lock,
-                             duplicates=duplicates, watch=len(current.state) // _FULL_PASS_SHARE,
-                             groups=_planned_groups(files, fields, read_file) if duplicates and not ids else {})
+        writer = BulkWriter(self.client, self.analyzer, concrete, ids, set(current.state), report, problem, seq,
+                            lock=lock, duplicates=duplicates, watch=len(current.state) // _FULL_PASS_SHARE,
+                            groups=planned_groups(files, fields, read_file) if duplicates and not ids else {})
         _write_changes(writer, current, files, roots, fields, report, problem, progress, read_file,  # type: ignore[arg-type]
                        duplicates=writer.duplicates)
         writer.flush()
@@ -1790,7 +588,7 @@ class ClusterHome:
 
     def _switch(self, concrete: str, previous: str | None) -> None:
         """Stamp the index, make its documents visible and, for a new one, point the alias to it."""
-        stamp = {"_meta": {"newsearch": {**self._meta(concrete), "format": _FORMAT, "alias": self.index,
+        stamp = {"_meta": {"newsearch": {**self._meta(concrete), "format": FORMAT, "alias": self.index,
                                          "updated": dt.datetime.now().isoformat()}}}
         self.client.call(lambda c: c.indices.put_mapping(index=concrete, body=stamp))
         self.client.call(lambda c: c.indices.refresh(index=concrete))
@@ -1822,202 +620,23 @@ class ClusterHome:
             index=concrete, params={"filter_path": f"*.mappings.properties.{name}.type"}))
         return bool(found)
 
-    def _after_run(self, concrete: str, writer: _BulkWriter) -> None:
+    def _after_run(self, concrete: str, writer: BulkWriter) -> None:
         """What needs the whole collection once a run is in, as ``indexing._after_commit`` locally: the
         groups of duplicates (on the articles, for queries to fold by) and the glued words (in the
         index's ``_meta``, with a new stamp that tells queries to read them again)."""
         meta = self._meta(concrete)
-        groups = self._regroup(concrete) if self._mapped(concrete, GROUP) else 0
-        glued = self._glued(concrete, writer, _AfterRun.of(meta) if "after" in meta else None)
+        groups = regroup(self.client, concrete) if self._mapped(concrete, GROUP) else 0
+        glued = glued_words(self.client, self.analyzer, concrete, self._stats(), writer,
+                            AfterRun.of(meta) if "after" in meta else None)
         meta.update(groups=groups, glued={g.term: [g.split, g.head, g.tail] for g in glued},
                     after=f"{time.time_ns()}-{os.getpid()}")
         self.client.call(lambda c: c.indices.put_mapping(index=concrete, body={"_meta": {"newsearch": meta}}))
-
-    def _regroup(self, concrete: str) -> int:
-        """Group the articles by their duplicate keys, with ``duplicates.py``'s own code, over every
-        article's keys (read alone, oldest first, so a group is named after its first-written member),
-        and write the group of only those articles whose group changed, by partial updates. Returns how
-        many groups of two or more there are."""
-        from opensearchpy import helpers
-
-        scan = helpers.scan(self.client.os, index=concrete, size=5000,
-                            query={"_source": [DUPKEYS, GROUP, "seq"]})
-        hits = sorted(self.client.call(lambda c: list(scan)), key=lambda h: int(h["_source"].get("seq", 0)))
-        keys = np.zeros((len(hits), BANDS), dtype=np.uint64)
-        for n, hit in enumerate(hits):
-            found = hit["_source"].get(DUPKEYS)
-            if found:
-                keys[n] = np.array(found, dtype=np.int64).view(np.uint64)
-        groups = DuplicateGroups.from_keys(keys, np.ones(len(hits), dtype=bool))
-        lines: list[dict[str, Any]] = []
-        for n, hit in enumerate(hits):
-            group = hits[int(groups.group[n])]["_id"] if groups.grouped[n] else None
-            if hit["_source"].get(GROUP) != group:
-                lines += [{"update": {"_index": concrete, "_id": hit["_id"]}}, {"doc": {GROUP: group}}]
-        for start in range(0, len(lines), 2 * BATCH_ACTIONS):
-            answer = self.client.call(partial(_bulk, lines[start:start + 2 * BATCH_ACTIONS]))
-            for item in answer["items"]:
-                (_, result), = item.items()
-                status = int(result.get("status", 500))
-                if not 200 <= status < 300 and status != 404:
-                    reason = (result.get("error") or {}).get("reason", status)
-                    raise ClusterError(self.client.urls, f"cannot store a group of duplicates: {reason}")
-        if lines:
-            self.client.call(lambda c: c.indices.refresh(index=concrete))
-        return len(np.unique(groups.group[groups.grouped]))
-
-    def _glued(self, concrete: str, writer: _BulkWriter, previous: _AfterRun | None) -> list[Glued]:
-        """The glued words of the whole index, as ``glued.write_glued`` finds them locally. A run that
-        wrote under a tenth of the articles examines the body terms it sent only, with the whole index's
-        frequencies asked of the cluster, and keeps the previous run's other glued words; any other run
-        reads every article's terms (their source) for each field's document frequencies."""
-        def term_of(word: str) -> str | None:
-            terms = self.analyzer.terms(word)
-            return terms[0] if len(terms) == 1 else None
-
-        stats = self._stats()
-        stop_words = self.analyzer.stop_words
-        if previous is None or writer.terms is None:
-            frequencies, body = self._frequencies(concrete)
-            found = find_glued(body, lambda t: frequencies.get(t, 0), stats.size, term_of, stop_words)
-            kept: list[Glued] = []
-        else:
-            vocabulary = ClusterVocabulary(self.client, concrete, stats)
-
-            def df(term: str) -> int:
-                return max(vocabulary.doc_frequency(f, term) for f in FIELDS)
-
-            shaped = [t for t in writer.body_terms if len(t) >= MIN_HEAD + 2 and t.isascii() and t.isalpha()]
-            vocabulary.prefetch(shaped)
-            rare = [t for t in shaped if 0 < df(t) <= MAX_GLUED_DF]
-            vocabulary.prefetch({p for t in rare for k in range(MIN_HEAD, len(t) - 1)
-                                 for p in (term_of(t[:k]), t[k:], term_of(t[k:])) if p})
-            found = find_glued(rare, df, stats.size, term_of, stop_words)
-            kept = [g for g in previous.glued.glued.values() if g.term not in writer.terms]
-        joined = self._joined(concrete, found)
-        return sorted([*kept, *(g for g in found if g.term not in joined)], key=lambda g: g.term)
-
-    def _frequencies(self, concrete: str) -> tuple[dict[str, int], set[str]]:
-        """Each term with the most articles holding it in one field, and the body's terms
-        (``glued.vocabulary``), from every article's terms as sent."""
-        from opensearchpy import helpers
-
-        fields: dict[str, dict[str, int]] = {name: {} for name in FIELDS}
-        scan = helpers.scan(self.client.os, index=concrete, size=1000,
-                            query={"_source": [f"{name}_terms" for name in FIELDS]})
-
-        def count(c: OpenSearch) -> None:
-            for hit in scan:
-                for name, counts in fields.items():
-                    for term in {t for value in hit["_source"].get(f"{name}_terms") or () for t in value.split()}:
-                        counts[term] = counts.get(term, 0) + 1
-
-        self.client.call(count)
-        body = set(fields["body"])
-        frequencies = fields["body"]
-        for name in ("title", "lede"):
-            for term, held in fields[name].items():
-                if held > frequencies.get(term, 0):
-                    frequencies[term] = held
-        return frequencies, body
-
-    def _joined(self, concrete: str, found: list[Glued]) -> set[str]:
-        """Those of ``found`` that stand where their tail does in the body of an article holding them
-        (``glued._joined_forms``): the joined form of a hyphenated word. Only such forms share a place
-        with another term, and the cluster holds those apart (a field's second value), so only the
-        articles where the glued term or its tail is one are analysed again."""
-        from opensearchpy import helpers
-
-        by_term = {g.term: g for g in found}
-        joined: set[str] = set()
-        for start in range(0, len(found), 500):
-            batch = [g.term for g in found[start:start + 500]]
-            scan = helpers.scan(self.client.os, index=concrete, size=500, query={
-                "_source": ["body_terms"], "query": {"terms": {"body_terms": batch}}})
-            again: list[tuple[str, list[Glued]]] = []
-            hits: list[dict[str, Any]] = self.client.call(partial(_listed, scan))
-            for hit in hits:
-                values = hit["_source"].get("body_terms") or []
-                sharing = set(values[1].split()) if len(values) > 1 else set()
-                held = [by_term[t] for t in {t for v in values for t in v.split()} if t in by_term]
-                doubtful = [g for g in held if g.term not in joined and (g.term in sharing or g.tail in sharing)]
-                if doubtful:
-                    again.append((hit["_id"], doubtful))
-            for doc_id, doubtful in again:
-                got: dict[str, Any] = self.client.call(partial(_body, concrete, doc_id))
-                places: dict[str, set[int]] = {}
-                for term, _, _, pos in self.analyzer.analyse((got.get("_source") or {}).get("article", {})
-                                                             .get("body", "")):
-                    places.setdefault(term, set()).add(pos)
-                joined.update(g.term for g in doubtful if places.get(g.term, set()) & places.get(g.tail, set()))
-        return joined
-
-
-def _order(window: _Window, sort: str) -> list[int]:
-    """The window's hits (positions) by the exact keys: newest first by date, else by tier and relevance."""
-    n = len(window.ids)
-    if sort == "date":
-        return sorted(range(n), key=lambda d: (window.date[d] is None, _negated(window.date[d]),
-                                               -window.score[d], window.seq[d]))
-    return sorted(range(n), key=lambda d: (-window.tier[d], -window.score[d], window.seq[d]))
-
-
-def _collapsed(window: _Window, order: Sequence[int]) -> list[int]:
-    """``order`` less every duplicate of a better-ranked one, by tier, relevance, then first written
-    (``DuplicateGroups.collapse``: by date too, the copy kept is the best-ranked one)."""
-    best: dict[str, int] = {}
-    for d in order:
-        group = window.group[d]
-        if group is not None:
-            mine = (-window.tier[d], -window.score[d], window.seq[d])
-            held = best.get(group)
-            if held is None or mine < (-window.tier[held], -window.score[held], window.seq[held]):
-                best[group] = d
-    return [d for d in order if (group := window.group[d]) is None or best[group] == d]
-
-
-def _settled(window: _Window, needed: int, sort: str, folding: bool) -> bool:
-    """Whether the window holds the ``needed`` first hits of the ranking (after folding, if ``folding``):
-    as for :func:`_enough`, but counting down the exact order to the ``needed``-th hit kept, as the local
-    pruned path doubles its ``k`` until its best hold ``needed`` groups."""
-    if not folding:
-        return sort == "date" or _enough(window, needed)
-    order = _order(window, sort)
-    kept = _collapsed(window, order)
-    if len(kept) < needed:
-        return False
-    return sort == "date" or _enough(window, order.index(kept[needed - 1]) + 1)
-
-
-def _needed_position(window: _Window, needed: int, folding: bool) -> int | None:
-    """The window position of the ``needed``-th hit in the exact order (of the ``needed``-th group's best
-    hit if ``folding``), or None when the window holds fewer."""
-    order = _order(window, "relevance")
-    kept = _collapsed(window, order) if folding else order
-    return kept[needed - 1] if len(kept) >= needed else None
-
-
-def _enough(window: _Window, needed: int) -> bool:
-    """Whether the window holds the ``needed`` best hits by the exact keys: every hit OpenSearch put
-    after the window is of a lower tier than the last one in it, or of its tier with a relevance at most
-    its bound, so the ``needed``-th best exact key must be above that."""
-    keys = sorted(((t, s) for t, s in zip(window.tier, window.score, strict=True)), reverse=True)
-    if len(keys) < needed:
-        return True
-    tier, score = keys[needed - 1]
-    last_tier, last_bound = window.tier[-1], window.bound[-1] * (window.tier_one if window.tier[-1] == 1 else 1.0)
-    return tier > last_tier or tier == last_tier and score >= BOUND_SLACK * last_bound + window.resolution
 
 
 def _lengths(hit: Mapping[str, Any]) -> dict[str, int]:
     """A hit's length in each field (its number of terms), from its doc values."""
     values = hit.get("fields", {})
     return {f: int((values.get(f"{f}_length") or [0])[0]) for f in FIELDS}
-
-
-def _negated(date: str | None) -> str:
-    """A date as a key that sorts newest first."""
-    return "".join(chr(0x10FFFF - ord(ch)) for ch in date) if date else ""
 
 
 def _stored(article: Mapping[str, Any], several: set[str]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .cluster import ClusterCheck
+    from .clustercheck import ClusterCheck
     from .engine import IndexInfo
     from .facets import Facets
     from .indexing import IndexReport
@@ -280,7 +280,7 @@ def info_dict(info: IndexInfo) -> dict[str, Any]:
 
 
 def render_info(info: IndexInfo, as_json: bool = False, check: Verification | ClusterCheck | None = None) -> str:
-    from .cluster import ClusterCheck  # here: only `info --check` on a cluster needs it
+    from .clustercheck import ClusterCheck  # here: only `info --check` on a cluster needs it
 
     values = info_dict(info)
     if isinstance(check, ClusterCheck):

@@ -361,19 +361,20 @@ def test_an_index_built_before_duplicates_and_glued_words_still_searches(opensea
     step) opens and searches without folding or glued words; a run of this code over it adds the glued
     words, and folding waits for --rebuild, as locally."""
     from searchengine import cluster as home
+    from searchengine import clusterlayout as layout
 
     folder = tmp_path / "news"
     folder.mkdir()
     (folder / "a.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in COPIES), "utf-8")
-    plain = home._mapping
+    plain = layout.mapping
 
     def older() -> dict:
         mapping = plain()
-        for name in (home.DUPKEYS, home.GROUP):
+        for name in (layout.DUPKEYS, layout.GROUP):
             del mapping["properties"][name]
         return mapping
 
-    monkeypatch.setattr(home, "_mapping", older)
+    monkeypatch.setattr(home, "mapping", older)  # where ClusterHome._create reads it
     monkeypatch.setattr(home.ClusterHome, "_after_run", lambda self, concrete, writer: None)
     name = f"test-{uuid.uuid4().hex[:8]}"
     cluster = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=name)
@@ -453,10 +454,11 @@ def test_the_window_takes_at_most_two_requests(both, monkeypatch, query, options
     """Past a first window too short for the page, one more request fetches every hit whose bound says
     it might reach the page (it grew by fourfold steps before, each one a request): the same hits."""
     from searchengine import cluster as cluster_module
+    from searchengine.clusterclient import Client
 
     local, cluster, _, _ = both
     windows = []
-    search = cluster_module._Client.search
+    search = Client.search
 
     def counted(self, index, body, **params):
         if "seq" in body.get("docvalue_fields", ()):
@@ -464,7 +466,7 @@ def test_the_window_takes_at_most_two_requests(both, monkeypatch, query, options
         return search(self, index, body, **params)
 
     monkeypatch.setattr(cluster_module, "WINDOW_MARGIN", 1)
-    monkeypatch.setattr(cluster_module._Client, "search", counted)
+    monkeypatch.setattr(Client, "search", counted)
     same_hits(local.search(query, **options), cluster.search(query, **options))
     assert 1 <= len(windows) <= 2, windows
 
@@ -689,16 +691,16 @@ def test_jobs_and_memory_are_refused_on_a_cluster(opensearch_cluster, runner, tm
 def test_a_run_whose_lock_was_taken_over_writes_no_more(opensearch_cluster):
     """A run that could not renew its lease for a minute (the cluster out of its reach) may find, when it
     renews again, that another run took the lock over: it stops before its next batch."""
-    from searchengine.cluster import _Lock
+    from searchengine.clusterwrite import Lock
     from searchengine.errors import IndexLocked
 
     name = f"test-{uuid.uuid4().hex[:8]}"
     home = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=name)._cluster
-    lock = _Lock(home)
+    lock = Lock(home.client, home.index, home.where)
     lock.acquire(0)
     try:
         lapse_lock(opensearch_cluster, name)
-        other = _Lock(home)
+        other = Lock(home.client, home.index, home.where)
         other.acquire(0)  # another run takes the lapsed lock over
         with lock._mutex:
             lock._renew()  # the renewing thread's next beat

@@ -21,7 +21,7 @@ import pytest
 
 from searchengine import SearchEngine
 from searchengine.analysis import FrenchAnalyzer
-from searchengine.cluster import MAX_TERM_CHARS
+from searchengine.clusterlayout import MAX_TERM_CHARS
 from tests.conftest import needs_shared
 from tests.test_analysis import TRICKY
 
