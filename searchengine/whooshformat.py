@@ -538,18 +538,25 @@ class PostingListWriter:
         values = cast("list[bytes]", postings[2::3])
         if not all(values):  # as add_posting, which keeps only non-empty values
             values = [value for value in values if value]
-        lengths = self.lengths
+        info, data, blockmax, low, high = self._block(ids, chunk, values)
+        blob = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-(len(info) + len(data))), info, data))
+        self.postfile.write(blob)
+        self._add_term(tbytes, 0.0 + sum(chunk), count, low, high, max(0, blockmax), ids[0], ids[-1], len(blob))
+
+    def _block(self, ids: Sequence[int], chunk: array[float], values: list[bytes]
+               ) -> tuple[bytes, bytes, float, int, int]:
+        """One block as ``W3PostingsWriter._write_block`` writes it: its info and data (delta-coded ids;
+        weights None when all 1, one when all equal; values), and its largest weight and shortest and
+        longest lengths (as bytes, 0 for none) for the term's statistics."""
+        count = len(ids)
         low = high = 0
-        if lengths is not None:
-            if count == 1:
-                low = high = lengths[ids[0]]
-            else:
-                known = list(map(lengths.__getitem__, ids))
-                if 0 in known:
-                    known = [length for length in known if length]
-                if known:
-                    low = min(known)
-                    high = max(known)
+        if self.lengths is not None:
+            known = list(map(self.lengths.__getitem__, ids))
+            if 0 in known:
+                known = [length for length in known if length]
+            if known:
+                low = min(known)
+                high = max(known)
         blockmax = max(max(chunk), 0)
         mini_weights: tuple[float, ...] | float | None
         if chunk.count(1.0) == count:
@@ -558,15 +565,13 @@ class PostingListWriter:
             mini_weights = chunk[0]
         else:
             mini_weights = tuple(chunk)
-        data = pickle.dumps((tuple(map(sub, ids, chain((0,), ids))) if count > 1 else (ids[0],), mini_weights,
-                             self._values(values)), _BLOCK_PICKLE)
+        data = pickle.dumps((tuple(map(sub, ids, chain((0,), ids))), mini_weights, self._values(values)),
+                            _BLOCK_PICKLE)
         comp = self.level if len(data) >= _COMPRESS_MIN_BYTES else 0
         if comp:
             data = zlib.compress(data, comp)
         info = pickle.dumps((count, ids[-1], blockmax, comp, low, high), 2)
-        blob = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-(len(info) + len(data))), info, data))
-        self.postfile.write(blob)
-        self._add_term(tbytes, 0.0 + sum(chunk), count, low, high, max(0, blockmax), ids[0], ids[-1], len(blob))
+        return info, data, blockmax, low, high
 
     def _add_term(self, tbytes: bytes, weight: float, count: int, minlength: int, maxlength: int,
                   maxweight: float, first: int, last: int, size: int) -> None:
@@ -582,7 +587,6 @@ class PostingListWriter:
         values = cast("list[bytes]", postings[2::3])
         if not all(values):  # as add_posting, which keeps only non-empty values
             values = [value for value in values if value]
-        lengths = self.lengths
         count = len(docs)
         blocksize = self.blocksize
         parts = [WHOOSH3_HEADER_MAGIC]
@@ -594,36 +598,13 @@ class PostingListWriter:
             end = begin + blocksize
             ids = docs[begin:end]
             chunk = weights[begin:end]
-            n = len(ids)
-            blockmax = max(max(chunk), 0)
-            low = high = 0
-            if lengths is not None:
-                known = list(map(lengths.__getitem__, ids))
-                if 0 in known:
-                    known = [length for length in known if length]
-                if known:
-                    low = min(known)
-                    high = max(known)
+            info, data, blockmax, low, high = self._block(ids, chunk, values[begin:end])
             # The term's statistics, as W3TermInfo.add_block gathers them.
             weight += sum(chunk)
             if low and (not minlength or low < minlength):
                 minlength = low
             maxlength = max(maxlength, high)
             maxweight = max(maxweight, blockmax)
-            # The block: delta-coded ids, weights (None when all 1, one when all equal), values.
-            mini_weights: tuple[float, ...] | float | None
-            if chunk.count(1.0) == n:
-                mini_weights = None
-            elif chunk.count(chunk[0]) == n:
-                mini_weights = chunk[0]
-            else:
-                mini_weights = tuple(chunk)
-            data = pickle.dumps((tuple(map(sub, ids, chain((0,), ids))), mini_weights,
-                                 self._values(values[begin:end])), _BLOCK_PICKLE)
-            comp = self.level if len(data) >= _COMPRESS_MIN_BYTES else 0
-            if comp:
-                data = zlib.compress(data, comp)
-            info = pickle.dumps((n, ids[-1], blockmax, comp, low, high), 2)
             blocklength = len(info) + len(data)
             parts += (pack_int(blocklength if end < count else -blocklength), info, data)
         blob = b"".join(parts)
