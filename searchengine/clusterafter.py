@@ -16,7 +16,7 @@ from .clusterquery import AfterRun, ClusterVocabulary, Stats
 from .clusterwrite import BATCH_ACTIONS, BulkWriter, bulk
 from .duplicates import BANDS, DuplicateGroups
 from .errors import ClusterError
-from .glued import MAX_GLUED_DF, MIN_HEAD, Glued, find_glued
+from .glued import MAX_GLUED_DF, MIN_HEAD, Glued, find_glued, most_in_one_field
 from .queries import FIELDS
 
 if TYPE_CHECKING:
@@ -105,13 +105,7 @@ def _frequencies(client: Client, concrete: str) -> tuple[dict[str, int], set[str
                     counts[term] = counts.get(term, 0) + 1
 
     client.call(count)
-    body = set(fields["body"])
-    frequencies = fields["body"]
-    for name in ("title", "lede"):
-        for term, held in fields[name].items():
-            if held > frequencies.get(term, 0):
-                frequencies[term] = held
-    return frequencies, body
+    return most_in_one_field(fields)
 
 
 def _joined(client: Client, analyzer: FrenchAnalyzer, concrete: str, found: list[Glued]) -> set[str]:

@@ -204,6 +204,12 @@ def vocabulary(reader: IndexReader, segments: set[str] | None = None) -> tuple[d
             for term, info in leaf.iter_field(name):
                 text = term.decode("utf-8") if isinstance(term, bytes) else term
                 counts[text] = counts.get(text, 0) + info.doc_frequency()
+    return most_in_one_field(fields)
+
+
+def most_in_one_field(fields: dict[str, dict[str, int]]) -> tuple[dict[str, int], set[str]]:
+    """From each field's document frequencies, each term with the most articles holding it in one
+    field, and the terms of the body (:func:`vocabulary`'s answer; the cluster counts its own)."""
     body = set(fields["body"])
     frequencies = fields["body"]
     for name in ("title", "lede"):

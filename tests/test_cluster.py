@@ -18,6 +18,9 @@ from searchengine.cli import cli
 from searchengine.errors import ArticleNotFound
 from tests import generated
 from tests.conftest import SEEDS
+from tests.test_duplicates import OTHER, STORY, UPDATE
+from tests.test_glued import SEED
+from tests.test_indexing import NEWSEARCH, newsearch, paused, release
 
 RECORDS = [
     {"id": "kim", "title": "Kim Jong-un rencontre Vladimir Poutine", "date": "2019-04-25", "source": "AFP",
@@ -244,9 +247,6 @@ def test_serve_answers_from_the_cluster(both, opensearch_cluster, tmp_path):
 
 
 # --- duplicates and glued words (the `copies` fixture) ------------------------------------------------
-
-from tests.test_duplicates import OTHER, STORY, UPDATE  # noqa: E402
-from tests.test_glued import SEED  # noqa: E402
 
 COPIES = [
     {"id": "story", "title": "Un policier tué à Rambouillet", "date": "2020-06-01", "body": STORY},
@@ -513,7 +513,6 @@ def few_articles(folder, count=3):
 
 def test_a_second_run_into_a_cluster_index_is_refused_as_locally_and_waits(opensearch_cluster, tmp_path):
     from searchengine.errors import IndexLocked
-    from tests.test_indexing import NEWSEARCH, newsearch, paused, release
 
     folder = tmp_path / "a"
     few_articles(folder)
@@ -561,7 +560,6 @@ def decoys(opensearch_cluster):
 
 def test_a_killed_first_build_leaves_a_lock_that_lapses_and_an_orphan_the_next_run_removes(opensearch_cluster,
                                                                                           tmp_path, decoys):
-    from tests.test_indexing import newsearch, paused
 
     folder = tmp_path / "a"
     few_articles(folder)
@@ -589,7 +587,6 @@ def test_a_killed_rebuild_leaves_an_orphan_the_next_run_removes_and_sigterm_leav
                                                                                         tmp_path):
     import signal
 
-    from tests.test_indexing import newsearch, paused
 
     folder = tmp_path / "a"
     few_articles(folder)
