@@ -25,7 +25,17 @@ from .analysis import FrenchAnalyzer
 from .clusterafter import glued_words, regroup
 from .clustercheck import ClusterCheck, check_index
 from .clusterclient import Client
-from .clusterlayout import DUPKEYS, FORMAT, GROUP, cluster_terms, cut, decode_state, mapping
+from .clusterlayout import (
+    DUPKEYS,
+    FORMAT,
+    GROUP,
+    alias_problem,
+    cluster_terms,
+    cut,
+    decode_state,
+    format_problem,
+    mapping,
+)
 from .clusterquery import (
     BOUND_SLACK,
     AfterRun,
@@ -43,7 +53,7 @@ from .clusterquery import (
     window_query,
 )
 from .clusterwrite import LOCKS_INDEX, BulkWriter, Lock, orphans, planned_groups
-from .errors import ArticleNotFound, BadArticle, ClusterError, ClusterIndexNotFound
+from .errors import ArticleNotFound, BadArticle, ClusterError, ClusterIndexCorrupt, ClusterIndexNotFound
 from .facets import Facet, Facets
 from .glued import _FULL_PASS_SHARE
 from .plan import QueryPlan, plan_query, plan_similar
@@ -136,8 +146,12 @@ class ClusterHome:
         return sorted(self.client.call(aliased))
 
     def _concrete(self) -> str | None:
-        """The index the alias points to, or None when there is none."""
+        """The index the alias points to, or None when there is none; an alias naming several is refused
+        (a query would search them all, a run would update one at random)."""
         names = self._aliased()
+        problem = alias_problem(names)
+        if problem:
+            raise ClusterIndexCorrupt(self.where, problem)
         return names[0] if names else None
 
     def _opened(self) -> str:
@@ -163,12 +177,12 @@ class ClusterHome:
 
     def vocabulary(self) -> ClusterVocabulary:
         """What planning reads of the index, with what the last after-run step stored (its glued words)."""
-        self._opened()
+        concrete = self._opened()
         vocabulary = ClusterVocabulary(self.client, self.index, self._stats())
-        vocabulary.glued = GluedSource(self._after())
+        vocabulary.glued = GluedSource(self._after(concrete))
         return vocabulary
 
-    def _after(self) -> AfterRun:
+    def _after(self, concrete: str) -> AfterRun:
         """What the last run's after-run step stored (nothing for an index made before it): read when
         its stamp changes, so a query asks only for the stamp."""
         def meta(path: str) -> dict[str, Any]:
@@ -177,7 +191,12 @@ class ClusterHome:
             got: dict[str, Any] = values.get("mappings", {}).get("_meta", {}).get("newsearch", {})
             return got
 
-        stamp = meta("*.mappings._meta.newsearch.after").get("after")
+        # The format is read with the stamp, in the one request a query makes for it.
+        head = meta("*.mappings._meta.newsearch.after,*.mappings._meta.newsearch.format")
+        problem = format_problem(concrete, head)
+        if problem:
+            raise ClusterIndexCorrupt(self.where, problem)
+        stamp = head.get("after")
         if stamp is None:
             return AfterRun()
         if self._after_cache is None or self._after_cache[0] != stamp:
@@ -542,6 +561,9 @@ class ClusterHome:
         lock.acquire(wait)
         try:
             previous = self._concrete()
+            unreadable = format_problem(previous, self._meta(previous)) if previous and not rebuild else None
+            if unreadable:  # written into, it would hold documents of two layouts
+                raise ClusterIndexCorrupt(self.where, unreadable)
             for orphan in orphans(self.client, self.index):
                 self.client.call(lambda c: c.indices.delete(index=orphan))  # noqa: B023 - called at once
             concrete = self._create() if rebuild or previous is None else previous

@@ -9,7 +9,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .clusterclient import Client
-from .clusterlayout import FORMAT, decode_state, document_id, mapping
+from .clusterlayout import alias_problem, decode_state, document_id, format_problem, mapping
 from .errors import ClusterError, ClusterIndexCorrupt, ClusterIndexNotFound
 from .queries import FIELDS
 
@@ -91,9 +91,9 @@ def check_index(client: Client, where: str, aliased: list[str]) -> ClusterCheck:
     """:meth:`ClusterHome.check` of the index at ``where``, whose alias points to ``aliased``."""
     if not aliased:
         raise ClusterIndexNotFound(where)
-    if len(aliased) > 1:
-        raise ClusterIndexCorrupt(where, f"its alias points to {len(aliased)} indices "
-                                         f"({', '.join(aliased)}), not one")
+    problem = alias_problem(aliased)
+    if problem:
+        raise ClusterIndexCorrupt(where, problem)
     concrete, = aliased
     health = client.call(lambda c: c.cluster.health(index=concrete, params={
         "level": "shards", "wait_for_status": "yellow", "timeout": "10s", "request_timeout": 60, "ignore": 408}))
@@ -103,13 +103,9 @@ def check_index(client: Client, where: str, aliased: list[str]) -> ClusterCheck:
             raise ClusterIndexCorrupt(where, f"its shard {number} has no started copy (a node holding "
                                              "it is down, or its data is lost)")
     got = client.call(lambda c: c.indices.get_mapping(index=concrete))[concrete]["mappings"]
-    meta = (got.get("_meta") or {}).get("newsearch")
-    if not isinstance(meta, dict) or "format" not in meta:
-        raise ClusterIndexCorrupt(where, f"{concrete} is not a newsearch index (its mapping names no "
-                                         "newsearch format)")
-    if meta["format"] != FORMAT:
-        raise ClusterIndexCorrupt(where, f"{concrete} is of newsearch's cluster format "
-                                         f"{meta['format']!r}; this newsearch reads format {FORMAT}")
+    problem = format_problem(concrete, (got.get("_meta") or {}).get("newsearch"))
+    if problem:
+        raise ClusterIndexCorrupt(where, problem)
     difference = _mapping_difference(got, mapping())
     if difference:
         raise ClusterIndexCorrupt(where, f"{concrete}: {difference}")

@@ -33,6 +33,22 @@ FORMAT = 1
 """The layout of the cluster index (mappings, fields); an index of another layout is refused."""
 
 
+def alias_problem(aliased: list[str]) -> str | None:
+    """Why an alias naming these indices cannot be read, if it cannot: a query would search them all."""
+    if len(aliased) > 1:
+        return f"its alias points to {len(aliased)} indices ({', '.join(aliased)}), not one"
+    return None
+
+
+def format_problem(concrete: str, meta: Any) -> str | None:
+    """Why an index whose mapping's ``_meta.newsearch`` is ``meta`` cannot be read, if it cannot."""
+    if not isinstance(meta, dict) or "format" not in meta:
+        return f"{concrete} is not a newsearch index (its mapping names no newsearch format)"
+    if meta["format"] != FORMAT:
+        return f"{concrete} is of newsearch's cluster format {meta['format']!r}; this newsearch reads format {FORMAT}"
+    return None
+
+
 def cut(term: str) -> str:
     return term if len(term) <= MAX_TERM_CHARS else term[:MAX_TERM_CHARS]
 

@@ -665,9 +665,36 @@ def test_info_check_finds_a_damaged_cluster_index(opensearch_cluster, tmp_path, 
     httpx.put(f"{url}/{name}-extra", timeout=60).raise_for_status()
     httpx.put(f"{url}/{name}-extra/_alias/{name}", timeout=60).raise_for_status()
     assert f": its alias points to 2 indices ({concrete}, {name}-extra), not one;" in checked()
+    for command in (["query", "grève"], ["index", str(folder)]):  # searched or written, neither is taken at random
+        done = runner.invoke(cli, [*command, *on(opensearch_cluster, name)])
+        assert done.exit_code == 2 and len(done.output.splitlines()) == 1, done.output
+        assert f": its alias points to 2 indices ({concrete}, {name}-extra), not one;" in done.output
     httpx.delete(f"{url}/{name}-extra", timeout=60).raise_for_status()
     httpx.delete(f"{url}/{concrete}/_alias/{name}", timeout=60).raise_for_status()
     assert checked() == f"Error: no index '{name}' on {urls}: run `newsearch index` to build one\n"
+
+
+def test_an_index_of_another_cluster_format_is_refused_until_rebuilt(opensearch_cluster, tmp_path, runner):
+    """As a local index of another Whoosh version: queries and updates get one line, --rebuild makes it anew."""
+    folder = tmp_path / "a"
+    few_articles(folder)
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    engine = SearchEngine(opensearch=opensearch_cluster.urls, opensearch_index=name)
+    engine.index([folder])
+    concrete = engine.check().index
+    httpx.put(f"{opensearch_cluster.urls[0]}/{concrete}/_mapping", timeout=60,
+              json={"_meta": {"newsearch": {"format": 99}}}).raise_for_status()
+    home = on(opensearch_cluster, name)
+    for command in (["query", "grève"], ["index", str(folder)]):
+        done = runner.invoke(cli, [*command, *home])
+        assert done.exit_code == 2, done.output
+        assert done.output == (f"Error: cannot open the index '{name}' on {','.join(opensearch_cluster.urls)}: "
+                               f"{concrete} is of newsearch's cluster format 99; this newsearch reads format 1; "
+                               "run `newsearch index --rebuild PATHS...` to build it again\n")
+    done = runner.invoke(cli, ["index", "--rebuild", str(folder), *home])
+    assert done.exit_code == 0, done.output
+    found = runner.invoke(cli, ["query", "--json", "grève", *home])
+    assert found.exit_code == 0 and json.loads(found.output)["total"] == 3
 
 
 def test_jobs_and_memory_are_refused_on_a_cluster(opensearch_cluster, runner, tmp_path):
