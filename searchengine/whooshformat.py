@@ -9,7 +9,9 @@ layout rather than on Whoosh's API is here, both ways:
 - **posting lists**: the header magic, then blocks of (length, pickled block
   info, pickled and maybe compressed ids, weights and values); the term table
   entries (``W3TermInfo``: statistics, then the list's extent or the
-  postings themselves when inlined); the value of a ``Positions`` posting;
+  postings themselves when inlined, as lists of one posting are); the value
+  of a posting of the text fields (:mod:`~searchengine.postingformat`'s, or
+  Whoosh's ``Positions``' in an index written before);
 - **the field writer's internals** the posting lists are written through
   (``W3FieldWriter._postfile``, ``_tindex``, ``_fieldid``, ``_codec``);
 - **stored texts**: a segment's stored-text file (:mod:`~searchengine.storedtext`)
@@ -504,10 +506,12 @@ class PostingListWriter:
     ``finish_postings``, ``W3FieldWriter.finish_term``), which would otherwise
     take them a posting at a time.
 
-    Two departures, both read back unchanged by Whoosh: blocks are pickled
-    with ``_BLOCK_PICKLE``, and those under ``_COMPRESS_MIN_BYTES`` are stored
-    uncompressed (each block says whether it is), which saves a zlib call for
-    most terms and makes the index no larger.
+    Departures, all read back unchanged by Whoosh: blocks are pickled with
+    ``_BLOCK_PICKLE`` (those of ``CompactPositions`` fields, with whole
+    frequencies as integers, by :func:`_pickled`), and those under
+    ``_COMPRESS_MIN_BYTES`` are stored uncompressed (each block says whether
+    it is), which saves a zlib call for most terms and makes the index no
+    larger; a list of one posting is kept in its term's entry (:meth:`_inline`).
 
     Most terms are in a few documents, so a list of one block (up to 128
     postings) takes a path of its own with the same bytes, and the term's
