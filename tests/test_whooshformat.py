@@ -12,6 +12,7 @@ import json
 import os
 import pickle
 import random
+import shutil
 import textwrap
 import warnings
 from pathlib import Path
@@ -681,3 +682,18 @@ def test_an_index_written_before_compact_positions_opens_searches_updates_and_re
         SearchEngine(folder).index([first, later], rebuild=True)
     assert formats_of(tmp_path / "old") == {CompactPositions}
     assert answers(tmp_path / "old") == answers(tmp_path / "new")
+
+
+def test_a_list_of_one_posting_lives_in_the_term_table_and_stock_whoosh_merges_it(ours, tmp_path):
+    with windex.open_dir(str(ours), indexname=INDEX_NAME).reader() as reader:
+        leaf, _ = reader.leaf_readers()[0]
+        single = [(f, t) for f, t in leaf.all_terms() if leaf.doc_frequency(f, t) == 1]
+        assert {f for f, _ in single} >= {"id", "key", "title"}  # no value, and positions
+        assert all(leaf.term_info(f, t).is_inlined() for f, t in single)
+        assert not any(leaf.term_info(f, t).is_inlined() for f, t in leaf.all_terms() if leaf.doc_frequency(f, t) > 1)
+    merged = tmp_path / "merged"
+    shutil.copytree(ours, merged)
+    writer = SegmentWriter(windex.open_dir(str(merged), indexname=INDEX_NAME))
+    writer.commit(optimize=True)  # Whoosh's own merge reads every posting and writes them again
+    assert len(windex.open_dir(str(merged), indexname=INDEX_NAME)._segments()) == 1
+    assert by_key(contents(merged, blocks=False))["terms"] == by_key(contents(ours, blocks=False))["terms"]
