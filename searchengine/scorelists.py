@@ -223,13 +223,16 @@ class ScoreLists:
         offset, count, width, exceptions, kind = found[:5]
         gaps_stored, tf_stored, gaps_size, tf_size = _sizes(found)
         get = self.source.get
-        data = _inflated(get(offset, gaps_stored), gaps_size)
+        try:
+            data = _inflated(get(offset, gaps_stored), gaps_size)
+            frequencies = _inflated(get(offset + gaps_stored + _pad(gaps_stored), tf_stored), tf_size)
+        except zlib.error:  # damaged: the list is read from its W3 blocks instead
+            return None
         gaps = np.frombuffer(data, dtype=f"<u{width}", count=count).astype(np.int32)
         if exceptions:
             gaps[gaps == _ESCAPES[width]] = np.frombuffer(data, dtype="<u4", offset=gaps_size - 4 * exceptions)
         ids = np.cumsum(gaps, dtype=np.int32)
-        data = _inflated(get(offset + gaps_stored + _pad(gaps_stored), tf_stored), tf_size)
-        tf = np.frombuffer(data, dtype=np.uint8 if kind == _BYTES else "<f4", count=count).astype(np.float32)
+        tf = np.frombuffer(frequencies, dtype=np.uint8 if kind == _BYTES else "<f4", count=count).astype(np.float32)
         return ids, tf
 
     def windows(self, fieldname: str, term: str) -> Windows | None:

@@ -73,3 +73,26 @@ def test_score_lists_are_smaller_and_files_of_the_first_layout_read_the_same(tmp
             checked += 1
     assert checked > 50
     assert len(lists.source.get(0, 1 << 30)) < len(old)
+
+
+def test_a_damaged_deflated_score_list_is_read_from_the_w3_blocks_instead(tmp_path, monkeypatch):
+    monkeypatch.setattr(scorelists, "MIN_POSTINGS", 16)
+    records = [{"id": f"a{i}", "title": f"Article {i}",
+                "body": "Grève." if i % 2 == 0 else "Le train roule encore."} for i in range(100)]
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+    queries = ("grève", "grève train")
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([tmp_path / "a.jsonl"])
+        expected = [[h.id for h in engine.search(q, limit=60)] for q in queries]
+        (lists,) = engine._current().arrays.score_lists()
+        entry = lists.terms["body"][b"grev"]
+        stored = lists.source.get(entry[0], entry[6])
+        assert entry[6] < scorelists._sizes(entry[:6])[0]  # the gaps, all 2, are deflated
+    damaged = stored[:4] + bytes([stored[4] ^ 0xFF]) + stored[5:]
+    (holder,) = [p for p in (tmp_path / "ix").iterdir() if p.is_file() and stored in p.read_bytes()]
+    assert holder.read_bytes().count(stored) == 1
+    holder.write_bytes(holder.read_bytes().replace(stored, damaged))
+    with SearchEngine(tmp_path / "ix") as engine:
+        (lists,) = engine._current().arrays.score_lists()
+        assert lists.postings("body", "grev") is None
+        assert [[h.id for h in engine.search(q, limit=60)] for q in queries] == expected
