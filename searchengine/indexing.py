@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from whoosh import fields, index, writing
+from whoosh import fields, formats, index, writing
 from whoosh.codec.base import Segment
 from whoosh.columns import VarBytesColumn
 from whoosh.filedb.filestore import FileStorage, StorageError
@@ -49,6 +49,7 @@ from .duplicates import COLUMN as DUPLICATE_COLUMN
 from .duplicates import column_type as duplicate_column
 from .duplicates import duplicate_keys
 from .errors import BadArticle, IndexCorrupt, IndexLocked, IndexNotFound, IndexWriteError, NewsearchError
+from .postingformat import CompactPositions
 from .whooshformat import (
     MappedStorage,
     NewIndex,
@@ -88,7 +89,7 @@ def make_schema(analyzer: FrenchAnalyzer | None = None) -> fields.Schema:
     and is pickled into the index with the schema. Each of the three has a
     companion field of common-word bigrams, for phrases (:mod:`~searchengine.commongrams`)."""
     french = FrenchAnalyzer() if analyzer is None else analyzer
-    return fields.Schema(
+    schema = fields.Schema(
         key=fields.ID(unique=True),
         state=fields.COLUMN(VarBytesColumn()),
         id=fields.ID(stored=True),
@@ -104,6 +105,10 @@ def make_schema(analyzer: FrenchAnalyzer | None = None) -> fields.Schema:
         dupkeys=fields.COLUMN(duplicate_column()),
         **gram_fields(french, ("title", "lede", "body")),
     )
+    for _, fieldtype in schema.items():  # the text and bigram fields: positions as varints (postingformat.py)
+        if type(fieldtype.format) is formats.Positions:
+            fieldtype.format = CompactPositions(field_boost=fieldtype.format.field_boost)
+    return schema
 
 
 @dataclass

@@ -14,16 +14,21 @@ scored field:
   for the list (a gap past 254 or 65,534 is stored whole in a list of
   exceptions), and the frequencies (one byte each when they are
   whole numbers under 256, else 32-bit floats): read with ``frombuffer``
-  and one ``cumsum``;
+  and one ``cumsum``. Each of the two is deflated where that halves it or
+  better (the gaps and frequencies of a word in most articles, nearly all 1):
+  inflating such data costs less than reading the bytes it saves;
 - for each window of :data:`WINDOW` documents holding the word, the largest
   ``tf / ((1 - b) + b · length / average)`` in it (a 16-bit float rounded up), with the field's average
-  length in the segment when it was written. At query time the average is
+  length in the segment when it was written; which windows hold it, as a
+  bitmap of the segment's windows where that is shorter than their numbers
+  (4 bytes each). At query time the average is
   the index's: a larger one raises a document's value by at most the ratio of
   the averages, so ``maximum × max(1, now / then)`` bounds it (see
   :meth:`ScoreLists.window_maxima`). These bounds let ranking skip windows
   that cannot reach the best page (:mod:`~searchengine.ranking`).
 
-Whoosh ignores the file; a segment without it (written by an older newsearch,
+Files of the first layout (``NSL2``: nothing deflated, every window's
+number) are read as before. Whoosh ignores the file; a segment without it (written by an older newsearch,
 or by Whoosh itself) is read from its W3 blocks, and ranking scores every
 posting. A file that cannot be read is treated as absent: it only makes
 queries faster.
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import pickle
 import struct
+import zlib
 from array import array
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -50,7 +56,11 @@ MIN_POSTINGS = 256
 WINDOW = 128
 """Documents per window of the score bounds (segment-local document number //
 WINDOW), as written; each file records its own."""
-_MAGIC = b"NSL2"
+_MAGIC = b"NSL3"
+_MAGICS = (b"NSL2", _MAGIC)
+"""What this module reads: the first layout and this one (see the module)."""
+_LEVEL = 6
+"""zlib's level for the parts it halves (inflating costs the same at any level)."""
 _FOOTER = struct.Struct("<Q4s")
 _ESCAPES = {1: 0xFF, 2: 0xFFFF}
 """By width of the stored gaps (bytes): the value that says "the gap is in the exceptions"."""
@@ -73,6 +83,34 @@ def _pad(length: int) -> int:
     return -length % 4
 
 
+def _deflated(raw: bytes) -> bytes:
+    """``raw`` deflated if that halves it, else ``raw`` (told apart by its length)."""
+    packed = zlib.compress(raw, _LEVEL)
+    return packed if 2 * len(packed) <= len(raw) else raw
+
+
+def _inflated(stored: bytes, size: int) -> bytes:
+    """What :func:`_deflated` made ``stored`` of, ``size`` bytes long."""
+    return stored if len(stored) == size else zlib.decompress(stored)
+
+
+Entry = tuple[int, ...]
+"""A list's place in the file: (offset, postings, width of the gaps, exceptions,
+kind of frequencies, windows, stored bytes of the gaps, of the frequencies,
+and the bits of the windows' bitmap or 0 for their numbers); ``NSL2`` has the first six."""
+
+
+def _sizes(entry: Entry) -> tuple[int, int, int, int]:
+    """Of one list: the bytes of its gaps and exceptions, and of its frequencies, as
+    written and before deflating, as laid out in the file."""
+    offset, count, width, exceptions, kind, _ = entry[:6]
+    gaps = width * count + _pad(width * count) + 4 * exceptions
+    tf = count if kind == _BYTES else 4 * count
+    if len(entry) == 6:
+        return gaps, tf, gaps, tf
+    return entry[6], entry[7], gaps, tf
+
+
 class ScoreListWriter:
     """Writes one segment's score lists as its posting lists are written, then the directory."""
 
@@ -81,7 +119,7 @@ class ScoreListWriter:
         self.b = b
         self.window = WINDOW
         self.position = 0
-        self.directory: dict[str, dict[bytes, tuple[int, int, int, int, int, int]]] = {}
+        self.directory: dict[str, dict[bytes, Entry]] = {}
         self.averages: dict[str, float] = {}
 
     def _write(self, data: bytes) -> None:
@@ -115,11 +153,20 @@ class ScoreListWriter:
         low = rounded.astype(np.float64) < maxima
         rounded[low] = np.nextafter(rounded[low], np.float16(np.inf))
         offset = self.position
-        for part in (small.tobytes(), exceptions.tobytes(), stored.tobytes(),
-                     windows.astype("<u4").tobytes(), rounded.tobytes()):
+        gaps = _deflated(_padded(small.tobytes()) + exceptions.tobytes())
+        frequencies = _deflated(stored.tobytes())
+        bits = int(windows[-1]) + 1
+        if (bits + 7) // 8 < 4 * len(windows):
+            present = np.zeros(bits, dtype=bool)
+            present[windows] = True
+            numbers = np.packbits(present).tobytes()
+        else:
+            bits, numbers = 0, windows.astype("<u4").tobytes()
+        for part in (gaps, frequencies, numbers, rounded.tobytes()):
             self._write(_padded(part))
-        self.directory.setdefault(fieldname, {})[term] = (offset, len(ids), width, len(exceptions),
-                                                          _BYTES if whole else _FLOATS, len(windows))
+        self.directory.setdefault(fieldname, {})[term] = (
+            offset, len(ids), width, len(exceptions), _BYTES if whole else _FLOATS, len(windows),
+            len(gaps), len(frequencies), bits)
 
     def close(self) -> None:
         where = self.position
@@ -154,18 +201,18 @@ class ScoreLists:
         if size < _FOOTER.size:
             raise ValueError("too short")
         where, magic = _FOOTER.unpack(source.get(size - _FOOTER.size, _FOOTER.size))
-        if magic != _MAGIC or where > size - _FOOTER.size:
+        if magic not in _MAGICS or where > size - _FOOTER.size:
             raise ValueError("not a score list file")
         directory = pickle.loads(source.get(where, size - _FOOTER.size - where))
         self.b: float = float(directory["b"])
         self.window: int = int(directory["window"])
         self.averages: dict[str, float] = directory["averages"]
-        self.terms: dict[str, dict[bytes, tuple[int, int, int, int, int, int]]] = directory["terms"]
+        self.terms: dict[str, dict[bytes, Entry]] = directory["terms"]
 
     def has(self, fieldname: str, term: str) -> bool:
         return term.encode("utf-8") in self.terms.get(fieldname, {})
 
-    def _parts(self, fieldname: str, term: str) -> tuple[int, int, int, int, int, int] | None:
+    def _parts(self, fieldname: str, term: str) -> Entry | None:
         return self.terms.get(fieldname, {}).get(term.encode("utf-8"))
 
     def postings(self, fieldname: str, term: str) -> tuple[NDArray[np.int32], NDArray[np.float32]] | None:
@@ -173,18 +220,19 @@ class ScoreLists:
         found = self._parts(fieldname, term)
         if found is None:
             return None
-        offset, count, width, exceptions, kind, _ = found
+        offset, count, width, exceptions, kind = found[:5]
+        gaps_stored, tf_stored, gaps_size, tf_size = _sizes(found)
         get = self.source.get
-        gaps = np.frombuffer(get(offset, width * count), dtype=f"<u{width}").astype(np.int32)
-        offset += width * count + _pad(width * count)
+        try:
+            data = _inflated(get(offset, gaps_stored), gaps_size)
+            frequencies = _inflated(get(offset + gaps_stored + _pad(gaps_stored), tf_stored), tf_size)
+        except zlib.error:  # damaged: the list is read from its W3 blocks instead
+            return None
+        gaps = np.frombuffer(data, dtype=f"<u{width}", count=count).astype(np.int32)
         if exceptions:
-            gaps[gaps == _ESCAPES[width]] = np.frombuffer(get(offset, 4 * exceptions), dtype="<u4")
-            offset += 4 * exceptions
+            gaps[gaps == _ESCAPES[width]] = np.frombuffer(data, dtype="<u4", offset=gaps_size - 4 * exceptions)
         ids = np.cumsum(gaps, dtype=np.int32)
-        if kind == _BYTES:
-            tf = np.frombuffer(get(offset, count), dtype=np.uint8).astype(np.float32)
-        else:
-            tf = np.frombuffer(get(offset, 4 * count), dtype="<f4").astype(np.float32)
+        tf = np.frombuffer(frequencies, dtype=np.uint8 if kind == _BYTES else "<f4", count=count).astype(np.float32)
         return ids, tf
 
     def windows(self, fieldname: str, term: str) -> Windows | None:
@@ -192,10 +240,18 @@ class ScoreLists:
         found = self._parts(fieldname, term)
         if found is None:
             return None
-        offset, count, width, exceptions, kind, nwindows = found
-        stored = count if kind == _BYTES else 4 * count
-        offset += width * count + _pad(width * count) + 4 * exceptions + stored + _pad(stored)
+        offset, nwindows = found[0], found[5]
+        gaps_stored, tf_stored, _, _ = _sizes(found)
+        offset += gaps_stored + _pad(gaps_stored) + tf_stored + _pad(tf_stored)
+        bits = found[8] if len(found) > 8 else 0
         get = self.source.get
-        numbers = np.frombuffer(get(offset, 4 * nwindows), dtype="<u4").astype(np.int64)
-        maxima = np.frombuffer(get(offset + 4 * nwindows, 2 * nwindows), dtype="<f2").astype(np.float64)
+        if bits:
+            size = (bits + 7) // 8
+            present = np.unpackbits(np.frombuffer(get(offset, size), dtype=np.uint8), count=bits)
+            numbers = np.flatnonzero(present).astype(np.int64)
+            offset += size + _pad(size)
+        else:
+            numbers = np.frombuffer(get(offset, 4 * nwindows), dtype="<u4").astype(np.int64)
+            offset += 4 * nwindows
+        maxima = np.frombuffer(get(offset, 2 * nwindows), dtype="<f2").astype(np.float64)
         return Windows(numbers, maxima, self.averages[fieldname])

@@ -9,7 +9,9 @@ layout rather than on Whoosh's API is here, both ways:
 - **posting lists**: the header magic, then blocks of (length, pickled block
   info, pickled and maybe compressed ids, weights and values); the term table
   entries (``W3TermInfo``: statistics, then the list's extent or the
-  postings themselves when inlined); the value of a ``Positions`` posting;
+  postings themselves when inlined, as lists of one posting are); the value
+  of a posting of the text fields (:mod:`~searchengine.postingformat`'s, or
+  Whoosh's ``Positions``' in an index written before);
 - **the field writer's internals** the posting lists are written through
   (``W3FieldWriter._postfile``, ``_tindex``, ``_fieldid``, ``_codec``);
 - **stored texts**: a segment's stored-text file (:mod:`~searchengine.storedtext`)
@@ -71,7 +73,6 @@ from typing import Any, cast
 import numpy as np
 import whoosh
 from whoosh import fields as wfields
-from whoosh import formats
 from whoosh.codec.base import PerDocumentReader
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
@@ -90,8 +91,9 @@ from whoosh.reading import IndexReader, TermNotFound
 from whoosh.system import IS_LITTLE, pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from . import scorelists
+from . import postingformat, scorelists
 from .errors import IndexCorrupt, IndexNotFound, UnknownIndexFormat
+from .postingformat import CompactPositions
 from .scorelists import EXT as SCORE_LISTS_EXT
 from .scorelists import ScoreLists, ScoreListWriter
 from .storedtext import EXT as STORED_TEXT_EXT
@@ -410,7 +412,12 @@ _COMPRESS_MIN_BYTES = 60
 """Smaller blocks (most terms occur in one or two documents) are written
 uncompressed: deflate makes them longer, or shorter by a few bytes."""
 
-_POSITIONS = formats.Positions()
+_COMPACT_PICKLE = 3
+"""Blocks of :class:`~searchengine.postingformat.CompactPositions` fields are
+pickled with protocol 3 without a memo: protocol 4 adds a 9-byte frame to
+every block, and the memo a 2-byte entry after every value and tuple, which
+nothing reads back."""
+
 _QUANTISED = [byte_to_length(b) for b in range(256)]
 ONE_POSITION: dict[int, bytes] = {}
 """``encode_positions([p])`` of each position ``p`` met so far: most terms occur
@@ -423,17 +430,27 @@ def writes_w3(codec: object) -> bool:
 
 
 def plain_positions(field: wfields.FieldType) -> bool:
-    """Whether a field's postings are Whoosh's ``Positions`` with no boost:
-    what :func:`encode_positions` makes."""
-    return type(field.format) is formats.Positions and field.format.field_boost == 1.0
+    """Whether a field's postings are :class:`~searchengine.postingformat.CompactPositions`
+    with no boost: what :func:`encode_positions` makes. The ``Positions`` fields of an
+    index written before it are indexed through Whoosh's own ``FieldType.index``."""
+    return type(field.format) is CompactPositions and field.format.field_boost == 1.0
 
 
 def encode_positions(positions: list[int]) -> bytes:
-    """``formats.Positions.encode``: the count, then the pickled deltas."""
-    encoded: bytes = _POSITIONS.encode(positions)
+    """``CompactPositions.encode``: the positions' varint gaps."""
+    encoded = postingformat.encode(positions)
     if len(positions) == 1:
         ONE_POSITION[positions[0]] = encoded
     return encoded
+
+
+def _pickled(data: object) -> bytes:
+    """``data`` pickled with :data:`_COMPACT_PICKLE` and no memo."""
+    out = BytesIO()
+    pickler = pickle.Pickler(out, _COMPACT_PICKLE)
+    pickler.fast = True  # no memo: a block holds no object twice
+    pickler.dump(data)
+    return out.getvalue()
 
 
 def field_lengths(perdoc: PerDocumentReader, fieldname: str) -> list[int] | None:
@@ -489,10 +506,12 @@ class PostingListWriter:
     ``finish_postings``, ``W3FieldWriter.finish_term``), which would otherwise
     take them a posting at a time.
 
-    Two departures, both read back unchanged by Whoosh: blocks are pickled
-    with ``_BLOCK_PICKLE``, and those under ``_COMPRESS_MIN_BYTES`` are stored
-    uncompressed (each block says whether it is), which saves a zlib call for
-    most terms and makes the index no larger.
+    Departures, all read back unchanged by Whoosh: blocks are pickled with
+    ``_BLOCK_PICKLE`` (those of ``CompactPositions`` fields, with whole
+    frequencies as integers, by :func:`_pickled`), and those under
+    ``_COMPRESS_MIN_BYTES`` are stored uncompressed (each block says whether
+    it is), which saves a zlib call for most terms and makes the index no
+    larger; a list of one posting is kept in its term's entry (:meth:`_inline`).
 
     Most terms are in a few documents, so a list of one block (up to 128
     postings) takes a path of its own with the same bytes, and the term's
@@ -520,6 +539,8 @@ class PostingListWriter:
         """Where the field's long lists also go as score lists (:mod:`~searchengine.scorelists`)."""
         self.quantised = (np.array(_QUANTISED, dtype=np.float64)[np.array(lengths, dtype=np.intp)]
                           if self.scores is not None and lengths else np.zeros(0))
+        self.compact = isinstance(fieldobj.format, CompactPositions)
+        """Whether blocks take whole frequencies as integers and are pickled by :func:`_pickled`."""
 
     def _values(self, values: list[bytes]) -> tuple[bytes, ...] | bytes | None:
         """A block's values as ``W3PostingsWriter._write_block`` pickles them."""
@@ -532,6 +553,9 @@ class PostingListWriter:
         count = len(postings) // 3
         if count > self.blocksize or self.scores is not None and count >= scorelists.MIN_POSTINGS:
             self._write_blocks(tbytes, postings)
+            return
+        if count == 1:
+            self._inline(tbytes, *cast("tuple[int, float, bytes]", postings))
             return
         ids = cast("list[int]", postings[0::3])
         chunk = array("f", cast("list[float]", postings[1::3]))
@@ -557,21 +581,39 @@ class PostingListWriter:
             if known:
                 low = min(known)
                 high = max(known)
-        blockmax = max(max(chunk), 0)
+        blockmax: float = max(max(chunk), 0)
         mini_weights: tuple[float, ...] | float | None
         if chunk.count(1.0) == count:
             mini_weights = None
         elif chunk.count(chunk[0]) == count:
-            mini_weights = chunk[0]
+            mini_weights = chunk[0]  # Whoosh reads one float as "all equal"
         else:
             mini_weights = tuple(chunk)
-        data = pickle.dumps((tuple(map(sub, ids, chain((0,), ids))), mini_weights, self._values(values)),
-                            _BLOCK_PICKLE)
+        block = (tuple(map(sub, ids, chain((0,), ids))), mini_weights, self._values(values))
+        if self.compact and all(map(float.is_integer, chunk)):
+            # Whole frequencies as integers (2 or 3 bytes pickled, not 9), read back as equal numbers.
+            blockmax = int(blockmax)
+            if isinstance(mini_weights, tuple):
+                block = (block[0], tuple(map(int, mini_weights)), block[2])
+            data = _pickled(block)
+        else:
+            data = pickle.dumps(block, _BLOCK_PICKLE)
         comp = self.level if len(data) >= _COMPRESS_MIN_BYTES else 0
         if comp:
             data = zlib.compress(data, comp)
         info = pickle.dumps((count, ids[-1], blockmax, comp, low, high), 2)
         return info, data, blockmax, low, high
+
+    def _inline(self, tbytes: bytes, docnum: int, weight: float, value: bytes) -> None:
+        """A list of one posting, kept in its term's entry (``W3TermInfo``'s inlined postings,
+        which Whoosh reads but its writer never makes): about 40 bytes less than a list of
+        one block, whose header, length and block info alone take 30."""
+        length = self.lengths[docnum] if self.lengths is not None else 0
+        whole = float(weight).is_integer()
+        # No value is None, as Whoosh's block reader gives it (its list reader gives "" for none).
+        postings = _pickled(((docnum,), (int(weight) if whole else weight,), (value or None,)))
+        entry = _TERM_INFO.pack(True, weight, 1, length, length, max(0, weight), docnum, docnum)
+        self.terms.add(self.prefix + tbytes, entry + postings)
 
     def _add_term(self, tbytes: bytes, weight: float, count: int, minlength: int, maxlength: int,
                   maxweight: float, first: int, last: int, size: int) -> None:
@@ -782,8 +824,9 @@ def decode(data: bytes, ids: list[int], weights: list[float]) -> None:
 
 
 def decode_positions(value: bytes) -> list[int]:
-    """``formats.Positions.decode_positions``: a count, then pickled deltas."""
-    return list(accumulate(pickle.loads(value[4:])))
+    """The positions of a posting's value, :class:`~searchengine.postingformat.CompactPositions`'
+    or, in an index written before it, Whoosh's ``Positions``' (:func:`~searchengine.postingformat.positions`)."""
+    return postingformat.positions(value)
 
 
 # Columns

@@ -12,6 +12,7 @@ import json
 import os
 import pickle
 import random
+import shutil
 import textwrap
 import warnings
 from pathlib import Path
@@ -19,15 +20,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import whoosh
+from whoosh import formats
 from whoosh import index as windex
+from whoosh import query as wquery
 from whoosh.matching import FilterMatcher
 from whoosh.writing import SegmentWriter
 
-from searchengine import SearchEngine, whooshformat
+from searchengine import SearchEngine, indexing, whooshformat
 from searchengine.analysis import fold
 from searchengine.errors import IndexCorrupt, IndexNotFound, IndexWriteError, UnknownIndexFormat
 from searchengine.fastwriter import FastWriter, ParallelWriter, PostingBuffer
 from searchengine.indexing import INDEX_NAME, make_schema, open_index, verify_index
+from searchengine.postingformat import CompactPositions
 from searchengine.scoring import IndexArrays
 
 from .generated import articles
@@ -60,11 +64,11 @@ FIRST, SECOND = DOCS[:250], DOCS[250:]
 REPLACED = [dict(d, body=d["body"] + " Une correction : le ministre a démenti.") for d in DOCS[10:40:3]]
 
 
-def build(folder: Path, make_writer, optimize=False):
+def build(folder: Path, make_writer, optimize=False, schema=None):
     """Two commits, the second replacing a few documents and adding others
     (two segments and deletions), and maybe a third merging everything."""
     folder.mkdir(parents=True, exist_ok=True)
-    ix = windex.create_in(str(folder), make_schema(), indexname=INDEX_NAME)
+    ix = windex.create_in(str(folder), schema or make_schema(), indexname=INDEX_NAME)
     writer = make_writer(ix)
     for doc in FIRST:
         writer.add_document(**doc)
@@ -602,3 +606,94 @@ def test_a_score_list_directory_that_unpickles_to_an_error_is_no_score_list(tmp_
     _damage(tmp_path / "ix", directory, directory[:10] + b"\x80" + directory[11:])  # a length past 2**63
     with SearchEngine(tmp_path / "ix") as engine:
         assert [h.id for h in engine.search("grève", limit=60)] == expected
+
+
+def session_six_schema():
+    """The schema of an index written before CompactPositions: Whoosh's ``Positions`` on the text fields."""
+    schema = make_schema()
+    for _, field in schema.items():
+        if isinstance(field.format, CompactPositions):
+            field.format = formats.Positions()
+    return schema
+
+
+def decoded(found):
+    """``by_key`` terms with each value as its positions: the same whichever format wrote them."""
+    return {term: [(key, weight, whooshformat.decode_positions(value) if value else value)
+                   for key, weight, value in postings] for term, postings in by_key(found)["terms"].items()}
+
+
+def test_text_fields_are_compact_and_stock_whoosh_searches_them_as_whoosh_positions(ours, tmp_path):
+    old = build(tmp_path / "old", SegmentWriter, schema=session_six_schema())
+    mine, theirs = contents(ours), contents(old)
+    values = [p[2] for (field, _), leaves in mine["terms"].items() if field in TEXT_FIELDS
+              for seen, *_ in leaves for p in seen]
+    assert values and all(value[0] != 0 for value in values)  # no Whoosh Positions value (a zero byte first)
+    assert all(value[0] == 0 for (field, _), leaves in theirs["terms"].items() if field in TEXT_FIELDS
+               for seen, *_ in leaves for p in seen for value in [p[2]])
+    assert decoded(mine) == decoded(theirs)
+    assert sum(whooshformat.part_sizes(ours, INDEX_NAME).values()) < sum(
+        whooshformat.part_sizes(build(tmp_path / "old-ours", FastWriter, schema=session_six_schema()),
+                                INDEX_NAME).values())
+    phrases = [["le", "gouvernement"], ["de", "la"], ["grève", "des"], ["président", "a"]]
+    for folder, found in ((ours, []), (old, [])):
+        with windex.open_dir(str(folder), indexname=INDEX_NAME).searcher() as searcher:
+            for words in phrases:
+                for field in TEXT_FIELDS:
+                    hits = searcher.search(wquery.Phrase(field, words), limit=None)
+                    found.append(sorted(searcher.stored_fields(hit.docnum)["id"] for hit in hits))
+        if folder == ours:
+            mine_found = found
+    assert mine_found == found and any(found)
+
+
+def test_an_index_written_before_compact_positions_opens_searches_updates_and_rebuilds(tmp_path, monkeypatch):
+    first, later = tmp_path / "first.jsonl", tmp_path / "later.jsonl"
+    first.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in RECORDS[:200]), encoding="utf-8")
+    later.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in RECORDS[200:]), encoding="utf-8")
+    queries = ["grève gouvernement", '"réforme des retraites"', '"le président"', "Kim Poutine", "football match",
+               '"de la"', "retraites -grève"]
+
+    def answers(folder):
+        with SearchEngine(folder) as engine:
+            return [[(hit.id, hit.score, hit.snippet) for hit in engine.search(q, limit=20)] for q in queries]
+
+    def formats_of(folder):
+        return {type(field.format) for name, field in open_index(folder).schema.items() if name in TEXT_FIELDS}
+
+    with monkeypatch.context() as patched:  # what an older newsearch made of a new index
+        patched.setattr(indexing, "make_schema", session_six_schema)
+        SearchEngine(tmp_path / "old").index([first])
+    SearchEngine(tmp_path / "new").index([first])
+    assert formats_of(tmp_path / "old") == {formats.Positions}
+    assert formats_of(tmp_path / "new") == {CompactPositions}
+    assert answers(tmp_path / "old") == answers(tmp_path / "new")
+    # An update keeps the index's own format, in new segments and in merges.
+    for folder in (tmp_path / "old", tmp_path / "new"):
+        SearchEngine(folder).index([first, later])
+        writer = FastWriter(open_index(folder))
+        writer.commit(optimize=True)
+    assert formats_of(tmp_path / "old") == {formats.Positions}
+    assert decoded(contents(tmp_path / "old")) == decoded(contents(tmp_path / "new"))
+    assert answers(tmp_path / "old") == answers(tmp_path / "new")
+    assert any(answers(tmp_path / "new"))
+    # A rebuild writes the new format.
+    for folder in (tmp_path / "old", tmp_path / "new"):
+        SearchEngine(folder).index([first, later], rebuild=True)
+    assert formats_of(tmp_path / "old") == {CompactPositions}
+    assert answers(tmp_path / "old") == answers(tmp_path / "new")
+
+
+def test_a_list_of_one_posting_lives_in_the_term_table_and_stock_whoosh_merges_it(ours, tmp_path):
+    with windex.open_dir(str(ours), indexname=INDEX_NAME).reader() as reader:
+        leaf, _ = reader.leaf_readers()[0]
+        single = [(f, t) for f, t in leaf.all_terms() if leaf.doc_frequency(f, t) == 1]
+        assert {f for f, _ in single} >= {"id", "key", "title"}  # no value, and positions
+        assert all(leaf.term_info(f, t).is_inlined() for f, t in single)
+        assert not any(leaf.term_info(f, t).is_inlined() for f, t in leaf.all_terms() if leaf.doc_frequency(f, t) > 1)
+    merged = tmp_path / "merged"
+    shutil.copytree(ours, merged)
+    writer = SegmentWriter(windex.open_dir(str(merged), indexname=INDEX_NAME))
+    writer.commit(optimize=True)  # Whoosh's own merge reads every posting and writes them again
+    assert len(windex.open_dir(str(merged), indexname=INDEX_NAME)._segments()) == 1
+    assert by_key(contents(merged, blocks=False))["terms"] == by_key(contents(ours, blocks=False))["terms"]

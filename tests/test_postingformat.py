@@ -1,0 +1,65 @@
+"""The posting value of the text fields: varint gaps, read back exactly, and
+told apart from Whoosh's ``Positions`` values of older indexes."""
+
+import pickle
+import random
+
+import pytest
+from whoosh import formats
+from whoosh.analysis import Token
+
+from searchengine import postingformat
+from searchengine.postingformat import CompactPositions
+
+
+def random_positions(rng: random.Random) -> list[int]:
+    """Ascending positions with gaps of every varint length (1 to 4 bytes)."""
+    found, position = [], -1
+    for _ in range(rng.randint(1, 40)):
+        position += rng.choice((1, 2, 127, 128, 129, 16_383, 16_384, 300_000, rng.randint(1, 5_000)))
+        found.append(position)
+    return found
+
+
+def test_positions_are_read_back_as_written():
+    rng = random.Random(7)
+    fmt = CompactPositions()
+    for where in [[0], [1], [127], [128], [0, 1, 2]] + [random_positions(rng) for _ in range(500)]:
+        value = fmt.encode(where)
+        assert fmt.decode_positions(value) == where
+        assert postingformat.positions(value) == where
+        assert fmt.decode_frequency(value) == len(where) == fmt.decode_weight(value)
+        assert value[0] != 0  # what tells it from a Positions value
+
+
+def test_a_word_found_once_near_the_start_takes_one_byte():
+    assert CompactPositions().encode([5]) == b"\x06"
+    assert len(CompactPositions().encode([3, 9, 200])) == 4  # gaps 4, 6 and 191 (two bytes)
+
+
+def test_whoosh_positions_values_of_older_indexes_are_still_read():
+    rng = random.Random(8)
+    old = formats.Positions()
+    for where in [[0], [5]] + [random_positions(rng) for _ in range(200)]:
+        assert postingformat.positions(old.encode(where)) == where
+
+
+def test_the_format_pickles_by_name_and_combines_as_whoosh_does():
+    fmt = pickle.loads(pickle.dumps(CompactPositions()))
+    assert fmt == CompactPositions() != formats.Positions()
+    assert fmt.supports("positions") and fmt.supports("frequency")
+    assert fmt.decode_positions(fmt.combine([fmt.encode([1, 9]), fmt.encode([4, 9])])) == [1, 4, 9]
+
+
+@pytest.mark.parametrize("text", ["le chat et le chien", "un"])
+def test_whoosh_indexes_a_text_through_it(text):
+    postings = {word: (freq, weight, value) for word, freq, weight, value in
+                CompactPositions().word_values(text, lambda value, **_: _tokens(value))}
+    for word, (freq, weight, value) in postings.items():
+        where = [i for i, w in enumerate(text.split()) if w == word]
+        assert (freq, weight, postingformat.decode(value)) == (len(where), len(where), where)
+
+
+def _tokens(text):
+    for position, word in enumerate(text.split()):
+        yield Token(text=word, pos=position, boost=1.0, positions=True)
