@@ -367,7 +367,7 @@ class FastWriter(SegmentWriter):
             field = schema[name]
             if name in self._fast and isinstance(value, str):
                 analysed.append((name, field, value, _term_positions(field.analyzer, value, words)))
-            elif isinstance(field, wfields.NUMERIC) and isinstance(value, Hashable):
+            elif field.indexed and isinstance(field, wfields.NUMERIC) and isinstance(value, Hashable):
                 analysed.append((name, field, value, self._index_number(name, field, value)))
             elif field.indexed:
                 analysed.append((name, field, value, list(field.index(value))))
