@@ -70,7 +70,7 @@ class StateColumn(Column):
     def reader(self, dbfile: Any, basepos: int, length: int, doccount: int) -> StateColumn.Reader:
         return self.Reader(dbfile, basepos, length, doccount)
 
-    class Writer(ColumnWriter):  # type: ignore[misc]
+    class Writer(ColumnWriter):
         def __init__(self, dbfile: Any) -> None:
             self.sink = dbfile
             self._records = VarBytesColumn().writer(dbfile)
@@ -95,7 +95,7 @@ class StateColumn(Column):
             self.sink.write(table)
             self.sink.write(_FOOTER.pack(len(table), len(self._files), _MAGIC))
 
-    class Reader(ColumnReader):  # type: ignore[misc]
+    class Reader(ColumnReader):
         def __init__(self, dbfile: Any, basepos: int, length: int, doccount: int) -> None:
             super().__init__(dbfile, basepos, length, doccount)
             if length < _FOOTER.size:
