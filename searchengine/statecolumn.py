@@ -105,11 +105,12 @@ class StateColumn(Column):
                 raise ValueError("not a state column")
             records = length - _FOOTER.size - size
             table = dbfile.get(basepos + records, size)
-            self._files: list[bytes] = []
+            self._prefixes: list[bytes] = []
+            """Each file of the table, with the separator that follows it in a value."""
             position = 0
             for _ in range(count):
                 length, position = _read_varint(table, position)
-                self._files.append(table[position:position + length])
+                self._prefixes.append(table[position:position + length] + _SEPARATOR)
                 position += length
             self._records = VarBytesColumn().reader(dbfile, basepos, records, doccount)
 
@@ -118,11 +119,14 @@ class StateColumn(Column):
                 return b""
             if record[0] != _COMPACT:
                 return record[1:]
-            number, position = _read_varint(record, 1)
+            number, position = (record[1], 2) if record[1] < 0x80 else _read_varint(record, 1)
             fingerprint = record[position:position + _DIGEST].hex().encode("ascii")
-            length, position = _read_varint(record, position + _DIGEST)
+            position += _DIGEST
+            length, position = (record[position], position + 1) if record[position] < 0x80 else \
+                _read_varint(record, position)
             end = position + length
-            return _SEPARATOR.join((self._files[number], record[position:end], fingerprint, record[end:]))
+            return b"".join((self._prefixes[number], record[position:end], _SEPARATOR, fingerprint, _SEPARATOR,
+                             record[end:]))
 
         def __getitem__(self, docnum: int) -> bytes:
             return self._value(self._records[docnum])

@@ -860,7 +860,7 @@ def segment_column(storage: Storage, segment: W3Segment, name: str, column_type:
         if not reader.has_column(name):
             return []
         column = reader.column_reader(name, column_type)
-        return [column[docnum] for docnum in range(segment.doc_count_all())]
+        return list(column)
     finally:
         reader.close()
         if files is not storage:
