@@ -13,8 +13,8 @@ layout rather than on Whoosh's API is here, both ways:
 - **the field writer's internals** the posting lists are written through
   (``W3FieldWriter._postfile``, ``_tindex``, ``_fieldid``, ``_codec``);
 - **stored texts**: a segment's stored-text file (:mod:`~searchengine.storedtext`)
-  and each document's stored fields read with it (:class:`StoredFields`,
-  :func:`with_stored_texts` for merges);
+  and each document's stored fields read with it and with its id and date
+  columns (:class:`StoredFields`, :func:`with_stored_texts` for merges);
 - **columns**: a numeric column's big-endian values and default, the length
   columns, reading one segment's column without opening its terms;
 - **files**: segments (compound or not) and the TOC, which :func:`commit_toc`
