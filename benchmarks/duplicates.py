@@ -88,7 +88,7 @@ def main() -> int:
         if groups is None:
             print("the index has no duplicate keys: build it with this version")
             return 1
-        doc_ids = {doc: int(snapshot.searcher.stored_fields(doc)["id"])
+        doc_ids = {doc: int(snapshot.stored(doc, texts=False)["id"])
                    for doc in range(snapshot.arrays.size) if snapshot.arrays.live[doc]}
     members = defaultdict(list)
     for doc, article_id in doc_ids.items():

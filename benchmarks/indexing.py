@@ -8,7 +8,7 @@ Measures, in one run (so both see the same machine load):
 and prints for each: articles/s, MB/s of raw JSON input, seconds spent adding (reading
 and parsing the JSON included, for both) vs committing, index size on disk, peak memory,
 and the ratio ours/stock; for newsearch also index MB / JSON MB and the MB of each part
-(postings, terms, stored texts, Whoosh's stored fields, score lists, columns).
+(postings, terms, stored texts, Whoosh's stored fields, score lists, states, duplicate keys, other columns).
 On a shared machine, ``--repeat`` alternates the engines and
 compares each one's best run; each row also gives the CPU seconds of the build (its
 worker processes included) and the load average when it ended, since Linux shares CPU
@@ -231,14 +231,14 @@ def run_child(kind: str, source: Path, index_dir: Path, memory: int, jobs: int) 
 
 
 _PARTS = {"postings": (".pst",), "terms": (".trm",), "stored texts": (".nst",), "stored fields": ("stored.col",),
-          "score lists": (".nsl",)}
+          "score lists": (".nsl",), "states": ("state.col",), "duplicate keys": ("dupkeys.col",)}
 
 
 def size_row(r: dict, input_mb: float) -> str:
     """Where the index's bytes go (issue 15 asks for an index no larger than its JSON)."""
     parts = r["parts_mb"]
     named = {label: sum(parts.get(p, 0.0) for p in kinds) for label, kinds in _PARTS.items()}
-    named["columns"] = sum(parts.values()) - sum(named.values())
+    named["other columns"] = sum(parts.values()) - sum(named.values())
     split = ", ".join(f"{label} {mb:.1f}" for label, mb in named.items())
     return f"  index / JSON {r['index_mb'] / input_mb:.2f}; MB: {split}"
 

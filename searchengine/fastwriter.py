@@ -70,8 +70,8 @@ _APART = ("path", "url", "author")
 """Stored fields that go with the texts to the stored-text file, besides the
 analysed ones: a path is the same long string for every article of a file
 (Whoosh deflates each document alone, so it kept it whole each time), and urls
-and authors repeat too. Ids and sources stay in Whoosh's stored fields, which
-folding, facets and ids read without the texts."""
+and authors repeat too. Ids (in their column) and sources (in Whoosh's stored
+fields) stay out, where folding, facets and ids read them without the texts."""
 _RUN_CHUNK = 1024
 """Terms pickled together in a spilled run: one pickle call per chunk, not per term."""
 
@@ -367,7 +367,7 @@ class FastWriter(SegmentWriter):
             field = schema[name]
             if name in self._fast and isinstance(value, str):
                 analysed.append((name, field, value, _term_positions(field.analyzer, value, words)))
-            elif isinstance(field, wfields.NUMERIC) and isinstance(value, Hashable):
+            elif field.indexed and isinstance(field, wfields.NUMERIC) and isinstance(value, Hashable):
                 analysed.append((name, field, value, self._index_number(name, field, value)))
             elif field.indexed:
                 analysed.append((name, field, value, list(field.index(value))))

@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Protocol
 
 from whoosh import fields, formats, index, writing
 from whoosh.codec.base import Segment
-from whoosh.columns import VarBytesColumn
 from whoosh.filedb.filestore import FileStorage, StorageError
 from whoosh.index import EmptyIndexError
 from whoosh.reading import SegmentReader
@@ -50,6 +49,7 @@ from .duplicates import column_type as duplicate_column
 from .duplicates import duplicate_keys
 from .errors import BadArticle, IndexCorrupt, IndexLocked, IndexNotFound, IndexWriteError, NewsearchError
 from .postingformat import CompactPositions
+from .statecolumn import StateColumn
 from .whooshformat import (
     MappedStorage,
     NewIndex,
@@ -83,21 +83,32 @@ _PAUSE_DEADLINE = 600.0
 """The test-only pause point (see the module docstring); empty when unused."""
 
 
+def _unindexed(field: fields.FieldType) -> fields.FieldType:
+    """``field`` with no terms: nothing searches them. An article's key is in its
+    ``state`` column (the field only takes the value, which the cluster's documents
+    keep), and dates are filtered and sorted on their column."""
+    field.indexed = False
+    return field
+
+
 def make_schema(analyzer: FrenchAnalyzer | None = None) -> fields.Schema:
     """Title, lede and body are searched; the original text is stored for
     snippets. ``analyzer`` (default: ``FrenchAnalyzer()``) analyses all three
     and is pickled into the index with the schema. Each of the three has a
-    companion field of common-word bigrams, for phrases (:mod:`~searchengine.commongrams`)."""
+    companion field of common-word bigrams, for phrases (:mod:`~searchengine.commongrams`).
+    Ids and dates are kept in columns (read with the stored fields by
+    :class:`~searchengine.whooshformat.StoredFields`), not in Whoosh's pickled
+    stored fields; an index made by an earlier newsearch keeps its own schema."""
     french = FrenchAnalyzer() if analyzer is None else analyzer
     schema = fields.Schema(
-        key=fields.ID(unique=True),
-        state=fields.COLUMN(VarBytesColumn()),
-        id=fields.ID(stored=True),
+        key=_unindexed(fields.ID()),
+        state=fields.COLUMN(StateColumn()),
+        id=fields.ID(sortable=True),
         path=fields.STORED(),
         title=fields.TEXT(analyzer=french, stored=True),
         lede=fields.TEXT(analyzer=french, stored=True),
         body=fields.TEXT(analyzer=french, stored=True),
-        date=fields.DATETIME(stored=True, sortable=True),
+        date=_unindexed(fields.DATETIME(sortable=True)),
         source=fields.STORED(),
         source_id=fields.ID(),
         url=fields.STORED(),

@@ -24,8 +24,9 @@ hold), then the fields' UTF-8 bytes; a document with no text here has an
 empty record. Text is encoded with ``surrogatepass``, so any Python string a
 JSON article can hold comes back exactly.
 
-The other stored fields (id, date, source) stay in Whoosh's column, where
-ids, folding and facets read them without the texts. A segment without this file (an index written before it,
+Ids and dates (in columns of their own) and sources (in Whoosh's stored
+fields) stay out of this file, where ids, folding and facets read them
+without the texts. A segment without this file (an index written before it,
 or by Whoosh) holds its texts there too, and is read as before.
 """
 

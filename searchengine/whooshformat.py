@@ -15,8 +15,8 @@ layout rather than on Whoosh's API is here, both ways:
 - **the field writer's internals** the posting lists are written through
   (``W3FieldWriter._postfile``, ``_tindex``, ``_fieldid``, ``_codec``);
 - **stored texts**: a segment's stored-text file (:mod:`~searchengine.storedtext`)
-  and each document's stored fields read with it (:class:`StoredFields`,
-  :func:`with_stored_texts` for merges);
+  and each document's stored fields read with it and with its id and date
+  columns (:class:`StoredFields`, :func:`with_stored_texts` for merges);
 - **columns**: a numeric column's big-endian values and default, the length
   columns, reading one segment's column without opening its terms;
 - **files**: segments (compound or not) and the TOC, which :func:`commit_toc`
@@ -727,23 +727,49 @@ def stored_texts(leaf: IndexReader) -> StoredTexts | None:
     return StoredTexts(storage.open_file(name), storage.file_length(name))
 
 
+_IN_COLUMNS = ("id", "date")
+"""Fields an index made by newsearch keeps in their columns rather than among
+Whoosh's stored fields (``stored=False, sortable=True``): a pickled dictionary
+per document, deflated alone, cost 110 bytes an article for an id and a date."""
+
+
+def _column_values(reader: IndexReader) -> list[tuple[str, Any, Callable[[Any], Any], Any]]:
+    """For each field of :data:`_IN_COLUMNS` that the reader's schema keeps in a
+    column only: its name, its column (raw values), what turns a raw value into
+    the field's value, and the raw value of a document without one."""
+    found = []
+    schema = reader.schema
+    for name in _IN_COLUMNS:
+        field = schema[name] if name in schema else None
+        if field is None or field.stored or not field.column_type or not reader.has_column(name):
+            continue
+        found.append((name, reader.column_reader(name, translate=False), field.from_column_value,
+                      field.column_type.default_value()))
+    return found
+
+
 class StoredFields:
     """Each document's stored fields across the segments of one reader, its
-    texts read from the segment's stored-text file where it has one: what
-    Whoosh's ``stored_fields`` gave before the texts moved there."""
+    texts read from the segment's stored-text file where it has one, and its
+    id and date from their columns where the schema keeps them there: what
+    Whoosh's ``stored_fields`` gave before they moved."""
 
     def __init__(self, reader: IndexReader) -> None:
         leaves = reader.leaf_readers()
         self.starts = [offset for _, offset in leaves]
-        self.leaves = [(leaf, stored_texts(leaf)) for leaf, _ in leaves]
+        self.leaves = [(leaf, stored_texts(leaf), _column_values(leaf)) for leaf, _ in leaves]
 
     def __call__(self, docnum: int, texts: bool = True) -> dict[str, Any]:
         """The stored fields of ``docnum`` (a document number of the reader);
         without ``texts``, the texts a stored-text file holds are not read."""
         index = bisect_right(self.starts, docnum) - 1
-        leaf, found = self.leaves[index]
+        leaf, found, columns = self.leaves[index]
         local = docnum - self.starts[index]
         stored: dict[str, Any] = leaf.stored_fields(local)
+        for name, column, translate, default in columns:
+            raw = column[local]
+            if raw != default:
+                stored[name] = translate(raw)
         if texts and found is not None:
             stored.update(found.texts(local))
         return stored
@@ -877,7 +903,7 @@ def segment_column(storage: Storage, segment: W3Segment, name: str, column_type:
         if not reader.has_column(name):
             return []
         column = reader.column_reader(name, column_type)
-        return [column[docnum] for docnum in range(segment.doc_count_all())]
+        return list(column)
     finally:
         reader.close()
         if files is not storage:

@@ -94,7 +94,8 @@ deferred = ("asyncio", "whoosh.query", "urllib.request", "tempfile", "random", "
 before = {name: name in sys.modules for name in deferred}
 coroutine_seen = cached_property.asyncio.iscoroutinefunction(coroutine)
 with whoosh.index.open_dir(sys.argv[sys.argv.index("--index-dir") + 1], indexname="newsearch").searcher() as s:
-    found = s.document(id=ARTICLE)  # Whoosh's searcher builds query.Term and query.And
+    (number,) = s.document_numbers(id=ARTICLE)  # Whoosh's searcher builds query.Term and query.And
+    found = s.reader().column_reader("id")[number]  # ids are in their column
 temporary = whoosh.filedb.filestore.tempfile.gettempdir()
 name = whoosh.util.random_name(8)
 days = whoosh.util.times.calendar.monthrange(2024, 2)[1]
@@ -107,7 +108,7 @@ print(json.dumps({
     "after": {name: name in sys.modules for name in deferred},
     "real": all(hasattr(sys.modules[name], "__file__") for name in deferred),
     "coroutine": coroutine_seen,
-    "document": found["id"],
+    "document": found,
     "urlretrieve": whoosh.compat.urlretrieve.__name__ == "urlretrieve" and hasattr(urllib.request, "urlopen"),
     "temporary": temporary == tempfile.gettempdir(),
     "name": len(name),

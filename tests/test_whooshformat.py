@@ -77,7 +77,7 @@ def build(folder: Path, make_writer, optimize=False, schema=None):
     writer = make_writer(ix)
     with ix.reader() as reader:
         for doc in REPLACED:
-            writer.delete_document(reader.first_id("key", doc["key"]))
+            writer.delete_document(reader.first_id("id", doc["id"]))
     for doc in REPLACED + SECOND:
         writer.add_document(**doc)
     writer.commit(merge=False)
@@ -120,7 +120,7 @@ def contents(folder: Path, blocks: bool = True):
             "stored": [stored(d) for d in docs],
             "lengths": {f: [reader.doc_field_length(d, f) for d in docs] for f in TEXT_FIELDS},
             "totals": {f: reader.field_length(f) for f in TEXT_FIELDS},
-            "columns": {name: list(reader.column_reader(name, translate=False)) for name in ("state", "date")},
+            "columns": {name: list(reader.column_reader(name, translate=False)) for name in ("state", "date", "id")},
         }
 
 
@@ -158,15 +158,19 @@ def test_stock_whoosh_reads_what_fastwriter_writes_as_its_own(stock, ours):
     assert mine["deleted"] == theirs["deleted"] != []
     for part in theirs:
         assert mine[part] == theirs[part], part
-    # Whoosh's own stored fields hold all but the texts, which the segments' stored-text files hold.
+    # Whoosh's own stored fields hold all but the texts, which the segments' stored-text files hold,
+    # and the ids and dates, which stock Whoosh reads from their columns.
     apart = {*TEXT_FIELDS, "path", "url", "author"}
+    in_columns = {"id", "date"}
     for folder in (stock, ours):
         with windex.open_dir(str(folder), indexname=INDEX_NAME).reader() as reader:
             found = [reader.stored_fields(d) for d in range(reader.doc_count_all())]
-        if folder == ours:
-            assert found == [{k: v for k, v in s.items() if k not in apart} for s in theirs["stored"]]
-        else:
-            assert found == theirs["stored"]
+            ids, dates = reader.column_reader("id"), reader.column_reader("date")
+            assert [ids[d] for d in range(len(found))] == [s["id"] for s in theirs["stored"]]
+            assert [dates[d] for d in range(len(found)) if "date" in theirs["stored"][d]] == [
+                s["date"] for s in theirs["stored"] if "date" in s] != []
+        kept = in_columns | apart if folder == ours else in_columns
+        assert found == [{k: v for k, v in s.items() if k not in kept} for s in theirs["stored"]]
 
 
 def test_postings_spilled_to_disk_and_merged_are_the_same(stock, tmp_path, monkeypatch):
