@@ -28,7 +28,7 @@ import whoosh
 from whoosh.automata.fsa import ANY, DFA, EPSILON, NFA
 
 from .analysis import FrenchAnalyzer, fold
-from .duplicates import DuplicateGroups, load_groups
+from .duplicates import DuplicateGroups, load_groups, stored_groups
 from .errors import ArticleNotFound, BadQuery, IndexCorrupt, NewsearchError
 from .facets import Facets, count_facets
 from .glued import GluedFile
@@ -196,8 +196,11 @@ class _Snapshot:
     @cached_property
     def duplicates(self) -> DuplicateGroups | None:
         """The snapshot's groups of duplicates, read on the first query that
-        folds them; None for an index built without duplicate keys."""
-        return load_groups(self.searcher, self.arrays.live)
+        folds them from the file its commit wrote, or else computed from the
+        keys (an index written by older code, or a query between a commit and
+        its file); None for an index built without duplicate keys."""
+        stored = stored_groups(self.path, INDEX_NAME, self.searcher)
+        return stored if stored is not None else load_groups(self.searcher, self.arrays.live)
 
     def live(self, fieldname: str, term: str) -> list[int]:
         ids = self.arrays.postings(fieldname, term)[0]
