@@ -34,6 +34,7 @@ import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,8 +86,13 @@ def _powers(base: np.uint64, count: int) -> NDArray[np.uint64]:
         return np.cumprod(powers, dtype=np.uint64)
 
 
-_POWERS = _powers(_BASE, MAX_BYTES + 1)
-_INVERSE = _powers(np.uint64(pow(int(_BASE), -1, 2**64)), MAX_BYTES + 1)
+@cache
+def _power_tables() -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
+    """The powers of ``_BASE`` and of its inverse for every byte a key reads:
+    made for the first key, not on import (3 MB, a millisecond or two of every query)."""
+    return _powers(_BASE, MAX_BYTES + 1), _powers(np.uint64(pow(int(_BASE), -1, 2**64)), MAX_BYTES + 1)
+
+
 with np.errstate(over="ignore"):
     _MULTIPLIERS = _mix(np.arange(1, BANDS * ROWS + 1, dtype=np.uint64) * _GOLDEN)[:, None] | np.uint64(1)
     """One hash function per MinHash value, x → x × m (m odd, so a permutation of the
@@ -136,8 +142,9 @@ def _group_keys(texts: list[bytes]) -> list[bytes]:
     edges = np.flatnonzero(np.diff(blank))  # a word's start, then its end, in turn
     starts, ends = edges[0::2], edges[1::2]
     sums = np.zeros(len(data) + 1, dtype=np.uint64)
-    np.cumsum(data * _POWERS[:len(data)], dtype=np.uint64, out=sums[1:])
-    h = (sums[ends] - sums[starts]) * _INVERSE[starts]
+    powers, inverse = _power_tables()
+    np.cumsum(data * powers[:len(data)], dtype=np.uint64, out=sums[1:])
+    h = (sums[ends] - sums[starts]) * inverse[starts]
     # Each word's body, and each body's words.
     firsts = np.cumsum([0] + [len(text) + 1 for text in texts[:-1]])
     owner = np.searchsorted(firsts, starts, side="right") - 1

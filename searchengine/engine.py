@@ -30,7 +30,6 @@ from whoosh.automata.fsa import ANY, DFA, EPSILON, NFA
 from .analysis import FrenchAnalyzer, fold
 from .duplicates import DuplicateGroups, load_groups, stored_groups
 from .errors import ArticleNotFound, BadQuery, IndexCorrupt, NewsearchError
-from .facets import Facets, count_facets
 from .glued import GluedFile
 from .indexing import INDEX_NAME, open_index
 from .names import NameTable, load_names
@@ -45,6 +44,7 @@ from .whooshformat import StoredFields
 if TYPE_CHECKING:
     from .cluster import ClusterCheck, ClusterHome
     from .errors import BadArticle
+    from .facets import Facets
     from .indexing import IndexReport, Progress
     from .scoring import DocIds
     from .whooshformat import Verification
@@ -219,6 +219,8 @@ class _Snapshot:
         return None
 
     def facets(self, docs: DocIds) -> Facets:
+        from .facets import count_facets  # here: only the search page counts them
+
         reader = self.searcher.reader()
         terms = [t.decode("utf-8") if isinstance(t, bytes) else t for t in reader.lexicon("source_id")]
         date_field = self.searcher.schema["date"]

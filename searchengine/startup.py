@@ -11,10 +11,17 @@ tearing down at exit what it imported. Three measures, each measured with
   (Whoosh's query objects: its searcher imports them for methods we never
   call, and their import compiles the large regular expressions of English
   word variations), ``tempfile`` and ``random`` (to name the files it
-  writes) and ``calendar`` (to parse dates in Whoosh's query language).
-  Importing NumPy imports ``numpy.linalg`` and with it NumPy's typing
-  aliases, a tenth of its import, for ``numpy.matrix`` and polynomial
-  fits, and ``ctypes`` for arrays' ``.ctypes``. Each is imported with a stand-in for them: the importing module
+  writes), ``calendar`` (to parse dates in Whoosh's query language),
+  ``shutil`` (to copy files into a compound file, with ``bz2`` and
+  ``lzma``), ``html`` (to escape highlights, with its entity tables) and
+  the English stemmer and phonetic code (``whoosh.lang.porter``,
+  ``whoosh.lang.dmetaphone``). Importing NumPy imports ``numpy.linalg``
+  and with it NumPy's typing aliases, a tenth of its import, for
+  ``numpy.matrix`` and polynomial fits, ``ctypes`` for arrays' ``.ctypes``,
+  and ``numpy._core._add_newdocs`` (and its ``_scalars``), which sets the
+  docstrings of NumPy's C functions and types, 5 % of a fresh query: in a
+  process started by ``newsearch``, which never shows them, they stay unset
+  (importing ``numpy._core._add_newdocs`` sets them). Each is imported with a stand-in for them: the importing module
   keeps the stand-in, which imports the real module the first time one of
   its names is used, so behaviour is unchanged. The stand-ins are in
   ``sys.modules`` only while NumPy, or Whoosh and the engine, are imported,
@@ -47,11 +54,17 @@ _DEFERRED_BY_WHOOSH: dict[str, tuple[str, ...]] = {
     "tempfile": (),
     "random": (),
     "calendar": (),
+    "shutil": ("copyfileobj",),
+    "html": ("escape",),
+    "whoosh.lang.porter": ("stem",),
+    "whoosh.lang.dmetaphone": ("double_metaphone",),
 }
 """Each module deferred while Whoosh is imported, and the names its importers take from it with ``from ... import``."""
 _DEFERRED_BY_NUMPY: dict[str, tuple[str, ...]] = {
     "numpy.linalg": ("matrix_power", "eigvals", "inv", "lstsq"),
     "ctypes": (),
+    "numpy._core._add_newdocs": (),
+    "numpy._core._add_newdocs_scalars": (),
 }
 """Likewise while NumPy is imported."""
 _EQUIVALENT = {("hashlib", "md5"): "_md5"}
