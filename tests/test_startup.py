@@ -148,3 +148,42 @@ print(json.dumps({
                       "temporary": True, "name": 8, "days": 29, "square": [[1, 3], [0, 1]], "fit": [2.0, 1.0],
                       "pointer": 0, "copied": "Poutine", "escaped": "&lt;b&gt;Kim &amp; Poutine&lt;/b&gt;",
                       "stemmed": "meet", "sounds": ["SM0", "XMT"], "documented": [False, True], "md5": True}
+
+
+_DATACLASSES = """
+import dataclasses, inspect, json, sys
+compiled = []
+sys.addaudithook(lambda event, args: compiled.append(bytes(args[0]).decode() if isinstance(args[0], bytes) else
+                                                    str(args[0])) if event == "compile" else None)
+if sys.argv[1] == "cli":
+    from searchengine.startup import import_engine
+    import_engine()
+else:
+    import searchengine.engine
+made = {}
+for name, module in sorted(sys.modules.items()):
+    for cls in vars(module).values() if name.startswith("searchengine.") else ():
+        if isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls.__module__ == name:
+            methods = ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__")
+            made[cls.__qualname__] = [str(inspect.signature(cls)), repr(cls.__init__.__annotations__),
+                                      *(getattr(cls, m).__code__.co_code.hex() for m in methods
+                                        if hasattr(getattr(cls, m, None), "__code__"))]
+print(json.dumps({"made": made, "compiled": sum(text.startswith("def __create_fn__") for text in compiled)}))
+"""
+
+
+def test_the_dataclasses_methods_are_compiled_once_and_are_what_dataclasses_compiles():
+    """A command imports the engine with the bytecode of its dataclasses'
+    methods kept from an earlier run: it compiles none of them, and the
+    classes are those a plain import makes, method for method."""
+    def run(how):
+        done = subprocess.run([sys.executable, "-c", _DATACLASSES, how], cwd=ROOT, capture_output=True, text=True,
+                              check=True)
+        return json.loads(done.stdout)
+
+    plain = run("library")
+    run("cli")  # keeps what it compiled, if it was not kept yet
+    kept = run("cli")
+    assert kept["made"] == plain["made"] and len(plain["made"]) >= 20
+    assert plain["compiled"] >= 100
+    assert kept["compiled"] == 0
