@@ -41,7 +41,8 @@ tearing down at exit what it imported. Four measures, each measured with
   beside the modules' own, as Python keeps theirs: the same text gives the
   same code. A text not in the file (a changed class, another Python) is
   compiled, and the file rewritten with the texts of this import; where it
-  cannot be read or written, each text is compiled as before.
+  cannot be read or written (or ``PYTHONDONTWRITEBYTECODE`` is set), each
+  text is compiled as before.
 - The garbage collector is off while the engine is imported, and the objects
   imported (modules, classes, functions: they live as long as the process)
   are then frozen out of its later passes (:func:`gc.freeze`), which spares
@@ -165,6 +166,8 @@ def _read_compiled() -> dict[str, Any]:
 
 
 def _write_compiled(table: dict[str, Any]) -> None:
+    if sys.dont_write_bytecode:  # PYTHONDONTWRITEBYTECODE, -B: as for the modules' bytecode
+        return
     temporary = f"{_COMPILED}.{os.getpid()}.tmp"
     try:
         with open(temporary, "wb") as fh:

@@ -7,6 +7,7 @@ back into every query fails here.
 """
 
 import json
+import os
 import subprocess
 import sys
 
@@ -176,9 +177,11 @@ def test_the_dataclasses_methods_are_compiled_once_and_are_what_dataclasses_comp
     """A command imports the engine with the bytecode of its dataclasses'
     methods kept from an earlier run: it compiles none of them, and the
     classes are those a plain import makes, method for method."""
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
     def run(how):
         done = subprocess.run([sys.executable, "-c", _DATACLASSES, how], cwd=ROOT, capture_output=True, text=True,
-                              check=True)
+                              check=True, env=env)
         return json.loads(done.stdout)
 
     plain = run("library")
