@@ -11,6 +11,12 @@ beside a bare ``python -c pass`` for scale.
     python benchmarks/startup.py                     # this tree alone, on an index of seeds/
     python benchmarks/startup.py --index-dir /path/to/index --against /tmp/main-checkout --runs 30
     python benchmarks/startup.py --index-dir /path/to/index --imports   # where this tree's import time goes
+    python benchmarks/startup.py --index-dir /path/to/index --against /tmp/main-checkout --instructions
+
+``--instructions`` counts the instructions of one fresh query per tree with
+``valgrind --tool=callgrind`` (with a fixed ``PYTHONHASHSEED``), which the
+load of a shared machine does not change, unlike times; it misses what
+memory stalls cost, so the CPU times stay the measure of record.
 
 Each tree is put first on ``PYTHONPATH`` and run as ``python -c 'from
 searchengine.cli import cli; cli()' query ...``, so the installed ``newsearch``
@@ -57,6 +63,18 @@ def timed(command: list[str], tree: Path) -> tuple[float, float]:
     return wall, usage.ru_utime + usage.ru_stime
 
 
+def instructions(command: list[str], tree: Path) -> int:
+    """Instructions one run of ``command`` in ``tree`` executes, counted by callgrind."""
+    with tempfile.TemporaryDirectory() as scratch:
+        done = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={scratch}/out", *command],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              env={**_env(tree), "PYTHONHASHSEED": "0"}, cwd=tree, check=False)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode not in (0, 1) or not found:
+        sys.exit(f"valgrind {' '.join(command)} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return int(found[1])
+
+
 def import_costs(tree: Path, query: list[str], runs: int, top: int) -> None:
     """Median cumulative ``-X importtime`` of the modules a query imports, the costliest first."""
     cumulative: dict[str, list[int]] = {}
@@ -85,6 +103,8 @@ def main() -> int:
     parser.add_argument("--against", type=Path, help="another source tree (holding searchengine/) to compare")
     parser.add_argument("--runs", type=int, default=20, help="runs of each tree (default 20)")
     parser.add_argument("--imports", action="store_true", help="print this tree's costliest imports instead")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count each tree's instructions for one query (valgrind's callgrind)")
     args = parser.parse_args()
     if args.runs < 2:
         parser.error("--runs must be at least 2 (the quartiles need two)")
@@ -137,6 +157,12 @@ def measure(args: argparse.Namespace) -> int:
               f"| {statistics.median(cpu[name]):.3f} |")
     if "against" in wall:
         print(f"this tree / against, same run: wall {_ratio(wall)}, CPU {_ratio(cpu)} (medians)")
+    if args.instructions:
+        counts = {name: instructions([sys.executable, "-c", _RUN_CLI, *query], tree) for name, tree in trees.items()}
+        print("instructions (callgrind, one run): "
+              + ", ".join(f"{name} {count / 1e6:,.0f} M" for name, count in counts.items())
+              + (f", this tree / against {counts['this tree'] / counts['against']:.2f}x" if "against" in counts
+                 else ""))
     mine = statistics.median(wall["this tree"])
     print(f"this tree: {'OK' if mine <= TARGET_S else 'MISS'} (median wall <= {TARGET_S} s on an idle machine)")
     return 0

@@ -28,9 +28,8 @@ import whoosh
 from whoosh.automata.fsa import ANY, DFA, EPSILON, NFA
 
 from .analysis import FrenchAnalyzer, fold
-from .duplicates import DuplicateGroups, load_groups
+from .duplicates import DuplicateGroups, load_groups, stored_groups
 from .errors import ArticleNotFound, BadQuery, IndexCorrupt, NewsearchError
-from .facets import Facets, count_facets
 from .glued import GluedFile
 from .indexing import INDEX_NAME, open_index
 from .names import NameTable, load_names
@@ -45,6 +44,7 @@ from .whooshformat import StoredFields
 if TYPE_CHECKING:
     from .cluster import ClusterCheck, ClusterHome
     from .errors import BadArticle
+    from .facets import Facets
     from .indexing import IndexReport, Progress
     from .scoring import DocIds
     from .whooshformat import Verification
@@ -196,8 +196,11 @@ class _Snapshot:
     @cached_property
     def duplicates(self) -> DuplicateGroups | None:
         """The snapshot's groups of duplicates, read on the first query that
-        folds them; None for an index built without duplicate keys."""
-        return load_groups(self.searcher, self.arrays.live)
+        folds them from the file its commit wrote, or else computed from the
+        keys (an index written by older code, or a query between a commit and
+        its file); None for an index built without duplicate keys."""
+        stored = stored_groups(self.path, INDEX_NAME, self.searcher)
+        return stored if stored is not None else load_groups(self.searcher, self.arrays.live)
 
     def live(self, fieldname: str, term: str) -> list[int]:
         ids = self.arrays.postings(fieldname, term)[0]
@@ -216,6 +219,8 @@ class _Snapshot:
         return None
 
     def facets(self, docs: DocIds) -> Facets:
+        from .facets import count_facets  # here: only the search page counts them
+
         reader = self.searcher.reader()
         terms = [t.decode("utf-8") if isinstance(t, bytes) else t for t in reader.lexicon("source_id")]
         date_field = self.searcher.schema["date"]

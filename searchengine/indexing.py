@@ -191,10 +191,12 @@ def verify_index(path: str | os.PathLike[str]) -> Verification:
     ``verified=False``, and the next ``newsearch index`` records them (see
     :func:`~searchengine.whooshformat.verify_files`).
     """
+    from .duplicates import verify_groups
     from .glued import verify_glued
 
     verification = verify_files(path, INDEX_NAME)
     verify_glued(path, INDEX_NAME, verification.generation)
+    verify_groups(path, INDEX_NAME, verification.generation)
     return verification
 
 
@@ -504,12 +506,15 @@ def update_index(
 
 
 def _after_commit(path: Path) -> None:
-    """What needs the committed collection as a whole: its glued words."""
+    """What needs the committed collection as a whole: its glued words and its groups of duplicates."""
+    from .duplicates import write_groups
     from .glued import write_glued
+    from .scoring import IndexArrays
 
     ix = open_index(path)
     with ix.searcher() as searcher:
         write_glued(path, INDEX_NAME, searcher, ix.schema["body"].analyzer)
+        write_groups(path, INDEX_NAME, searcher, IndexArrays(searcher).live)
 
 
 def _read_known_state(writer: FastWriter, path: Path) -> _KnownState:

@@ -10,7 +10,6 @@ highlight offsets stay valid; HTML escapes everything and links only
 
 from __future__ import annotations
 
-import html
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -187,6 +186,7 @@ def linkable(url: str) -> bool:
 
 def render_html(results: SearchResults) -> str:
     """A standalone page; every piece of article text is escaped."""
+    import html  # here: its entity tables are for this page only, not for every query
 
     def esc(text: str) -> str:
         return html.escape(safe(text))

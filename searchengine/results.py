@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .facets import Facets
 from .plan import QueryPlan
 from .ranking import Ranking
 from .snippets import ArticleText, make_snippet
 
 if TYPE_CHECKING:
     from .articles import Article
+    from .facets import Facets
 
 __all__ = ["ArticleView", "Hit", "SearchResults", "build_results", "article_view"]
 

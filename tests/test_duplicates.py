@@ -13,7 +13,16 @@ import pytest
 
 from searchengine import SearchEngine
 from searchengine.cli import cli
-from searchengine.duplicates import BANDS, MAX_BYTES, duplicate_key, duplicate_keys, group_keys
+from searchengine.duplicates import (
+    BANDS,
+    MAX_BYTES,
+    duplicate_key,
+    duplicate_keys,
+    group_keys,
+    load_groups,
+    stored_groups,
+)
+from searchengine.indexing import INDEX_NAME
 from searchengine.server import create_app
 
 from .conftest import ids
@@ -231,6 +240,87 @@ def test_similar_finds_articles_sharing_words_in_a_small_collection(tmp_path):
         engine.index([_news(tmp_path, records)])
         assert ids(engine.similar("vaccin"))[:1] == ["grippe"]
         assert ids(engine.similar("grippe"))[:1] == ["vaccin"]
+
+
+# --- groups kept beside the index -------------------------------------------------------------------------
+
+
+def _groups_files(index_dir):
+    return sorted(p.name for p in index_dir.glob("*.groups*"))
+
+
+def _kept_and_computed(index_dir):
+    """The groups a query reads from the file beside the index, and those the keys give."""
+    with SearchEngine(index_dir) as engine:
+        snapshot = engine._current()
+        kept = stored_groups(index_dir, INDEX_NAME, snapshot.searcher)
+        computed = load_groups(snapshot.searcher, snapshot.arrays.live)
+    assert kept is not None
+    return (kept.group.tolist(), kept.grouped.tolist()), (computed.group.tolist(), computed.grouped.tolist())
+
+
+def test_each_commit_keeps_the_groups_its_keys_give_after_index_update_and_removal(tmp_path, runner):
+    records = police_records()
+    news = _news(tmp_path, records)
+    index_dir = tmp_path / "ix"
+    with SearchEngine(index_dir) as engine:
+        engine.index([news])
+    assert _groups_files(index_dir) == ["_newsearch_0.groups"]
+    kept, computed = _kept_and_computed(index_dir)
+    assert kept == computed and kept[1] == [True, True, True, False]
+    # An update brings one more copy; then the story and the update go: the copy is alone.
+    copy = {**records[0], "id": "again", "title": "Rambouillet : un policier tué"}
+    news.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [*records, copy]), encoding="utf-8")
+    with SearchEngine(index_dir) as engine:
+        engine.index([news])
+    assert _groups_files(index_dir) == ["_newsearch_1.groups"]
+    kept, computed = _kept_and_computed(index_dir)
+    assert kept == computed and sum(kept[1]) == 4
+    assert query(runner, index_dir, "policier", "tué").stdout.splitlines()[0] == (
+        "2 articles match 'policier tué' (showing 1-2), and 3 duplicates folded into them")
+    news.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [records[1], records[3]]),
+                    encoding="utf-8")
+    with SearchEngine(index_dir) as engine:
+        engine.index([news])
+    assert _groups_files(index_dir) == ["_newsearch_2.groups"]
+    kept, computed = _kept_and_computed(index_dir)
+    assert kept == computed and not any(kept[1])
+    assert query(runner, index_dir, "policier", "tué").stdout.splitlines()[0] == (
+        "2 articles match 'policier tué' (showing 1-2)")
+
+
+def test_a_query_reads_the_groups_kept_beside_the_index_not_every_articles_keys(police, runner, monkeypatch):
+    from searchengine import engine
+
+    def computed(*args):
+        raise AssertionError("the groups were computed from the keys")
+
+    monkeypatch.setattr(engine, "load_groups", computed)
+    result = query(runner, police, "policier", "tué")
+    assert result.exit_code == 0, result.output
+    assert "and 2 duplicates folded into them" in result.stdout.splitlines()[0]
+
+
+def test_without_its_groups_file_or_with_a_damaged_one_an_index_folds_as_before(police, runner):
+    """An index written by older code has no groups file: its queries compute
+    the groups, and its next commit writes the file. A damaged file is
+    named by ``info --check``, and queries compute the groups meanwhile."""
+    before = query(runner, police, "policier", "tué")
+    (kept,) = police.glob("*.groups")
+    kept.unlink()
+    assert query(runner, police, "policier", "tué").stdout == before.stdout
+    with SearchEngine(police) as engine:
+        engine.index([police.parent / "news.jsonl"])
+    (kept,) = police.glob("*.groups")
+    before = query(runner, police, "policier", "tué")
+    data = bytearray(kept.read_bytes())
+    data[-12] ^= 0xFF
+    kept.write_bytes(bytes(data))
+    assert query(runner, police, "policier", "tué").stdout == before.stdout
+    result = runner.invoke(cli, ["info", "--check", "--index-dir", str(police)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: cannot open the index in {police}") and kept.name in result.stderr
+    assert len(result.stderr.splitlines()) == 1
 
 
 # --- older indexes ----------------------------------------------------------------------------------------

@@ -226,7 +226,7 @@ def uncommitted(folder):
                   if (m := pattern.match(name)) and m.group(1) not in listed
                   or name.startswith(f"_{INDEX_NAME}_")
                   and name not in (TOC._filename(INDEX_NAME, toc.generation), f"_{INDEX_NAME}_{toc.generation}.sums",
-                                   f"_{INDEX_NAME}_{toc.generation}.glued"))
+                                   f"_{INDEX_NAME}_{toc.generation}.glued", f"_{INDEX_NAME}_{toc.generation}.groups"))
 
 
 def article_count(ix):

@@ -7,6 +7,7 @@ back into every query fails here.
 """
 
 import json
+import os
 import subprocess
 import sys
 
@@ -37,6 +38,14 @@ NOT_FOR_A_QUERY = {
     "tempfile": "imported by Whoosh's storage to make temporary folders, which a query never does",
     "random": "imported by Whoosh to name the files it writes (and by tempfile)",
     "calendar": "imported by Whoosh's date parsing, for its query language",
+    "shutil": "imported by Whoosh's compound files to copy files into one, which a query never does",
+    "bz2": "shutil's",
+    "html.entities": "imported by whoosh.compat for html.escape, which Whoosh's highlighter calls",
+    "whoosh.lang.porter": "Whoosh's English stemmer",
+    "whoosh.lang.dmetaphone": "Whoosh's English phonetic code",
+    "numpy._core._add_newdocs": "the docstrings of NumPy's C functions, which a command never shows",
+    "numpy._core._add_newdocs_scalars": "likewise for NumPy's scalar types",
+    "searchengine.facets": "the search page's facets",
     "numpy.linalg": "imported by numpy.matrix and polynomial fits, with NumPy's typing aliases",
     "numpy._typing": "numpy.linalg's",
     "ctypes": "imported by NumPy for arrays' .ctypes",
@@ -85,13 +94,15 @@ def test_deferred_modules_are_imported_on_first_use(engine, tmp_path):
     article = str(tmp_path / "articles" / "sommet.txt")
     code = _RUN + f"ARTICLE = {article!r}" + """
 import cached_property, whoosh.compat, whoosh.index, whoosh.util, whoosh.util.times, whoosh.filedb.filestore
-import whoosh.filedb.filetables, numpy
+import whoosh.filedb.filetables, whoosh.filedb.compound, whoosh.analysis.morph, numpy, io
 async def coroutine(): pass
 def ctypes_pointer():
     import ctypes
     return ctypes.POINTER(ctypes.c_int64)
-deferred = ("asyncio", "whoosh.query", "urllib.request", "tempfile", "random", "calendar", "numpy.linalg", "ctypes")
+deferred = ("asyncio", "whoosh.query", "urllib.request", "tempfile", "random", "calendar", "numpy.linalg", "ctypes",
+            "shutil", "html", "whoosh.lang.porter", "whoosh.lang.dmetaphone", "numpy._core._add_newdocs")
 before = {name: name in sys.modules for name in deferred}
+documented = numpy.ndarray.__doc__ is not None
 coroutine_seen = cached_property.asyncio.iscoroutinefunction(coroutine)
 with whoosh.index.open_dir(sys.argv[sys.argv.index("--index-dir") + 1], indexname="newsearch").searcher() as s:
     (number,) = s.document_numbers(id=ARTICLE)  # Whoosh's searcher builds query.Term and query.And
@@ -102,6 +113,12 @@ days = whoosh.util.times.calendar.monthrange(2024, 2)[1]
 square = (numpy.matrix([[1, 1], [0, 1]]) ** 3).tolist()
 fit = numpy.polyfit([0, 1, 2], [1, 3, 5], 1).round(6).tolist()
 pointer = numpy.arange(3, dtype=numpy.int64).ctypes.data_as(ctypes_pointer()).contents.value
+copied = io.BytesIO()
+whoosh.filedb.compound.copyfileobj(io.BytesIO(b"Poutine"), copied)
+escaped = whoosh.compat.htmlescape("<b>Kim & Poutine</b>")
+stemmed = whoosh.analysis.morph.stem("meetings")
+sounds = whoosh.analysis.morph.double_metaphone("Smith")
+import numpy._core._add_newdocs
 import urllib.request, hashlib, tempfile
 print(json.dumps({
     "before": before,
@@ -116,14 +133,61 @@ print(json.dumps({
     "square": square,
     "fit": fit,
     "pointer": pointer,
+    "copied": copied.getvalue().decode(),
+    "escaped": escaped,
+    "stemmed": stemmed,
+    "sounds": list(sounds),
+    "documented": [documented, numpy.ndarray.__doc__ is not None],
     "md5": whoosh.filedb.filetables.md5_hash(b"Poutine") == int(hashlib.md5(b"Poutine").hexdigest(), 16) & 0xFFFFFFFF,
 }))
 """
     output, checks = fresh("query", "Kim Poutine", "--index-dir", str(tmp_path / "index"), code=code)
     assert "Sommet à Vladivostok" in output
     deferred = ("asyncio", "whoosh.query", "urllib.request", "tempfile", "random", "calendar", "numpy.linalg",
-                "ctypes")
+                "ctypes", "shutil", "html", "whoosh.lang.porter", "whoosh.lang.dmetaphone", "numpy._core._add_newdocs")
     assert checks == {"before": dict.fromkeys(deferred, False), "after": dict.fromkeys(deferred, True),
                       "real": True, "coroutine": True, "document": article, "urlretrieve": True,
                       "temporary": True, "name": 8, "days": 29, "square": [[1, 3], [0, 1]], "fit": [2.0, 1.0],
-                      "pointer": 0, "md5": True}
+                      "pointer": 0, "copied": "Poutine", "escaped": "&lt;b&gt;Kim &amp; Poutine&lt;/b&gt;",
+                      "stemmed": "meet", "sounds": ["SM0", "XMT"], "documented": [False, True], "md5": True}
+
+
+_DATACLASSES = """
+import dataclasses, inspect, json, sys
+compiled = []
+sys.addaudithook(lambda event, args: compiled.append(bytes(args[0]).decode() if isinstance(args[0], bytes) else
+                                                    str(args[0])) if event == "compile" else None)
+if sys.argv[1] == "cli":
+    from searchengine.startup import import_engine
+    import_engine()
+else:
+    import searchengine.engine
+made = {}
+for name, module in sorted(sys.modules.items()):
+    for cls in vars(module).values() if name.startswith("searchengine.") else ():
+        if isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls.__module__ == name:
+            methods = ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__")
+            made[cls.__qualname__] = [str(inspect.signature(cls)), repr(cls.__init__.__annotations__),
+                                      *(getattr(cls, m).__code__.co_code.hex() for m in methods
+                                        if hasattr(getattr(cls, m, None), "__code__"))]
+print(json.dumps({"made": made, "compiled": sum(text.startswith("def __create_fn__") for text in compiled)}))
+"""
+
+
+def test_the_dataclasses_methods_are_compiled_once_and_are_what_dataclasses_compiles():
+    """A command imports the engine with the bytecode of its dataclasses'
+    methods kept from an earlier run: it compiles none of them, and the
+    classes are those a plain import makes, method for method."""
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
+    def run(how):
+        done = subprocess.run([sys.executable, "-c", _DATACLASSES, how], cwd=ROOT, capture_output=True, text=True,
+                              check=True, env=env)
+        return json.loads(done.stdout)
+
+    plain = run("library")
+    run("cli")  # keeps what it compiled, if it was not kept yet
+    kept = run("cli")
+    assert kept["made"] == plain["made"] and len(plain["made"]) >= 20
+    assert plain["compiled"] >= 100
+    assert kept["compiled"] == 0
