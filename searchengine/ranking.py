@@ -284,6 +284,9 @@ Best: TypeAlias = "tuple[list[int], dict[int, int], dict[int, float]]"
 _SPARSE = 4
 """Documents are scored as ranges of their own unless they are more than a
 quarter of the windows they are in."""
+_DENSE = 16
+"""Scoring more than this share of the index's documents one by one (as
+ranges of their own) costs more than scoring every document at once."""
 
 
 class _Pruning:
@@ -379,16 +382,22 @@ class _Pruning:
 
     def _by_windows(self, must: DocIds, pool: DocIds, cut: int, needed: int) -> tuple[DocIds, NDArray[np.int8], Floats]:
         """``must`` and the articles of ``pool`` (ascending, of tier ``cut``) that
-        may be among the ``needed`` best, scored window by window."""
-        bound = self._bounds()
+        may be among the ``needed`` best: first ``must`` and the articles
+        holding the rarest words (a pasted lede's own article holds them all),
+        then window by window, best bound first, until the articles left are
+        those holding a word that may lift them to the page (:meth:`_essential`)."""
+        bound, entries = self._bounds()
         window = self.arrays.window
         in_pool = np.zeros(len(bound), dtype=bool)
         in_pool[pool // window] = True
         todo = np.flatnonzero(in_pool)
         todo = todo[np.argsort(-bound[todo], kind="stable")]
-        best, best_tier, best_score = must, np.zeros(0, dtype=np.int8), np.zeros(0)
-        if len(must):
-            best, best_tier, best_score = self._score(must)
+        scored = np.zeros(self.arrays.size, dtype=bool)
+        first = np.union1d(must, pool[self._rarest(entries, len(bound))[pool]])
+        best, best_tier, best_score = first, np.zeros(0, dtype=np.int8), np.zeros(0)
+        if len(first):
+            best, best_tier, best_score = _top(*self._score(first), needed)
+            scored[first] = True
         done, batch = 0, 2
         while done < len(todo):
             rest = todo[done:]
@@ -399,19 +408,40 @@ class _Pruning:
                 if not left:
                     break
                 rest = rest[:left]
+                holding = self._essential(entries, least_score, left * window)
+                if holding is not None:  # the last batch: every article that may still reach the page
+                    chosen = np.sort(rest)
+                    picked = _inside(pool, chosen, window)
+                    picked = picked[holding[picked] & ~scored[picked]]
+                    if len(picked) * _DENSE > self.arrays.size:
+                        return self._all(needed)
+                    if len(picked):
+                        best, best_tier, best_score = _top(*_joined((best, best_tier, best_score),
+                                                                    self._score(picked, chosen)), needed)
+                    break
                 if done >= _GIVE_UP_AFTER and left * window > self.arrays.size * _GIVE_UP_SHARE:
                     return self._all(needed)
             chosen = np.sort(rest[:batch])
             done += len(chosen)
             batch *= 2
-            starts = np.searchsorted(pool, chosen * window)
-            stops = np.searchsorted(pool, (chosen + 1) * window)
-            lengths = stops - starts
-            picked = pool[np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())]
-            docs, tier, scores = self._score(picked, chosen)
-            best, best_tier, best_score = _top(np.concatenate([best, docs]), np.concatenate([best_tier, tier]),
-                                               np.concatenate([best_score, scores]), needed)
+            picked = _inside(pool, chosen, window)
+            picked = picked[~scored[picked]]
+            if len(picked):
+                best, best_tier, best_score = _top(*_joined((best, best_tier, best_score),
+                                                            self._score(picked, chosen)), needed)
         return best, best_tier, best_score
+
+    def _rarest(self, entries: list[tuple[float, tuple[str, ...], str]], budget: int) -> Mask:
+        """The articles holding the rarest words, at most ``budget`` postings of them."""
+        holding = np.zeros(self.arrays.size, dtype=bool)
+        counts = [sum(self.arrays.doc_frequency(f, term) for f in fields) for _, fields, term in entries]
+        for count, (_, fields, term) in sorted(zip(counts, entries, strict=True), key=lambda x: x[0]):
+            budget -= count
+            if budget < 0:
+                break
+            for fieldname in fields:
+                holding[self.arrays.postings(fieldname, term)[0]] = True
+        return holding
 
     def _all(self, needed: int) -> tuple[DocIds, NDArray[np.int8], Floats]:
         """The ``needed`` best, every document scored (once a query)."""
@@ -423,13 +453,36 @@ class _Pruning:
         docs = np.array(_best(self.matched, tier, scores, needed), dtype=np.int64)
         return docs, tier[docs], scores[docs]
 
-    def _bounds(self) -> Floats:
-        """Each window's bound on the score of its best article (see the class)."""
+    def _essential(self, entries: list[tuple[float, tuple[str, ...], str]], least: float, budget: int) -> Mask | None:
+        """Which articles hold a word that may lift them to ``least`` (MaxScore,
+        as Lucene skips the non-essential clauses): an article holding only
+        words whose largest scores add up to less than that cannot reach the
+        page. None where no word is that weak, or where the others' lists hold
+        more than ``budget`` postings, more than the windows left to score."""
+        bounds = np.array([ub for ub, _, _ in entries], dtype=np.float64)
+        order = np.argsort(bounds, kind="stable")
+        weak = int(np.searchsorted(np.cumsum(bounds[order]) * (1 + _SLACK), least, side="left"))
+        if not weak:
+            return None
+        strong = [entries[i] for i in order[weak:].tolist()]
+        if sum(self.arrays.doc_frequency(f, term) for _, fields, term in strong for f in fields) > budget:
+            return None
+        holding = np.zeros(self.arrays.size, dtype=bool)
+        for _, fields, term in strong:
+            for fieldname in fields:
+                holding[self.arrays.postings(fieldname, term)[0]] = True
+        return holding
+
+    def _bounds(self) -> tuple[Floats, list[tuple[float, tuple[str, ...], str]]]:
+        """Each window's bound on the score of its best article (see the
+        class), and each word's bound on what it adds to an article's score,
+        with its fields (an article's coverage is at most 1)."""
         arrays, plan, settings = self.arrays, self.plan, self.settings
         windows = -(-arrays.size // arrays.window)
         k1 = settings.k1
         bound = np.zeros(windows, dtype=np.float64)
         covered = np.zeros(windows, dtype=np.float64)
+        entries = []
         for group in plan.groups:
             here = np.zeros(windows, dtype=bool)
             for part in (*group.exact, *group.corrected):
@@ -438,16 +491,32 @@ class _Pruning:
                     weighted = np.zeros(windows, dtype=np.float64)
                     for fieldname, boost in boosts.items():
                         weighted += boost * arrays.window_bounds(fieldname, term, settings.b)
-                    bound += part.weight * arrays.idf(term, list(boosts)) * weighted * (k1 + 1) / (weighted + k1)
+                    adds = part.weight * arrays.idf(term, list(boosts)) * weighted * (k1 + 1) / (weighted + k1)
                     if settings.title_alone and "title" in boosts:  # as _terms adds it
                         alone = arrays.window_bounds("title", term, settings.b)
-                        bound += (settings.title_alone * part.weight * arrays.idf(term, ["title"])
-                                  * alone * (k1 + 1) / (alone + k1))
+                        adds += (settings.title_alone * part.weight * arrays.idf(term, ["title"])
+                                 * alone * (k1 + 1) / (alone + k1))
+                    bound += adds
+                    entries.append((float(adds.max(initial=0.0)), part.fields, term))
                     here |= weighted > 0
             covered += group.weight * here
         whole = sum(group.weight for group in plan.groups)
         bound *= (covered / whole) ** settings.coverage_exponent * (1 + _SLACK)
-        return bound
+        return bound, entries
+
+
+def _joined(*found: tuple[DocIds, NDArray[np.int8], Floats]) -> tuple[DocIds, NDArray[np.int8], Floats]:
+    """Scored documents of several batches, as one."""
+    docs, tier, scores = zip(*found, strict=True)
+    return np.concatenate(docs), np.concatenate(tier), np.concatenate(scores)
+
+
+def _inside(docs: DocIds, windows: DocIds, window: int) -> DocIds:
+    """Those of ``docs`` (ascending) in ``windows`` (ascending numbers of windows of ``window`` documents)."""
+    starts = np.searchsorted(docs, windows * window)
+    lengths = np.searchsorted(docs, (windows + 1) * window) - starts
+    picked: DocIds = docs[np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())]
+    return picked
 
 
 def _top(docs: DocIds, tier: NDArray[np.int8], scores: Floats, needed: int,
