@@ -273,9 +273,9 @@ _SLACK = 1e-4
 _GIVE_UP_AFTER = 16
 _GIVE_UP_SHARE = 0.25
 """Once ``_GIVE_UP_AFTER`` windows are scored, if the windows that may still
-reach the page hold more than this share of the index, they are all scored at
-once: batch by batch would cost more (two common words whose best articles
-are everywhere)."""
+reach the page hold more than this share of the index, every document is
+scored instead: window by window would cost more (two common words whose
+best articles are everywhere)."""
 
 
 Best: TypeAlias = "tuple[list[int], dict[int, int], dict[int, float]]"
@@ -299,13 +299,16 @@ class _Pruning:
     *cut* tier; no article below it is scored. Most queries of a few words
     have a few dozen articles holding them all, and only those are scored.
     Where the cut tier holds more articles than the index has windows, its
-    articles are scored window by window, best bound first (block-max pruning,
-    as Lucene and Tantivy skip blocks): each window's bound on the score of
-    its best article comes from the largest length-normalised frequency of
-    each word in it (stored at indexing in the score lists) saturated as
-    BM25F saturates, summed over the words and multiplied by the coverage of
-    the groups present in it; windows are scored until the next bound falls
-    below the ``needed``-th best found. Articles are scored by the very code
+    articles holding the rarest words are scored first, then the others window
+    by window, best bound first (block-max pruning, as Lucene and Tantivy skip
+    blocks): each window's bound on the score of its best article comes from
+    the largest length-normalised frequency of each word in it (stored at
+    indexing in the score lists) saturated as BM25F saturates, summed over
+    the words and multiplied by the coverage of the groups present in it;
+    windows are scored until the next bound falls below the ``needed``-th
+    best found, or until the articles left that may reach it, those holding
+    a word that can lift them there (MaxScore), are few enough to be scored
+    at once. Articles are scored by the very code
     that scores every one, and a score does not depend on which are scored
     with it: the page is the one full scoring gives, scores to the last bit.
     """
