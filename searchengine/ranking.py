@@ -359,7 +359,8 @@ class _Pruning:
         windows = -(-self.arrays.size // self.arrays.window)
         if len(pool) <= windows:
             docs = np.union1d(must, pool)
-            found = self._score(docs) if len(docs) else (docs, np.zeros(0, dtype=np.int8), np.zeros(0))
+            found: tuple[DocIds, NDArray[np.int8], Floats] = (
+                self._score(docs) if len(docs) else (docs, np.zeros(0, dtype=np.int8), np.zeros(0)))
         else:
             found = self._by_windows(must, pool, cut, needed)
         return self._found(*_top(*found, needed))
@@ -375,7 +376,7 @@ class _Pruning:
         ranges of documents cost a bisection each."""
         window = self.arrays.window
         whole = windows is not None and len(docs) * _SPARSE > len(windows) * window
-        space = _Space.of(windows, window, self.arrays.size) if whole else _Space.of_docs(docs)
+        space = _Space.of(windows, window, self.arrays.size) if windows is not None and whole else _Space.of_docs(docs)
         first = _first_pass(self.arrays, self.plan, self.settings, space)
         assert first is not None and space.docs is not None
         if not whole:
@@ -397,7 +398,9 @@ class _Pruning:
         todo = todo[np.argsort(-bound[todo], kind="stable")]
         scored = np.zeros(self.arrays.size, dtype=bool)
         first = np.union1d(must, pool[self._rarest(entries, len(bound))[pool]])
-        best, best_tier, best_score = first, np.zeros(0, dtype=np.int8), np.zeros(0)
+        best: DocIds = first
+        best_tier: NDArray[np.int8] = np.zeros(0, dtype=np.int8)
+        best_score: Floats = np.zeros(0)
         if len(first):
             best, best_tier, best_score = _top(*self._score(first), needed)
             scored[first] = True
@@ -660,6 +663,8 @@ def _folded(best: Callable[[int], Best], total: int, needed: int, folding: Foldi
         if folding is None:
             return order, tiers, scores
         docs = np.array(sorted(order), dtype=np.int64)
+        tier: NDArray[np.int8]
+        score: Floats
         if arrays is None:
             tier, score = np.zeros(size, dtype=np.int8), np.zeros(size, dtype=np.float64)
             tier[docs] = [tiers[d] for d in docs.tolist()]
