@@ -273,9 +273,10 @@ _SLACK = 1e-4
 _GIVE_UP_AFTER = 16
 _GIVE_UP_SHARE = 0.25
 """Once ``_GIVE_UP_AFTER`` windows are scored, if the windows that may still
-reach the page hold more than this share of the index, every document is
-scored instead: window by window would cost more (two common words whose
-best articles are everywhere)."""
+reach the page hold more than this share of the index, the articles left
+that hold a word able to lift them to the page are scored at once, or,
+where no word is that weak, every document: window by window would cost
+more (two common words whose best articles are everywhere)."""
 
 
 Best: TypeAlias = "tuple[list[int], dict[int, int], dict[int, float]]"
@@ -344,6 +345,7 @@ class _Pruning:
             self.tier += all_loose[self.matched]
             self.tier += all_exact[self.matched]
         self._every: tuple[NDArray[np.int8], Floats] | None = None
+        self._bounded: tuple[Floats, list[tuple[float, tuple[str, ...], str]], Mask] | None = None
 
     def best(self, needed: int) -> Best:
         """The ``needed`` best articles in order, with their tiers and scores."""
@@ -390,14 +392,17 @@ class _Pruning:
         holding the rarest words (a pasted lede's own article holds them all),
         then window by window, best bound first, until the articles left are
         those holding a word that may lift them to the page (:meth:`_essential`)."""
-        bound, entries = self._bounds()
+        if self._bounded is None:  # kept: folding may ask for more articles again
+            bound, entries = self._bounds()
+            self._bounded = bound, entries, self._rarest(entries, len(bound))
+        bound, entries, rarest = self._bounded
         window = self.arrays.window
         in_pool = np.zeros(len(bound), dtype=bool)
         in_pool[pool // window] = True
         todo = np.flatnonzero(in_pool)
         todo = todo[np.argsort(-bound[todo], kind="stable")]
         scored = np.zeros(self.arrays.size, dtype=bool)
-        first = np.union1d(must, pool[self._rarest(entries, len(bound))[pool]])
+        first = np.union1d(must, pool[rarest[pool]])
         best: DocIds = first
         best_tier: NDArray[np.int8] = np.zeros(0, dtype=np.int8)
         best_score: Floats = np.zeros(0)
@@ -414,7 +419,10 @@ class _Pruning:
                 if not left:
                     break
                 rest = rest[:left]
-                holding = self._essential(entries, least_score, left * window)
+                many = done >= _GIVE_UP_AFTER and left * window > self.arrays.size * _GIVE_UP_SHARE
+                holding = self._essential(entries, least_score, self.arrays.size if many else left * window)
+                if holding is None and many:
+                    return self._all(needed)
                 if holding is not None:  # the last batch: every article that may still reach the page
                     chosen = np.sort(rest)
                     picked = _inside(pool, chosen, window)
@@ -425,8 +433,6 @@ class _Pruning:
                         best, best_tier, best_score = _top(*_joined((best, best_tier, best_score),
                                                                     self._score(picked, chosen)), needed)
                     break
-                if done >= _GIVE_UP_AFTER and left * window > self.arrays.size * _GIVE_UP_SHARE:
-                    return self._all(needed)
             chosen = np.sort(rest[:batch])
             done += len(chosen)
             batch *= 2
