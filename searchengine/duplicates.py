@@ -242,6 +242,15 @@ class DuplicateGroups:
         keep[np.searchsorted(candidates, grouped[order][later])] = False
         return candidates[keep]
 
+    def count_folded(self, matched: DocIds) -> int:
+        """How many of ``matched`` (ascending) :meth:`collapse` leaves out,
+        whatever their ranking: those with duplicates, less one per group.
+        Counted without sorting: a query of common words matches most articles."""
+        grouped = matched[self.grouped[matched]]
+        seen = np.zeros(len(self.group), dtype=bool)
+        seen[self.group[grouped]] = True
+        return len(grouped) - int(np.count_nonzero(seen))
+
     def members(self, doc: int) -> list[int]:
         """Every document of ``doc``'s group, itself included (ascending)."""
         if not self.grouped[doc]:

@@ -22,7 +22,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import reduce
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 import numpy as np
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from .scoring import DocIds, Floats, Mask, Ranges
 
-__all__ = ["Collapse", "Filters", "Ranked", "Ranking", "RankingSettings", "rank"]
+__all__ = ["Filters", "Folding", "Ranked", "Ranking", "RankingSettings", "rank"]
 
 EXACT_FORM_FIELDS = ("title", "body")
 """The fields read for exact forms: a lede mostly repeats them."""
@@ -138,8 +138,8 @@ class _Match:
 
 @dataclass(frozen=True)
 class _Space:
-    """The documents a first pass scores: every one, or those of some windows
-    (``docs``, ascending, as the ranges ``within``), numbered in order."""
+    """The documents a first pass scores: every one, or some (``docs``,
+    ascending, as the ranges ``within`` of consecutive numbers), numbered in order."""
 
     size: int
     docs: DocIds | None = None
@@ -152,6 +152,14 @@ class _Space:
         stops = np.minimum(starts + window, size)
         lengths = stops - starts
         docs = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        return _Space(len(docs), docs, (starts, stops))
+
+    @staticmethod
+    def of_docs(docs: DocIds) -> _Space:
+        """The documents ``docs`` (ascending, at least one)."""
+        breaks = np.flatnonzero(np.diff(docs) != 1) + 1
+        starts = docs[np.r_[0, breaks]]
+        stops = docs[np.r_[breaks - 1, len(docs) - 1]] + 1
         return _Space(len(docs), docs, (starts, stops))
 
     def local(self, ids: DocIds) -> DocIds:
@@ -265,117 +273,283 @@ _SLACK = 1e-4
 _GIVE_UP_AFTER = 16
 _GIVE_UP_SHARE = 0.25
 """Once ``_GIVE_UP_AFTER`` windows are scored, if the windows that may still
-reach the page hold more than this share of the index, every document is
-scored instead: scoring them by windows would cost more (two common words
-whose best articles are everywhere)."""
+reach the page hold more than this share of the index, the articles left
+that hold a word able to lift them to the page are scored at once, or,
+where no word is that weak, every document: window by window would cost
+more (two common words whose best articles are everywhere)."""
 
 
-def _pruned(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filters: Filters,
-            needed: int) -> tuple[DocIds, list[int], dict[int, int], dict[int, float]] | None:
-    """The matching articles, and the ``needed`` best with their tiers and
-    scores, scoring only windows of documents that can reach them: None where
-    the query is better ranked by scoring every posting.
+Best: TypeAlias = "tuple[list[int], dict[int, int], dict[int, float]]"
+"""The first articles of a ranking, with their tiers and scores."""
 
-    Block-max pruning over windows of documents, as Lucene and Tantivy
-    skip blocks: each window gets a bound on its best tier and score, from
+_SPARSE = 4
+"""Documents are scored as ranges of their own unless they are more than a
+quarter of the windows they are in."""
+_DENSE = 16
+"""Scoring more than this share of the index's documents one by one (as
+ranges of their own) costs more than scoring every document at once."""
+
+
+class _Pruning:
+    """One query's matching articles and their tiers, read from the document
+    numbers alone, and its ``needed`` best on demand (:meth:`best`), scoring
+    only articles that can reach them.
+
+    The tiers come first: the page takes every article of the tiers above the
+    lowest one it reaches (fewer than ``needed``), and the best of that
+    *cut* tier; no article below it is scored. Most queries of a few words
+    have a few dozen articles holding them all, and only those are scored.
+    Where the cut tier holds more articles than the index has windows, its
+    articles holding the rarest words are scored first, then the others window
+    by window, best bound first (block-max pruning, as Lucene and Tantivy skip
+    blocks): each window's bound on the score of its best article comes from
     the largest length-normalised frequency of each word in it (stored at
     indexing in the score lists) saturated as BM25F saturates, summed over
-    the words and multiplied by the coverage of the groups present in it.
-    Windows are scored best bound first, by the very code that scores every
-    document, until the next bound falls below the ``needed``-th best found:
-    the page is the one full scoring gives. The total stays exact: which
-    articles match is read from the document numbers alone. An index with a
-    segment without score lists (written by an older newsearch) is scored in full.
+    the words and multiplied by the coverage of the groups present in it;
+    windows are scored until the next bound falls below the ``needed``-th
+    best found, or until the articles left that may reach it, those holding
+    a word that can lift them there (MaxScore), are few enough to be scored
+    at once. Articles are scored by the very code
+    that scores every one, and a score does not depend on which are scored
+    with it: the page is the one full scoring gives, scores to the last bit.
     """
-    parts = [(group, part, exact) for group in plan.groups
-             for exact, alternatives in ((True, group.exact), (False, group.corrected)) for part in alternatives]
+
+    def __init__(self, arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filters: Filters) -> None:
+        self.arrays, self.plan, self.settings = arrays, plan, settings
+        size = arrays.size
+        some = np.zeros(size, dtype=bool)
+        required = np.ones(size, dtype=bool)
+        all_exact = np.ones(size, dtype=bool)
+        all_loose = np.ones(size, dtype=bool)
+        for group in plan.groups:
+            exact = np.zeros(size, dtype=bool)
+            for part in group.exact:
+                for term in part.terms:
+                    for fieldname in part.fields:
+                        exact[arrays.postings(fieldname, term)[0]] = True
+            loose = exact.copy() if group.corrected else exact
+            for part in group.corrected:
+                for term in part.terms:
+                    for fieldname in part.fields:
+                        loose[arrays.postings(fieldname, term)[0]] = True
+            some |= loose
+            if group.required:
+                required &= loose
+            all_exact &= exact
+            all_loose &= loose
+        self.matched: DocIds = np.flatnonzero(some & required & _allowed(arrays, plan, filters, settings))
+        """Every matching article, ascending."""
+        self.tier: NDArray[np.int8] = np.ones(len(self.matched), dtype=np.int8)
+        """The tier of each of :attr:`matched`, as :func:`_first_pass` gives it."""
+        if plan.tiered:
+            self.tier += all_loose[self.matched]
+            self.tier += all_exact[self.matched]
+        self._every: tuple[NDArray[np.int8], Floats] | None = None
+        self._bounded: tuple[Floats, list[tuple[float, tuple[str, ...], str]], Mask] | None = None
+
+    def best(self, needed: int) -> Best:
+        """The ``needed`` best articles in order, with their tiers and scores."""
+        cut, above = 1, 0
+        for t in TIERS:
+            cut, above = t, above + int(np.count_nonzero(self.tier == t))
+            if above >= needed:
+                break
+        if self._every is not None:
+            return self._found(*self._all(needed))
+        must = self.matched[self.tier > cut]
+        pool = self.matched[self.tier == cut]
+        windows = -(-self.arrays.size // self.arrays.window)
+        if len(pool) <= windows:
+            docs = np.union1d(must, pool)
+            found: tuple[DocIds, NDArray[np.int8], Floats] = (
+                self._score(docs) if len(docs) else (docs, np.zeros(0, dtype=np.int8), np.zeros(0)))
+        else:
+            found = self._by_windows(must, pool, cut, needed)
+        return self._found(*_top(*found, needed))
+
+    @staticmethod
+    def _found(docs: DocIds, tier: NDArray[np.int8], scores: Floats) -> Best:
+        listed = docs.tolist()
+        return listed, dict(zip(listed, tier.tolist(), strict=True)), dict(zip(listed, scores.tolist(), strict=True))
+
+    def _score(self, docs: DocIds, windows: DocIds | None = None) -> tuple[DocIds, NDArray[np.int8], Floats]:
+        """``docs`` (ascending) with their tiers and scores. Where they fill
+        much of the ``windows`` they are in, the whole windows are scored:
+        ranges of documents cost a bisection each."""
+        window = self.arrays.window
+        whole = windows is not None and len(docs) * _SPARSE > len(windows) * window
+        space = _Space.of(windows, window, self.arrays.size) if windows is not None and whole else _Space.of_docs(docs)
+        first = _first_pass(self.arrays, self.plan, self.settings, space)
+        assert first is not None and space.docs is not None
+        if not whole:
+            return docs, first[0], first[1]
+        inside = np.searchsorted(space.docs, docs)
+        return docs, first[0][inside], first[1][inside]
+
+    def _by_windows(self, must: DocIds, pool: DocIds, cut: int, needed: int) -> tuple[DocIds, NDArray[np.int8], Floats]:
+        """``must`` and the articles of ``pool`` (ascending, of tier ``cut``) that
+        may be among the ``needed`` best: first ``must`` and the articles
+        holding the rarest words (a pasted lede's own article holds them all),
+        then window by window, best bound first, until the articles left are
+        those holding a word that may lift them to the page (:meth:`_essential`)."""
+        if self._bounded is None:  # kept: folding may ask for more articles again
+            bound, entries = self._bounds()
+            self._bounded = bound, entries, self._rarest(entries, len(bound))
+        bound, entries, rarest = self._bounded
+        window = self.arrays.window
+        in_pool = np.zeros(len(bound), dtype=bool)
+        in_pool[pool // window] = True
+        todo = np.flatnonzero(in_pool)
+        todo = todo[np.argsort(-bound[todo], kind="stable")]
+        scored = np.zeros(self.arrays.size, dtype=bool)
+        first = np.union1d(must, pool[rarest[pool]])
+        best: DocIds = first
+        best_tier: NDArray[np.int8] = np.zeros(0, dtype=np.int8)
+        best_score: Floats = np.zeros(0)
+        if len(first):
+            best, best_tier, best_score = _top(*self._score(first), needed)
+            scored[first] = True
+        done, batch = 0, 2
+        while done < len(todo):
+            rest = todo[done:]
+            if len(best) >= needed:
+                least_tier, least_score = best_tier[needed - 1], best_score[needed - 1]
+                # A prefix, as the windows are in order of their bounds; every one is of the pool's tier.
+                left = 0 if least_tier > cut else int(np.count_nonzero(bound[rest] >= least_score))
+                if not left:
+                    break
+                rest = rest[:left]
+                many = done >= _GIVE_UP_AFTER and left * window > self.arrays.size * _GIVE_UP_SHARE
+                holding = self._essential(entries, least_score, self.arrays.size if many else left * window)
+                if holding is None and many:
+                    return self._all(needed)
+                if holding is not None:  # the last batch: every article that may still reach the page
+                    chosen = np.sort(rest)
+                    picked = _inside(pool, chosen, window)
+                    picked = picked[holding[picked] & ~scored[picked]]
+                    if len(picked) * _DENSE > self.arrays.size:
+                        return self._all(needed)
+                    if len(picked):
+                        best, best_tier, best_score = _top(*_joined((best, best_tier, best_score),
+                                                                    self._score(picked, chosen)), needed)
+                    break
+            chosen = np.sort(rest[:batch])
+            done += len(chosen)
+            batch *= 2
+            picked = _inside(pool, chosen, window)
+            picked = picked[~scored[picked]]
+            if len(picked):
+                best, best_tier, best_score = _top(*_joined((best, best_tier, best_score),
+                                                            self._score(picked, chosen)), needed)
+        return best, best_tier, best_score
+
+    def _rarest(self, entries: list[tuple[float, tuple[str, ...], str]], budget: int) -> Mask:
+        """The articles holding the rarest words, at most ``budget`` postings of them."""
+        holding = np.zeros(self.arrays.size, dtype=bool)
+        counts = [sum(self.arrays.doc_frequency(f, term) for f in fields) for _, fields, term in entries]
+        for count, (_, fields, term) in sorted(zip(counts, entries, strict=True), key=lambda x: x[0]):
+            budget -= count
+            if budget < 0:
+                break
+            for fieldname in fields:
+                holding[self.arrays.postings(fieldname, term)[0]] = True
+        return holding
+
+    def _all(self, needed: int) -> tuple[DocIds, NDArray[np.int8], Floats]:
+        """The ``needed`` best, every document scored (once a query)."""
+        if self._every is None:
+            first = _first_pass(self.arrays, self.plan, self.settings)
+            assert first is not None
+            self._every = first[0], first[1]
+        tier, scores = self._every
+        docs = np.array(_best(self.matched, tier, scores, needed), dtype=np.int64)
+        return docs, tier[docs], scores[docs]
+
+    def _essential(self, entries: list[tuple[float, tuple[str, ...], str]], least: float, budget: int) -> Mask | None:
+        """Which articles hold a word that may lift them to ``least`` (MaxScore,
+        as Lucene skips the non-essential clauses): an article holding only
+        words whose largest scores add up to less than that cannot reach the
+        page. None where no word is that weak, or where the others' lists hold
+        more than ``budget`` postings, more than the windows left to score."""
+        bounds = np.array([ub for ub, _, _ in entries], dtype=np.float64)
+        order = np.argsort(bounds, kind="stable")
+        weak = int(np.searchsorted(np.cumsum(bounds[order]) * (1 + _SLACK), least, side="left"))
+        if not weak:
+            return None
+        strong = [entries[i] for i in order[weak:].tolist()]
+        if sum(self.arrays.doc_frequency(f, term) for _, fields, term in strong for f in fields) > budget:
+            return None
+        holding = np.zeros(self.arrays.size, dtype=bool)
+        for _, fields, term in strong:
+            for fieldname in fields:
+                holding[self.arrays.postings(fieldname, term)[0]] = True
+        return holding
+
+    def _bounds(self) -> tuple[Floats, list[tuple[float, tuple[str, ...], str]]]:
+        """Each window's bound on the score of its best article (see the
+        class), and each word's bound on what it adds to an article's score,
+        with its fields (an article's coverage is at most 1)."""
+        arrays, plan, settings = self.arrays, self.plan, self.settings
+        windows = -(-arrays.size // arrays.window)
+        k1 = settings.k1
+        bound = np.zeros(windows, dtype=np.float64)
+        covered = np.zeros(windows, dtype=np.float64)
+        entries = []
+        for group in plan.groups:
+            here = np.zeros(windows, dtype=bool)
+            for part in (*group.exact, *group.corrected):
+                boosts = settings.boosts(part.fields)
+                for term in part.terms:
+                    weighted = np.zeros(windows, dtype=np.float64)
+                    for fieldname, boost in boosts.items():
+                        weighted += boost * arrays.window_bounds(fieldname, term, settings.b)
+                    adds = part.weight * arrays.idf(term, list(boosts)) * weighted * (k1 + 1) / (weighted + k1)
+                    if settings.title_alone and "title" in boosts:  # as _terms adds it
+                        alone = arrays.window_bounds("title", term, settings.b)
+                        adds += (settings.title_alone * part.weight * arrays.idf(term, ["title"])
+                                 * alone * (k1 + 1) / (alone + k1))
+                    bound += adds
+                    entries.append((float(adds.max(initial=0.0)), part.fields, term))
+                    here |= weighted > 0
+            covered += group.weight * here
+        whole = sum(group.weight for group in plan.groups)
+        bound *= (covered / whole) ** settings.coverage_exponent * (1 + _SLACK)
+        return bound, entries
+
+
+def _joined(*found: tuple[DocIds, NDArray[np.int8], Floats]) -> tuple[DocIds, NDArray[np.int8], Floats]:
+    """Scored documents of several batches, as one."""
+    docs, tier, scores = zip(*found, strict=True)
+    return np.concatenate(docs), np.concatenate(tier), np.concatenate(scores)
+
+
+def _inside(docs: DocIds, windows: DocIds, window: int) -> DocIds:
+    """Those of ``docs`` (ascending) in ``windows`` (ascending numbers of windows of ``window`` documents)."""
+    starts = np.searchsorted(docs, windows * window)
+    lengths = np.searchsorted(docs, (windows + 1) * window) - starts
+    picked: DocIds = docs[np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())]
+    return picked
+
+
+def _top(docs: DocIds, tier: NDArray[np.int8], scores: Floats, needed: int,
+         ) -> tuple[DocIds, NDArray[np.int8], Floats]:
+    """The ``needed`` best of ``docs`` by tier, then score, then document number."""
+    order = np.lexsort((docs, -scores, -tier))[:needed]
+    return docs[order], tier[order], scores[order]
+
+
+def _prunable(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, needed: int) -> bool:
+    """Whether ranking ``plan`` by :class:`_Pruning` is exact and worth it: a
+    query whose words' lists hold few postings, a phrase, and an index with a
+    segment without score lists (written by an older newsearch) are scored in full."""
+    parts = [(group, part) for group in plan.groups for part in (*group.exact, *group.corrected)]
     whole = sum(group.weight for group in plan.groups)
     if (not parts or needed <= 0 or not whole or settings.coverage_exponent < 0 or settings.prune_postings < 0
-            or any(part.phrase or part.weight < 0 or group.weight < 0 for group, part, _ in parts)
+            or any(part.phrase or part.weight < 0 or group.weight < 0 for group, part in parts)
             or any(lists is None for lists in arrays.score_lists())):
-        return None
-    postings = sum(arrays.doc_frequency(f, t) for _, part, _ in parts for t in part.terms for f in part.fields)
-    if postings <= settings.prune_postings:
-        return None
-    size = arrays.size
-    window = arrays.window
-    windows = -(-size // window)
-    k1 = settings.k1
-    some = np.zeros(size, dtype=bool)
-    required = np.ones(size, dtype=bool)
-    bound = np.zeros(windows, dtype=np.float64)
-    covered = np.zeros(windows, dtype=np.float64)
-    all_exact = np.ones(windows, dtype=bool)
-    all_loose = np.ones(windows, dtype=bool)
-    for group in plan.groups:
-        loose = np.zeros(size, dtype=bool)
-        exact_here = np.zeros(windows, dtype=bool)
-        loose_here = np.zeros(windows, dtype=bool)
-        for _, part, exact in (found for found in parts if found[0] is group):
-            boosts = settings.boosts(part.fields)
-            for term in part.terms:
-                weighted = np.zeros(windows, dtype=np.float64)
-                for fieldname, boost in boosts.items():
-                    loose[arrays.postings(fieldname, term)[0]] = True
-                    weighted += boost * arrays.window_bounds(fieldname, term, settings.b)
-                bound += part.weight * arrays.idf(term, list(boosts)) * weighted * (k1 + 1) / (weighted + k1)
-                if settings.title_alone and "title" in boosts:  # as _terms adds it
-                    alone = arrays.window_bounds("title", term, settings.b)
-                    bound += (settings.title_alone * part.weight * arrays.idf(term, ["title"])
-                              * alone * (k1 + 1) / (alone + k1))
-                loose_here |= weighted > 0
-                if exact:
-                    exact_here |= weighted > 0
-        some |= loose
-        if group.required:
-            required &= loose
-        covered += group.weight * loose_here
-        all_exact &= exact_here
-        all_loose &= loose_here
-    candidates = np.flatnonzero(some & required & _allowed(arrays, plan, filters, settings))
-    tier = np.ones(windows, dtype=np.int8)
-    if plan.tiered:
-        tier[all_loose] = 2
-        tier[all_exact] = 3
-    bound *= (covered / whole) ** settings.coverage_exponent * (1 + _SLACK)
-    holding = np.zeros(windows, dtype=bool)
-    holding[candidates // window] = True
-    todo = np.flatnonzero(holding)
-    todo = todo[np.lexsort((-bound[todo], -tier[todo]))]
-    best = np.zeros(0, dtype=np.int64)
-    best_tier = np.zeros(0, dtype=np.int8)
-    best_score = np.zeros(0, dtype=np.float64)
-    matching = np.zeros(size, dtype=bool)
-    matching[candidates] = True
-    done, batch = 0, 2
-    while done < len(todo):
-        rest = todo[done:]
-        if len(best) >= needed:
-            least_tier, least_score = best_tier[needed - 1], best_score[needed - 1]
-            # A prefix, as the windows are in order of their bounds.
-            left = int(np.count_nonzero((tier[rest] > least_tier)
-                                        | (tier[rest] == least_tier) & (bound[rest] >= least_score)))
-            if not left:
-                break
-            if done >= _GIVE_UP_AFTER and left * window > size * _GIVE_UP_SHARE:
-                return None
-            rest = rest[:left]
-        chosen = rest[:batch]
-        done += len(chosen)
-        batch *= 2
-        space = _Space.of(np.sort(chosen), window, size)
-        first = _first_pass(arrays, plan, settings, space)
-        assert first is not None and space.docs is not None
-        here_tier, here_score, _ = first
-        keep = np.flatnonzero(matching[space.docs])
-        best = np.concatenate([best, space.docs[keep]])
-        best_tier = np.concatenate([best_tier, here_tier[keep]])
-        best_score = np.concatenate([best_score, here_score[keep]])
-        order = np.lexsort((best, -best_score, -best_tier))[:needed]
-        best, best_tier, best_score = best[order], best_tier[order], best_score[order]
-    docs = best.tolist()
-    return (candidates, docs, dict(zip(docs, best_tier.tolist(), strict=True)),
-            dict(zip(docs, best_score.tolist(), strict=True)))
+        return False
+    postings = sum(arrays.doc_frequency(f, t) for _, part in parts for t in part.terms for f in part.fields)
+    return postings > settings.prune_postings
 
 
 def _allowed(arrays: IndexArrays, plan: QueryPlan, filters: Filters, settings: RankingSettings) -> Mask:
@@ -426,35 +600,50 @@ def _key(tier: int, score: float) -> float:
     return tier + score / (1 + score)
 
 
-Collapse: TypeAlias = Callable[["DocIds", "NDArray[np.int8]", "Floats"], "DocIds"]
-"""Which of the matching articles (ascending, with their tiers and scores) the ranking holds."""
+class Folding(Protocol):
+    """Duplicates left out of a ranking (:class:`~searchengine.duplicates.DuplicateGroups`)."""
+
+    def collapse(self, candidates: DocIds, tier: NDArray[np.int8], scores: Floats) -> DocIds:
+        """Which of ``candidates`` (ascending; ``tier`` and ``scores`` by
+        document number) stay: each the best-ranked of its duplicates among them."""
+        ...
+
+    def count_folded(self, matched: DocIds) -> int:
+        """How many of ``matched`` (ascending) a ranking of them leaves out as duplicates."""
+        ...
 
 
 def rank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filters: Filters, *,
          sort: str, start: int, stop: int, read: Callable[[int], ArticleText],
-         collapse: Collapse | None = None) -> Ranking:
+         folding: Folding | None = None) -> Ranking:
     """Items ``start`` to ``stop`` (excluded) of the ranking of ``plan``;
-    ``collapse`` leaves duplicates out of it (they stay in ``matched``)."""
+    ``folding`` leaves duplicates out of it (they stay in ``matched``)."""
     if not plan.headline:
         settings = replace(settings, title_alone=0.0)
     depth = settings.rerank_depth if plan.rerank else 0
     needed = max(stop, depth)
-    best = _pruned_collapsed(arrays, plan, settings, filters, needed, collapse) if sort == "relevance" else None
-    if best is None:
+    if sort == "relevance" and _prunable(arrays, plan, settings, needed):
+        pruning = _Pruning(arrays, plan, settings, filters)
+        matched = pruning.matched
+        order, tiers, base = _folded(pruning.best, len(matched), needed, folding, arrays.size)
+    else:
         first = _first_pass(arrays, plan, settings)
         if first is None:
             return Ranking(np.zeros(0, dtype=np.int64), (), {})
         tier, scores, required = first
         matched = np.flatnonzero((tier > 0) & required & _allowed(arrays, plan, filters, settings))
-        candidates = collapse(matched, tier, scores) if collapse else matched
-        folded = len(matched) - len(candidates)
         if sort == "date":
+            candidates = folding.collapse(matched, tier, scores) if folding else matched
             order = _by_date(arrays, candidates, scores, stop)
             page = tuple(Ranked(d, int(tier[d]), _key(int(tier[d]), float(scores[d]))) for d in order[start:stop])
-            return Ranking(matched, page, {}, folded)
-        order = _best(candidates, tier, scores, needed)
-        best = matched, order, {d: int(tier[d]) for d in order}, {d: float(scores[d]) for d in order}, folded
-    matched, order, tiers, base, folded = best
+            return Ranking(matched, page, {}, len(matched) - len(candidates))
+
+        def best(wanted: int) -> Best:
+            order = _best(matched, tier, scores, wanted)
+            return order, {d: int(tier[d]) for d in order}, {d: float(scores[d]) for d in order}
+
+        order, tiers, base = _folded(best, len(matched), needed, folding, arrays.size, (tier, scores))
+    folded = folding.count_folded(matched) if folding else 0
     head, tail = order[:depth], order[depth:]
     texts = {d: read(d) for d in head}
     bonus = _rerank(arrays, plan, settings, np.array(sorted(head), dtype=np.int64), texts) if head else {}
@@ -464,31 +653,34 @@ def rank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filter
     return Ranking(matched, page, texts, folded)
 
 
-def _pruned_collapsed(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filters: Filters,
-                      needed: int, collapse: Collapse | None,
-                      ) -> tuple[DocIds, list[int], dict[int, int], dict[int, float], int] | None:
-    """:func:`_pruned`'s best ``needed``, duplicates left out. The first
-    ``needed`` groups of the full ranking are among its best ``k`` articles as
-    soon as those hold ``needed`` groups, so ``k`` doubles until they do (or
-    until it covers every match): the page is the one full scoring gives."""
+def _folded(best: Callable[[int], Best], total: int, needed: int, folding: Folding | None, size: int,
+            arrays: tuple[NDArray[np.int8], Floats] | None = None) -> Best:
+    """The first ``needed`` articles of a ranking of ``total``, duplicates
+    left out, from ``best``, its first articles with duplicates. The first
+    ``needed`` of the folded ranking are among the best ``k`` articles as soon
+    as those hold ``needed`` that are the best of their duplicates (an
+    article's better duplicates rank before it), so ``k`` doubles until they
+    do (or until it covers every match): folding sorts a page's worth of
+    articles, not every match. ``arrays``: every document's tier and score,
+    when at hand."""
     wanted = needed
     while True:
-        best = _pruned(arrays, plan, settings, filters, wanted)
-        if best is None or collapse is None:
-            return None if best is None else (*best, 0)
-        matched, order, tiers, base = best
-        tier = np.zeros(arrays.size, dtype=np.int8)
-        scores = np.zeros(arrays.size, dtype=np.float64)
+        order, tiers, scores = best(wanted)
+        if folding is None:
+            return order, tiers, scores
         docs = np.array(sorted(order), dtype=np.int64)
-        tier[docs] = [tiers[d] for d in docs.tolist()]
-        scores[docs] = [base[d] for d in docs.tolist()]
-        kept = set(collapse(docs, tier, scores).tolist())
+        tier: NDArray[np.int8]
+        score: Floats
+        if arrays is None:
+            tier, score = np.zeros(size, dtype=np.int8), np.zeros(size, dtype=np.float64)
+            tier[docs] = [tiers[d] for d in docs.tolist()]
+            score[docs] = [scores[d] for d in docs.tolist()]
+        else:
+            tier, score = arrays
+        kept = set(folding.collapse(docs, tier, score).tolist())
         chosen = [d for d in order if d in kept]
-        if len(chosen) >= needed or len(order) >= len(matched):
-            # Which copy is kept does not change how many are folded: count with any scores.
-            blank = np.zeros(arrays.size, dtype=np.int8)
-            folded = len(matched) - len(collapse(matched, blank, np.zeros(arrays.size)))
-            return matched, chosen[:needed], tiers, base, folded
+        if len(chosen) >= needed or len(order) >= total:
+            return chosen[:needed], tiers, scores
         wanted *= 2
 
 

@@ -257,6 +257,36 @@ def test_pruned_pages_equal_full_scoring(collection, monkeypatch):
     assert sum(0 < n < arrays.size / 2 for n in scored) > len(queries) / 4
 
 
+def test_folded_pages_are_the_whole_ranking_less_the_worse_copies(collection):
+    """Folding, pruned or not, gives what a reader derives from the whole
+    unfolded list: walk it, skip each article that a hit kept before it lists
+    as its duplicate, and cut pages; the total counts what is left. (Without
+    the rerank, which lifts the best ten of each list.)"""
+    from searchengine import RankingSettings
+
+    folded_somewhere = 0
+    with (SearchEngine(collection, settings=RankingSettings(prune_postings=0, rerank_depth=0)) as pruned,
+          SearchEngine(collection, settings=RankingSettings(prune_postings=-1, rerank_depth=0)) as full):
+        for query, options in list(_queries(25, seed=8)):
+            options.pop("page")
+            limit = options.pop("limit")
+            every = full.search(query, limit=2000, collapse=False, **options)
+            copies_of = {h.id: h.duplicates for h in full.search(query, limit=2000, **options)}
+            expected, copies = [], set()
+            for hit in every:
+                if hit.id not in copies:
+                    expected.append(hit)
+                    copies.update(copies_of[hit.id])
+            assert every.total == len(every.hits) and len(copies_of) == len(expected)
+            for page in (1, 2):
+                results = pruned.search(query, page=page, limit=limit, **options)
+                assert [(h.id, h.score) for h in results] == [
+                    (h.id, h.score) for h in expected[(page - 1) * limit:page * limit]], (query, options, page)
+                assert (results.total, results.folded) == (len(expected), every.total - len(expected))
+            folded_somewhere += len(expected) < every.total
+    assert folded_somewhere > 3
+
+
 def test_a_bound_too_low_changes_pages(collection, monkeypatch):
     """The comparison above can fail: with every window's bound halved, pages differ."""
     from searchengine.scoring import IndexArrays
