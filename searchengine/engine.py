@@ -444,7 +444,8 @@ class SearchEngine:
         groups = snapshot.duplicates if collapse else None
         ranking = rank(snapshot.arrays, plan, self.settings, filters, sort=sort,
                        start=(page - 1) * limit, stop=page * limit, read=read,
-                       collapse=groups.collapse if groups else None)
+                       collapse=groups.collapse if groups else None, copies=groups.members if groups else None,
+                       count_all=facets)
 
         def folded(doc: int) -> tuple[str, ...]:
             return tuple(snapshot.shown_id(d) for d in groups.folded(doc, ranking.matched)) if groups else ()
