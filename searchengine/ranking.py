@@ -564,6 +564,13 @@ class _Phrases:
                     found[commongrams.matching(self.arrays, items, some)] = True
         self.unchecked[docs] = False
 
+    def holding_some(self, docs: DocIds) -> Mask:
+        """Which of ``docs`` (checked) hold some phrase."""
+        some = np.zeros(len(docs), dtype=bool)
+        for found in self.found.values():
+            some |= found[docs]
+        return some
+
     def missing(self, docs: DocIds) -> Mask:
         """Which of ``docs`` (checked) may hold a phrase they do not hold."""
         wrong = np.zeros(len(docs), dtype=bool)
@@ -595,9 +602,9 @@ class _PhraseWalk:
                  phrases: _Phrases) -> None:
         self.arrays, self.plan, self.settings, self.phrases = arrays, plan, settings, phrases
         space = _PhraseSpace(arrays.size, phrases=phrases, optimistic=True)
+        self.only_phrases = all(part.phrase for group in plan.groups for part in (*group.exact, *group.corrected))
         docs = np.flatnonzero(phrases.anywhere)
-        if len(docs) * 8 < arrays.size and all(part.phrase for group in plan.groups
-                                               for part in (*group.exact, *group.corrected)):
+        if len(docs) * 8 < arrays.size and self.only_phrases:
             # Only the documents that may hold a phrase can match: few, so score them alone.
             starts = np.flatnonzero(np.diff(docs, prepend=-2) != 1)
             stops = np.r_[starts[1:], len(docs)] - 1
@@ -620,6 +627,9 @@ class _PhraseWalk:
         self.phrases.check(docs)
         self.pending[docs] = False
         wrong = docs[self.phrases.missing(docs)]
+        if self.only_phrases:  # those holding no phrase hold nothing of the query
+            self.matching[wrong[~self.phrases.holding_some(wrong)]] = False
+            wrong = wrong[self.phrases.holding_some(wrong)]
         if not len(wrong):
             return
         space = _PhraseSpace(len(wrong), wrong, (wrong, wrong + 1), phrases=self.phrases)
