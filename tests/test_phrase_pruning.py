@@ -198,3 +198,23 @@ def test_facets_count_every_match_of_a_phrase(collection):
         assert counted.total_exact and counted.total == expected.total
         assert counted.facets == expected.facets
         assert not engine.search('"il y a"').total_exact
+
+
+def test_an_index_without_bigrams_ranks_phrases_top_k_too(collection, tmp_path, monkeypatch):
+    """An index built before bigrams existed checks a phrase word by word: the
+    same walk, the same pages as full scoring, and the same "at least"."""
+    from searchengine import indexing
+
+    _, records = collection
+    source = tmp_path / "news.jsonl"
+    source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records[:600]), encoding="utf-8")
+    with monkeypatch.context() as older:
+        older.setattr(indexing, "gram_fields", lambda *args: {})  # the schema of older code
+        with SearchEngine(tmp_path / "old") as engine:
+            engine.index([source])
+    with SearchEngine(tmp_path / "old") as engine:
+        assert not [n for n in engine._current().arrays.searcher.schema.names() if n.endswith("_grams")]
+    queries = [(q, {}) for q in ('"il y a"', '"la France insoumise"', '"il y a" grève', '"de la" police')]
+    assert _compare(tmp_path / "old", queries, 20) == []
+    with SearchEngine(tmp_path / "old", settings=RankingSettings(track_total_hits=20)) as engine:
+        assert not engine.search('"il y a"').total_exact
