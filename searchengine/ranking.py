@@ -621,11 +621,15 @@ class _PhraseWalk:
         """Where the document is known to match, or may (``pending``)."""
         self.pending = self.matching & phrases.unchecked
         """Documents whose tier and score are only bounds."""
+        self.known = np.flatnonzero(self.matching & ~self.pending)
+        """The documents matching from the start (holding no phrase to check)."""
+        self.settled: list[DocIds] = []
 
     def settle(self, docs: DocIds) -> None:
         """Check ``docs`` (ascending, pending), and score again those missing a phrase."""
         self.phrases.check(docs)
         self.pending[docs] = False
+        self.settled.append(docs)
         wrong = docs[self.phrases.missing(docs)]
         if self.only_phrases:  # those holding no phrase hold nothing of the query
             self.matching[wrong[~self.phrases.holding_some(wrong)]] = False
@@ -650,15 +654,21 @@ class _PhraseWalk:
         the best bounds are checked, twice as many each time, until the
         ``k``-th document known ranks before every bound left."""
         batch = max(k, 16)
+        known = np.array(_best(self.known, self.tier, self.score, k), dtype=np.int64)
+
+        def top() -> list[int]:
+            found = np.concatenate([known, *self.settled])
+            return _best(found[self.matching[found]], self.tier, self.score, k)
+
         while True:
-            top = _best(np.flatnonzero(self.matching & ~self.pending), self.tier, self.score, k)
-            waiting = np.flatnonzero(self.pending)
-            if not len(waiting):
-                return top
-            ahead = _best(waiting, self.tier, self.score, batch)
-            if len(top) >= k and self._before(top[-1], ahead[0]):
-                return top
-            self.settle(np.sort(np.array(ahead, dtype=np.int64)))
+            ahead = _best(np.flatnonzero(self.pending), self.tier, self.score, batch + 1)
+            first = top()
+            if not ahead or len(first) >= k and self._before(first[-1], ahead[0]):
+                return first
+            self.settle(np.sort(np.array(ahead[:batch], dtype=np.int64)))
+            first = top()
+            if len(ahead) <= batch or len(first) >= k and self._before(first[-1], ahead[batch]):
+                return first  # (ahead[batch] is the best bound left)
             batch *= 2
 
     def count(self, least: int) -> None:
