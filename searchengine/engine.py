@@ -449,7 +449,7 @@ class SearchEngine:
         groups = snapshot.duplicates if collapse else None
         ranking = rank(snapshot.arrays, plan, self.settings, filters, sort=sort,
                        start=(page - 1) * limit, stop=page * limit, read=read,
-                       folding=groups)
+                       folding=groups, count_all=facets)
 
         def folded(doc: int) -> tuple[str, ...]:
             return tuple(snapshot.shown_id(d) for d in groups.folded(doc, ranking.matched)) if groups else ()

@@ -58,6 +58,10 @@ def openapi_document(bounds: Mapping[str, tuple[int, int]], max_query: int, max_
         "query": {"type": "string"},
         "total": {"type": "integer", "minimum": 0,
                   "description": "the hits of every page: the matching articles less the folded duplicates"},
+        "total_exact": {"type": "boolean",
+                        "description": "false where total and folded are lower bounds ('at least'): the "
+                                       "count of a phrase's matches stopped past 1,000 (Lucene's "
+                                       "track_total_hits); never with facets, so always true here"},
         "folded": {"type": "integer", "minimum": 0,
                    "description": "matching articles folded into a better-ranked hit as its duplicates"},
         "page": {"type": "integer", "minimum": 1}, "limit": {"type": "integer", "minimum": 1},

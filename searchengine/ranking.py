@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from functools import reduce
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 import numpy as np
@@ -86,6 +85,11 @@ class RankingSettings:
     """A query whose words' lists hold more postings than this scores only the
     windows of articles that can reach the page (see :func:`rank`); a shorter
     one scores every posting, which is as fast. -1 scores every posting always."""
+    track_total_hits: int = 1_000
+    """Totals are exact up to this many matching articles at least. Past it, a
+    query with a phrase whose remaining matches each cost a read of positions
+    stops counting them: its total is "at least N" (Lucene's
+    ``track_total_hits``; see :func:`_pruned_phrases`). -1 counts every one."""
 
     def boosts(self, fields: Iterable[str]) -> dict[str, float]:
         known = {"title": self.title_boost, "lede": self.lede_boost, "body": self.body_boost}
@@ -122,6 +126,10 @@ class Ranking:
     texts: dict[int, ArticleText]
     folded: int = 0
     """Matching articles left out of the ranking as duplicates of a better one."""
+    complete: bool = True
+    """False where ``matched`` holds only some of the matching articles (at
+    least ``RankingSettings.track_total_hits``): ``total`` and ``folded`` are
+    then "at least"."""
 
     @property
     def total(self) -> int:
@@ -174,7 +182,7 @@ def _terms(arrays: IndexArrays, part: Terms, settings: RankingSettings, into: _M
         into = _Match(np.zeros(space.size, dtype=bool), np.zeros(space.size, dtype=np.float64))
     mask, scores = into.mask, into.scores
     boosts = settings.boosts(part.fields)
-    only = _phrase(arrays, part.terms, part.fields) if part.phrase else None
+    only = _phrase(arrays, part.terms, part.fields, space) if part.phrase else None
     for term in part.terms:
         ids, found = arrays.bm25f(term, boosts, k1=settings.k1, b=settings.b, within=space.within)
         if only is not None:
@@ -189,26 +197,15 @@ def _terms(arrays: IndexArrays, part: Terms, settings: RankingSettings, into: _M
     return into
 
 
-def _phrase(arrays: IndexArrays, terms: tuple[str, ...], fields: tuple[str, ...]) -> Mask:
+def _phrase(arrays: IndexArrays, terms: tuple[str, ...], fields: tuple[str, ...], space: _Space | None = None) -> Mask:
     """Documents where ``terms`` stand one after another in some field
-    (through the field's common-word bigrams where it has them)."""
+    (through the field's common-word bigrams where it has them). In a
+    :class:`_PhraseSpace`, those its :class:`_Phrases` say."""
+    if isinstance(space, _PhraseSpace):
+        return space.phrases.mask(terms, fields, space.optimistic)
     found = np.zeros(arrays.size, dtype=bool)
     for f in fields:
-        grams = commongrams.cover(arrays.searcher.schema, f, terms)
-        if grams is not None:
-            found[commongrams.matching(arrays, grams)] = True
-            continue
-        holding = [arrays.postings(f, t)[0] for t in set(terms)]
-        candidates = reduce(np.intersect1d, sorted(holding, key=len))
-        if not len(candidates):
-            continue
-        where = {t: arrays.positions(f, t, candidates) for t in set(terms)}
-        for doc in candidates.tolist():
-            starts = where[terms[0]][doc]
-            for k, term in enumerate(terms[1:], 1):
-                following = set(where[term][doc])
-                starts = [p for p in starts if p + k in following]
-            found[doc] |= bool(starts)
+        found[commongrams.matching(arrays, commongrams.items(arrays.searcher.schema, f, terms))] = True
     return found
 
 
@@ -612,17 +609,28 @@ class Folding(Protocol):
         """How many of ``matched`` (ascending) a ranking of them leaves out as duplicates."""
         ...
 
+    def members(self, doc: int) -> list[int]:
+        """The duplicates of ``doc``, itself included."""
+        ...
+
 
 def rank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filters: Filters, *,
          sort: str, start: int, stop: int, read: Callable[[int], ArticleText],
-         folding: Folding | None = None) -> Ranking:
+         folding: Folding | None = None, count_all: bool = False) -> Ranking:
     """Items ``start`` to ``stop`` (excluded) of the ranking of ``plan``;
-    ``folding`` leaves duplicates out of it (they stay in ``matched``)."""
+    ``folding`` leaves duplicates out of it (they stay in ``matched``).
+    ``count_all``: ``matched`` must hold every matching article (facets count
+    them), never only ``settings.track_total_hits`` of them."""
     if not plan.headline:
         settings = replace(settings, title_alone=0.0)
     depth = settings.rerank_depth if plan.rerank else 0
     needed = max(stop, depth)
-    if sort == "relevance" and _prunable(arrays, plan, settings, needed):
+    complete = True
+    phrased = (_pruned_phrases(arrays, plan, settings, filters, needed, folding)
+               if sort == "relevance" and not count_all else None)
+    if phrased is not None:
+        (matched, order, tiers, base), complete = phrased
+    elif sort == "relevance" and _prunable(arrays, plan, settings, needed):
         pruning = _Pruning(arrays, plan, settings, filters)
         matched = pruning.matched
         order, tiers, base = _folded(pruning.best, len(matched), needed, folding, arrays.size)
@@ -650,7 +658,7 @@ def rank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filter
     final = {d: base[d] + bonus.get(d, 0.0) for d in order}
     head = sorted(head, key=lambda d: (-tiers[d], -final[d], d))
     page = tuple(Ranked(d, tiers[d], _key(tiers[d], final[d])) for d in (head + tail)[start:stop])
-    return Ranking(matched, page, texts, folded)
+    return Ranking(matched, page, texts, folded, complete)
 
 
 def _folded(best: Callable[[int], Best], total: int, needed: int, folding: Folding | None, size: int,
@@ -682,6 +690,239 @@ def _folded(best: Callable[[int], Best], total: int, needed: int, folding: Foldi
         if len(chosen) >= needed or len(order) >= total:
             return chosen[:needed], tiers, scores
         wanted *= 2
+
+
+# Phrases, top-k: positions are read only where an article may still reach the page.
+
+_Pruned: TypeAlias = "tuple[DocIds, list[int], dict[int, int], dict[int, float]]"
+"""The matching articles (those known, when counting stopped early), the best ones in order, their tiers and scores."""
+_PhraseKey: TypeAlias = "tuple[tuple[str, ...], tuple[str, ...]]"
+"""A phrase: its terms and fields."""
+
+
+class _Phrases:
+    """The phrases of a plan: the documents that may hold each one (those
+    holding all its parts, in one of its fields: read from document numbers
+    alone), and, of those checked so far, the ones where it stands (read from
+    positions, which cost a read per document). Where one bigram covers a
+    whole phrase (``"Le Monde"``), the documents holding it hold the phrase."""
+
+    def __init__(self, arrays: IndexArrays, parts: Iterable[Terms]) -> None:
+        self.arrays = arrays
+        schema = arrays.searcher.schema
+        self.ways: dict[_PhraseKey, list[tuple[tuple[commongrams.Item, ...], Mask]]] = {}
+        """For each phrase, the parts to find in each field that needs positions, and the documents holding them."""
+        self.maybe: dict[_PhraseKey, Mask] = {}
+        self.found: dict[_PhraseKey, Mask] = {}
+        """Where the phrase stands, for the documents checked (and those of a bigram covering it whole)."""
+        self.unchecked = np.zeros(arrays.size, dtype=bool)
+        for part in parts:
+            key = (part.terms, part.fields)
+            if not part.phrase or key in self.ways:
+                continue
+            maybe = np.zeros(arrays.size, dtype=bool)
+            found = np.zeros(arrays.size, dtype=bool)
+            ways = []
+            for f in part.fields:
+                items = commongrams.items(schema, f, part.terms)
+                docs = commongrams.holding(arrays, items)
+                maybe[docs] = True
+                if len(items) == 1:
+                    found[docs] = True
+                elif len(docs):
+                    holding = np.zeros(arrays.size, dtype=bool)
+                    holding[docs] = True
+                    ways.append((items, holding))
+            self.ways[key], self.maybe[key], self.found[key] = ways, maybe, found
+            self.unchecked |= maybe & ~found
+
+    @property
+    def anywhere(self) -> Mask:
+        """The documents that may hold some phrase."""
+        found = np.zeros(self.arrays.size, dtype=bool)
+        for maybe in self.maybe.values():
+            found |= maybe
+        return found
+
+    def mask(self, terms: tuple[str, ...], fields: tuple[str, ...], optimistic: bool) -> Mask:
+        """The documents that may hold the phrase (``optimistic``), or those found holding it."""
+        return (self.maybe if optimistic else self.found)[terms, fields]
+
+    def check(self, docs: DocIds) -> None:
+        """Read where each phrase stands in ``docs`` (ascending, unchecked)."""
+        for key, ways in self.ways.items():
+            found = self.found[key]
+            for items, holding in ways:
+                some = docs[holding[docs] & ~found[docs]]
+                if len(some):
+                    found[commongrams.matching(self.arrays, items, some)] = True
+        self.unchecked[docs] = False
+
+    def holding_some(self, docs: DocIds) -> Mask:
+        """Which of ``docs`` (checked) hold some phrase."""
+        some = np.zeros(len(docs), dtype=bool)
+        for found in self.found.values():
+            some |= found[docs]
+        return some
+
+    def missing(self, docs: DocIds) -> Mask:
+        """Which of ``docs`` (checked) may hold a phrase they do not hold."""
+        wrong = np.zeros(len(docs), dtype=bool)
+        for key, maybe in self.maybe.items():
+            wrong |= maybe[docs] & ~self.found[key][docs]
+        return wrong
+
+
+@dataclass(frozen=True, kw_only=True)
+class _PhraseSpace(_Space):
+    """Documents whose phrases :func:`_phrase` takes from ``phrases``: where
+    they may stand (``optimistic``), or where they were found."""
+
+    phrases: _Phrases
+    optimistic: bool = False
+
+
+class _PhraseWalk:
+    """The ranking of a plan with phrases, read from positions only as far
+    as needed. Every document is first scored as if each phrase stood
+    wherever it may: a phrase only adds to the tier and score of the
+    documents holding it (weights are not negative), so this is a bound on
+    each one's place, and its very place for the documents holding every
+    phrase they may hold. Documents are then checked in the order of those
+    bounds (:meth:`best`), and those missing a phrase scored again, by the
+    code that scores every document."""
+
+    def __init__(self, arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filters: Filters,
+                 phrases: _Phrases) -> None:
+        self.arrays, self.plan, self.settings, self.phrases = arrays, plan, settings, phrases
+        space = _PhraseSpace(arrays.size, phrases=phrases, optimistic=True)
+        self.only_phrases = all(part.phrase for group in plan.groups for part in (*group.exact, *group.corrected))
+        docs = np.flatnonzero(phrases.anywhere)
+        if len(docs) * 8 < arrays.size and self.only_phrases:
+            # Only the documents that may hold a phrase can match: few, so score them alone.
+            starts = np.flatnonzero(np.diff(docs, prepend=-2) != 1)
+            stops = np.r_[starts[1:], len(docs)] - 1
+            space = _PhraseSpace(len(docs), docs, (docs[starts], docs[stops] + 1), phrases=phrases, optimistic=True)
+        first = _first_pass(arrays, plan, settings, space)
+        assert first is not None
+        self.tier = np.zeros(arrays.size, dtype=np.int8)
+        self.score = np.zeros(arrays.size, dtype=np.float64)
+        required = np.zeros(arrays.size, dtype=bool)
+        everywhere = slice(None) if space.docs is None else space.docs
+        self.tier[everywhere], self.score[everywhere], required[everywhere] = first
+        self.allowed = _allowed(arrays, plan, filters, settings)
+        self.matching = (self.tier > 0) & required & self.allowed
+        """Where the document is known to match, or may (``pending``)."""
+        self.pending = self.matching & phrases.unchecked
+        """Documents whose tier and score are only bounds."""
+        self.known = np.flatnonzero(self.matching & ~self.pending)
+        """The documents matching from the start (holding no phrase to check)."""
+        self.settled: list[DocIds] = []
+
+    def settle(self, docs: DocIds) -> None:
+        """Check ``docs`` (ascending, pending), and score again those missing a phrase."""
+        self.phrases.check(docs)
+        self.pending[docs] = False
+        self.settled.append(docs)
+        wrong = docs[self.phrases.missing(docs)]
+        if self.only_phrases:  # those holding no phrase hold nothing of the query
+            self.matching[wrong[~self.phrases.holding_some(wrong)]] = False
+            wrong = wrong[self.phrases.holding_some(wrong)]
+        if not len(wrong):
+            return
+        space = _PhraseSpace(len(wrong), wrong, (wrong, wrong + 1), phrases=self.phrases)
+        first = _first_pass(self.arrays, self.plan, self.settings, space)
+        assert first is not None
+        tier, score, required = first
+        self.tier[wrong], self.score[wrong] = tier, score
+        self.matching[wrong] = (tier > 0) & required & self.allowed[wrong]
+
+    def _before(self, a: int, b: int) -> bool:
+        """Whether ``a`` ranks before ``b``: by tier, then score, then document number."""
+        if self.tier[a] != self.tier[b]:
+            return bool(self.tier[a] > self.tier[b])
+        return bool(self.score[a] > self.score[b] or self.score[a] == self.score[b] and a < b)
+
+    def best(self, k: int) -> list[int]:
+        """The ``k`` first matching documents (fewer if fewer match), in order:
+        the best bounds are checked, twice as many each time, until the
+        ``k``-th document known ranks before every bound left."""
+        batch = max(k, 16)
+        known = np.array(_best(self.known, self.tier, self.score, k), dtype=np.int64)
+
+        def top() -> list[int]:
+            found = np.concatenate([known, *self.settled])
+            return _best(found[self.matching[found]], self.tier, self.score, k)
+
+        while True:
+            ahead = _best(np.flatnonzero(self.pending), self.tier, self.score, batch + 1)
+            first = top()
+            if not ahead or len(first) >= k and self._before(first[-1], ahead[0]):
+                return first
+            self.settle(np.sort(np.array(ahead[:batch], dtype=np.int64)))
+            first = top()
+            if len(ahead) <= batch or len(first) >= k and self._before(first[-1], ahead[batch]):
+                return first  # (ahead[batch] is the best bound left)
+            batch *= 2
+
+    def count(self, least: int) -> None:
+        """Check documents in the order of their numbers (neighbours share
+        posting blocks) until ``least`` are known to match or none is left."""
+        while True:
+            waiting = np.flatnonzero(self.pending)
+            short = least - int(np.count_nonzero(self.matching & ~self.pending))
+            if not len(waiting) or short <= 0:
+                return
+            self.settle(waiting[:short + short // 8 + 16])
+
+    @property
+    def matched(self) -> DocIds:
+        """The documents known to match (ascending)."""
+        return np.flatnonzero(self.matching & ~self.pending)
+
+
+def _pruned_phrases(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filters: Filters,
+                    needed: int, folding: Folding | None) -> tuple[_Pruned, bool] | None:
+    """The ``needed`` best articles of a plan with phrases, duplicates left
+    out, reading positions only where an article may reach them
+    (:class:`_PhraseWalk`), and whether every matching article was counted:
+    None where few enough may hold a phrase that checking each costs little.
+
+    The page, scores to the last bit, is the one full scoring gives. The
+    count stops once ``settings.track_total_hits`` articles are known to
+    match, as Lucene's ``track_total_hits``: the total is then "at least".
+    The copies of the best articles are checked, so that each lists every
+    matching copy of it."""
+    parts = [part for group in plan.groups for part in (*group.exact, *group.corrected)]
+    if (needed <= 0 or settings.prune_postings < 0 or settings.track_total_hits < 0
+            or not any(part.phrase for part in parts) or settings.coverage_exponent < 0
+            or any(part.weight < 0 for part in parts) or any(group.weight < 0 for group in plan.groups)
+            or not sum(group.weight for group in plan.groups)):
+        return None
+    phrases = _Phrases(arrays, parts)
+    if np.count_nonzero(phrases.unchecked) <= settings.track_total_hits:
+        return None
+    walk = _PhraseWalk(arrays, plan, settings, filters, phrases)
+    wanted = needed
+    while True:
+        order = walk.best(wanted)
+        chosen = order
+        if folding is not None:
+            # As in _folded: the first groups are among the best articles once those hold enough.
+            kept = set(folding.collapse(np.array(sorted(order), dtype=np.int64), walk.tier, walk.score).tolist())
+            chosen = [d for d in order if d in kept]
+        if len(chosen) >= needed or len(order) < wanted:
+            break
+        wanted *= 2
+    chosen = chosen[:needed]
+    walk.count(settings.track_total_hits)
+    if folding is not None:
+        members = np.unique(np.array([m for d in chosen for m in folding.members(d)], dtype=np.int64))
+        if len(members := members[walk.pending[members]]):
+            walk.settle(members)
+    tiers = {d: int(walk.tier[d]) for d in chosen}
+    scores = {d: float(walk.score[d]) for d in chosen}
+    return (walk.matched, chosen, tiers, scores), not walk.pending.any()
 
 
 def _rerank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, docs: DocIds,

@@ -54,8 +54,10 @@ def mark(text: str, spans: Sequence[Span], before: str, after: str,
     return "".join(out)
 
 
-def _count(total: int) -> str:
-    return f"{total} article matches" if total == 1 else f"{total} articles match"
+def _count(total: int, exact: bool = True) -> str:
+    """``exact`` False: counting stopped there (``SearchResults.total_exact``)."""
+    count = f"{total}" if exact else f"at least {total}"
+    return f"{count} article matches" if total == 1 and exact else f"{count} articles match"
 
 
 def _place(hit: Hit) -> str:
@@ -72,7 +74,8 @@ def _folded(results: SearchResults) -> str:
     if not results.folded:
         return ""
     copies = "duplicate" if results.folded == 1 else "duplicates"
-    return f", and {results.folded} {copies} folded into {'it' if results.total == 1 else 'them'}"
+    count = f"{results.folded}" if results.total_exact else f"at least {results.folded}"
+    return f", and {count} {copies} folded into {'it' if results.total == 1 else 'them'}"
 
 
 def _more_like_this(hit: Hit) -> str:
@@ -88,9 +91,10 @@ def render_text(results: SearchResults, color: bool = False) -> str:
     first = (results.page - 1) * results.limit + 1
     if results.hits:
         shown = f"{first}-{first + len(results.hits) - 1}"
-        lines.append(f"{_count(results.total)} {_quoted(results.query)} (showing {shown}){_folded(results)}")
+        lines.append(f"{_count(results.total, results.total_exact)} {_quoted(results.query)} "
+                     f"(showing {shown}){_folded(results)}")
     elif results.total:
-        lines.append(f"{_count(results.total)} {_quoted(results.query)}{_folded(results)}, "
+        lines.append(f"{_count(results.total, results.total_exact)} {_quoted(results.query)}{_folded(results)}, "
                      f"none on page {results.page}")
     else:
         lines.append(f"No article matches {_quoted(results.query)}")
@@ -134,6 +138,7 @@ def results_dict(results: SearchResults) -> dict[str, Any]:
     return {
         "query": results.query,
         "total": results.total,
+        "total_exact": results.total_exact,
         "folded": results.folded,
         "page": results.page,
         "limit": results.limit,
@@ -203,7 +208,7 @@ def render_html(results: SearchResults) -> str:
         items.append(
             f'<li><h2>{title}</h2>\n<p class="meta">{meta} · score {hit.score:.2f}</p>\n<p>{snippet}</p>{more}</li>'
         )
-    summary = esc(_count(results.total) + _folded(results))
+    summary = esc(_count(results.total, results.total_exact) + _folded(results))
     if results.suggestion:
         summary += f" · Did you mean: {esc(results.suggestion)} ?"
     return _PAGE.format(

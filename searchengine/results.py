@@ -48,7 +48,10 @@ class Hit:
 class SearchResults:
     """The hits of one page. ``total`` counts the articles of the ranking
     that pages cut: every matching article, less the ``folded`` ones,
-    duplicates of a better-ranked hit that lists them."""
+    duplicates of a better-ranked hit that lists them. Where ``total_exact``
+    is False, both are lower bounds ("at least"): counting stopped past
+    ``RankingSettings.track_total_hits`` matching articles (a phrase whose
+    remaining matches each cost a read of positions)."""
 
     query: str
     total: int
@@ -59,6 +62,7 @@ class SearchResults:
     facets: Facets | None = None
     """Counts per year and source of every matching article (duplicates too), when asked for."""
     folded: int = 0
+    total_exact: bool = True
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)
@@ -107,7 +111,7 @@ def build_results(query: str, plan: QueryPlan, ranking: Ranking, *, read: Callab
             for rank, r in enumerate(ranking.page, first)]
     return SearchResults(query=query, total=ranking.total - ranking.folded, hits=hits, page=page, limit=limit,
                          suggestion=_suggestion(query, plan.corrections, surface), facets=facets,
-                         folded=ranking.folded)
+                         folded=ranking.folded, total_exact=ranking.complete)
 
 
 def _suggestion(query: str, corrections: tuple[tuple[str, str], ...],

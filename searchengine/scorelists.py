@@ -153,7 +153,7 @@ class ScoreListWriter:
         low = rounded.astype(np.float64) < maxima
         rounded[low] = np.nextafter(rounded[low], np.float16(np.inf))
         offset = self.position
-        gaps = _deflated(_padded(small.tobytes()) + exceptions.tobytes())
+        packed = _deflated(_padded(small.tobytes()) + exceptions.tobytes())
         frequencies = _deflated(stored.tobytes())
         bits = int(windows[-1]) + 1
         if (bits + 7) // 8 < 4 * len(windows):
@@ -162,11 +162,11 @@ class ScoreListWriter:
             numbers = np.packbits(present).tobytes()
         else:
             bits, numbers = 0, windows.astype("<u4").tobytes()
-        for part in (gaps, frequencies, numbers, rounded.tobytes()):
+        for part in (packed, frequencies, numbers, rounded.tobytes()):
             self._write(_padded(part))
         self.directory.setdefault(fieldname, {})[term] = (
             offset, len(ids), width, len(exceptions), _BYTES if whole else _FLOATS, len(windows),
-            len(gaps), len(frequencies), bits)
+            len(packed), len(frequencies), bits)
 
     def close(self) -> None:
         where = self.position

@@ -27,7 +27,7 @@ def test_seed_is_first_hit_with_kim_and_poutine_highlighted(runner, tmp_path):
     result = runner.invoke(cli, ["query", "Kim Poutine", "--index-dir", str(tmp_path / "ix"), "--json"])
     assert result.exit_code == 0
     doc = json.loads(result.stdout)
-    assert set(doc) == {"query", "total", "folded", "page", "limit", "hits", "suggestion"}
+    assert set(doc) == {"query", "total", "total_exact", "folded", "page", "limit", "hits", "suggestion"}
     assert doc["query"] == "Kim Poutine"
     first = doc["hits"][0]
     assert set(first) == {"rank", "id", "path", "title", "date", "source", "author", "url", "lede", "score",

@@ -33,7 +33,8 @@ def test_html_is_a_standalone_page_with_everything_escaped():
 def test_json_has_exactly_the_documented_shape():
     doc = json.loads(render_json(results(suggestion="Poutine")))
     assert doc == {
-        "query": "Poutine <b>", "total": 1, "folded": 0, "page": 1, "limit": 10, "suggestion": "Poutine",
+        "query": "Poutine <b>", "total": 1, "total_exact": True, "folded": 0, "page": 1, "limit": 10,
+        "suggestion": "Poutine",
         "hits": [{"rank": 1, "id": "a&b", "path": "news/<x>.txt", "title": "Tom & Jerry <script>alert(1)</script>",
                   "date": "2023-09-12", "source": "AFP", "author": None, "url": "https://e.org/?a=1&b=2",
                   "lede": None, "score": 3.14159, "snippet": "Le <script>x()</script> & Poutine arrive…",
