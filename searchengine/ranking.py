@@ -948,7 +948,7 @@ def _rerank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, doc
         exact = {t for f in EXACT_FORM_FIELDS for t, start, end, _ in text.tokens(f)
                  if fold(text.text(f)[start:end]) in typed.get(t, ())}
         bonus[doc] += (settings.proximity_weight * near + settings.word_pair_weight * side_by_side
-                       + settings.exact_form_weight * sum(idf[t] for t in exact))
+                       + settings.exact_form_weight * sum(idf[t] for t in sorted(exact)))  # not in hash order
     return bonus
 
 
