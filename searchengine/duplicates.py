@@ -28,9 +28,7 @@ rest of the ranking see one collapsed list.
 from __future__ import annotations
 
 import os
-import re
 import struct
-import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,6 +40,7 @@ import numpy as np
 from whoosh.columns import FixedBytesColumn
 
 from .errors import IndexCorrupt
+from .sidefiles import replace_side_file, side_filename
 from .whooshformat import numeric_column
 
 if TYPE_CHECKING:
@@ -287,11 +286,8 @@ and the fingerprint of the segments it was made for; then the members
 (ascending) and their groups as 32-bit numbers, then the CRC-32 of the rest."""
 _MAGIC = b"nsgroups"
 _FORMAT = 1
-_NAME = re.compile(r"^_(.+)_(\d+)\.groups(?:\.\d+\.tmp)?$")
-
-
 def groups_filename(indexname: str, generation: int) -> str:
-    return f"_{indexname}_{generation}.groups"
+    return side_filename(indexname, generation, "groups")
 
 
 def _segments(searcher: Any) -> int:
@@ -309,27 +305,15 @@ def write_groups(folder: str | os.PathLike[str], indexname: str, searcher: Any, 
     articles have a duplicate, None for an index without keys (no file). A
     file that cannot be written is left out: queries compute the groups."""
     groups = load_groups(searcher, live)
-    name = ""
+    generation = searcher.reader().generation()
+    data = None
     if groups is not None:
         members = np.flatnonzero(groups.grouped)
-        generation = searcher.reader().generation()
         body = (_STORED.pack(_MAGIC, _FORMAT, generation, len(live), len(members), _segments(searcher))
                 + members.astype("<i4").tobytes() + groups.group[members].astype("<i4").tobytes())
-        name = groups_filename(indexname, generation)
-        temporary = os.path.join(folder, f"{name}.{time.time_ns()}.tmp")
-        try:
-            with open(temporary, "wb") as fh:
-                fh.write(body + struct.pack("<I", zlib.crc32(body)))
-            os.replace(temporary, os.path.join(folder, name))
-        except OSError:
-            name = ""  # a full disk, say: queries compute this generation's groups
-    for other in os.listdir(folder):
-        matched = _NAME.match(other)
-        if matched and matched.group(1) == indexname and other != name:
-            try:
-                os.remove(os.path.join(folder, other))
-            except OSError:
-                pass  # removed by the next commit
+        data = body + struct.pack("<I", zlib.crc32(body))
+    # A file that cannot be written (a full disk, say): queries compute this generation's groups.
+    replace_side_file(folder, indexname, generation, "groups", data)
     return None if groups is None else int(groups.grouped.sum())
 
 

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -34,6 +32,7 @@ import numpy as np
 
 from .errors import IndexCorrupt
 from .scoring import IndexArrays, bm25_idf
+from .sidefiles import replace_side_file, side_filename
 
 if TYPE_CHECKING:
     from whoosh.reading import IndexReader
@@ -220,10 +219,7 @@ def most_in_one_field(fields: dict[str, dict[str, int]]) -> tuple[dict[str, int]
 
 
 def glued_filename(indexname: str, generation: int) -> str:
-    return f"_{indexname}_{generation}.glued"
-
-
-_NAME = re.compile(r"^_(.+)_(\d+)\.glued(?:\.\d+\.tmp)?$")
+    return side_filename(indexname, generation, "glued")
 
 
 class _Analyzer(Protocol):
@@ -281,21 +277,8 @@ def write_glued(folder: str | os.PathLike[str], indexname: str, searcher: Search
     found = sorted([*kept, *(g for g in found if g.term not in joined)], key=lambda g: g.term)
     line = json.dumps({"format": _FORMAT, "generation": generation, "segments": sorted(segments),
                        "glued": {g.term: [g.split, g.head, g.tail] for g in found}}, sort_keys=True).encode()
-    name = glued_filename(indexname, generation)
-    temporary = os.path.join(folder, f"{name}.{time.time_ns()}.tmp")
-    try:
-        with open(temporary, "wb") as fh:
-            fh.write(line + b"\n%08x\n" % zlib.crc32(line))
-        os.replace(temporary, os.path.join(folder, name))
-    except OSError:
-        name = ""  # a full disk, say: no glued words for this generation
-    for other in os.listdir(folder):
-        matched = _NAME.match(other)
-        if matched and matched.group(1) == indexname and other != name:
-            try:
-                os.remove(os.path.join(folder, other))
-            except OSError:
-                pass  # removed by the next commit
+    # A file that cannot be written (a full disk, say): no glued words for this generation.
+    replace_side_file(folder, indexname, generation, "glued", line + b"\n%08x\n" % zlib.crc32(line))
     return len(found)
 
 
