@@ -9,7 +9,9 @@ titles repeat words; ledes, dates, sources and authors are sometimes missing.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
+from pathlib import Path
 
 _COMMON = ("le la les de des du un une et en à au pour dans sur par avec que qui ne pas plus "
            "est sont a été il elle ils on nous").split()
@@ -72,3 +74,24 @@ def articles(count: int = 300, seed: int = 7) -> list[dict[str, str]]:
             record["url"] = f"https://example.org/{i}"
         records.append(record)
     return records
+
+
+def index_twice(folder: Path, records: list[dict[str, str]], first: int, every: int, added: str) -> Path:
+    """An index of ``records`` in two segments, as a collection that lives has: the first ``first``
+    indexed, then every ``every``-th of them changed (``added`` to its body, so replaced, its old
+    document deleted) and indexed again with the rest."""
+    from searchengine import SearchEngine
+
+    def write(path: Path, rows: list[dict[str, str]]) -> None:
+        path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+
+    start, rest = folder / "first.jsonl", folder / "second.jsonl"
+    write(start, records[:first])
+    with SearchEngine(folder / "ix") as engine:
+        engine.index([start])
+        write(rest, records[first:])
+        for record in records[:first:every]:
+            record["body"] += added
+        write(start, records[:first])
+        engine.index([start, rest])
+    return folder / "ix"

@@ -10,7 +10,7 @@ import pytest
 from searchengine import RankingSettings, SearchEngine, ranking
 from searchengine.cli import cli
 
-from .generated import articles
+from .generated import articles, index_twice
 
 COMMON_PHRASES = ("il y a", "il a été", "la France insoumise", "président de la République", "il y a eu",
                   "qu'il y a", "de la", "il a", "a été", "ne pas", "est de la", "le la")
@@ -35,20 +35,7 @@ def collection(tmp_path_factory):
             record["body"] = " ".join(words)
     records += [{**r, "id": f"copy-{n}", "title": r["title"] + " (suite)"}
                 for n, r in enumerate(records[:1100:12]) if len(r["body"].split()) >= 40]
-    first, second = folder / "first.jsonl", folder / "second.jsonl"
-
-    def write(path, rows):
-        path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
-
-    write(first, records[:700])
-    with SearchEngine(folder / "ix") as engine:
-        engine.index([first])
-        write(second, records[700:])
-        for record in records[:700:29]:
-            record["body"] += " Il a été de la partie."
-        write(first, records[:700])
-        engine.index([first, second])
-    return folder / "ix", records
+    return index_twice(folder, records, 700, 29, " Il a été de la partie."), records
 
 
 def _runs(records, rng):

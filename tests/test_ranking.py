@@ -160,11 +160,10 @@ def collection(tmp_path_factory):
     """Generated articles in two segments, some replaced, some copied: common words hold
     lists of several hundred postings (several W3 blocks) over 180 windows of
     8 articles (as 361,000 articles make 2,800 windows of 128)."""
-    import json
 
     from searchengine import scorelists
 
-    from .generated import articles
+    from .generated import articles, index_twice
 
     patch = pytest.MonkeyPatch()
     patch.setattr(scorelists, "WINDOW", 8)
@@ -174,21 +173,9 @@ def collection(tmp_path_factory):
     # Copies under other ids and titles: duplicates to fold, on both paths.
     records += [{**r, "id": f"copy-{n}", "title": r["title"] + " (suite)"}
                 for n, r in enumerate(records[:1400:20]) if len(r["body"].split()) >= 40]
-    first, second = folder / "first.jsonl", folder / "second.jsonl"
-
-    def write(path, rows):
-        path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
-
-    write(first, records[:900])
-    with SearchEngine(folder / "ix") as engine:
-        engine.index([first])
-        write(second, records[900:])
-        for record in records[:900:37]:
-            record["body"] += " La grève de plus."
-        write(first, records[:900])
-        engine.index([first, second])
+    index = index_twice(folder, records, 900, 37, " La grève de plus.")
     patch.undo()
-    return folder / "ix"
+    return index
 
 
 def _queries(count, seed):
