@@ -177,7 +177,9 @@ def cli_times(index_dir: Path, text: str, runs: int) -> tuple[list[float], list[
     """Fresh-process wall times of `newsearch query`, and of a bare interpreter for scale."""
     script = Path(sys.executable).with_name("newsearch")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "searchengine.cli"]
-    env = {k: v for k, v in os.environ.items() if k not in ("NEWSEARCH_INDEX", "PYTHONPROFILEIMPORTTIME")}
+    # As a user's install runs: with its bytecode written and read (some shells set this).
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NEWSEARCH_INDEX", "PYTHONPROFILEIMPORTTIME", "PYTHONDONTWRITEBYTECODE")}
     runs_s: list[float] = []
     bare_s: list[float] = []
     for _ in range(runs):

@@ -204,7 +204,7 @@ def build(files: list[Path], folder: Path, size: int, seed: int, jobs: int, memo
     folder.mkdir(parents=True)
     command = [str(NEWSEARCH), "index", *map(str, files), "--index-dir", str(index_dir), "--rebuild",
                "--jobs", str(jobs), "--memory", str(memory), "--quiet"]
-    env = {k: v for k, v in os.environ.items() if k != "NEWSEARCH_INDEX"}
+    env = {k: v for k, v in os.environ.items() if k not in ("NEWSEARCH_INDEX", "PYTHONDONTWRITEBYTECODE")}
     print(f"building x{size} ({len(files)} files) with --jobs {jobs} --memory {memory} ...", flush=True)
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
