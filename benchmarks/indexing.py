@@ -24,6 +24,14 @@ Needs ``../shared/corpora/orangesum`` next to the project; skips (exit 0) withou
     python benchmarks/indexing.py --limit 5000 --no-stock  # a quick run
     python benchmarks/indexing.py --jobs 1 2 --repeat 3   # on a busy machine
     python benchmarks/indexing.py --check --limit 2000 --memory 16  # same index as Whoosh's writer?
+    python benchmarks/indexing.py --no-stock --jobs 2 --repeat 3 --baseline ../wt-base  # A/B against a checkout
+
+``--baseline DIR`` builds with the ``searchengine`` package of another checkout
+too (put first on ``PYTHONPATH``), alternating with this one build for build,
+and ends with the medians of CPU seconds and wall time of each and their ratio:
+on a shared machine only an A/B within one run means anything. Each row splits
+the CPU time between the process that reads the articles (``main``) and its
+worker processes (``workers``).
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,11 +69,13 @@ def peak_rss_mb() -> tuple[float, float]:
     return own, children
 
 
-def cpu_seconds() -> float:
-    """User and system time of this process and its waited-for workers: the work
-    done, whatever share of the machine the build was given."""
-    return sum(r.ru_utime + r.ru_stime
-               for r in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
+def cpu_seconds() -> dict[str, float]:
+    """User and system time of this process (``main_cpu_s``), of its waited-for
+    workers (``workers_cpu_s``) and both (``cpu_s``): the work done, whatever
+    share of the machine the build was given."""
+    main, workers = (r.ru_utime + r.ru_stime
+                     for r in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
+    return {"cpu_s": main + workers, "main_cpu_s": main, "workers_cpu_s": workers}
 
 
 def folder_mb(path: Path) -> float:
@@ -102,7 +113,7 @@ def child_stock(source: Path, index_dir: Path) -> dict:
     writer.commit()
     done = time.perf_counter()
     return {"articles": count, "add_s": added - started, "commit_s": done - added, "total_s": done - started,
-            "cpu_s": cpu_seconds()}
+            **cpu_seconds()}
 
 
 def child_ours(source: Path, index_dir: Path, memory: int, jobs: int) -> dict:
@@ -119,8 +130,9 @@ def child_ours(source: Path, index_dir: Path, memory: int, jobs: int) -> dict:
     # The progress callback fires once the file is read, just before the commit.
     added = marks[-1] if marks else done
     return {"articles": report.total, "added": report.added, "unchanged": report.unchanged,
+            "code": str(Path(sys.modules["searchengine"].__file__ or "").parent.parent),
             "add_s": added - started, "commit_s": done - added, "total_s": done - started,
-            "cpu_s": cpu_seconds()}
+            **cpu_seconds()}
 
 
 def index_contents(folder: Path, blocks: bool = True) -> tuple:
@@ -186,11 +198,12 @@ def check_writer(source: Path, work: Path, memory: int) -> bool:
     replaced = []
 
     class WhooshWriter(SegmentWriter):
-        """Whoosh's writer, saying that it was the one used."""
+        """Whoosh's writer, saying that it was the one used. ``lock=False`` (the
+        run holds the lock) is FastWriter's word for Whoosh's ``_lk=False``."""
 
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
+        def __init__(self, *args: Any, lock: bool = True, **kwargs: Any) -> None:
             replaced.append(self)
-            super().__init__(*args, **kwargs)
+            super().__init__(*args, _lk=lock, **kwargs)
 
     indexing.update_index(work / "fast", [source], memory_mb=memory)
     with ExitStack() as stack:  # wherever indexing finds the writer class
@@ -212,10 +225,14 @@ def check_writer(source: Path, work: Path, memory: int) -> bool:
                                       by_key(work / "fast", ours))
 
 
-def run_child(kind: str, source: Path, index_dir: Path, memory: int, jobs: int) -> dict:
+def run_child(kind: str, source: Path, index_dir: Path, memory: int, jobs: int, code: Path | None = None) -> dict:
+    """One build in a subprocess; ``code``: a checkout whose ``searchengine`` it uses instead of this one's."""
     command = [sys.executable, __file__, "--child", kind, "--source", str(source),
                "--index-dir", str(index_dir), "--memory", str(memory), "--jobs", str(jobs)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    env = dict(os.environ)
+    if code is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(code), env.get("PYTHONPATH"))))
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if done.returncode:
         raise SystemExit(f"{kind} build failed:\n{done.stderr}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -247,7 +264,19 @@ def row(name: str, r: dict, input_mb: float) -> str:
     rate = r["articles"] / r["total_s"]
     return (f"{name:<22} {r['articles']:>8} {r['add_s']:>7.1f} {r['commit_s']:>8.1f} {r['total_s']:>7.1f} "
             f"{rate:>7.0f} {input_mb / r['total_s']:>6.2f} {r['index_mb']:>8.1f} "
-            f"{r['peak_mb']:>7.0f} {r['workers_mb']:>8.0f} {r['cpu_s']:>6.1f} {r['load']:>5.2f}")
+            f"{r['peak_mb']:>7.0f} {r['workers_mb']:>8.0f} {r['cpu_s']:>6.1f} "
+            f"{r.get('main_cpu_s', r['cpu_s']):>6.1f} {r.get('workers_cpu_s', 0.0):>7.1f} {r['load']:>5.2f}")
+
+
+def print_ab(every: dict[str, list[dict]], jobs: list[int]) -> None:
+    """The medians of each build's CPU seconds and wall time, this checkout against the baseline."""
+    for count in jobs:
+        ours, base = every[f"newsearch --jobs {count}"], every[f"baseline --jobs {count}"]
+        print(f"--jobs {count}: this checkout is {ours[0]['code']}, the baseline {base[0]['code']}")
+        for key, label in (("cpu_s", "CPU s"), ("total_s", "wall s")):
+            mine, theirs = (statistics.median(r[key] for r in runs) for runs in (ours, base))
+            print(f"--jobs {count}, median {label} of {len(ours)}: baseline {theirs:.1f}, this checkout {mine:.1f}"
+                  f" ({mine / theirs:.3f}x)")
 
 
 def main() -> int:
@@ -258,6 +287,10 @@ def main() -> int:
     parser.add_argument("--no-stock", action="store_true", help="skip the stock Whoosh build")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run every build N times, alternating engines; ratios use each one's best")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="also build with the searchengine package of the checkout DIR, alternating (A/B)")
+    parser.add_argument("--corpus", type=Path, default=CORPUS,
+                        help="JSON-lines file of articles, optionally .gz (default: OrangeSum)")
     parser.add_argument("--check", action="store_true",
                         help="only check that newsearch's writer writes what Whoosh's would (use --limit)")
     parser.add_argument("--child", choices=["stock", "ours"], help=argparse.SUPPRESS)
@@ -274,14 +307,16 @@ def main() -> int:
         print(json.dumps(result))
         return 0
 
-    if not CORPUS.exists():
-        print(f"skipped: {CORPUS} is absent (the shared corpora are not on this machine)")
+    if not args.corpus.exists():
+        print(f"skipped: {args.corpus} is absent (the shared corpora are not on this machine)")
         return 0
+    if args.baseline is not None and not (args.baseline / "searchengine" / "__init__.py").is_file():
+        parser.error(f"--baseline {args.baseline}: no searchengine package there")
 
     work = Path(tempfile.mkdtemp(prefix="newsearch-bench-"))
     try:
-        lines = read_lines(CORPUS)
-        source = CORPUS
+        lines = read_lines(args.corpus)
+        source = args.corpus
         if args.limit:
             lines = lines[:args.limit]
             source = work / "orangesum_head.jsonl"
@@ -293,20 +328,28 @@ def main() -> int:
               f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores")
         print(f"{'engine':<22} {'articles':>8} {'add s':>7} {'commit s':>8} {'total s':>7} "
               f"{'art/s':>7} {'MB/s':>6} {'index MB':>8} {'peak MB':>7} {'workers':>8} {'cpu s':>6} "
-              f"{'load':>5}", flush=True)
+              f"{'main':>6} {'workers':>7} {'load':>5}", flush=True)
         best: dict[str, dict] = {}
-        for _ in range(args.repeat):
-            runs = [] if args.no_stock else [("stock", "stock whoosh", 1)]
-            runs += [("ours", f"newsearch --jobs {jobs}", jobs) for jobs in args.jobs]
-            for kind, name, jobs in runs:
+        every: dict[str, list[dict]] = {}
+        for round_ in range(args.repeat):
+            runs: list[tuple[str, str, int, Path | None]] = []
+            if not args.no_stock:
+                runs.append(("stock", "stock whoosh", 1, None))
+            for jobs in args.jobs:
+                pair = [("ours", f"newsearch --jobs {jobs}", jobs, None)]
+                if args.baseline is not None:  # alternating which goes first
+                    pair.insert(round_ % 2, ("ours", f"baseline --jobs {jobs}", jobs, args.baseline))
+                runs += pair
+            for kind, name, jobs, code in runs:
                 folder = work / name.replace(" ", "")
-                result = run_child(kind, source, folder, args.memory, jobs)
+                result = run_child(kind, source, folder, args.memory, jobs, code)
                 print(row(name, result, input_mb), flush=True)
                 if kind == "ours":
                     print(size_row(result, input_mb), flush=True)
                 if name not in best or result["total_s"] < best[name]["total_s"]:
                     best[name] = result
-                if kind == "ours":
+                every.setdefault(name, []).append(result)
+                if kind == "ours" and args.baseline is None:
                     again = run_child(kind, source, folder, args.memory, jobs)
                     print(row("  re-index unchanged", again, input_mb), flush=True)
                     if again["unchanged"] != result["articles"]:
@@ -314,6 +357,8 @@ def main() -> int:
                     print(f"  re-index took {again['total_s']:.2f} s = "
                           f"{100 * again['total_s'] / result['total_s']:.1f} % of the full build", flush=True)
                 shutil.rmtree(folder)
+        if args.baseline is not None:
+            print_ab(every, args.jobs)
         if "stock whoosh" in best:
             stock = best.pop("stock whoosh")
             stock_rate = stock["articles"] / stock["total_s"]
