@@ -84,10 +84,26 @@ _DEFERRED_BY_NUMPY: dict[str, tuple[str, ...]] = {
     "ctypes": (),
     "numpy._core._add_newdocs": (),
     "numpy._core._add_newdocs_scalars": (),
+    "textwrap": (),
+    "platform": (),
 }
 """Likewise while NumPy is imported."""
-_EQUIVALENT = {("hashlib", "md5"): "_md5"}
-"""Names of deferred modules that a module importing at once does as well."""
+_DEFERRED_BY_CLICK: dict[str, tuple[str, ...]] = {"platform": ("system",)}
+"""Likewise while click is imported."""
+_DEFERRED_BY_PATHLIB: dict[str, tuple[str, ...]] = {"urllib.parse": ("quote_from_bytes",)}
+"""Likewise while pathlib is imported."""
+_EQUIVALENT: dict[tuple[str, str], Callable[[], Any]] = {
+    ("hashlib", "md5"): lambda: import_module("_md5").md5,
+    ("platform", "system"): lambda: _system if hasattr(os, "uname") else None,
+}
+"""Names of deferred modules that something cheap to import does as well (None where it does not)."""
+
+
+def _system() -> str:
+    """``platform.system()`` where ``os.uname`` exists: its ``sysname``
+    ('unknown' read as ''), which is all ``platform`` makes of it there."""
+    name = os.uname().sysname
+    return "" if name == "unknown" else name
 
 
 class _StandIn(ModuleType):
@@ -116,10 +132,10 @@ def _later(stand_in: ModuleType, attribute: str) -> Callable[..., Any]:
 
 
 def _now(name: str, attribute: str) -> Any:
-    """``attribute`` of the module that does what module ``name``'s does, if one is cheap to import."""
+    """What does what ``attribute`` of module ``name`` does, if it is cheap to import (else None)."""
     equivalent = _EQUIVALENT.get((name, attribute))
     try:
-        return getattr(import_module(equivalent), attribute) if equivalent else None
+        return equivalent() if equivalent else None
     except ImportError:  # a Python built without its own hashes
         return None
 
@@ -148,6 +164,13 @@ def _import_numpy() -> None:
         return
     with _standing_in("numpy", _DEFERRED_BY_NUMPY):
         import numpy  # noqa: F401
+
+
+@contextmanager
+def importing_click() -> Iterator[None]:
+    """For the CLI's ``import click``, as the module docstring says."""
+    with _standing_in("click", _DEFERRED_BY_CLICK):
+        yield
 
 
 _COMPILED = os.path.join(os.path.dirname(__file__), "__pycache__",
@@ -216,7 +239,8 @@ def import_engine() -> None:
     gc.disable()
     try:
         _import_numpy()
-        with _standing_in("whoosh", _DEFERRED_BY_WHOOSH), _compiling_once():
+        with (_standing_in("whoosh", _DEFERRED_BY_WHOOSH), _standing_in("pathlib", _DEFERRED_BY_PATHLIB),
+              _compiling_once()):
             import_module("searchengine.engine")
         gc.freeze()
     finally:
