@@ -449,8 +449,8 @@ class GluedPlan:
             return ()
         common = max(COMMON_PART_DF, self.vocabulary.size * COMMON_PART_SHARE)
         rare = {t for terms in exact for t in terms.terms if self._df(t) <= common}
-        words = self.source.words() if rare else GluedWords()
-        by_part = {part: words.by_part[part] for part in rare if part in words.by_part}
+        table = self.source.words() if rare else GluedWords()
+        by_part = {part: table.by_part[part] for part in rare if part in table.by_part}
         if not by_part:
             return ()
         found: list[Terms] = []
