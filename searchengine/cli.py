@@ -13,9 +13,11 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import click
-
 from . import __version__
+from .startup import importing_click
+
+with importing_click():
+    import click
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar  # what click.progressbar returns
@@ -72,8 +74,6 @@ class NewsearchGroup(click.Group):
     one line on stderr and an exit status (see :func:`_error`)."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from .errors import NewsearchError
-
         try:
             previous = signal.signal(signal.SIGTERM, _terminate)
             installed = True
@@ -81,15 +81,25 @@ class NewsearchGroup(click.Group):
             installed = False
         try:
             return super().invoke(ctx)
-        except (NewsearchError, click.UsageError, KeyboardInterrupt, Terminated) as exc:
-            from .render import safe
+        except (click.UsageError, KeyboardInterrupt, Terminated) as exc:
+            self._fail(ctx, exc)
+        except Exception as exc:
+            from .errors import NewsearchError  # here: a query imports it with the engine (startup.import_engine)
 
-            line, status = _error(exc, ctx.invoked_subcommand)
-            click.echo(safe(line), err=True)
-            ctx.exit(status)
+            if not isinstance(exc, NewsearchError):
+                raise
+            self._fail(ctx, exc)
         finally:
             if installed:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+    @staticmethod
+    def _fail(ctx: click.Context, exc: BaseException) -> None:
+        from .render import safe
+
+        line, status = _error(exc, ctx.invoked_subcommand)
+        click.echo(safe(line), err=True)
+        ctx.exit(status)
 
 
 def index_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:

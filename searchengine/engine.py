@@ -127,6 +127,9 @@ def _accepted(automaton: DFA, cursor: Any) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class IndexInfo:
+    """What :meth:`SearchEngine.info` tells of an index (a docstring of its
+    own also spares ``dataclasses`` computing its signature to make one)."""
+
     path: str
     articles: int
     terms: int

@@ -431,8 +431,7 @@ class GluedPlan:
 
     def __init__(self, vocabulary: _Vocabulary) -> None:
         self.vocabulary = vocabulary
-        source: GluedFile | None = getattr(vocabulary, "glued", None)
-        self.words = source.words() if source is not None else GluedWords()
+        self.source: GluedFile | None = getattr(vocabulary, "glued", None)
         self.marks: dict[str, tuple[int, int]] = {}
         """For each glued term used, the range of its folded letters to highlight (end -1: to the word's end)."""
         self.phrases: set[tuple[str, ...]] = set()
@@ -443,13 +442,17 @@ class GluedPlan:
         a glued term's head, starting with its tail, or holding head and tail
         in a row gives the phrase with the glued term there. Each weighs
         ``GLUED_WEIGHT`` of the words it replaces (a glued term is rare: its
-        own idf would rank its article first)."""
-        if not self.words:
+        own idf would rank its article first). The glued words are read
+        only when a word of the query is rare enough to have some: a fresh
+        query of common words does without the file."""
+        if self.source is None:
             return ()
         common = max(COMMON_PART_DF, self.vocabulary.size * COMMON_PART_SHARE)
-        typed = {t for terms in exact for t in terms.terms}
-        by_part = {part: self.words.by_part[part] for part in typed
-                   if part in self.words.by_part and self._df(part) <= common}
+        rare = {t for terms in exact for t in terms.terms if self._df(t) <= common}
+        table = self.source.words() if rare else GluedWords()
+        by_part = {part: table.by_part[part] for part in rare if part in table.by_part}
+        if not by_part:
+            return ()
         found: list[Terms] = []
         for terms in exact:
             words = terms.terms

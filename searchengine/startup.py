@@ -1,7 +1,7 @@
 """The first import of the engine in a process, as cheap as it goes.
 
 A fresh ``newsearch query`` spends most of its time importing, and then
-tearing down at exit what it imported. Four measures, each measured with
+tearing down at exit what it imported. Five measures, each measured with
 ``benchmarks/startup.py``:
 
 - Importing Whoosh imports modules a query never uses: ``urllib.request``
@@ -19,14 +19,24 @@ tearing down at exit what it imported. Four measures, each measured with
   and with it NumPy's typing aliases, a tenth of its import, for
   ``numpy.matrix`` and polynomial fits, ``ctypes`` for arrays' ``.ctypes``,
   and ``numpy._core._add_newdocs`` (and its ``_scalars``), which sets the
-  docstrings of NumPy's C functions and types, 5 % of a fresh query. Each
+  docstrings of NumPy's C functions and types, 5 % of a fresh query, and
+  ``textwrap`` and ``platform`` (to indent deprecation notices, and for
+  ``numpy.show_runtime``). Importing click imports ``platform`` too, through
+  ``uuid``, which asks ``platform.system()`` whether it runs on AIX or
+  Linux: where ``os.uname`` exists, that is its ``sysname``, and ``uuid``
+  is given that. Importing ``pathlib`` (with the engine) imports
+  ``urllib.parse`` and ``ipaddress`` for ``Path.as_uri`` alone; the CLI no
+  longer imports ``pathlib`` before the engine (the library's errors are
+  imported with it). Those three save 4 % of a fresh query's instructions
+  (22 M of 520 M, on the seed index and on OrangeSum). Each
   is imported with a stand-in for them: the importing module keeps the
   stand-in, which imports the real module the first time one of its names
   is used, so behaviour is unchanged, but for NumPy's docstrings: in a
   process started by ``newsearch``, which never shows them, they stay unset
   (importing ``numpy._core._add_newdocs`` sets them). The stand-ins are in
-  ``sys.modules`` only while NumPy, or Whoosh and the engine, are imported,
-  and only in a process that has imported neither it nor the real modules.
+  ``sys.modules`` only while NumPy, click, or Whoosh and the engine, are
+  imported, and only in a process that has imported neither it nor the real
+  modules.
 - Whoosh's term tables hash keys with ``hashlib.md5``, and ``hashlib``
   loads OpenSSL: Whoosh is given Python's own ``_md5.md5`` instead, the
   same digest.
@@ -42,7 +52,14 @@ tearing down at exit what it imported. Four measures, each measured with
   same code. A text not in the file (a changed class, another Python) is
   compiled, and the file rewritten with the texts of this import; where it
   cannot be read or written (or ``PYTHONDONTWRITEBYTECODE`` is set), each
-  text is compiled as before.
+  text is compiled as before. What making the classes still costs is 3 %
+  of a fresh query (15 M instructions on the seed index), a sixth of it
+  ``inspect.signature`` making a docstring for a class without one.
+- A query reads the index's side file of glued words only if one of its
+  words is rare enough to have glued alternatives
+  (:meth:`~searchengine.glued.GluedPlan.alternatives`): parsing it is 4 %
+  of a fresh query of common words on OrangeSum (27 M instructions of 704 M
+  for ``réforme des retraites``).
 - The garbage collector is off while the engine is imported, and the objects
   imported (modules, classes, functions: they live as long as the process)
   are then frozen out of its later passes (:func:`gc.freeze`), which spares
@@ -84,10 +101,26 @@ _DEFERRED_BY_NUMPY: dict[str, tuple[str, ...]] = {
     "ctypes": (),
     "numpy._core._add_newdocs": (),
     "numpy._core._add_newdocs_scalars": (),
+    "textwrap": (),
+    "platform": (),
 }
 """Likewise while NumPy is imported."""
-_EQUIVALENT = {("hashlib", "md5"): "_md5"}
-"""Names of deferred modules that a module importing at once does as well."""
+_DEFERRED_BY_CLICK: dict[str, tuple[str, ...]] = {"platform": ("system",)}
+"""Likewise while click is imported."""
+_DEFERRED_BY_PATHLIB: dict[str, tuple[str, ...]] = {"urllib.parse": ("quote_from_bytes",)}
+"""Likewise while pathlib is imported."""
+_EQUIVALENT: dict[tuple[str, str], Callable[[], Any]] = {
+    ("hashlib", "md5"): lambda: import_module("_md5").md5,
+    ("platform", "system"): lambda: _system if hasattr(os, "uname") else None,
+}
+"""Names of deferred modules that something cheap to import does as well (None where it does not)."""
+
+
+def _system() -> str:
+    """``platform.system()`` where ``os.uname`` exists: its ``sysname``
+    ('unknown' read as ''), which is all ``platform`` makes of it there."""
+    name = os.uname().sysname
+    return "" if name == "unknown" else name
 
 
 class _StandIn(ModuleType):
@@ -116,10 +149,10 @@ def _later(stand_in: ModuleType, attribute: str) -> Callable[..., Any]:
 
 
 def _now(name: str, attribute: str) -> Any:
-    """``attribute`` of the module that does what module ``name``'s does, if one is cheap to import."""
+    """What does what ``attribute`` of module ``name`` does, if it is cheap to import (else None)."""
     equivalent = _EQUIVALENT.get((name, attribute))
     try:
-        return getattr(import_module(equivalent), attribute) if equivalent else None
+        return equivalent() if equivalent else None
     except ImportError:  # a Python built without its own hashes
         return None
 
@@ -148,6 +181,13 @@ def _import_numpy() -> None:
         return
     with _standing_in("numpy", _DEFERRED_BY_NUMPY):
         import numpy  # noqa: F401
+
+
+@contextmanager
+def importing_click() -> Iterator[None]:
+    """For the CLI's ``import click``, as the module docstring says."""
+    with _standing_in("click", _DEFERRED_BY_CLICK):
+        yield
 
 
 _COMPILED = os.path.join(os.path.dirname(__file__), "__pycache__",
@@ -216,7 +256,8 @@ def import_engine() -> None:
     gc.disable()
     try:
         _import_numpy()
-        with _standing_in("whoosh", _DEFERRED_BY_WHOOSH), _compiling_once():
+        with (_standing_in("whoosh", _DEFERRED_BY_WHOOSH), _standing_in("pathlib", _DEFERRED_BY_PATHLIB),
+              _compiling_once()):
             import_module("searchengine.engine")
         gc.freeze()
     finally:

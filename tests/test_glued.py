@@ -246,3 +246,21 @@ def test_a_query_makes_only_the_glued_words_of_its_own_words(glued_engine):
     made = sorted(o.term for o in gc.get_objects() if isinstance(o, Glued))
     assert made == ["vladivostokdan"]
     assert "poutinecomm" in glued_terms(glued_engine.path)
+
+
+def test_a_query_of_common_words_leaves_the_glued_file_unread(tmp_path, collection):
+    """Words in more than ``COMMON_PART_DF`` articles get no glued
+    alternatives, so a query of such words does not read the file (a fresh
+    query of an archive spares parsing it whole); one with a rarer word
+    reads it, and finds the glued word."""
+    from searchengine.glued import COMMON_PART_DF
+
+    for n in range(COMMON_PART_DF):
+        write_article(collection, f"breve{n}.txt", f"Brève {n}", "Le président russe a parlé.")
+    with SearchEngine(tmp_path / "index") as engine:
+        engine.index([collection])
+        assert engine.search("président russe").total > COMMON_PART_DF
+        snapshot = engine._current()
+        assert snapshot.glued._words is None
+        assert any(Path(h.path).name == "train.txt" for h in engine.search("Vladivostok"))
+        assert snapshot.glued._words is not None and len(snapshot.glued._words) > 0

@@ -49,6 +49,10 @@ NOT_FOR_A_QUERY = {
     "numpy.linalg": "imported by numpy.matrix and polynomial fits, with NumPy's typing aliases",
     "numpy._typing": "numpy.linalg's",
     "ctypes": "imported by NumPy for arrays' .ctypes",
+    "textwrap": "imported by NumPy to indent the docstrings of deprecated functions",
+    "platform": "imported by uuid (click's) to test for AIX, and by NumPy for show_runtime",
+    "urllib.parse": "imported by pathlib for Path.as_uri",
+    "ipaddress": "urllib.parse's",
     "importlib.resources": "its readers import zipfile; two small data files are read without it",
     "searchengine.articles": "the article readers",
     "searchengine.fastwriter": "the index writer",
@@ -94,13 +98,15 @@ def test_deferred_modules_are_imported_on_first_use(engine, tmp_path):
     article = str(tmp_path / "articles" / "sommet.txt")
     code = _RUN + f"ARTICLE = {article!r}" + """
 import cached_property, whoosh.compat, whoosh.index, whoosh.util, whoosh.util.times, whoosh.filedb.filestore
-import whoosh.filedb.filetables, whoosh.filedb.compound, whoosh.analysis.morph, numpy, io
+import whoosh.filedb.filetables, whoosh.filedb.compound, whoosh.analysis.morph, numpy, io, pathlib, uuid
+import numpy.lib._utils_impl
 async def coroutine(): pass
 def ctypes_pointer():
     import ctypes
     return ctypes.POINTER(ctypes.c_int64)
 deferred = ("asyncio", "whoosh.query", "urllib.request", "tempfile", "random", "calendar", "numpy.linalg", "ctypes",
-            "shutil", "html", "whoosh.lang.porter", "whoosh.lang.dmetaphone", "numpy._core._add_newdocs")
+            "shutil", "html", "whoosh.lang.porter", "whoosh.lang.dmetaphone", "numpy._core._add_newdocs", "textwrap",
+            "platform", "urllib.parse")
 before = {name: name in sys.modules for name in deferred}
 documented = numpy.ndarray.__doc__ is not None
 coroutine_seen = cached_property.asyncio.iscoroutinefunction(coroutine)
@@ -118,8 +124,12 @@ whoosh.filedb.compound.copyfileobj(io.BytesIO(b"Poutine"), copied)
 escaped = whoosh.compat.htmlescape("<b>Kim & Poutine</b>")
 stemmed = whoosh.analysis.morph.stem("meetings")
 sounds = whoosh.analysis.morph.double_metaphone("Smith")
+linux = uuid._LINUX
+uri = pathlib.PurePosixPath("/tmp/Corée du Nord").as_uri()
+indented = numpy.lib._utils_impl.textwrap.indent("Kim", "  ")
+machine = numpy.lib._utils_impl.platform.uname().system
 import numpy._core._add_newdocs
-import urllib.request, hashlib, tempfile
+import urllib.request, hashlib, tempfile, platform
 print(json.dumps({
     "before": before,
     "after": {name: name in sys.modules for name in deferred},
@@ -137,6 +147,9 @@ print(json.dumps({
     "escaped": escaped,
     "stemmed": stemmed,
     "sounds": list(sounds),
+    "linux": linux == (platform.system() == "Linux") and machine == platform.system(),
+    "uri": uri,
+    "indented": indented,
     "documented": [documented, numpy.ndarray.__doc__ is not None],
     "md5": whoosh.filedb.filetables.md5_hash(b"Poutine") == int(hashlib.md5(b"Poutine").hexdigest(), 16) & 0xFFFFFFFF,
 }))
@@ -144,12 +157,14 @@ print(json.dumps({
     output, checks = fresh("query", "Kim Poutine", "--index-dir", str(tmp_path / "index"), code=code)
     assert "Sommet à Vladivostok" in output
     deferred = ("asyncio", "whoosh.query", "urllib.request", "tempfile", "random", "calendar", "numpy.linalg",
-                "ctypes", "shutil", "html", "whoosh.lang.porter", "whoosh.lang.dmetaphone", "numpy._core._add_newdocs")
+                "ctypes", "shutil", "html", "whoosh.lang.porter", "whoosh.lang.dmetaphone", "numpy._core._add_newdocs",
+                "textwrap", "platform", "urllib.parse")
     assert checks == {"before": dict.fromkeys(deferred, False), "after": dict.fromkeys(deferred, True),
                       "real": True, "coroutine": True, "document": article, "urlretrieve": True,
                       "temporary": True, "name": 8, "days": 29, "square": [[1, 3], [0, 1]], "fit": [2.0, 1.0],
                       "pointer": 0, "copied": "Poutine", "escaped": "&lt;b&gt;Kim &amp; Poutine&lt;/b&gt;",
-                      "stemmed": "meet", "sounds": ["SM0", "XMT"], "documented": [False, True], "md5": True}
+                      "stemmed": "meet", "sounds": ["SM0", "XMT"], "linux": True, "uri": "file:///tmp/Cor%C3%A9e%20du%20Nord",
+                      "indented": "  Kim", "documented": [False, True], "md5": True}
 
 
 _DATACLASSES = """
