@@ -19,21 +19,24 @@ its fields through it as through its own formats.
 frequencies, values), one pickled object per posting: 2 bytes of framing for
 each number and each value. :func:`pack_block` lays out a block of these
 fields as one byte string instead: the count, every gap, every frequency
-(unless all are 1), then every value, all varints, the values' one after
-another (a value's length is its frequency in varints). A block pickled as
+(unless all are 1), each of the narrowest of 1, 2 or 4 bytes (read by one
+``struct`` call), then every value, a zero byte between two (a value holds
+none: its gaps are 1 or more, and a varint's last byte is zero only for 0),
+so that one ``split`` reads them. A block pickled as
 a call of :func:`block` on that string (:mod:`~searchengine.whooshformat`
 writes it) unpickles to the very tuple Whoosh reads, in stock Whoosh too, as
 the schema's pickle imports this module before any posting is read. With
-Whoosh's deflate over it, a long list's blocks take 22 % less room, 38 % less
-in blocks of 512 postings.
+Whoosh's deflate over it, a long list's blocks take 12 % less room, and read
+faster. (Without the zero bytes, 22 % less, but splitting the values in
+Python made reading positions 3 times slower.)
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Sequence
 from itertools import accumulate
 
-import numpy as np
 from whoosh import formats
 
 __all__ = ["CompactPositions", "block", "decode", "encode", "frequency", "pack_block", "positions"]
@@ -99,54 +102,51 @@ class CompactPositions(formats.Positions):
         return frequency(valuestring)
 
 
-def _varints(numbers: Sequence[int]) -> bytes:
-    """``numbers`` (not negative) as varints."""
-    if max(numbers, default=0) < 0x80:
-        return bytes(numbers)
-    out = bytearray()
-    for number in numbers:
-        while number > 0x7F:
-            out.append(number & 0x7F | 0x80)
-            number >>= 7
-        out.append(number)
-    return bytes(out)
+_WIDTHS = ((1, "B"), (2, "H"), (4, "I"))
+"""Widths (bytes) of a packed block's numbers, by code, and their ``struct`` letters."""
 
 
-def pack_block(gaps: Sequence[int], frequencies: Sequence[int], values: Sequence[bytes]) -> bytes:
+def _width(numbers: Sequence[int]) -> int:
+    """The code of the narrowest width that holds ``numbers`` (not negative)."""
+    largest = max(numbers, default=0)
+    return 0 if largest < 0x100 else 1 if largest < 0x10000 else 2
+
+
+def pack_block(gaps: Sequence[int], frequencies: Sequence[int], values: Sequence[bytes]) -> bytes | None:
     """A block's document number gaps, whole frequencies and values (those
-    :func:`encode` makes, one for each posting) as :func:`block` reads them."""
+    :func:`encode` makes, one for each posting) as :func:`block` reads them:
+    a byte of widths, the count, the gaps, the frequencies unless all are 1,
+    then the values with a zero byte between two; None if a value holds a
+    zero byte (a position twice)."""
+    joined = b"\0".join(values)
+    if joined.count(0) != len(values) - 1:
+        return None
     ones = all(frequency == 1 for frequency in frequencies)
-    head = _varints((2 * len(gaps) + (not ones),))
-    return b"".join((head, _varints(gaps), b"" if ones else _varints(frequencies), *values))
-
-
-def _numbers(data: bytes, ends: list[int]) -> list[int]:
-    """The varints of ``data`` that end at ``ends``."""
-    numbers = []
-    start = 0
-    for end in ends:
-        number = 0
-        for shift, byte in enumerate(data[start:end + 1]):
-            number |= (byte & 0x7F) << 7 * shift
-        numbers.append(number)
-        start = end + 1
-    return numbers
+    gap_width = _width(gaps)
+    frequency_width = 0 if ones else 1 + _width(frequencies)
+    parts = [bytes((gap_width | frequency_width << 2,)), encode((len(gaps) - 1,)),
+             struct.pack(f"<{len(gaps)}{_WIDTHS[gap_width][1]}", *gaps)]
+    if not ones:
+        parts.append(struct.pack(f"<{len(gaps)}{_WIDTHS[frequency_width - 1][1]}", *frequencies))
+    return b"".join((*parts, joined))
 
 
 def block(data: bytes) -> tuple[tuple[int, ...], tuple[int, ...] | None, tuple[bytes, ...]]:
     """The block :func:`pack_block` made ``data`` of, as Whoosh's W3 blocks
     unpickle: gaps, frequencies (None when all are 1) and values."""
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) < 0x80)
-    at = int(ends[0]) + 1
-    (head,) = _numbers(data[:at], [at - 1])
-    count = head >> 1
-    first = 1 + count * (1 + (head & 1))  # the values' first varint
-    stop = int(ends[first - 1]) + 1  # and byte
-    # Gaps and frequencies: one byte each, but for a few lists.
-    numbers = data[at:stop] if stop - at == first - 1 else _numbers(data[at:stop], (ends[1:first] - at).tolist())
-    gaps = tuple(numbers[:count])
-    frequencies = tuple(numbers[count:]) if head & 1 else None
-    starts = ends[first - 1:] + 1
-    bounds = (starts[np.cumsum((0, *frequencies))] if frequencies else starts).tolist()
-    values = tuple(map(data.__getitem__, map(slice, bounds, bounds[1:])))
-    return gaps, frequencies, values
+    widths = data[0]
+    count = at = 0
+    for shift, byte in enumerate(data[1:6]):  # the count, as encode() wrote it (from -1)
+        count |= (byte & 0x7F) << 7 * shift
+        if byte < 0x80:
+            at = shift + 2
+            break
+    width, letter = _WIDTHS[widths & 3]
+    gaps: tuple[int, ...] = struct.unpack_from(f"<{count}{letter}", data, at)
+    at += width * count
+    frequencies: tuple[int, ...] | None = None
+    if widths >> 2:
+        width, letter = _WIDTHS[(widths >> 2) - 1]
+        frequencies = struct.unpack_from(f"<{count}{letter}", data, at)
+        at += width * count
+    return gaps, frequencies, tuple(data[at:].split(b"\0"))

@@ -418,17 +418,11 @@ pickled with protocol 3 without a memo: protocol 4 adds a 9-byte frame to
 every block, and the memo a 2-byte entry after every value and tuple, which
 nothing reads back."""
 
-_PACKED_MIN_POSTINGS = 8
+_PACKED_MIN_POSTINGS = 32
 """Blocks of :class:`~searchengine.postingformat.CompactPositions` fields of
 at least this many postings are pickled as one call of
 :func:`~searchengine.postingformat.block` (:func:`_packed_call`): its name,
 pickled in each block, costs more than it saves in a block of a few."""
-
-_PACKED_BLOCK = 512
-"""Postings per block in lists of several blocks of those fields, not
-Whoosh's 128: each block repeats the call's name and its own deflate
-header, and deflate finds more to share in a longer one (a long list takes
-20 % less room than in blocks of 128). Whoosh reads blocks of any length."""
 
 _PACKED_CALL = f"c{postingformat.block.__module__}\n{postingformat.block.__qualname__}\n".encode("ascii")
 """Pickle's GLOBAL opcode naming :func:`~searchengine.postingformat.block`."""
@@ -616,9 +610,11 @@ class PostingListWriter:
         gaps = tuple(map(sub, ids, chain((0,), ids)))
         block = (gaps, mini_weights, self._values(values))
         whole = self.compact and all(map(float.is_integer, chunk))
-        if whole and count >= _PACKED_MIN_POSTINGS and len(values) == count:
+        packed = (postingformat.pack_block(gaps, list(map(int, chunk)), values)
+                  if whole and count >= _PACKED_MIN_POSTINGS and len(values) == count else None)
+        if packed is not None:
             blockmax = int(blockmax)
-            data = _packed_call(postingformat.pack_block(gaps, list(map(int, chunk)), values))
+            data = _packed_call(packed)
         elif whole:
             # Whole frequencies as integers (2 or 3 bytes pickled, not 9), read back as equal numbers.
             blockmax = int(blockmax)
@@ -659,7 +655,7 @@ class PostingListWriter:
         if not all(values):  # as add_posting, which keeps only non-empty values
             values = [value for value in values if value]
         count = len(docs)
-        blocksize = _PACKED_BLOCK if self.compact else self.blocksize
+        blocksize = self.blocksize
         parts = [WHOOSH3_HEADER_MAGIC]
         weight = 0.0
         minlength = 0  # as length bytes, 0 for none
