@@ -529,7 +529,10 @@ class PostingListWriter:
     frequencies as integers, by :func:`_pickled`), and those under
     ``_COMPRESS_MIN_BYTES`` are stored uncompressed (each block says whether
     it is), which saves a zlib call for most terms and makes the index no
-    larger; a list of one posting is kept in its term's entry (:meth:`_inline`).
+    larger; a list of one posting is kept in its term's entry (:meth:`_inline`);
+    blocks of at least ``_PACKED_MIN_POSTINGS`` postings of those fields are
+    pickled as one call of :func:`~searchengine.postingformat.block` on their
+    packed bytes (:func:`_packed_call`), which unpickles to the same tuple.
 
     Most terms are in a few documents, so a list of one block (up to 128
     postings) takes a path of its own with the same bytes, and the term's
