@@ -14,11 +14,14 @@ scored field:
   for the list (a gap past 254 or 65,534 is stored whole in a list of
   exceptions), and the frequencies (one byte each when they are
   whole numbers under 256, else 32-bit floats): read with ``frombuffer``
-  and one ``cumsum``. Each of the two is deflated where that halves it or
-  better (the gaps and frequencies of a word in most articles, nearly all 1):
-  inflating such data costs less than reading the bytes it saves;
+  and one ``cumsum``. Each of the two is deflated where that saves an
+  eighth of it or more (the gaps and frequencies of a word in most articles,
+  nearly all 1, shrink tenfold; those of rarer words by a quarter): inflating
+  costs a common word's first read a fraction of a millisecond;
 - for each window of :data:`WINDOW` documents holding the word, the largest
-  ``tf / ((1 - b) + b · length / average)`` in it (a 16-bit float rounded up), with the field's average
+  ``tf / ((1 - b) + b · length / average)`` in it, rounded up to one of 255
+  steps of 2.9 % from 1/16 to 96 (one byte: :data:`BOUNDS`, where the last is
+  infinity; a bound a few percent high costs pruning little), with the field's average
   length in the segment when it was written; which windows hold it, as a
   bitmap of the segment's windows where that is shorter than their numbers
   (4 bytes each). At query time the average is
@@ -27,8 +30,9 @@ scored field:
   :meth:`ScoreLists.window_maxima`). These bounds let ranking skip windows
   that cannot reach the best page (:mod:`~searchengine.ranking`).
 
-Files of the first layout (``NSL2``: nothing deflated, every window's
-number) are read as before. Whoosh ignores the file; a segment without it (written by an older newsearch,
+Files of the earlier layouts (``NSL2``: nothing deflated, every window's
+number; ``NSL3``: maxima as 16-bit floats) are read as before. Whoosh
+ignores the file; a segment without it (written by an older newsearch,
 or by Whoosh itself) is read from its W3 blocks, and ranking scores every
 posting. A file that cannot be read is treated as absent: it only makes
 queries faster.
@@ -48,7 +52,7 @@ import numpy as np
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["EXT", "MIN_POSTINGS", "WINDOW", "ScoreListWriter", "ScoreLists", "Windows"]
+__all__ = ["BOUNDS", "EXT", "MIN_POSTINGS", "WINDOW", "ScoreListWriter", "ScoreLists", "Windows"]
 
 EXT = ".nsl"
 MIN_POSTINGS = 256
@@ -56,11 +60,15 @@ MIN_POSTINGS = 256
 WINDOW = 128
 """Documents per window of the score bounds (segment-local document number //
 WINDOW), as written; each file records its own."""
-_MAGIC = b"NSL3"
-_MAGICS = (b"NSL2", _MAGIC)
-"""What this module reads: the first layout and this one (see the module)."""
+_MAGIC = b"NSL4"
+_HALF_MAXIMA = (b"NSL2", b"NSL3")
+"""Earlier layouts, whose window maxima are 16-bit floats."""
+_MAGICS = (*_HALF_MAXIMA, _MAGIC)
+"""What this module reads: the earlier layouts and this one (see the module)."""
+BOUNDS: NDArray[np.float64] = np.r_[2.0 ** (np.arange(255) / 24 - 4), np.inf]
+"""The value of each byte of a window maximum: 2^(byte/24 - 4), infinity for 255."""
 _LEVEL = 6
-"""zlib's level for the parts it halves (inflating costs the same at any level)."""
+"""zlib's level for the parts it shrinks (inflating costs the same at any level)."""
 _FOOTER = struct.Struct("<Q4s")
 _ESCAPES = {1: 0xFF, 2: 0xFFFF}
 """By width of the stored gaps (bytes): the value that says "the gap is in the exceptions"."""
@@ -84,9 +92,9 @@ def _pad(length: int) -> int:
 
 
 def _deflated(raw: bytes) -> bytes:
-    """``raw`` deflated if that halves it, else ``raw`` (told apart by its length)."""
+    """``raw`` deflated if that saves an eighth of it, else ``raw`` (told apart by its length)."""
     packed = zlib.compress(raw, _LEVEL)
-    return packed if 2 * len(packed) <= len(raw) else raw
+    return packed if 8 * len(packed) <= 7 * len(raw) else raw
 
 
 def _inflated(stored: bytes, size: int) -> bytes:
@@ -109,6 +117,17 @@ def _sizes(entry: Entry) -> tuple[int, int, int, int]:
     if len(entry) == 6:
         return gaps, tf, gaps, tf
     return entry[6], entry[7], gaps, tf
+
+
+def _bounding(maxima: NDArray[np.float64]) -> NDArray[np.uint8]:
+    """For each of ``maxima`` (positive), the byte of the least of :data:`BOUNDS` at least as large."""
+    with np.errstate(divide="ignore"):
+        steps = np.ceil((np.log2(maxima) + 4) * 24)
+    found = np.clip(steps, 0, 255).astype(np.intp)
+    found[BOUNDS[found] < maxima] += 1  # where the logarithm rounded down
+    found[(found > 0) & (BOUNDS[found - 1] >= maxima)] -= 1  # or up
+    packed: NDArray[np.uint8] = np.minimum(found, 255).astype(np.uint8)
+    return packed
 
 
 class ScoreListWriter:
@@ -148,10 +167,7 @@ class ScoreListWriter:
         norm = (1 - self.b) + self.b * lengths[ids] / average
         windows, first = np.unique(ids // self.window, return_index=True)
         maxima = np.maximum.reduceat(tf.astype(np.float64) / norm, first)
-        with np.errstate(over="ignore"):
-            rounded = maxima.astype("<f2")  # rounded up, so that it still bounds (inf past 65,504)
-        low = rounded.astype(np.float64) < maxima
-        rounded[low] = np.nextafter(rounded[low], np.float16(np.inf))
+        rounded = _bounding(maxima)
         offset = self.position
         packed = _deflated(_padded(small.tobytes()) + exceptions.tobytes())
         frequencies = _deflated(stored.tobytes())
@@ -203,6 +219,7 @@ class ScoreLists:
         where, magic = _FOOTER.unpack(source.get(size - _FOOTER.size, _FOOTER.size))
         if magic not in _MAGICS or where > size - _FOOTER.size:
             raise ValueError("not a score list file")
+        self.half_maxima = magic in _HALF_MAXIMA
         directory = pickle.loads(source.get(where, size - _FOOTER.size - where))
         self.b: float = float(directory["b"])
         self.window: int = int(directory["window"])
@@ -253,5 +270,8 @@ class ScoreLists:
         else:
             numbers = np.frombuffer(get(offset, 4 * nwindows), dtype="<u4").astype(np.int64)
             offset += 4 * nwindows
-        maxima = np.frombuffer(get(offset, 2 * nwindows), dtype="<f2").astype(np.float64)
+        if self.half_maxima:
+            maxima = np.frombuffer(get(offset, 2 * nwindows), dtype="<f2").astype(np.float64)
+        else:
+            maxima = BOUNDS[np.frombuffer(get(offset, nwindows), dtype=np.uint8)]
         return Windows(numbers, maxima, self.averages[fieldname])

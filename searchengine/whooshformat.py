@@ -418,6 +418,24 @@ pickled with protocol 3 without a memo: protocol 4 adds a 9-byte frame to
 every block, and the memo a 2-byte entry after every value and tuple, which
 nothing reads back."""
 
+_PACKED_MIN_POSTINGS = 32
+"""Blocks of :class:`~searchengine.postingformat.CompactPositions` fields of
+at least this many postings are pickled as one call of
+:func:`~searchengine.postingformat.block` (:func:`_packed_call`): its name,
+pickled in each block, costs more than it saves in a block of a few."""
+
+_PACKED_CALL = f"c{postingformat.block.__module__}\n{postingformat.block.__qualname__}\n".encode("ascii")
+"""Pickle's GLOBAL opcode naming :func:`~searchengine.postingformat.block`."""
+
+
+def _packed_call(data: bytes) -> bytes:
+    """The pickle of ``postingformat.block(data)``: GLOBAL, the bytes (SHORT_BINBYTES or BINBYTES),
+    TUPLE1, REDUCE, STOP; unpickled by any Python 3."""
+    size = len(data)
+    length = b"C" + bytes((size,)) if size < 256 else b"B" + size.to_bytes(4, "little")
+    return b"".join((_PACKED_CALL, length, data, b"\x85R."))
+
+
 _QUANTISED = [byte_to_length(b) for b in range(256)]
 ONE_POSITION: dict[int, bytes] = {}
 """``encode_positions([p])`` of each position ``p`` met so far: most terms occur
@@ -511,7 +529,10 @@ class PostingListWriter:
     frequencies as integers, by :func:`_pickled`), and those under
     ``_COMPRESS_MIN_BYTES`` are stored uncompressed (each block says whether
     it is), which saves a zlib call for most terms and makes the index no
-    larger; a list of one posting is kept in its term's entry (:meth:`_inline`).
+    larger; a list of one posting is kept in its term's entry (:meth:`_inline`);
+    blocks of at least ``_PACKED_MIN_POSTINGS`` postings of those fields are
+    pickled as one call of :func:`~searchengine.postingformat.block` on their
+    packed bytes (:func:`_packed_call`), which unpickles to the same tuple.
 
     Most terms are in a few documents, so a list of one block (up to 128
     postings) takes a path of its own with the same bytes, and the term's
@@ -589,8 +610,15 @@ class PostingListWriter:
             mini_weights = chunk[0]  # Whoosh reads one float as "all equal"
         else:
             mini_weights = tuple(chunk)
-        block = (tuple(map(sub, ids, chain((0,), ids))), mini_weights, self._values(values))
-        if self.compact and all(map(float.is_integer, chunk)):
+        gaps = tuple(map(sub, ids, chain((0,), ids)))
+        block = (gaps, mini_weights, self._values(values))
+        whole = self.compact and all(map(float.is_integer, chunk))
+        packed = (postingformat.pack_block(gaps, list(map(int, chunk)), values)
+                  if whole and count >= _PACKED_MIN_POSTINGS and len(values) == count else None)
+        if packed is not None:
+            blockmax = int(blockmax)
+            data = _packed_call(packed)
+        elif whole:
             # Whole frequencies as integers (2 or 3 bytes pickled, not 9), read back as equal numbers.
             blockmax = int(blockmax)
             if isinstance(mini_weights, tuple):

@@ -63,3 +63,28 @@ def test_whoosh_indexes_a_text_through_it(text):
 def _tokens(text):
     for position, word in enumerate(text.split()):
         yield Token(text=word, pos=position, boost=1.0, positions=True)
+
+
+def test_a_packed_block_unpickles_to_the_tuple_whoosh_reads():
+    rng = random.Random(9)
+    for count in (1, 2, 8, 127, 128, 129, 300):
+        for ones in (True, False):
+            gaps = [rng.choice((0, 1, 5, 127, 128, 16_384, 2_000_000)) for _ in range(count)]
+            where = [random_positions(rng)[:1] if ones else random_positions(rng) for _ in range(count)]
+            values = [postingformat.encode(w) for w in where]
+            frequencies = [len(w) for w in where]
+            found = postingformat.block(postingformat.pack_block(gaps, frequencies, values))
+            assert found == (tuple(gaps), None if ones else tuple(frequencies), tuple(values))
+
+
+def test_a_packed_block_is_smaller_than_whooshs_tuple():
+    rng = random.Random(10)
+    gaps = [rng.randint(1, 40) for _ in range(128)]
+    values = [postingformat.encode(sorted(rng.sample(range(300), rng.choice((1, 1, 2, 3))))) for _ in range(128)]
+    frequencies = [postingformat.frequency(v) for v in values]
+    packed = postingformat.pack_block(gaps, frequencies, values)
+    assert len(packed) < len(pickle.dumps((tuple(gaps), tuple(frequencies), tuple(values)), 4)) * 0.6
+
+
+def test_a_block_with_a_position_twice_is_not_packed():
+    assert postingformat.pack_block([1, 2], [1, 2], [b"\x01", postingformat.encode([3, 3])]) is None

@@ -1,5 +1,6 @@
 """Score lists: deflated where that pays, windows as a bitmap where shorter,
-and files of the first layout (NSL2, written by an older newsearch) read as before."""
+window maxima in a byte that bounds them, and files of the first layout
+(NSL2, written by an older newsearch) read as before."""
 
 import json
 import pickle
@@ -69,7 +70,7 @@ def test_score_lists_are_smaller_and_files_of_the_first_layout_read_the_same(tmp
                 assert mine.tolist() == theirs.tolist()
             mine, theirs = lists.windows(fieldname, text), again.windows(fieldname, text)
             assert mine.numbers.tolist() == theirs.numbers.tolist()
-            assert mine.maxima.tolist() == theirs.maxima.tolist() and mine.average == theirs.average
+            assert mine.maxima.astype("<f2").tolist() == theirs.maxima.tolist() and mine.average == theirs.average
             checked += 1
     assert checked > 50
     assert len(lists.source.get(0, 1 << 30)) < len(old)
@@ -96,3 +97,14 @@ def test_a_damaged_deflated_score_list_is_read_from_the_w3_blocks_instead(tmp_pa
         (lists,) = engine._current().arrays.score_lists()
         assert lists.postings("body", "grev") is None
         assert [[h.id for h in engine.search(q, limit=60)] for q in queries] == expected
+
+
+def test_a_window_maximum_is_kept_as_the_least_bound_of_its_byte():
+    rng = np.random.default_rng(3)
+    maxima = np.r_[np.exp(rng.uniform(-5, 6, 100_000)), scorelists.BOUNDS[:255], 1e-9, 97.0, 1e9]
+    found = scorelists._bounding(maxima).astype(np.intp)
+    assert (scorelists.BOUNDS[found] >= maxima).all()
+    assert (scorelists.BOUNDS[found[found > 0] - 1] < maxima[found > 0]).all()
+    tight = np.maximum(maxima * 2 ** (1 / 24), 1 / 16) * (1 + 1e-12)
+    assert (scorelists.BOUNDS[found] <= tight)[maxima <= scorelists.BOUNDS[254]].all()
+    assert found[-1] == found[-2] == 255 and scorelists.BOUNDS[255] == np.inf
