@@ -5,6 +5,7 @@ exactly, and an index of a previous format still opens, searches and updates."""
 
 import datetime as dt
 import json
+import struct
 
 import pytest
 from whoosh import fields
@@ -51,15 +52,69 @@ def _column(column, values, gaps=()):
     return column.reader(storage.open_file("column"), 0, size, docnum), size
 
 
+class _FirstLayoutState(StateColumn):
+    """The state column as session 7 wrote it (NSC1): every record with its
+    number, no runs, Whoosh's offsets after 32,768 records."""
+
+    class Writer(StateColumn.Writer):
+        def __init__(self, dbfile):
+            super().__init__(dbfile)
+            self._records = VarBytesColumn().writer(dbfile)
+
+        def _record(self, docnum, value):
+            record = super()._record(docnum, value)
+            if record[:1] != b"\x02":
+                return record
+            file, _, rest = value.partition(b"\x1f")
+            line, fingerprint, signature = rest.rsplit(b"\x1f", 2)
+            return b"".join((b"\x01", record[1:18], bytes((len(line),)), line, signature))
+
+        def finish(self, doccount):
+            self._records.finish(doccount)
+            table = b"".join(bytes((len(file),)) + file for file in self._files)
+            self.sink.write(table + struct.pack("<II4s", len(table), len(self._files), b"NSC1"))
+
+
+def _numbered(count, first=0):
+    return [FILE + f"\x1f{i}\x1f".encode() + FINGERPRINT + b"\x1f" for i in range(first, first + count)]
+
+
 def test_the_state_column_gives_back_every_value_exactly_and_keeps_each_file_once():
-    reader, _ = _column(StateColumn(), STATES, gaps={2, 5})
-    expected = STATES[:2] + [b""] + STATES[2:4] + [b""] + STATES[4:]
-    assert [reader[d] for d in range(len(expected))] == expected
-    assert list(reader) == expected
-    states = [FILE + f"\x1f{i}\x1f".encode() + FINGERPRINT + b"\x1f" for i in range(2000)]
+    lines = [b"/srv/b.jsonl\x1f" + line + b"\x1f" + FINGERPRINT + b"\x1f" for line in
+             (b"0", b"1", b"007", b"8", b"9", b"18446744073709551616000", b"3", b"4", b"-5", b"\xd9\xa1", b"12")]
+    values = STATES + lines + _numbered(40, 7) + STATES[::-1] + _numbered(3, 47) + _numbered(2, 2)
+    gaps = {2, 5, len(STATES) + 3, len(STATES) + len(lines) + 20}
+    expected = list(values)
+    for gap in sorted(gaps):
+        expected.insert(gap, b"")
+    for column in (StateColumn(), _FirstLayoutState()):
+        reader, _ = _column(column, values, gaps=gaps)
+        assert [reader[d] for d in range(len(expected))] == expected
+        assert list(reader) == expected
+    states = _numbered(40_000)
     _, compact = _column(StateColumn(), states)
+    _, first = _column(_FirstLayoutState(), states)
     _, plain = _column(VarBytesColumn(), states)
-    assert compact < 0.35 * plain
+    assert compact < 0.75 * first < 0.35 * plain * 0.75
+
+
+def test_an_index_of_first_layout_states_updates_only_what_changed(tmp_path, monkeypatch):
+    source = _write(tmp_path / "news.jsonl", _records(120))
+    with monkeypatch.context() as old:
+        old.setattr(StateColumn, "writer", _FirstLayoutState.writer)
+        old.setattr(StateColumn, "Writer", _FirstLayoutState.Writer)
+        with SearchEngine(tmp_path / "ix") as engine:
+            engine.index([source])
+    with SearchEngine(tmp_path / "ix") as engine:
+        assert engine.index([source]).unchanged == 121
+        records = _records(130)
+        records[4]["body"] += " Un correctif."
+        report = engine.index([_write(source, records)])
+        assert (report.added, report.updated, report.unchanged) == (10, 1, 120)
+        assert engine.index([source]).unchanged == 131
+        fastwriter.FastWriter(indexing.open_index(tmp_path / "ix")).commit(optimize=True)
+        assert engine.index([source]).unchanged == 131
+        assert engine.article("4").article.body.endswith("Un correctif.")
 
 
 def _records(count, start=0):
