@@ -115,9 +115,6 @@ class KeyColumn(FixedBytesColumn):
     def __init__(self) -> None:
         super().__init__(_STORED_KEY * BANDS)
 
-    def writer(self, dbfile: Any) -> KeyColumn.Writer:
-        return self.Writer(dbfile, self._fixedlen, self._default)
-
     class Writer(FixedBytesColumn.Writer):
         def add(self, docnum: int, value: bytes) -> None:
             if len(value) == _KEY_BYTES:  # as made (a merge gives the column's own)
@@ -301,11 +298,11 @@ def load_groups(searcher: Any, live: Mask) -> DuplicateGroups | None:
         return None
     keys = np.zeros((len(live), BANDS), dtype=np.uint64)
     column = schema[COLUMN].column_type
-    width = column._fixedlen // BANDS  # 6 bytes a band (KeyColumn); 8 in indexes written before it
+    width = _STORED_KEY if isinstance(column, KeyColumn) else 8  # 8 in indexes written before KeyColumn
     for leaf, offset in searcher.reader().leaf_readers():
         raw = numeric_column(leaf, COLUMN, column)
-        rows = np.frombuffer(raw, dtype=np.uint8, count=len(raw) // column._fixedlen * column._fixedlen)
-        wide = np.zeros((len(rows) // column._fixedlen, BANDS, 8), dtype=np.uint8)
+        rows = np.frombuffer(raw, dtype=np.uint8, count=len(raw) // (BANDS * width) * BANDS * width)
+        wide = np.zeros((len(rows) // (BANDS * width), BANDS, 8), dtype=np.uint8)
         wide[:, :, :width] = rows.reshape(len(wide), BANDS, width)
         keys[offset:offset + len(wide)] = wide.view("<u8").reshape(-1, BANDS)
     return DuplicateGroups.from_keys(keys, live)
