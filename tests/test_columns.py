@@ -1,21 +1,21 @@
 """What an index keeps per article besides its texts: ids and dates in columns
-rather than Whoosh's pickled stored fields, no terms for keys and dates, and
-the state column written compactly; all read back exactly, and an index of the
-previous format still opens, searches and updates."""
+rather than Whoosh's pickled stored fields, no terms for keys and dates, the
+state column written compactly and duplicate keys of 48 bits; all read back
+exactly, and an index of a previous format still opens, searches and updates."""
 
 import datetime as dt
 import json
+import struct
 
 import pytest
 from whoosh import fields
 from whoosh import index as windex
-from whoosh.columns import VarBytesColumn
+from whoosh.columns import FixedBytesColumn, VarBytesColumn
 from whoosh.filedb.filestore import RamStorage
 
-from searchengine import SearchEngine, indexing, whooshformat
+from searchengine import SearchEngine, fastwriter, indexing, whooshformat
 from searchengine.analysis import FrenchAnalyzer
 from searchengine.commongrams import gram_fields
-from searchengine.duplicates import column_type as duplicate_column
 from searchengine.indexing import INDEX_NAME
 from searchengine.statecolumn import StateColumn
 
@@ -52,15 +52,69 @@ def _column(column, values, gaps=()):
     return column.reader(storage.open_file("column"), 0, size, docnum), size
 
 
+class _FirstLayoutState(StateColumn):
+    """The state column as session 7 wrote it (NSC1): every record with its
+    number, no runs, Whoosh's offsets after 32,768 records."""
+
+    class Writer(StateColumn.Writer):
+        def __init__(self, dbfile):
+            super().__init__(dbfile)
+            self._records = VarBytesColumn().writer(dbfile)
+
+        def _record(self, docnum, value):
+            record = super()._record(docnum, value)
+            if record[:1] != b"\x02":
+                return record
+            file, _, rest = value.partition(b"\x1f")
+            line, fingerprint, signature = rest.rsplit(b"\x1f", 2)
+            return b"".join((b"\x01", record[1:18], bytes((len(line),)), line, signature))
+
+        def finish(self, doccount):
+            self._records.finish(doccount)
+            table = b"".join(bytes((len(file),)) + file for file in self._files)
+            self.sink.write(table + struct.pack("<II4s", len(table), len(self._files), b"NSC1"))
+
+
+def _numbered(count, first=0):
+    return [FILE + f"\x1f{i}\x1f".encode() + FINGERPRINT + b"\x1f" for i in range(first, first + count)]
+
+
 def test_the_state_column_gives_back_every_value_exactly_and_keeps_each_file_once():
-    reader, _ = _column(StateColumn(), STATES, gaps={2, 5})
-    expected = STATES[:2] + [b""] + STATES[2:4] + [b""] + STATES[4:]
-    assert [reader[d] for d in range(len(expected))] == expected
-    assert list(reader) == expected
-    states = [FILE + f"\x1f{i}\x1f".encode() + FINGERPRINT + b"\x1f" for i in range(2000)]
+    lines = [b"/srv/b.jsonl\x1f" + line + b"\x1f" + FINGERPRINT + b"\x1f" for line in
+             (b"0", b"1", b"007", b"8", b"9", b"18446744073709551616000", b"3", b"4", b"-5", b"\xd9\xa1", b"12")]
+    values = STATES + lines + _numbered(40, 7) + STATES[::-1] + _numbered(3, 47) + _numbered(2, 2)
+    gaps = {2, 5, len(STATES) + 3, len(STATES) + len(lines) + 20}
+    expected = list(values)
+    for gap in sorted(gaps):
+        expected.insert(gap, b"")
+    for column in (StateColumn(), _FirstLayoutState()):
+        reader, _ = _column(column, values, gaps=gaps)
+        assert [reader[d] for d in range(len(expected))] == expected
+        assert list(reader) == expected
+    states = _numbered(40_000)
     _, compact = _column(StateColumn(), states)
+    _, first = _column(_FirstLayoutState(), states)
     _, plain = _column(VarBytesColumn(), states)
-    assert compact < 0.35 * plain
+    assert compact < 0.75 * first < 0.35 * plain * 0.75
+
+
+def test_an_index_of_first_layout_states_updates_only_what_changed(tmp_path, monkeypatch):
+    source = _write(tmp_path / "news.jsonl", _records(120))
+    with monkeypatch.context() as old:
+        old.setattr(StateColumn, "writer", _FirstLayoutState.writer)
+        old.setattr(StateColumn, "Writer", _FirstLayoutState.Writer)
+        with SearchEngine(tmp_path / "ix") as engine:
+            engine.index([source])
+    with SearchEngine(tmp_path / "ix") as engine:
+        assert engine.index([source]).unchanged == 121
+        records = _records(130)
+        records[4]["body"] += " Un correctif."
+        report = engine.index([_write(source, records)])
+        assert (report.added, report.updated, report.unchanged) == (10, 1, 120)
+        assert engine.index([source]).unchanged == 131
+        fastwriter.FastWriter(indexing.open_index(tmp_path / "ix")).commit(optimize=True)
+        assert engine.index([source]).unchanged == 131
+        assert engine.article("4").article.body.endswith("Un correctif.")
 
 
 def _records(count, start=0):
@@ -106,7 +160,7 @@ def _session6_schema():
         path=fields.STORED(), title=fields.TEXT(analyzer=french, stored=True),
         lede=fields.TEXT(analyzer=french, stored=True), body=fields.TEXT(analyzer=french, stored=True),
         date=fields.DATETIME(stored=True, sortable=True), source=fields.STORED(), source_id=fields.ID(),
-        url=fields.STORED(), author=fields.STORED(), dupkeys=fields.COLUMN(duplicate_column()),
+        url=fields.STORED(), author=fields.STORED(), dupkeys=fields.COLUMN(FixedBytesColumn(80)),
         **gram_fields(french, ("title", "lede", "body")))
 
 
@@ -139,3 +193,47 @@ def test_an_index_of_the_previous_format_searches_and_updates_and_a_rebuild_is_s
         assert articles["3"][1].endswith("la grève est levée.")
         engine.index([source], rebuild=True, jobs=jobs)
         assert _seen(engine) == (hits, articles)
+
+
+def _session7_schema(analyzer=None):
+    """``make_schema`` as session 7 had it: duplicate keys of 64 bits."""
+    schema = _current_schema(analyzer)
+    schema.remove("dupkeys")
+    schema.add("dupkeys", fields.COLUMN(FixedBytesColumn(80)))
+    return schema
+
+
+_current_schema = indexing.make_schema
+_STORY = ("La grève des contrôleurs aériens a conduit à l'annulation de centaines de vols samedi à Marseille, "
+          "selon la direction générale de l'aviation civile, qui appelle les voyageurs à la patience. {}")
+
+
+def _folded(engine):
+    hits = engine.search("aviation civile", limit=100).hits
+    return sorted((h.id, tuple(sorted(h.duplicates))) for h in hits if h.duplicates)
+
+
+def test_duplicate_keys_take_three_quarters_of_the_room_and_fold_the_same(tmp_path, monkeypatch):
+    records = _records(150) + [{"id": f"copie-{i}", "title": f"Copie {i}", "body": _STORY.format("Fin." * (i % 3))}
+                               for i in range(6)]
+    source = _write(tmp_path / "news.jsonl", records)
+    with monkeypatch.context() as old:
+        old.setattr(indexing, "make_schema", _session7_schema)
+        with SearchEngine(tmp_path / "old") as engine:
+            engine.index([source])
+    with SearchEngine(tmp_path / "new") as engine:
+        engine.index([source])
+        folded = _folded(engine)
+    assert folded and {i for hit in folded for i in (hit[0], *hit[1])} == {f"copie-{i}" for i in range(6)}
+    sizes = {name: whooshformat.part_sizes(tmp_path / name, INDEX_NAME)["dupkeys.col"] for name in ("old", "new")}
+    assert sizes["new"] == 0.75 * sizes["old"]
+    records.append({"id": "copie-6", "title": "Copie 6", "body": _STORY.format("Suite.")})
+    _write(source, records)
+    for name in ("old", "new"):
+        with SearchEngine(tmp_path / name) as engine:
+            assert _folded(engine) == folded
+            assert engine.index([source]).added == 1
+            after = _folded(engine)
+            assert {i for hit in after for i in (hit[0], *hit[1])} == {f"copie-{i}" for i in range(7)}
+            fastwriter.FastWriter(indexing.open_index(tmp_path / name)).commit(optimize=True)
+            assert _folded(engine) == after

@@ -1,17 +1,18 @@
-"""Stored texts: kept apart from Whoosh's stored fields, deflated against a
-dictionary of the segment's texts, and given back exactly; indexes written
-before them read and merge as before."""
+"""Stored texts: kept apart from Whoosh's stored fields, deflated in blocks
+against a dictionary of the segment's texts, and given back exactly; indexes
+written before them, or with a record per article (NST1), read and merge as before."""
 
 import json
 import random
+import struct
 import zlib
 
 import pytest
 from whoosh import index as windex
 
-from searchengine import SearchEngine, fastwriter, whooshformat
+from searchengine import SearchEngine, fastwriter, storedtext, whooshformat
 from searchengine.indexing import INDEX_NAME, open_index
-from searchengine.storedtext import DICTIONARY, StoredTexts, StoredTextWriter
+from searchengine.storedtext import BLOCK_DOCUMENTS, DICTIONARY, StoredTexts, StoredTextWriter
 
 TEXTS = ("title", "lede", "body")
 WORDS = "grève réforme Marseille ministre élection trains syndicats hôpital Pékin climat".split()
@@ -38,6 +39,40 @@ class _Source:
 
     def get(self, position, length):
         return self.data[position:position + length]
+
+
+class _FirstLayoutWriter:
+    """The writer of newsearch's first stored-text layout (NST1, session 7): a
+    zlib stream per document against the dictionary, empty for no text."""
+
+    def __init__(self, sink, fieldnames):
+        self.sink, self.fieldnames = sink, tuple(fieldnames)
+        self.header = struct.Struct(f"<{len(self.fieldnames)}I")
+        self.records, self.closed = [], False
+
+    def add(self, docnum, texts):
+        self.records += [(b"", b"")] * (docnum - len(self.records))
+        encoded = [texts[n].encode("utf-8", "surrogatepass") if n in texts else None for n in self.fieldnames]
+        text = b"".join(value for value in encoded if value)
+        header = self.header.pack(*(0 if value is None else len(value) + 1 for value in encoded))
+        self.records.append((b"", b"") if all(value is None for value in encoded) else (header + text, text))
+
+    def close(self):
+        if self.closed:
+            return
+        self.closed = True
+        dictionary = b"".join(text for _, text in self.records)[:DICTIONARY]
+        primed = zlib.compressobj(3, zdict=dictionary) if dictionary else zlib.compressobj(3)
+        offsets, data = [4], [b"NST1"]
+        for record, _ in self.records:
+            if record:
+                compressor = primed.copy()
+                data.append(compressor.compress(record) + compressor.flush())
+            offsets.append(offsets[-1] + len(data[-1]) if record else offsets[-1])
+        names = "\n".join(self.fieldnames).encode()
+        self.sink.write(b"".join(data) + dictionary + struct.pack(f"<{len(offsets)}Q", *offsets) + names
+                        + struct.pack("<QQQQ4s", offsets[-1], len(dictionary), len(self.records), len(names), b"NST1"))
+        self.sink.close()
 
 
 def _records(count, seed=7):
@@ -133,6 +168,68 @@ def test_an_index_written_before_stored_texts_reads_and_merges_with_a_new_one(tm
     fastwriter.FastWriter(open_index(tmp_path / "ix")).commit(optimize=True)  # the old segment merged with the new
     assert len(windex.open_dir(str(tmp_path / "ix"), indexname=INDEX_NAME)._segments()) == 1
     assert not any(set(TEXTS) & set(s) for s in _whoosh_stored(tmp_path / "ix"))
+    with SearchEngine(tmp_path / "ix") as engine:
+        for record in first + second:
+            article = engine.article(record["id"]).article
+            assert (article.title, article.lede, article.body) == tuple(record[n] for n in TEXTS)
+        after = [(h.id, h.title, h.snippet) for h in engine.search("grève Marseille", limit=20).hits
+                 if h.id.startswith("a")]
+    assert after[:5] == before[:5]
+
+
+def _write_texts(writer_type, documents):
+    sink = _Sink()
+    writer = writer_type(sink, TEXTS)
+    for docnum, texts in documents.items():
+        writer.add(docnum, texts)
+    writer.close()
+    return StoredTexts(_Source(sink.data), len(sink.data)), len(sink.data)
+
+
+def test_blocks_of_documents_come_back_in_any_order_and_beat_a_record_per_document():
+    records = _records(600, seed=3)
+    documents = {d: {n: r[n] for n in TEXTS} for d, r in enumerate(records) if d % 7}  # gaps: no text
+    documents[600] = {"title": "\ud800 seul"}
+    documents |= {d: {} for d in range(700, 700 + 3 * BLOCK_DOCUMENTS)}  # many documents without text
+    documents[800] = {"body": "après le vide"}
+    expected = [documents.get(d, {}) for d in range(801)]
+    texts, size = _write_texts(StoredTextWriter, documents)
+    first, first_size = _write_texts(_FirstLayoutWriter, documents)
+    assert texts.blocks < len(expected) / 3 and len(texts.dictionary) == DICTIONARY
+    order = list(range(len(expected)))
+    random.Random(5).shuffle(order)
+    assert {d: texts.texts(d) for d in order} == dict(enumerate(expected))
+    assert [texts.texts(d) for d in range(len(expected))] == expected == [first.texts(d) for d in range(801)]
+    assert size < 0.95 * first_size
+    with pytest.raises(IndexError):
+        texts.texts(801)
+
+
+def _layouts(folder):
+    """The layouts of the index's stored-text files: NST1 reads a block per document."""
+    with windex.open_dir(str(folder), indexname=INDEX_NAME).reader() as reader:
+        return {b"NST1" if whooshformat.stored_texts(leaf).firsts is None else b"NST2"
+                for leaf, _ in reader.leaf_readers()}
+
+
+def test_an_index_with_a_record_per_article_reads_updates_and_merges(tmp_path, monkeypatch):
+    first, second = _records(150, seed=4), [dict(r, id=f"b{i}") for i, r in enumerate(_records(90, seed=5))]
+    source = tmp_path / "in"
+    with monkeypatch.context() as old:
+        old.setattr(storedtext, "StoredTextWriter", _FirstLayoutWriter)
+        old.setattr(whooshformat, "StoredTextWriter", _FirstLayoutWriter)
+        with SearchEngine(tmp_path / "ix") as engine:
+            engine.index([_write(source, "first.jsonl", first)])
+    assert _layouts(tmp_path / "ix") == {b"NST1"}
+    with SearchEngine(tmp_path / "ix") as engine:
+        before = [(h.id, h.title, h.snippet) for h in engine.search("grève Marseille", limit=20).hits]
+        assert engine.article("a5").article.body == first[5]["body"]
+        _write(source, "second.jsonl", second)
+        assert engine.index([source]).added == len(second)
+        assert engine.article("b7").article.lede == second[7]["lede"]
+    assert _layouts(tmp_path / "ix") == {b"NST1", b"NST2"}
+    fastwriter.FastWriter(open_index(tmp_path / "ix")).commit(optimize=True)  # NST1 and NST2 merged into NST2
+    assert _layouts(tmp_path / "ix") == {b"NST2"}
     with SearchEngine(tmp_path / "ix") as engine:
         for record in first + second:
             article = engine.article(record["id"]).article
