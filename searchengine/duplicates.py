@@ -5,9 +5,8 @@ News collections hold the same story several times: the same dispatch filed
 twice, or rewritten a little as it was updated (OrangeSum: about 2,400 pairs of
 bodies sharing half their word triples or more). Each article's body gets a
 **MinHash signature** of its word triples (lower-cased words between spaces),
-cut into ``BANDS`` bands of ``ROWS`` values, each band hashed to 64 bits,
-kept to 48 in the ``dupkeys`` column (:class:`KeyColumn`, 60 bytes an
-article; indexes written before it keep 64 bits, 80 bytes). Two bodies share a band with
+cut into ``BANDS`` bands of ``ROWS`` values, each band hashed to 64 bits: the
+``dupkeys`` column, 80 bytes an article. Two bodies share a band with
 probability 1 - (1 - J⁵)¹⁰ for a Jaccard similarity J of their triples: ~1
 for copies (identical normalised bodies have identical keys), 0.84 at J 0.7,
 0.27 at 0.5, 0.02 at 0.3. Bodies under ``MIN_WORDS`` words get no key: they
@@ -49,9 +48,8 @@ if TYPE_CHECKING:
 
     from .scoring import DocIds, Floats, Mask
 
-__all__ = ["BANDS", "COLUMN", "MIN_WORDS", "ROWS", "DuplicateGroups", "KeyColumn", "column_type", "duplicate_key",
-           "duplicate_keys", "group_keys", "groups_filename", "load_groups", "stored_groups", "verify_groups",
-           "write_groups"]
+__all__ = ["BANDS", "COLUMN", "MIN_WORDS", "ROWS", "DuplicateGroups", "column_type", "duplicate_key", "duplicate_keys",
+           "group_keys", "groups_filename", "load_groups", "stored_groups", "verify_groups", "write_groups"]
 
 COLUMN = "dupkeys"
 """The schema's column of duplicate keys; an index built before it has none."""
@@ -63,10 +61,6 @@ MAX_BYTES = 200_000
 """Bytes of a body read for its key: news articles are tens of KB, and a key
 computed from a body's first 200 KB still tells copies apart."""
 _KEY_BYTES = 8 * BANDS
-_STORED_KEY = 6
-"""Bytes of a band's key in the column: 48 bits, so that two unrelated articles of
-a 3.6-million-article archive share a band with odds of 1 in 4 (2 ** -48 a pair and band)."""
-_NO_KEY = bytes(_STORED_KEY)
 _ROUNDS = (np.uint64(30), np.uint64(0xBF58476D1CE4E5B9), np.uint64(27), np.uint64(0x94D049BB133111EB),
            np.uint64(31))
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -106,27 +100,9 @@ with np.errstate(over="ignore"):
     """A band's key hashes the weighted sum of its values, so that their order counts."""
 
 
-class KeyColumn(FixedBytesColumn):
-    """``BANDS`` keys of :data:`_STORED_KEY` bytes, zeros when none: given
-    the keys :func:`duplicate_keys` makes (64-bit bands), keeps each band's
-    low bytes (1 for a key they would make 0). Pickled into the schema by name:
-    it stays importable as ``searchengine.duplicates.KeyColumn``."""
-
-    def __init__(self) -> None:
-        super().__init__(_STORED_KEY * BANDS)
-
-    class Writer(FixedBytesColumn.Writer):
-        def add(self, docnum: int, value: bytes) -> None:
-            if len(value) == _KEY_BYTES:  # as made (a merge gives the column's own)
-                bands = [value[i:i + _STORED_KEY] for i in range(0, _KEY_BYTES, 8)]
-                value = b"".join(band if band != _NO_KEY or not any(value[8 * i:8 * i + 8]) else b"\x01" + _NO_KEY[1:]
-                                 for i, band in enumerate(bands))
-            super().add(docnum, value)
-
-
-def column_type() -> KeyColumn:
-    """The column's type in the schema."""
-    return KeyColumn()
+def column_type() -> FixedBytesColumn:
+    """The column's type in the schema: ``BANDS`` 64-bit keys, zeros when none."""
+    return FixedBytesColumn(_KEY_BYTES)
 
 
 def duplicate_key(body: str) -> bytes:
@@ -297,14 +273,10 @@ def load_groups(searcher: Any, live: Mask) -> DuplicateGroups | None:
     if COLUMN not in schema:
         return None
     keys = np.zeros((len(live), BANDS), dtype=np.uint64)
-    column = schema[COLUMN].column_type
-    width = _STORED_KEY if isinstance(column, KeyColumn) else 8  # 8 in indexes written before KeyColumn
     for leaf, offset in searcher.reader().leaf_readers():
-        raw = numeric_column(leaf, COLUMN, column)
-        rows = np.frombuffer(raw, dtype=np.uint8, count=len(raw) // (BANDS * width) * BANDS * width)
-        wide = np.zeros((len(rows) // (BANDS * width), BANDS, 8), dtype=np.uint8)
-        wide[:, :, :width] = rows.reshape(len(wide), BANDS, width)
-        keys[offset:offset + len(wide)] = wide.view("<u8").reshape(-1, BANDS)
+        raw = numeric_column(leaf, COLUMN, schema[COLUMN].column_type)
+        rows = np.frombuffer(raw, dtype="<u8", count=len(raw) // 8 // BANDS * BANDS).reshape(-1, BANDS)
+        keys[offset:offset + len(rows)] = rows
     return DuplicateGroups.from_keys(keys, live)
 
 

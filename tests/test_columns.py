@@ -1,7 +1,7 @@
 """What an index keeps per article besides its texts: ids and dates in columns
-rather than Whoosh's pickled stored fields, no terms for keys and dates, the
-state column written compactly and duplicate keys of 48 bits; all read back
-exactly, and an index of a previous format still opens, searches and updates."""
+rather than Whoosh's pickled stored fields, no terms for keys and dates, and
+the state column written compactly; all read back exactly, and an index of the
+previous format still opens, searches and updates."""
 
 import datetime as dt
 import json
@@ -10,12 +10,13 @@ import struct
 import pytest
 from whoosh import fields
 from whoosh import index as windex
-from whoosh.columns import FixedBytesColumn, VarBytesColumn
+from whoosh.columns import VarBytesColumn
 from whoosh.filedb.filestore import RamStorage
 
 from searchengine import SearchEngine, fastwriter, indexing, whooshformat
 from searchengine.analysis import FrenchAnalyzer
 from searchengine.commongrams import gram_fields
+from searchengine.duplicates import column_type as duplicate_column
 from searchengine.indexing import INDEX_NAME
 from searchengine.statecolumn import StateColumn
 
@@ -160,7 +161,7 @@ def _session6_schema():
         path=fields.STORED(), title=fields.TEXT(analyzer=french, stored=True),
         lede=fields.TEXT(analyzer=french, stored=True), body=fields.TEXT(analyzer=french, stored=True),
         date=fields.DATETIME(stored=True, sortable=True), source=fields.STORED(), source_id=fields.ID(),
-        url=fields.STORED(), author=fields.STORED(), dupkeys=fields.COLUMN(FixedBytesColumn(80)),
+        url=fields.STORED(), author=fields.STORED(), dupkeys=fields.COLUMN(duplicate_column()),
         **gram_fields(french, ("title", "lede", "body")))
 
 
@@ -193,47 +194,3 @@ def test_an_index_of_the_previous_format_searches_and_updates_and_a_rebuild_is_s
         assert articles["3"][1].endswith("la grève est levée.")
         engine.index([source], rebuild=True, jobs=jobs)
         assert _seen(engine) == (hits, articles)
-
-
-def _session7_schema(analyzer=None):
-    """``make_schema`` as session 7 had it: duplicate keys of 64 bits."""
-    schema = _current_schema(analyzer)
-    schema.remove("dupkeys")
-    schema.add("dupkeys", fields.COLUMN(FixedBytesColumn(80)))
-    return schema
-
-
-_current_schema = indexing.make_schema
-_STORY = ("La grève des contrôleurs aériens a conduit à l'annulation de centaines de vols samedi à Marseille, "
-          "selon la direction générale de l'aviation civile, qui appelle les voyageurs à la patience. {}")
-
-
-def _folded(engine):
-    hits = engine.search("aviation civile", limit=100).hits
-    return sorted((h.id, tuple(sorted(h.duplicates))) for h in hits if h.duplicates)
-
-
-def test_duplicate_keys_take_three_quarters_of_the_room_and_fold_the_same(tmp_path, monkeypatch):
-    records = _records(150) + [{"id": f"copie-{i}", "title": f"Copie {i}", "body": _STORY.format("Fin." * (i % 3))}
-                               for i in range(6)]
-    source = _write(tmp_path / "news.jsonl", records)
-    with monkeypatch.context() as old:
-        old.setattr(indexing, "make_schema", _session7_schema)
-        with SearchEngine(tmp_path / "old") as engine:
-            engine.index([source])
-    with SearchEngine(tmp_path / "new") as engine:
-        engine.index([source])
-        folded = _folded(engine)
-    assert folded and {i for hit in folded for i in (hit[0], *hit[1])} == {f"copie-{i}" for i in range(6)}
-    sizes = {name: whooshformat.part_sizes(tmp_path / name, INDEX_NAME)["dupkeys.col"] for name in ("old", "new")}
-    assert sizes["new"] == 0.75 * sizes["old"]
-    records.append({"id": "copie-6", "title": "Copie 6", "body": _STORY.format("Suite.")})
-    _write(source, records)
-    for name in ("old", "new"):
-        with SearchEngine(tmp_path / name) as engine:
-            assert _folded(engine) == folded
-            assert engine.index([source]).added == 1
-            after = _folded(engine)
-            assert {i for hit in after for i in (hit[0], *hit[1])} == {f"copie-{i}" for i in range(7)}
-            fastwriter.FastWriter(indexing.open_index(tmp_path / name)).commit(optimize=True)
-            assert _folded(engine) == after
