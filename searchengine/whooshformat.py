@@ -615,12 +615,11 @@ class PostingListWriter:
         whole = self.compact and all(map(float.is_integer, chunk))
         packed = (postingformat.pack_block(gaps, list(map(int, chunk)), values)
                   if whole and count >= _PACKED_MIN_POSTINGS and len(values) == count else None)
-        if packed is not None:
+        if whole:  # whole frequencies as integers (2 or 3 bytes pickled, not 9), read back as equal numbers
             blockmax = int(blockmax)
+        if packed is not None:
             data = _packed_call(packed)
         elif whole:
-            # Whole frequencies as integers (2 or 3 bytes pickled, not 9), read back as equal numbers.
-            blockmax = int(blockmax)
             if isinstance(mini_weights, tuple):
                 block = (block[0], tuple(map(int, mini_weights)), block[2])
             data = _pickled(block)
