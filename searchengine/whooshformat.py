@@ -68,7 +68,7 @@ from io import BytesIO
 from itertools import accumulate, chain
 from operator import sub
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import whoosh
@@ -99,10 +99,14 @@ from .scorelists import ScoreLists, ScoreListWriter
 from .storedtext import EXT as STORED_TEXT_EXT
 from .storedtext import StoredTexts, StoredTextWriter
 
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
 __all__ = [
     "KNOWN_RELEASE", "ONE_POSITION", "TOC_VERSION", "Block", "CheckedIndex", "FlatPostings", "Inlined", "MappedFile",
     "MappedStorage", "NewIndex", "PostingListWriter", "StoredFields", "Verification", "block_index", "block_postings",
-    "byte_to_length", "check_whoosh", "column_default", "commit_toc", "decode", "decode_positions", "encode_positions",
+    "block_postings_in", "byte_to_length", "check_whoosh", "column_default", "commit_toc", "decode", "decode_positions",
+    "encode_positions",
     "field_lengths", "is_index_file", "latest_generation", "length_column", "numeric_column", "numeric_dtype",
     "part_sizes",
     "plain_positions", "quantised_length", "score_list_writer", "score_lists", "segment_column",
@@ -462,10 +466,16 @@ def encode_positions(positions: list[int]) -> bytes:
     return encoded
 
 
-def _pickled(data: object) -> bytes:
-    """``data`` pickled with :data:`_COMPACT_PICKLE` and no memo."""
+_INFO_PICKLE = 1
+"""A block's info (a tuple of numbers) is pickled with protocol 1 and no memo:
+the same opcodes as Whoosh's protocol 2 without its 2-byte protocol header
+and 2-byte memo entry, 4 bytes of a block's 20 or so (1.5 % of the postings)."""
+
+
+def _pickled(data: object, protocol: int = _COMPACT_PICKLE) -> bytes:
+    """``data`` pickled with ``protocol`` and no memo."""
     out = BytesIO()
-    pickler = pickle.Pickler(out, _COMPACT_PICKLE)
+    pickler = pickle.Pickler(out, protocol)
     pickler.fast = True  # no memo: a block holds no object twice
     pickler.dump(data)
     return out.getvalue()
@@ -526,7 +536,8 @@ class PostingListWriter:
 
     Departures, all read back unchanged by Whoosh: blocks are pickled with
     ``_BLOCK_PICKLE`` (those of ``CompactPositions`` fields, with whole
-    frequencies as integers, by :func:`_pickled`), and those under
+    frequencies as integers, by :func:`_pickled`), their info with
+    ``_INFO_PICKLE``, and those under
     ``_COMPRESS_MIN_BYTES`` are stored uncompressed (each block says whether
     it is), which saves a zlib call for most terms and makes the index no
     larger; a list of one posting is kept in its term's entry (:meth:`_inline`);
@@ -628,7 +639,7 @@ class PostingListWriter:
         comp = self.level if len(data) >= _COMPRESS_MIN_BYTES else 0
         if comp:
             data = zlib.compress(data, comp)
-        info = pickle.dumps((count, ids[-1], blockmax, comp, low, high), 2)
+        info = _pickled((count, ids[-1], blockmax, comp, low, high), _INFO_PICKLE)
         return info, data, blockmax, low, high
 
     def _inline(self, tbytes: bytes, docnum: int, weight: float, value: bytes) -> None:
@@ -860,17 +871,51 @@ def _weights(stored: object, count: int) -> Sequence[float]:
     return stored  # type: ignore[return-value]
 
 
-def block_postings(data: bytes, block: Block) -> tuple[Iterator[int], Sequence[float], Sequence[bytes]]:
-    """The document numbers, frequencies and values of one block."""
+def _plain(data: bytes, block: Block) -> bytes:
+    """One block's pickle, decompressed."""
     _, _, compression, start, end = block
     raw = data[start:end]
-    deltas, stored, values = pickle.loads(zlib.decompress(raw) if compression else raw)
+    return zlib.decompress(raw) if compression else raw
+
+
+def _packed(plain: bytes) -> bytes | None:
+    """The bytes a block pickled by :func:`_packed_call` packs, None for another block."""
+    if not plain.startswith(_PACKED_CALL):
+        return None
+    at = len(_PACKED_CALL)
+    return plain[at + 2:-3] if plain[at] == 0x43 else plain[at + 5:-3]  # SHORT_BINBYTES, else BINBYTES
+
+
+def block_postings(data: bytes, block: Block) -> tuple[Iterator[int], Sequence[float], Sequence[bytes]]:
+    """The document numbers, frequencies and values of one block."""
+    plain = _plain(data, block)
+    packed = _packed(plain)
+    deltas, stored, values = pickle.loads(plain) if packed is None else postingformat.block(packed)
     return accumulate(deltas), _weights(stored, block[0]), values
+
+
+def block_postings_in(data: bytes, block: Block, wanted: NDArray[np.integer[Any]]
+                      ) -> list[tuple[int, float, bytes]]:
+    """(document number, frequency, value) of the postings of one block whose
+    document is in ``wanted`` (ascending): of a packed block, only their
+    values are cut out (:func:`~searchengine.postingformat.select`)."""
+    plain = _plain(data, block)
+    packed = _packed(plain)
+    if packed is not None:
+        return postingformat.select(packed, wanted)  # type: ignore[return-value]  # whole frequencies
+    keep = set(wanted.tolist())
+    return [(d, w, v) for d, w, v in zip(*block_postings(data, block), strict=True) if d in keep]
 
 
 def decode(data: bytes, ids: list[int], weights: list[float]) -> None:
     """Append the document numbers and frequencies of one posting list."""
     for block in block_index(data):
+        packed = _packed(_plain(data, block))
+        if packed is not None:
+            gaps, frequencies, _ = postingformat.numbers(packed)
+            ids.extend(np.cumsum(gaps, dtype=np.int64).tolist())
+            weights.extend([1] * block[0] if frequencies is None else frequencies.tolist())
+            continue
         some, stored, _ = block_postings(data, block)
         ids.extend(some)
         weights.extend(stored)
