@@ -186,8 +186,7 @@ class IndexArrays:
     def _postings_in(self, fieldname: str, term: str, docs: DocIds) -> Iterator[tuple[int, float, bytes]]:
         """(document, frequency, value) of ``term`` for those of ``docs`` (ascending)
         that hold it. Only the blocks holding one of ``docs`` are decompressed,
-        which for a common word and a page of articles is a small share, and
-        of a packed block only their values are cut out."""
+        which for a common word and a page of articles is a small share."""
         for offset, size, data in self._term_data(fieldname, term):
             local = docs[(docs >= offset) & (docs < offset + size)] - offset
             if not len(local):
@@ -201,8 +200,9 @@ class IndexArrays:
             blocks = self._directory(fieldname, term, offset, data)
             lasts = [block[1] for block in blocks]
             for number in sorted({bisect_left(lasts, d) for d in wanted} - {len(blocks)}):
-                for d, w, v in whooshformat.block_postings_in(data, blocks[number], local):
-                    yield d + offset, w, v
+                for d, w, v in zip(*whooshformat.block_postings(data, blocks[number]), strict=True):
+                    if d in wanted:
+                        yield d + offset, w, v
 
     def _directory(self, fieldname: str, term: str, offset: int, data: bytes) -> list[Block]:
         """The blocks of one term's list in one segment, kept: the common words

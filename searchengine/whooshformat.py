@@ -68,7 +68,7 @@ from io import BytesIO
 from itertools import accumulate, chain
 from operator import sub
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import numpy as np
 import whoosh
@@ -99,14 +99,10 @@ from .scorelists import ScoreLists, ScoreListWriter
 from .storedtext import EXT as STORED_TEXT_EXT
 from .storedtext import StoredTexts, StoredTextWriter
 
-if TYPE_CHECKING:
-    from numpy.typing import NDArray
-
 __all__ = [
     "KNOWN_RELEASE", "ONE_POSITION", "TOC_VERSION", "Block", "CheckedIndex", "FlatPostings", "Inlined", "MappedFile",
     "MappedStorage", "NewIndex", "PostingListWriter", "StoredFields", "Verification", "block_index", "block_postings",
-    "block_postings_in", "byte_to_length", "check_whoosh", "column_default", "commit_toc", "decode", "decode_positions",
-    "encode_positions",
+    "byte_to_length", "check_whoosh", "column_default", "commit_toc", "decode", "decode_positions", "encode_positions",
     "field_lengths", "is_index_file", "latest_generation", "length_column", "numeric_column", "numeric_dtype",
     "part_sizes",
     "plain_positions", "quantised_length", "score_list_writer", "score_lists", "segment_column",
@@ -422,19 +418,22 @@ pickled with protocol 3 without a memo: protocol 4 adds a 9-byte frame to
 every block, and the memo a 2-byte entry after every value and tuple, which
 nothing reads back."""
 
-_PACKED_MIN_POSTINGS = 32
+_PACKED_MIN_POSTINGS = 8
 """Blocks of :class:`~searchengine.postingformat.CompactPositions` fields of
 at least this many postings are pickled as one call of
-:func:`~searchengine.postingformat.block` (:func:`_packed_call`): its name,
-pickled in each block, costs more than it saves in a block of a few."""
+:func:`~searchengine.postingformat.block` (:func:`_packed_call`): smaller ones
+take no less room packed, and unpickle faster as Whoosh's tuple."""
 
-_PACKED_CALL = f"c{postingformat.block.__module__}\n{postingformat.block.__qualname__}\n".encode("ascii")
-"""Pickle's GLOBAL opcode naming :func:`~searchengine.postingformat.block`."""
+_PACKED_CALL = b"\x82" + bytes((postingformat.BLOCK_CODE,))
+"""Pickle's EXT1 opcode naming :func:`~searchengine.postingformat.block` by its
+extension code (:data:`~searchengine.postingformat.BLOCK_CODE`): 2 bytes, not
+the 35 of its module and name (GLOBAL, which blocks written before hold)."""
 
 
 def _packed_call(data: bytes) -> bytes:
-    """The pickle of ``postingformat.block(data)``: GLOBAL, the bytes (SHORT_BINBYTES or BINBYTES),
-    TUPLE1, REDUCE, STOP; unpickled by any Python 3."""
+    """The pickle of ``postingformat.block(data)``: EXT1, the bytes (SHORT_BINBYTES or BINBYTES),
+    TUPLE1, REDUCE, STOP; unpickled by any Python 3 that imported :mod:`~searchengine.postingformat`
+    (as unpickling the schema does)."""
     size = len(data)
     length = b"C" + bytes((size,)) if size < 256 else b"B" + size.to_bytes(4, "little")
     return b"".join((_PACKED_CALL, length, data, b"\x85R."))
@@ -871,51 +870,17 @@ def _weights(stored: object, count: int) -> Sequence[float]:
     return stored  # type: ignore[return-value]
 
 
-def _plain(data: bytes, block: Block) -> bytes:
-    """One block's pickle, decompressed."""
-    _, _, compression, start, end = block
-    raw = data[start:end]
-    return zlib.decompress(raw) if compression else raw
-
-
-def _packed(plain: bytes) -> bytes | None:
-    """The bytes a block pickled by :func:`_packed_call` packs, None for another block."""
-    if not plain.startswith(_PACKED_CALL):
-        return None
-    at = len(_PACKED_CALL)
-    return plain[at + 2:-3] if plain[at] == 0x43 else plain[at + 5:-3]  # SHORT_BINBYTES, else BINBYTES
-
-
 def block_postings(data: bytes, block: Block) -> tuple[Iterator[int], Sequence[float], Sequence[bytes]]:
     """The document numbers, frequencies and values of one block."""
-    plain = _plain(data, block)
-    packed = _packed(plain)
-    deltas, stored, values = pickle.loads(plain) if packed is None else postingformat.block(packed)
+    _, _, compression, start, end = block
+    raw = data[start:end]
+    deltas, stored, values = pickle.loads(zlib.decompress(raw) if compression else raw)
     return accumulate(deltas), _weights(stored, block[0]), values
-
-
-def block_postings_in(data: bytes, block: Block, wanted: NDArray[np.integer[Any]]
-                      ) -> list[tuple[int, float, bytes]]:
-    """(document number, frequency, value) of the postings of one block whose
-    document is in ``wanted`` (ascending): of a packed block, only their
-    values are cut out (:func:`~searchengine.postingformat.select`)."""
-    plain = _plain(data, block)
-    packed = _packed(plain)
-    if packed is not None:
-        return postingformat.select(packed, wanted)  # type: ignore[return-value]  # whole frequencies
-    keep = set(wanted.tolist())
-    return [(d, w, v) for d, w, v in zip(*block_postings(data, block), strict=True) if d in keep]
 
 
 def decode(data: bytes, ids: list[int], weights: list[float]) -> None:
     """Append the document numbers and frequencies of one posting list."""
     for block in block_index(data):
-        packed = _packed(_plain(data, block))
-        if packed is not None:
-            gaps, frequencies, _ = postingformat.numbers(packed)
-            ids.extend(np.cumsum(gaps, dtype=np.int64).tolist())
-            weights.extend([1] * block[0] if frequencies is None else frequencies.tolist())
-            continue
         some, stored, _ = block_postings(data, block)
         ids.extend(some)
         weights.extend(stored)
