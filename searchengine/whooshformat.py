@@ -413,10 +413,12 @@ _COMPRESS_MIN_BYTES = 60
 uncompressed: deflate makes them longer, or shorter by a few bytes."""
 
 _COMPACT_PICKLE = 3
-"""Blocks of :class:`~searchengine.postingformat.CompactPositions` fields are
-pickled with protocol 3 without a memo: protocol 4 adds a 9-byte frame to
-every block, and the memo a 2-byte entry after every value and tuple, which
-nothing reads back."""
+"""Blocks of :class:`~searchengine.postingformat.CompactPositions` fields, all
+blocks' info and inlined postings are pickled with protocol 3 without a memo
+and without the protocol header (:func:`_pickled`): protocol 4 adds a 9-byte
+frame to every block, the memo a 2-byte entry after every value and tuple,
+which nothing reads back, and the header 2 bytes that an unpickler does not
+need (it reads any opcode): 4 of a block info's 20 or so bytes."""
 
 _PACKED_MIN_POSTINGS = 8
 """Blocks of :class:`~searchengine.postingformat.CompactPositions` fields of
@@ -465,19 +467,13 @@ def encode_positions(positions: list[int]) -> bytes:
     return encoded
 
 
-_INFO_PICKLE = 1
-"""A block's info (a tuple of numbers) is pickled with protocol 1 and no memo:
-the same opcodes as Whoosh's protocol 2 without its 2-byte protocol header
-and 2-byte memo entry, 4 bytes of a block's 20 or so (1.5 % of the postings)."""
-
-
-def _pickled(data: object, protocol: int = _COMPACT_PICKLE) -> bytes:
-    """``data`` pickled with ``protocol`` and no memo."""
+def _pickled(data: object) -> bytes:
+    """``data`` pickled as :data:`_COMPACT_PICKLE` says."""
     out = BytesIO()
-    pickler = pickle.Pickler(out, protocol)
+    pickler = pickle.Pickler(out, _COMPACT_PICKLE)
     pickler.fast = True  # no memo: a block holds no object twice
     pickler.dump(data)
-    return out.getvalue()
+    return out.getbuffer()[2:].tobytes()  # without PROTO 3
 
 
 def field_lengths(perdoc: PerDocumentReader, fieldname: str) -> list[int] | None:
@@ -535,8 +531,8 @@ class PostingListWriter:
 
     Departures, all read back unchanged by Whoosh: blocks are pickled with
     ``_BLOCK_PICKLE`` (those of ``CompactPositions`` fields, with whole
-    frequencies as integers, by :func:`_pickled`), their info with
-    ``_INFO_PICKLE``, and those under
+    frequencies as integers, by :func:`_pickled`), their info by
+    :func:`_pickled`, and those under
     ``_COMPRESS_MIN_BYTES`` are stored uncompressed (each block says whether
     it is), which saves a zlib call for most terms and makes the index no
     larger; a list of one posting is kept in its term's entry (:meth:`_inline`);
@@ -638,7 +634,7 @@ class PostingListWriter:
         comp = self.level if len(data) >= _COMPRESS_MIN_BYTES else 0
         if comp:
             data = zlib.compress(data, comp)
-        info = _pickled((count, ids[-1], blockmax, comp, low, high), _INFO_PICKLE)
+        info = _pickled((count, ids[-1], blockmax, comp, low, high))
         return info, data, blockmax, low, high
 
     def _inline(self, tbytes: bytes, docnum: int, weight: float, value: bytes) -> None:
