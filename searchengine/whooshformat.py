@@ -423,8 +423,9 @@ need (it reads any opcode): 4 of a block info's 20 or so bytes."""
 _PACKED_MIN_POSTINGS = 8
 """Blocks of :class:`~searchengine.postingformat.CompactPositions` fields of
 at least this many postings are pickled as one call of
-:func:`~searchengine.postingformat.block` (:func:`_packed_call`): smaller ones
-take no less room packed, and unpickle faster as Whoosh's tuple."""
+:func:`~searchengine.postingformat.block` (:func:`_packed_call`): smaller ones,
+a few bytes shorter packed, unpickle several times faster as Whoosh's tuple
+(1 µs against 6 for 8 postings), and most lists are that short."""
 
 _PACKED_CALL = b"\x82" + bytes((postingformat.BLOCK_CODE,))
 """Pickle's EXT1 opcode naming :func:`~searchengine.postingformat.block` by its
