@@ -3,6 +3,8 @@ told apart from Whoosh's ``Positions`` values of older indexes."""
 
 import pickle
 import random
+import struct
+import zlib
 
 import pytest
 from whoosh import formats
@@ -65,15 +67,33 @@ def _tokens(text):
         yield Token(text=word, pos=position, boost=1.0, positions=True)
 
 
-def test_a_packed_block_unpickles_to_the_tuple_whoosh_reads():
+def random_block(rng: random.Random, count: int, ones: bool):
+    """Gaps (of every width; the first may be 0: document 0), frequencies and values of a block."""
+    gaps = [rng.choice((0, 1)), *(rng.choice((1, 5, 127, 128, 255, 256, 16_384, 65_536, 2_000_000))
+                                  for _ in range(count - 1))]
+    where = [random_positions(rng)[:1] if ones else random_positions(rng) for _ in range(count)]
+    return gaps, [len(w) for w in where], [postingformat.encode(w) for w in where]
+
+
+def first_layout(gaps, frequencies, values) -> bytes:
+    """A packed block as session 8 wrote them: numbers whole, not in byte planes."""
+    ones = all(f == 1 for f in frequencies)
+    code = lambda numbers: 0 if max(numbers) < 0x100 else 1 if max(numbers) < 0x10000 else 2  # noqa: E731
+    letter = "BHI"
+    parts = [bytes((code(gaps) | (0 if ones else 1 + code(frequencies)) << 2,)), postingformat.encode([len(gaps) - 1]),
+             struct.pack(f"<{len(gaps)}{letter[code(gaps)]}", *gaps)]
+    if not ones:
+        parts.append(struct.pack(f"<{len(gaps)}{letter[code(frequencies)]}", *frequencies))
+    return b"".join((*parts, b"\0".join(values)))
+
+
+@pytest.mark.parametrize("layout", [postingformat.pack_block, first_layout])
+def test_a_packed_block_unpickles_to_the_tuple_whoosh_reads(layout):
     rng = random.Random(9)
     for count in (1, 2, 8, 127, 128, 129, 300):
         for ones in (True, False):
-            gaps = [rng.choice((0, 1, 5, 127, 128, 16_384, 2_000_000)) for _ in range(count)]
-            where = [random_positions(rng)[:1] if ones else random_positions(rng) for _ in range(count)]
-            values = [postingformat.encode(w) for w in where]
-            frequencies = [len(w) for w in where]
-            found = postingformat.block(postingformat.pack_block(gaps, frequencies, values))
+            gaps, frequencies, values = random_block(rng, count, ones)
+            found = postingformat.block(layout(gaps, frequencies, values))
             assert found == (tuple(gaps), None if ones else tuple(frequencies), tuple(values))
 
 
@@ -86,5 +106,19 @@ def test_a_packed_block_is_smaller_than_whooshs_tuple():
     assert len(packed) < len(pickle.dumps((tuple(gaps), tuple(frequencies), tuple(values)), 4)) * 0.6
 
 
+def test_numbers_in_byte_planes_deflate_smaller_than_whole():
+    rng = random.Random(12)
+    gaps = [1 + int(rng.expovariate(1 / 150)) for _ in range(128)]  # a common word's: a few over 255
+    values = [postingformat.encode([rng.randint(0, 126)]) for _ in range(128)]
+    frequencies = [1] * 128
+    planes = zlib.compress(postingformat.pack_block(gaps, frequencies, values), 3)
+    assert len(planes) < len(zlib.compress(first_layout(gaps, frequencies, values), 3))
+
+
 def test_a_block_with_a_position_twice_is_not_packed():
     assert postingformat.pack_block([1, 2], [1, 2], [b"\x01", postingformat.encode([3, 3])]) is None
+
+
+def test_a_pickle_names_the_block_reader_in_two_bytes():
+    pickled = pickle.dumps(postingformat.block, 2)
+    assert len(pickled) == 5 and pickle.loads(pickled) is postingformat.block  # PROTO, EXT1 and its code, STOP

@@ -13,6 +13,8 @@ import os
 import pickle
 import random
 import shutil
+import subprocess
+import sys
 import textwrap
 import warnings
 from pathlib import Path
@@ -26,7 +28,7 @@ from whoosh import query as wquery
 from whoosh.matching import FilterMatcher
 from whoosh.writing import SegmentWriter
 
-from searchengine import SearchEngine, indexing, whooshformat
+from searchengine import SearchEngine, indexing, postingformat, whooshformat
 from searchengine.analysis import fold
 from searchengine.errors import IndexCorrupt, IndexNotFound, IndexWriteError, UnknownIndexFormat
 from searchengine.fastwriter import FastWriter, ParallelWriter, PostingBuffer
@@ -35,6 +37,7 @@ from searchengine.postingformat import CompactPositions
 from searchengine.scoring import IndexArrays
 
 from .generated import articles
+from .test_postingformat import first_layout
 
 TEXT_FIELDS = ("title", "lede", "body")
 
@@ -193,6 +196,54 @@ def test_postings_spilled_to_disk_and_merged_are_the_same(stock, tmp_path, monke
     assert found == contents(stock)
 
 
+@pytest.fixture(scope="module")
+def older(tmp_path_factory):
+    """``ours`` with its posting blocks as session 8 wrote them: numbers whole, and
+    the pickle naming ``postingformat.block`` in full (GLOBAL), not by extension code."""
+    named = b"csearchengine.postingformat\nblock\n"
+    calls = []
+
+    def packed_call(data):
+        calls.append(len(data))
+        size = b"C" + bytes((len(data),)) if len(data) < 256 else b"B" + len(data).to_bytes(4, "little")
+        return b"".join((named, size, data, b"\x85R."))
+
+    def pack_block(gaps, frequencies, values):
+        return None if b"\0".join(values).count(0) != len(values) - 1 else first_layout(gaps, frequencies, values)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(postingformat, "pack_block", pack_block)
+        patch.setattr(whooshformat, "_packed_call", packed_call)
+        folder = build(tmp_path_factory.mktemp("older"), FastWriter)
+    assert any(size > 255 for size in calls)
+    return folder
+
+
+def test_an_index_of_the_first_packed_layout_reads_and_merges_the_same(older, ours, tmp_path):
+    assert contents(older) == contents(ours)
+    merged = shutil.copytree(older, tmp_path / "merged")
+    FastWriter(open_index(merged)).commit(optimize=True)  # the older blocks read, and written anew
+    assert by_key(contents(merged, blocks=False)) == by_key(contents(ours, blocks=False))
+
+
+def test_stock_whoosh_in_a_fresh_process_reads_the_packed_blocks(ours):
+    """The blocks name their reader by an extension code, which importing
+    searchengine.postingformat registers: unpickling the schema does."""
+    script = textwrap.dedent(f"""
+        import sys
+        from whoosh import index
+        with index.open_dir({str(ours)!r}, indexname={INDEX_NAME!r}).reader() as reader:
+            found = sorted((f, t, list(reader.postings(f, t).items_as("positions")))
+                           for f, t in reader.all_terms() if f in {TEXT_FIELDS!r} and reader.doc_frequency(f, t) > 8)
+        print(repr(found))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    with windex.open_dir(str(ours), indexname=INDEX_NAME).reader() as reader:
+        here = sorted((f, t, list(reader.postings(f, t).items_as("positions")))
+                      for f, t in reader.all_terms() if f in TEXT_FIELDS and reader.doc_frequency(f, t) > 8)
+    assert here and done.stdout.strip() == repr(here)
+
+
 def test_merged_segments_are_the_same(tmp_path):
     theirs = contents(build(tmp_path / "stock", SegmentWriter, optimize=True))
     mine = contents(build(tmp_path / "ours", FastWriter, optimize=True))
@@ -206,7 +257,9 @@ def test_parallel_writer_writes_the_same_documents(stock, tmp_path):
     assert by_key(contents(folder, blocks=False)) == by_key(contents(stock, blocks=False))
 
 
-def test_index_arrays_read_what_stock_whoosh_reads(ours):
+@pytest.mark.parametrize("layout", ["ours", "older"])
+def test_index_arrays_read_what_stock_whoosh_reads(layout, request):
+    ours = request.getfixturevalue(layout)
     with SearchEngine(ours) as engine:
         arrays: IndexArrays = engine._current().arrays
         found = contents(ours, blocks=False)
