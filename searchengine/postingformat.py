@@ -29,7 +29,7 @@ very tuple Whoosh reads, in stock Whoosh too, as the schema's pickle imports
 this module before any posting is read; the call names :func:`block` by the
 extension code :data:`BLOCK_CODE` (``copyreg``), registered when this module
 is imported, in 2 bytes rather than 35. With Whoosh's deflate over them,
-packed blocks take 10 % less room than those of session 8 (whole numbers,
+packed blocks take 10 % less room than the first packed layout (whole numbers,
 no flag, the function named in full; both are read), and queries are as
 fast. (Without the zero bytes, 11 % less again, but cutting the values out
 in Python, or with NumPy, made reading a block 2 to 5 times slower, and lede

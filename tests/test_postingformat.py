@@ -76,7 +76,7 @@ def random_block(rng: random.Random, count: int, ones: bool):
 
 
 def first_layout(gaps, frequencies, values) -> bytes:
-    """A packed block as session 8 wrote them: numbers whole, not in byte planes."""
+    """A packed block of the first layout: numbers whole, not in byte planes."""
     ones = all(f == 1 for f in frequencies)
     code = lambda numbers: 0 if max(numbers) < 0x100 else 1 if max(numbers) < 0x10000 else 2  # noqa: E731
     letter = "BHI"

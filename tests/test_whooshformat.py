@@ -198,7 +198,7 @@ def test_postings_spilled_to_disk_and_merged_are_the_same(stock, tmp_path, monke
 
 @pytest.fixture(scope="module")
 def older(tmp_path_factory):
-    """``ours`` with its posting blocks as session 8 wrote them: numbers whole, and
+    """``ours`` with its posting blocks in the first packed layout: numbers whole, and
     the pickle naming ``postingformat.block`` in full (GLOBAL), not by extension code."""
     named = b"csearchengine.postingformat\nblock\n"
     calls = []
