@@ -6,11 +6,18 @@ that drags the indexer, the web server or what Whoosh imports for nothing
 back into every query fails here.
 """
 
+import datetime as dt
 import json
 import os
 import subprocess
 import sys
 
+import pytest
+import whoosh.index
+import whoosh.writing
+from whoosh import columns, fields
+
+from searchengine.whooshformat import StoredFields
 from tests.conftest import ROOT
 
 _RUN = """
@@ -206,3 +213,29 @@ def test_the_dataclasses_methods_are_compiled_once_and_are_what_dataclasses_comp
     assert kept["made"] == plain["made"] and len(plain["made"]) >= 20
     assert plain["compiled"] >= 100
     assert kept["compiled"] == 0
+
+
+@pytest.mark.parametrize("cutoff", [2, 2**15], ids=["offsets-written", "offsets-summed"])
+def test_stored_fields_and_ids_read_at_open_are_what_whoosh_reads(tmp_path, cutoff):
+    """Opening an index reads each segment's ids and stored fields with their
+    values' offsets summed at once (or read, where Whoosh wrote them): every
+    document reads as Whoosh itself reads it, empty values included."""
+    schema = fields.Schema(id=fields.ID(sortable=columns.VarBytesColumn(write_offsets_cutoff=cutoff)),
+                           title=fields.STORED(), date=fields.DATETIME(sortable=True))
+    index = whoosh.index.create_in(str(tmp_path), schema)
+    for segment in range(2):
+        with index.writer() as writer:
+            for n in range(5):
+                writer.add_document(**({"id": f"/articles/{segment}-{'é' * n}.txt"} if n != 2 else {}),
+                                    **({"title": f"Titre {n}"} if n != 3 else {}),
+                                    date=dt.datetime(2024, 1, 1 + n))
+            writer.mergetype = whoosh.writing.NO_MERGE
+    with index.reader() as whooshs, index.reader() as ours:
+        expected = [{**whooshs.stored_fields(n),
+                     **({"id": whooshs.column_reader("id")[n]} if whooshs.column_reader("id")[n] else {}),
+                     "date": whooshs.column_reader("date")[n]} for n in range(whooshs.doc_count_all())]
+        read = [StoredFields(ours)(n) for n in range(ours.doc_count_all())]
+    assert len(ours.leaf_readers()) == 2
+    assert read == expected
+    assert read[7] == {"title": "Titre 2", "date": dt.datetime(2024, 1, 3)}
+    assert read[8] == {"id": "/articles/1-ééé.txt", "date": dt.datetime(2024, 1, 4)}
