@@ -99,6 +99,13 @@ def test_fresh_query_leaves_what_it_imported_out_of_garbage_collection(engine, t
     assert run["frozen"] > 10_000
 
 
+def test_importing_the_cli_leaves_click_out_of_garbage_collection():
+    """Likewise for click, which every command imports; the collector is on after."""
+    code = "import gc, searchengine.cli; print(gc.isenabled(), gc.get_freeze_count() > 5_000)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "True"]
+
+
 def test_deferred_modules_are_imported_on_first_use(engine, tmp_path):
     """What Whoosh's and NumPy's modules hold of the deferred ones imports the
     real module the first time it is used, and then behaves as the real thing."""
