@@ -6,34 +6,36 @@ tearing down at exit what it imported. Five measures, each measured with
 
 - Importing Whoosh imports modules a query never uses: ``urllib.request``
   (``whoosh.compat`` re-exports ``urlretrieve``, which Whoosh never calls),
-  ``asyncio`` (through ``cached_property``, which asks it whether a
-  property is a coroutine when the property is first read), ``whoosh.query``
+  ``asyncio`` (through ``cached_property``, which asks it whether a property
+  is a coroutine when the property is first read), ``whoosh.query``
   (Whoosh's query objects: its searcher imports them for methods we never
   call, and their import compiles the large regular expressions of English
   word variations), ``tempfile`` and ``random`` (to name the files it
   writes), ``calendar`` (to parse dates in Whoosh's query language),
   ``shutil`` (to copy files into a compound file, with ``bz2`` and
-  ``lzma``), ``html`` (to escape highlights, with its entity tables) and
-  the English stemmer and phonetic code (``whoosh.lang.porter``,
-  ``whoosh.lang.dmetaphone``). Importing NumPy imports ``numpy.linalg``
-  and with it NumPy's typing aliases, a tenth of its import, for
-  ``numpy.matrix`` and polynomial fits, ``ctypes`` for arrays' ``.ctypes``,
-  and ``numpy._core._add_newdocs`` (and its ``_scalars``), which sets the
-  docstrings of NumPy's C functions and types, 5 % of a fresh query, and
-  ``textwrap`` and ``platform`` (to indent deprecation notices, and for
-  ``numpy.show_runtime``). Importing click imports ``platform`` too, through
-  ``uuid``, which asks ``platform.system()`` whether it runs on AIX or
-  Linux: where ``os.uname`` exists, that is its ``sysname``, and ``uuid``
+  ``lzma``), ``html`` (to escape highlights, with its entity tables), the
+  English stemmer and phonetic code (``whoosh.lang.porter``,
+  ``whoosh.lang.dmetaphone``), and Whoosh's highlighter
+  (``whoosh.highlight``, which its searcher imports for its ``Results``:
+  ours is :mod:`~searchengine.snippets`). Importing NumPy imports
+  ``numpy.linalg`` and with it NumPy's typing aliases, a tenth of its
+  import, for ``numpy.matrix`` and polynomial fits, ``ctypes`` for arrays'
+  ``.ctypes``, and ``numpy._core._add_newdocs`` (and its ``_scalars``),
+  which sets the docstrings of NumPy's C functions and types, 5 % of a fresh
+  query, and ``textwrap`` and ``platform`` (to indent deprecation notices,
+  and for ``numpy.show_runtime``). Importing click imports ``platform`` too,
+  through ``uuid``, which asks ``platform.system()`` whether it runs on AIX
+  or Linux: where ``os.uname`` exists, that is its ``sysname``, and ``uuid``
   is given that. Importing ``pathlib`` (with the engine) imports
   ``urllib.parse`` and ``ipaddress`` for ``Path.as_uri`` alone; the CLI no
   longer imports ``pathlib`` before the engine (the library's errors are
   imported with it). Those three save 4 % of a fresh query's instructions
-  (22 M of 520 M, on the seed index and on OrangeSum). Each
-  is imported with a stand-in for them: the importing module keeps the
-  stand-in, which imports the real module the first time one of its names
-  is used, so behaviour is unchanged, but for NumPy's docstrings: in a
-  process started by ``newsearch``, which never shows them, they stay unset
-  (importing ``numpy._core._add_newdocs`` sets them). The stand-ins are in
+  (22 M of 520 M, on the seed index and on OrangeSum). Each is imported with
+  a stand-in for them: the importing module keeps the stand-in, which
+  imports the real module the first time one of its names is used, so
+  behaviour is unchanged, but for NumPy's docstrings: in a process started
+  by ``newsearch``, which never shows them, they stay unset (importing
+  ``numpy._core._add_newdocs`` sets them). The stand-ins are in
   ``sys.modules`` only while NumPy, click, or Whoosh and the engine, are
   imported, and only in a process that has imported neither it nor the real
   modules.
@@ -96,6 +98,7 @@ _DEFERRED_BY_WHOOSH: dict[str, tuple[str, ...]] = {
     "html": ("escape",),
     "whoosh.lang.porter": ("stem",),
     "whoosh.lang.dmetaphone": ("double_metaphone",),
+    "whoosh.highlight": (),
 }
 """Each module deferred while Whoosh is imported, and the names its importers take from it with ``from ... import``."""
 _DEFERRED_BY_NUMPY: dict[str, tuple[str, ...]] = {

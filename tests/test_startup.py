@@ -50,6 +50,7 @@ NOT_FOR_A_QUERY = {
     "html.entities": "imported by whoosh.compat for html.escape, which Whoosh's highlighter calls",
     "whoosh.lang.porter": "Whoosh's English stemmer",
     "whoosh.lang.dmetaphone": "Whoosh's English phonetic code",
+    "whoosh.highlight": "Whoosh's highlighter, for its searcher's Results (ours is searchengine.snippets)",
     "numpy._core._add_newdocs": "the docstrings of NumPy's C functions, which a command never shows",
     "numpy._core._add_newdocs_scalars": "likewise for NumPy's scalar types",
     "searchengine.facets": "the search page's facets",
@@ -112,7 +113,8 @@ def test_deferred_modules_are_imported_on_first_use(engine, tmp_path):
     article = str(tmp_path / "articles" / "sommet.txt")
     code = _RUN + f"ARTICLE = {article!r}" + """
 import cached_property, whoosh.compat, whoosh.index, whoosh.util, whoosh.util.times, whoosh.filedb.filestore
-import whoosh.filedb.filetables, whoosh.filedb.compound, whoosh.analysis.morph, numpy, io, pathlib, uuid
+import whoosh.filedb.filetables, whoosh.filedb.compound, whoosh.analysis.morph, whoosh.searching
+import numpy, io, pathlib, uuid
 import numpy.lib._utils_impl
 async def coroutine(): pass
 def ctypes_pointer():
@@ -120,7 +122,7 @@ def ctypes_pointer():
     return ctypes.POINTER(ctypes.c_int64)
 deferred = ("asyncio", "whoosh.query", "urllib.request", "tempfile", "random", "calendar", "numpy.linalg", "ctypes",
             "shutil", "html", "whoosh.lang.porter", "whoosh.lang.dmetaphone", "numpy._core._add_newdocs", "textwrap",
-            "platform", "urllib.parse")
+            "platform", "urllib.parse", "whoosh.highlight")
 before = {name: name in sys.modules for name in deferred}
 documented = numpy.ndarray.__doc__ is not None
 coroutine_seen = cached_property.asyncio.iscoroutinefunction(coroutine)
@@ -138,6 +140,9 @@ whoosh.filedb.compound.copyfileobj(io.BytesIO(b"Poutine"), copied)
 escaped = whoosh.compat.htmlescape("<b>Kim & Poutine</b>")
 stemmed = whoosh.analysis.morph.stem("meetings")
 sounds = whoosh.analysis.morph.double_metaphone("Smith")
+highlight = whoosh.searching.highlight
+highlighted = highlight.highlight("Kim rencontre Poutine", frozenset(["poutine"]), whoosh.analysis.SimpleAnalyzer(),
+                                  highlight.WholeFragmenter(), highlight.UppercaseFormatter())
 linux = uuid._LINUX
 uri = pathlib.PurePosixPath("/tmp/Corée du Nord").as_uri()
 indented = numpy.lib._utils_impl.textwrap.indent("Kim", "  ")
@@ -161,6 +166,7 @@ print(json.dumps({
     "escaped": escaped,
     "stemmed": stemmed,
     "sounds": list(sounds),
+    "highlighted": highlighted,
     "linux": linux == (platform.system() == "Linux") and machine == platform.system(),
     "uri": uri,
     "indented": indented,
@@ -172,12 +178,13 @@ print(json.dumps({
     assert "Sommet à Vladivostok" in output
     deferred = ("asyncio", "whoosh.query", "urllib.request", "tempfile", "random", "calendar", "numpy.linalg",
                 "ctypes", "shutil", "html", "whoosh.lang.porter", "whoosh.lang.dmetaphone", "numpy._core._add_newdocs",
-                "textwrap", "platform", "urllib.parse")
+                "textwrap", "platform", "urllib.parse", "whoosh.highlight")
     assert checks == {"before": dict.fromkeys(deferred, False), "after": dict.fromkeys(deferred, True),
                       "real": True, "coroutine": True, "document": article, "urlretrieve": True,
                       "temporary": True, "name": 8, "days": 29, "square": [[1, 3], [0, 1]], "fit": [2.0, 1.0],
                       "pointer": 0, "copied": "Poutine", "escaped": "&lt;b&gt;Kim &amp; Poutine&lt;/b&gt;",
-                      "stemmed": "meet", "sounds": ["SM0", "XMT"], "linux": True, "uri": "file:///tmp/Cor%C3%A9e%20du%20Nord",
+                      "stemmed": "meet", "sounds": ["SM0", "XMT"],
+                      "highlighted": "Kim rencontre POUTINE", "linux": True, "uri": "file:///tmp/Cor%C3%A9e%20du%20Nord",
                       "indented": "  Kim", "documented": [False, True], "md5": True}
 
 
