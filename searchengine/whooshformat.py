@@ -802,11 +802,11 @@ _SUMMED_STORED = PickleColumn(_SummedCompressedColumn())
 
 
 def _read_stored_column(reader: IndexReader) -> None:
-    """Open the segment's stored-fields column as Whoosh would on its first
-    ``stored_fields``, offsets summed by :class:`_SummedCompressed`, into the
-    cache Whoosh reads it from then (where the codec is Whoosh's W3)."""
+    """Open the segment's stored-fields column, if not yet, as Whoosh would on
+    its first ``stored_fields``, offsets summed by :class:`_SummedCompressed`,
+    into the cache Whoosh reads it from (where the codec is Whoosh's W3)."""
     perdoc = getattr(reader, "_perdoc", None)
-    if isinstance(perdoc, W3PerDocReader):
+    if isinstance(perdoc, W3PerDocReader) and "_stored" not in perdoc._readers:
         perdoc._cached_reader("_stored", _SUMMED_STORED)
 
 
@@ -836,8 +836,6 @@ class StoredFields:
     def __init__(self, reader: IndexReader) -> None:
         leaves = reader.leaf_readers()
         self.starts = [offset for _, offset in leaves]
-        for leaf, _ in leaves:
-            _read_stored_column(leaf)
         self.leaves = [(leaf, stored_texts(leaf), _column_values(leaf)) for leaf, _ in leaves]
 
     def __call__(self, docnum: int, texts: bool = True) -> dict[str, Any]:
@@ -846,6 +844,7 @@ class StoredFields:
         index = bisect_right(self.starts, docnum) - 1
         leaf, found, columns = self.leaves[index]
         local = docnum - self.starts[index]
+        _read_stored_column(leaf)  # on a segment's first document read, as Whoosh opens it
         stored: dict[str, Any] = leaf.stored_fields(local)
         for name, column, translate, default in columns:
             raw = column[local]
