@@ -6,11 +6,18 @@ that drags the indexer, the web server or what Whoosh imports for nothing
 back into every query fails here.
 """
 
+import datetime as dt
 import json
 import os
 import subprocess
 import sys
 
+import pytest
+import whoosh.index
+import whoosh.writing
+from whoosh import columns, fields
+
+from searchengine.whooshformat import StoredFields
 from tests.conftest import ROOT
 
 _RUN = """
@@ -43,6 +50,7 @@ NOT_FOR_A_QUERY = {
     "html.entities": "imported by whoosh.compat for html.escape, which Whoosh's highlighter calls",
     "whoosh.lang.porter": "Whoosh's English stemmer",
     "whoosh.lang.dmetaphone": "Whoosh's English phonetic code",
+    "whoosh.highlight": "Whoosh's highlighter, for its searcher's Results (ours is searchengine.snippets)",
     "numpy._core._add_newdocs": "the docstrings of NumPy's C functions, which a command never shows",
     "numpy._core._add_newdocs_scalars": "likewise for NumPy's scalar types",
     "searchengine.facets": "the search page's facets",
@@ -92,13 +100,21 @@ def test_fresh_query_leaves_what_it_imported_out_of_garbage_collection(engine, t
     assert run["frozen"] > 10_000
 
 
+def test_importing_the_cli_leaves_click_out_of_garbage_collection():
+    """Likewise for click, which every command imports; the collector is on after."""
+    code = "import gc, searchengine.cli; print(gc.isenabled(), gc.get_freeze_count() > 5_000)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "True"]
+
+
 def test_deferred_modules_are_imported_on_first_use(engine, tmp_path):
     """What Whoosh's and NumPy's modules hold of the deferred ones imports the
     real module the first time it is used, and then behaves as the real thing."""
     article = str(tmp_path / "articles" / "sommet.txt")
     code = _RUN + f"ARTICLE = {article!r}" + """
 import cached_property, whoosh.compat, whoosh.index, whoosh.util, whoosh.util.times, whoosh.filedb.filestore
-import whoosh.filedb.filetables, whoosh.filedb.compound, whoosh.analysis.morph, numpy, io, pathlib, uuid
+import whoosh.filedb.filetables, whoosh.filedb.compound, whoosh.analysis.morph, whoosh.searching
+import numpy, io, pathlib, uuid
 import numpy.lib._utils_impl
 async def coroutine(): pass
 def ctypes_pointer():
@@ -106,7 +122,7 @@ def ctypes_pointer():
     return ctypes.POINTER(ctypes.c_int64)
 deferred = ("asyncio", "whoosh.query", "urllib.request", "tempfile", "random", "calendar", "numpy.linalg", "ctypes",
             "shutil", "html", "whoosh.lang.porter", "whoosh.lang.dmetaphone", "numpy._core._add_newdocs", "textwrap",
-            "platform", "urllib.parse")
+            "platform", "urllib.parse", "whoosh.highlight")
 before = {name: name in sys.modules for name in deferred}
 documented = numpy.ndarray.__doc__ is not None
 coroutine_seen = cached_property.asyncio.iscoroutinefunction(coroutine)
@@ -124,6 +140,9 @@ whoosh.filedb.compound.copyfileobj(io.BytesIO(b"Poutine"), copied)
 escaped = whoosh.compat.htmlescape("<b>Kim & Poutine</b>")
 stemmed = whoosh.analysis.morph.stem("meetings")
 sounds = whoosh.analysis.morph.double_metaphone("Smith")
+highlight = whoosh.searching.highlight
+highlighted = highlight.highlight("Kim rencontre Poutine", frozenset(["poutine"]), whoosh.analysis.SimpleAnalyzer(),
+                                  highlight.WholeFragmenter(), highlight.UppercaseFormatter())
 linux = uuid._LINUX
 uri = pathlib.PurePosixPath("/tmp/Corée du Nord").as_uri()
 indented = numpy.lib._utils_impl.textwrap.indent("Kim", "  ")
@@ -147,6 +166,7 @@ print(json.dumps({
     "escaped": escaped,
     "stemmed": stemmed,
     "sounds": list(sounds),
+    "highlighted": highlighted,
     "linux": linux == (platform.system() == "Linux") and machine == platform.system(),
     "uri": uri,
     "indented": indented,
@@ -158,12 +178,13 @@ print(json.dumps({
     assert "Sommet à Vladivostok" in output
     deferred = ("asyncio", "whoosh.query", "urllib.request", "tempfile", "random", "calendar", "numpy.linalg",
                 "ctypes", "shutil", "html", "whoosh.lang.porter", "whoosh.lang.dmetaphone", "numpy._core._add_newdocs",
-                "textwrap", "platform", "urllib.parse")
+                "textwrap", "platform", "urllib.parse", "whoosh.highlight")
     assert checks == {"before": dict.fromkeys(deferred, False), "after": dict.fromkeys(deferred, True),
                       "real": True, "coroutine": True, "document": article, "urlretrieve": True,
                       "temporary": True, "name": 8, "days": 29, "square": [[1, 3], [0, 1]], "fit": [2.0, 1.0],
                       "pointer": 0, "copied": "Poutine", "escaped": "&lt;b&gt;Kim &amp; Poutine&lt;/b&gt;",
-                      "stemmed": "meet", "sounds": ["SM0", "XMT"], "linux": True, "uri": "file:///tmp/Cor%C3%A9e%20du%20Nord",
+                      "stemmed": "meet", "sounds": ["SM0", "XMT"],
+                      "highlighted": "Kim rencontre POUTINE", "linux": True, "uri": "file:///tmp/Cor%C3%A9e%20du%20Nord",
                       "indented": "  Kim", "documented": [False, True], "md5": True}
 
 
@@ -206,3 +227,29 @@ def test_the_dataclasses_methods_are_compiled_once_and_are_what_dataclasses_comp
     assert kept["made"] == plain["made"] and len(plain["made"]) >= 20
     assert plain["compiled"] >= 100
     assert kept["compiled"] == 0
+
+
+@pytest.mark.parametrize("cutoff", [2, 2**15], ids=["offsets-written", "offsets-summed"])
+def test_stored_fields_and_ids_read_at_open_are_what_whoosh_reads(tmp_path, cutoff):
+    """Opening an index reads each segment's ids and stored fields with their
+    values' offsets summed at once (or read, where Whoosh wrote them): every
+    document reads as Whoosh itself reads it, empty values included."""
+    schema = fields.Schema(id=fields.ID(sortable=columns.VarBytesColumn(write_offsets_cutoff=cutoff)),
+                           title=fields.STORED(), date=fields.DATETIME(sortable=True))
+    index = whoosh.index.create_in(str(tmp_path), schema)
+    for segment in range(2):
+        with index.writer() as writer:
+            for n in range(5):
+                writer.add_document(**({"id": f"/articles/{segment}-{'é' * n}.txt"} if n != 2 else {}),
+                                    **({"title": f"Titre {n}"} if n != 3 else {}),
+                                    date=dt.datetime(2024, 1, 1 + n))
+            writer.mergetype = whoosh.writing.NO_MERGE
+    with index.reader() as whooshs, index.reader() as ours:
+        expected = [{**whooshs.stored_fields(n),
+                     **({"id": whooshs.column_reader("id")[n]} if whooshs.column_reader("id")[n] else {}),
+                     "date": whooshs.column_reader("date")[n]} for n in range(whooshs.doc_count_all())]
+        read = [StoredFields(ours)(n) for n in range(ours.doc_count_all())]
+    assert len(ours.leaf_readers()) == 2
+    assert read == expected
+    assert read[7] == {"title": "Titre 2", "date": dt.datetime(2024, 1, 3)}
+    assert read[8] == {"id": "/articles/1-ééé.txt", "date": dt.datetime(2024, 1, 4)}
