@@ -271,9 +271,11 @@ _GIVE_UP_AFTER = 16
 _GIVE_UP_SHARE = 0.25
 """Once ``_GIVE_UP_AFTER`` windows are scored, if the windows that may still
 reach the page hold more than this share of the index, the articles left
-that hold a word able to lift them to the page are scored at once, or,
-where no word is that weak, every document: window by window would cost
-more (two common words whose best articles are everywhere)."""
+that hold a word able to lift them to the page are scored at once: window
+by window would cost more (two common words whose best articles are
+everywhere). Where no word is that weak, windows are still taken in order
+of their bounds: for one word in a quarter of the articles at 10x
+(``Paris``), scoring every document instead took twice as long."""
 
 
 Best: TypeAlias = "tuple[list[int], dict[int, int], dict[int, float]]"
@@ -418,8 +420,6 @@ class _Pruning:
                 rest = rest[:left]
                 many = done >= _GIVE_UP_AFTER and left * window > self.arrays.size * _GIVE_UP_SHARE
                 holding = self._essential(entries, least_score, self.arrays.size if many else left * window)
-                if holding is None and many:
-                    return self._all(needed)
                 if holding is not None:  # the last batch: every article that may still reach the page
                     chosen = np.sort(rest)
                     picked = _inside(pool, chosen, window)
