@@ -25,7 +25,7 @@ so a merge reading every article in turn decodes each block once.
 
 Layout (``NST3``): ``NST3``, each block (a Zstandard frame with no dictionary
 id), the dictionary (Zstandard's format; empty when the segment had too little
-text to train one, its blocks then compressed without), the first document
+text, or too alike, to train one, its blocks then compressed without), the first document
 of each block (little-endian 32-bit), the offsets of the blocks (``blocks +
 1`` little-endian 64-bit numbers), the field names joined by newlines, and a
 footer (dictionary position and length, document count, block count, names
