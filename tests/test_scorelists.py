@@ -70,7 +70,7 @@ def assert_bounds(found: np.ndarray, exact: np.ndarray) -> None:
 
 def lists_of_every_kind() -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
     """Lists (in a segment of 200,000 documents) that take each way of coding
-    document numbers and frequencies."""
+    document numbers (the shortest for each) and frequencies."""
     rng = np.random.default_rng(5)
 
     def spread(count: int, size: int) -> np.ndarray:
@@ -81,13 +81,14 @@ def lists_of_every_kind() -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]
         ("body", "un"): (np.array([7]), ones(1)),  # one posting: a bitmap
         ("body", "zéro"): (np.array([0]), ones(1)),  # one posting, document 0
         ("body", "dense"): (spread(150_000, 200_000), rng.integers(1, 4, 150_000)),  # a bitmap
-        ("body", "tout"): (np.arange(200_000), ones(200_000)),  # every document
-        ("body", "tiers"): (spread(60_000, 200_000), ones(60_000)),  # a bitmap still
-        ("body", "dixième"): (spread(20_000, 200_000), rng.integers(1, 300, 20_000)),  # 2 low bits; floats
+        ("body", "tout"): (np.arange(200_000), ones(200_000)),  # every document: one-byte gaps, deflated
+        ("body", "dixième"): (spread(20_000, 200_000), rng.integers(1, 300, 20_000)),  # one-byte gaps; floats
+        ("body", "cinquième"): (spread(300, 1_500), ones(300)),  # 2 low bits
         ("body", "rare"): (spread(300, 200_000), ones(300)),  # 8 low bits
         ("lede", "épars"): (np.r_[0, 3, spread(300, 199_990)[1:] + 5], ones(301) * 2),  # 8
         ("lede", "loin"): (np.array([1, 2, 199_999]), ones(3)),  # a gap of nearly everything: 16
-        ("title", "flottants"): (spread(5_000, 200_000), rng.uniform(0.5, 3, 5_000)),  # 4; float frequencies
+        ("lede", "régulier"): (np.r_[np.arange(600) * 300, 199_999], ones(601)),  # two-byte gaps, an exception
+        ("title", "flottants"): (spread(300, 6_000), rng.uniform(0.5, 3, 300)),  # 4; float frequencies
     }
 
 
@@ -108,7 +109,7 @@ def test_every_way_of_coding_a_list_reads_back(monkeypatch):
         assert windows.numbers.tolist() == numbers
         assert_bounds(windows.maxima, exact)
         lows.add(read._find(fieldname, term).low)
-    assert lows == {*scorelists._LOWS, scorelists._BITMAP}  # every branch was taken
+    assert lows == {*scorelists._LOWS, scorelists._BITMAP, *scorelists._GAPS}  # every branch was taken
     assert read.postings("body", "absent") is None and read.windows("title", "un") is None
     assert read.has("lede", "loin") and not read.has("lede", "lo") and not read.has("lede", "loin2")
 
@@ -279,7 +280,7 @@ def test_a_damaged_score_list_is_read_from_the_w3_blocks_instead(tmp_path, monke
     if part == "frequencies":
         at = entry.numbers + scorelists._pad(entry.numbers) + 4
         damaged = stored[:at] + bytes([stored[at] ^ 0xFF]) + stored[at + 1:]
-    elif part == "numbers":  # a bit of the documents' bitmap: one too many or too few
+    elif part == "numbers":  # the first byte of the document numbers (deflated gaps, all 2)
         damaged = bytes([stored[0] ^ 0x01]) + stored[1:]
     else:
         stored = data[-400:]
