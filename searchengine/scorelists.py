@@ -10,12 +10,14 @@ segment file like Whoosh's own files, so checksummed, copied and removed with
 them) with, for every list of at least :data:`MIN_POSTINGS` postings of a
 scored field:
 
-- the document numbers, Elias–Fano coded (each number's low ``l`` bits packed,
-  its high part in unary in a bitmap: about 2 + ``l`` bits a posting where
-  ``l`` is about log2 of the mean gap, so a word in one article of 400 takes
-  11 bits a posting, not the 16 of a two-byte gap), or as a bitmap of the segment's
-  documents where that is shorter (a word in a quarter of them or more): read
-  with ``unpackbits``, ``flatnonzero`` and a few shifts;
+- the document numbers, in the shortest of three codings: Elias–Fano (each
+  number's low ``l`` bits packed, its high part in unary in a bitmap: about
+  2 + ``l`` bits a posting where ``l`` is about log2 of the mean gap, so a
+  word in one article of 400 takes 11 bits a posting, not the 16 of a
+  two-byte gap), a bitmap of the segment's documents (the commonest words),
+  both read with ``unpackbits``, ``flatnonzero`` and a few shifts; or gaps of
+  one or two bytes, deflated where that saves an eighth, read by inflating
+  and one ``cumsum`` (words that cluster, which deflate finds);
 - the frequencies, one byte each when they are whole numbers under 256, else
   32-bit floats, deflated where that saves an eighth (nearly all are 1, so
   the bytes of most lists shrink fourfold);
@@ -35,7 +37,7 @@ The directory at the end of the file (layout ``NSL5``) holds the lists'
 keys (the field's number, a byte, then the term) sorted, and one array of
 the narrowest integers per property of the lists (:data:`_COLUMNS`), under a
 CRC-32: opening the file checks it and takes the arrays in place (unpickling
-the directory of ``NSL4``, a dictionary per field, cost a fresh query 13 M
+the directory of ``NSL4``, a dictionary per field, cost a fresh query 16 M
 instructions), and a lookup is a binary search; nothing is decoded for a
 term until it is asked for. Files of the earlier
 layouts, whose directory is a pickle (``NSL2``: nothing deflated, every
