@@ -324,9 +324,9 @@ class Windows:
     average: float
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Entry:
-    """Where one list's parts are, whatever the layout."""
+    """Where one list's parts are, whatever the layout (not frozen: one is made at every lookup)."""
 
     offset: int
     count: int
