@@ -10,14 +10,17 @@ segment file like Whoosh's own files, so checksummed, copied and removed with
 them) with, for every list of at least :data:`MIN_POSTINGS` postings of a
 scored field:
 
-- the document numbers, as gaps of one or two bytes, whichever is shorter
-  for the list (a gap past 254 or 65,534 is stored whole in a list of
-  exceptions), and the frequencies (one byte each when they are
-  whole numbers under 256, else 32-bit floats): read with ``frombuffer``
-  and one ``cumsum``. Each of the two is deflated where that saves an
-  eighth of it or more (the gaps and frequencies of a word in most articles,
-  nearly all 1, shrink tenfold; those of rarer words by a quarter): inflating
-  costs a common word's first read a fraction of a millisecond;
+- the document numbers, in the shortest of three codings: Elias–Fano (each
+  number's low ``l`` bits packed, its high part in unary in a bitmap: about
+  2 + ``l`` bits a posting where ``l`` is about log2 of the mean gap, so a
+  word in one article of 400 takes 11 bits a posting, not the 16 of a
+  two-byte gap), a bitmap of the segment's documents (the commonest words),
+  both read with ``unpackbits``, ``flatnonzero`` and a few shifts; or gaps of
+  one or two bytes, deflated where that saves an eighth, read by inflating
+  and one ``cumsum`` (words that cluster, which deflate finds);
+- the frequencies, one byte each when they are whole numbers under 256, else
+  32-bit floats, deflated where that saves an eighth (nearly all are 1, so
+  the bytes of most lists shrink fourfold);
 - for each window of :data:`WINDOW` documents holding the word, the largest
   ``tf / ((1 - b) + b · length / average)`` in it, rounded up to one of 255
   steps of 2.9 % from 1/16 to 96 (one byte: :data:`BOUNDS`, where the last is
@@ -30,22 +33,31 @@ scored field:
   :meth:`ScoreLists.window_maxima`). These bounds let ranking skip windows
   that cannot reach the best page (:mod:`~searchengine.ranking`).
 
-Files of the earlier layouts (``NSL2``: nothing deflated, every window's
-number; ``NSL3``: maxima as 16-bit floats) are read as before. Whoosh
-ignores the file; a segment without it (written by an older newsearch,
-or by Whoosh itself) is read from its W3 blocks, and ranking scores every
-posting. A file that cannot be read is treated as absent: it only makes
-queries faster.
+The directory at the end of the file (layout ``NSL5``) holds the lists'
+keys (the field's number, a byte, then the term) sorted, and one array of
+the narrowest integers per property of the lists (:data:`_COLUMNS`), under a
+CRC-32: opening the file checks it and takes the arrays in place (unpickling
+the directory of ``NSL4``, a dictionary per field, cost a fresh query 16 M
+instructions), and a lookup is a binary search; nothing is decoded for a
+term until it is asked for. Files of the earlier
+layouts, whose directory is a pickle (``NSL2``: nothing deflated, every
+window's number; ``NSL3``: maxima as 16-bit floats; ``NSL4``: document
+numbers as one- or two-byte gaps, deflated where that saved an eighth), are
+read as before. Whoosh ignores the file; a segment without it (written by an
+older newsearch, or by Whoosh itself) is read from its W3 blocks, and
+ranking scores every posting. A file that cannot be read is treated as
+absent: it only makes queries faster.
 """
 
 from __future__ import annotations
 
+import json
 import pickle
 import struct
 import zlib
 from array import array
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
@@ -60,18 +72,37 @@ MIN_POSTINGS = 256
 WINDOW = 128
 """Documents per window of the score bounds (segment-local document number //
 WINDOW), as written; each file records its own."""
-_MAGIC = b"NSL4"
+_MAGIC = b"NSL5"
 _HALF_MAXIMA = (b"NSL2", b"NSL3")
 """Earlier layouts, whose window maxima are 16-bit floats."""
-_MAGICS = (*_HALF_MAXIMA, _MAGIC)
-"""What this module reads: the earlier layouts and this one (see the module)."""
+_PICKLED = (*_HALF_MAXIMA, b"NSL4")
+"""Earlier layouts, whose directory is a pickle and document numbers gaps."""
 BOUNDS: NDArray[np.float64] = np.r_[2.0 ** (np.arange(255) / 24 - 4), np.inf]
 """The value of each byte of a window maximum: 2^(byte/24 - 4), infinity for 255."""
 _LEVEL = 6
 """zlib's level for the parts it shrinks (inflating costs the same at any level)."""
 _FOOTER = struct.Struct("<Q4s")
+_HEAD = struct.Struct("<III")
+"""Of an ``NSL5`` directory: bytes of its settings (JSON), lists, and the
+CRC-32 of the rest (so that damage shows at opening)."""
+_COLUMNS = ("offset", "count", "universe", "numbers", "exceptions", "frequencies", "windows", "low", "kind")
+"""Of each list in an ``NSL5`` directory, one array each, in the narrowest
+unsigned integers that hold it: where it starts, postings, last document + 1,
+stored bytes of the document numbers, gaps in the exceptions, stored bytes
+of the frequencies, windows, low bits of the Elias–Fano code
+(:data:`_BITMAP` for the documents' bitmap, :data:`_GAPS` for gaps) and
+kind of frequencies."""
+_BITMAP = 255
+_LOWS = (2, 4, 8, 16)
+"""The low bits an Elias–Fano code may have: those that split bytes evenly
+(with fewer, the documents' bitmap is shorter)."""
+_SPLIT = {low: (np.arange(256, dtype=np.uint8)[:, None] >> np.arange(8 - low, -1, -low, dtype=np.uint8))
+          & np.uint8((1 << low) - 1) for low in _LOWS if low < 8}
+"""For low bits under 8: each byte's low parts, most significant first."""
 _ESCAPES = {1: 0xFF, 2: 0xFFFF}
-"""By width of the stored gaps (bytes): the value that says "the gap is in the exceptions"."""
+"""By width of the gaps (bytes): the value that says "the gap is in the exceptions"."""
+_GAPS = {0x81: 1, 0x82: 2}
+"""The low bits that say a list's numbers are gaps, and their width in bytes."""
 _BYTES, _FLOATS = 0, 1
 """How frequencies are stored: one byte each, or a float32 each."""
 
@@ -102,21 +133,71 @@ def _inflated(stored: bytes, size: int) -> bytes:
     return stored if len(stored) == size else zlib.decompress(stored)
 
 
-Entry = tuple[int, ...]
-"""A list's place in the file: (offset, postings, width of the gaps, exceptions,
-kind of frequencies, windows, stored bytes of the gaps, of the frequencies,
-and the bits of the windows' bitmap or 0 for their numbers); ``NSL2`` has the first six."""
+def _low_bits(count: int, universe: int) -> int:
+    """The low bits of the Elias–Fano code of ``count`` numbers under ``universe``
+    that make it shortest, of those NumPy splits without gathering bits across
+    bytes (:data:`_LOWS`): 0 to 2 bits more a posting than the best of all."""
+    return min(_LOWS, key=lambda low: sum(_elias_fano_sizes(count, universe, low)))
 
 
-def _sizes(entry: Entry) -> tuple[int, int, int, int]:
-    """Of one list: the bytes of its gaps and exceptions, and of its frequencies, as
-    written and before deflating, as laid out in the file."""
-    offset, count, width, exceptions, kind, _ = entry[:6]
-    gaps = width * count + _pad(width * count) + 4 * exceptions
-    tf = count if kind == _BYTES else 4 * count
-    if len(entry) == 6:
-        return gaps, tf, gaps, tf
-    return entry[6], entry[7], gaps, tf
+def _elias_fano_sizes(count: int, universe: int, low: int) -> tuple[int, int]:
+    """Bytes of the packed low bits and of the high parts' bitmap, each padded."""
+    lows = (count * low + 7) // 8
+    highs = (count + ((universe - 1) >> low) + 1 + 7) // 8
+    return lows + _pad(lows), highs + _pad(highs)
+
+
+def _elias_fano(ids: NDArray[np.int64], universe: int, low: int) -> bytes:
+    """``ids`` (ascending, under ``universe``): their low bits packed, most significant first, then
+    the bitmap where number ``i`` sets bit ``(ids[i] >> low) + i``."""
+    lows, highs = _elias_fano_sizes(len(ids), universe, low)
+    bits = ((ids[:, None] >> np.arange(low - 1, -1, -1)) & 1).astype(np.uint8)
+    present = np.zeros(highs * 8, dtype=bool)
+    present[(ids >> low) + np.arange(len(ids))] = True
+    return _padded(np.packbits(bits).tobytes()) + np.packbits(present).tobytes()
+
+
+def _gapped(ids: NDArray[np.int64]) -> tuple[bytes, int, int]:
+    """``ids`` as the gaps between them, in one or two bytes, whichever is
+    shorter (a gap past 254 or 65,534 is stored whole in a list of exceptions),
+    deflated where that saves an eighth; their width and exceptions. Deflate
+    codes the gaps of a list of clustered documents in fewer bits than
+    Elias–Fano, at the cost of inflating them when read."""
+    gaps = np.diff(ids, prepend=0)
+    width = 1 if len(gaps) + 4 * int(np.count_nonzero(gaps >= _ESCAPES[1])) < 2 * len(gaps) else 2
+    big = gaps >= _ESCAPES[width]
+    small = np.where(big, _ESCAPES[width], gaps).astype(f"<u{width}")
+    return _deflated(_padded(small.tobytes()) + gaps[big].astype("<u4").tobytes()), width, int(np.count_nonzero(big))
+
+
+def _decoded(data: bytes, count: int, universe: int, low: int) -> NDArray[np.int32] | None:
+    """What :func:`_elias_fano` (or, for :data:`_BITMAP`, the documents' bitmap)
+    coded in ``data``; None if it does not hold ``count`` numbers (damaged)."""
+    if low == _BITMAP:
+        present = np.unpackbits(np.frombuffer(data, dtype=np.uint8), count=universe).view(bool)
+        held = np.flatnonzero(present)
+        return held.astype(np.int32) if len(held) == count else None
+    lows, highs = _elias_fano_sizes(count, universe, low)
+    if len(data) != lows + highs or low not in _LOWS:
+        return None
+    set_bits = np.flatnonzero(np.unpackbits(np.frombuffer(data, dtype=np.uint8, offset=lows)).view(bool))
+    if len(set_bits) != count:
+        return None
+    ids: NDArray[np.int32] = set_bits.astype(np.int32)
+    ids -= np.arange(count, dtype=np.int32)
+    ids <<= low
+    if low >= 8:
+        ids |= np.frombuffer(data, dtype=f">u{low // 8}", count=count)
+    else:
+        packed = np.frombuffer(data, dtype=np.uint8, count=(count * low + 7) // 8)
+        ids |= _SPLIT[low].take(packed, axis=0).reshape(-1)[:count]
+    return ids
+
+
+def _frequencies(stored: bytes, count: int, kind: int) -> NDArray[np.float32]:
+    """The ``count`` frequencies of one list stored as ``kind`` says (ValueError if damaged)."""
+    return np.frombuffer(_inflated(stored, count if kind == _BYTES else 4 * count),
+                         dtype=np.uint8 if kind == _BYTES else "<f4", count=count).astype(np.float32)
 
 
 def _bounding(maxima: NDArray[np.float64]) -> NDArray[np.uint8]:
@@ -138,7 +219,7 @@ class ScoreListWriter:
         self.b = b
         self.window = WINDOW
         self.position = 0
-        self.directory: dict[str, dict[bytes, Entry]] = {}
+        self.directory: dict[tuple[str, bytes], tuple[int, ...]] = {}
         self.averages: dict[str, float] = {}
 
     def _write(self, data: bytes) -> None:
@@ -156,40 +237,74 @@ class ScoreListWriter:
             average = self.averages[fieldname] = float(np.mean(lengths)) or 1.0
         ids = np.frombuffer(docs, dtype=np.uint32).astype(np.int64)
         tf = np.frombuffer(weights, dtype=np.float32)
-        gaps = np.diff(ids, prepend=0)
-        width = 1 if len(gaps) + 4 * int(np.count_nonzero(gaps >= _ESCAPES[1])) < 2 * len(gaps) else 2
-        escape = _ESCAPES[width]
-        big = gaps >= escape
-        small = np.where(big, escape, gaps).astype(f"<u{width}")
-        exceptions = gaps[big].astype("<u4")
+        universe = int(ids[-1]) + 1
+        low = _low_bits(len(ids), universe)
+        if (universe + 7) // 8 <= sum(_elias_fano_sizes(len(ids), universe, low)):
+            present = np.zeros(universe, dtype=bool)
+            present[ids] = True
+            numbers, low = np.packbits(present).tobytes(), _BITMAP
+        else:
+            numbers = _elias_fano(ids, universe, low)
+        gaps, width, exceptions = _gapped(ids)
+        if len(gaps) < len(numbers):
+            numbers, low = gaps, next(code for code, size in _GAPS.items() if size == width)
+        else:
+            exceptions = 0
         whole = bool(np.all((tf == np.round(tf)) & (tf >= 0) & (tf < 256)))
-        stored = tf.astype(np.uint8) if whole else tf.astype("<f4")
+        frequencies = _deflated((tf.astype(np.uint8) if whole else tf.astype("<f4")).tobytes())
         norm = (1 - self.b) + self.b * lengths[ids] / average
         windows, first = np.unique(ids // self.window, return_index=True)
-        maxima = np.maximum.reduceat(tf.astype(np.float64) / norm, first)
-        rounded = _bounding(maxima)
-        offset = self.position
-        packed = _deflated(_padded(small.tobytes()) + exceptions.tobytes())
-        frequencies = _deflated(stored.tobytes())
-        bits = int(windows[-1]) + 1
-        if (bits + 7) // 8 < 4 * len(windows):
-            present = np.zeros(bits, dtype=bool)
-            present[windows] = True
-            numbers = np.packbits(present).tobytes()
+        maxima = _bounding(np.maximum.reduceat(tf.astype(np.float64) / norm, first))
+        if _window_bitmap(universe, self.window, len(windows)):
+            held = np.zeros(int(windows[-1]) + 1, dtype=bool)
+            held[windows] = True
+            which = np.packbits(held).tobytes()
         else:
-            bits, numbers = 0, windows.astype("<u4").tobytes()
-        for part in (packed, frequencies, numbers, rounded.tobytes()):
+            which = windows.astype("<u4").tobytes()
+        self.directory[fieldname, term] = (self.position, len(ids), universe, len(numbers), exceptions,
+                                           len(frequencies), len(windows), low, _BYTES if whole else _FLOATS)
+        for part in (numbers, frequencies, which, maxima.tobytes()):
             self._write(_padded(part))
-        self.directory.setdefault(fieldname, {})[term] = (
-            offset, len(ids), width, len(exceptions), _BYTES if whole else _FLOATS, len(windows),
-            len(packed), len(frequencies), bits)
 
     def close(self) -> None:
         where = self.position
-        self._write(pickle.dumps({"b": self.b, "window": self.window, "averages": self.averages,
-                                  "terms": self.directory}, 4))
+        fields = sorted(self.averages)
+        number = {name: bytes([i]) for i, name in enumerate(fields)}
+        order = sorted(self.directory)
+        keys = [number[fieldname] + term for fieldname, term in order]
+        columns = np.array([self.directory[key] for key in order], dtype=np.int64).reshape(len(order), len(_COLUMNS))
+        arrays = [_narrowest(np.cumsum([0, *map(len, keys)])), *(_narrowest(column) for column in columns.T)]
+        settings = json.dumps({"b": self.b, "window": self.window, "averages": self.averages, "fields": fields,
+                               "types": [part.dtype.str for part in arrays]}).encode()
+        rest = b"".join((settings, arrays[0].tobytes(), *keys, *(part.tobytes() for part in arrays[1:])))
+        self._write(_HEAD.pack(len(settings), len(keys), zlib.crc32(rest)) + rest)
         self._write(_FOOTER.pack(where, _MAGIC))
         self.out.close()
+
+
+def _narrowest(values: NDArray[np.int64]) -> NDArray[np.unsignedinteger[Any]]:
+    """``values`` (not negative) as the narrowest little-endian unsigned integers that hold them."""
+    top = int(values.max()) if len(values) else 0
+    kind = next(f"<u{size}" for size in (1, 2, 4, 8) if top < 1 << (8 * size))
+    narrow: NDArray[np.unsignedinteger[Any]] = values.astype(kind)
+    return narrow
+
+
+_FORMATS: dict[int, Literal["B", "H", "I", "Q"]] = {1: "B", 2: "H", 4: "I", 8: "Q"}
+"""``memoryview``'s format of unsigned integers of each size."""
+
+
+def _indexable(values: NDArray[Any]) -> memoryview:
+    """``values`` (little-endian integers) as a view whose items are Python
+    integers: read one at a time, 10 times faster than from NumPy."""
+    native = values if values.dtype.isnative else values.astype(values.dtype.newbyteorder("="))
+    return native.data.cast("B").cast(_FORMATS[native.itemsize])
+
+
+def _window_bitmap(universe: int, window: int, windows: int) -> bool:
+    """Whether the windows holding a list are a bitmap of the segment's windows up to
+    its last (shorter than their numbers, 4 bytes each)."""
+    return ((universe - 1) // window + 1 + 7) // 8 < 4 * windows
 
 
 class _Source(Protocol):
@@ -209,6 +324,44 @@ class Windows:
     average: float
 
 
+@dataclass(slots=True)
+class _Entry:
+    """Where one list's parts are, whatever the layout (not frozen: one is made at every lookup)."""
+
+    offset: int
+    count: int
+    numbers: int
+    """Stored bytes of the document numbers (and their exceptions)."""
+    frequencies: int
+    """Stored bytes of the frequencies."""
+    kind: int
+    windows: int
+    bits: int
+    """Bits of the windows' bitmap, 0 for their numbers."""
+    universe: int = 0
+    low: int = 0
+    width: int = 0
+    """Bytes of each gap, 0 for Elias–Fano or a bitmap."""
+    exceptions: int = 0
+
+    @property
+    def after_frequencies(self) -> int:
+        return self.offset + self.numbers + _pad(self.numbers) + self.frequencies + _pad(self.frequencies)
+
+
+def _pickled_entry(entry: tuple[int, ...]) -> _Entry:
+    """A list of an ``NSL2``–``NSL4`` directory: (offset, postings, width of the gaps,
+    exceptions, kind of frequencies, windows[, stored bytes of the gaps, of the
+    frequencies, bits of the windows' bitmap]); ``NSL2`` has the first six."""
+    offset, count, width, exceptions, kind, windows = entry[:6]
+    gaps = width * count + _pad(width * count) + 4 * exceptions
+    tf = count if kind == _BYTES else 4 * count
+    if len(entry) > 6:
+        gaps, tf = entry[6], entry[7]
+    return _Entry(offset, count, gaps, tf, kind, windows, entry[8] if len(entry) > 8 else 0,
+                  width=width, exceptions=exceptions)
+
+
 class ScoreLists:
     """One segment's score lists, read in place."""
 
@@ -217,50 +370,102 @@ class ScoreLists:
         if size < _FOOTER.size:
             raise ValueError("too short")
         where, magic = _FOOTER.unpack(source.get(size - _FOOTER.size, _FOOTER.size))
-        if magic not in _MAGICS or where > size - _FOOTER.size:
+        if magic not in (*_PICKLED, _MAGIC) or where > size - _FOOTER.size:
             raise ValueError("not a score list file")
         self.half_maxima = magic in _HALF_MAXIMA
-        directory = pickle.loads(source.get(where, size - _FOOTER.size - where))
+        self._pickled: dict[str, dict[bytes, tuple[int, ...]]] | None = None
+        if magic in _PICKLED:
+            directory = pickle.loads(source.get(where, size - _FOOTER.size - where))
+            self._pickled = directory["terms"]
+        else:
+            directory = self._open(where, size - _FOOTER.size - where)
         self.b: float = float(directory["b"])
         self.window: int = int(directory["window"])
         self.averages: dict[str, float] = directory["averages"]
-        self.terms: dict[str, dict[bytes, Entry]] = directory["terms"]
+
+    def _open(self, where: int, size: int) -> dict[str, Any]:
+        """Reads an ``NSL5`` directory's arrays in place, leaving its lists to :meth:`_find`."""
+        settings_size, self._lists, crc = _HEAD.unpack(self.source.get(where, _HEAD.size))
+        rest = self.source.get(where + _HEAD.size, size - _HEAD.size)
+        if len(rest) != size - _HEAD.size or zlib.crc32(rest) != crc:
+            raise ValueError("damaged directory")
+        settings: dict[str, Any] = json.loads(rest[:settings_size])
+        types = settings["types"]
+        ends = np.frombuffer(rest, dtype=types[0], count=self._lists + 1, offset=settings_size)
+        at = settings_size + ends.nbytes
+        self._ends = _indexable(ends)
+        self._keys = rest[at:at + self._ends[-1]]
+        at += len(self._keys)
+        self._columns = []
+        for kind in types[1:]:
+            column = np.frombuffer(rest, dtype=kind, count=self._lists, offset=at)
+            self._columns.append(_indexable(column))
+            at += column.nbytes
+        if at != len(rest) or len(self._columns) != len(_COLUMNS):
+            raise ValueError("damaged directory")
+        self._fields = {name: bytes([i]) for i, name in enumerate(settings["fields"])}
+        return settings
+
+    def _find(self, fieldname: str, term: str) -> _Entry | None:
+        if self._pickled is not None:
+            found = self._pickled.get(fieldname, {}).get(term.encode("utf-8"))
+            return None if found is None else _pickled_entry(found)
+        prefix = self._fields.get(fieldname)
+        if prefix is None:
+            return None
+        key = prefix + term.encode("utf-8")
+        keys, ends = self._keys, self._ends
+        low, high = 0, self._lists
+        while low < high:  # the first key not below ``key``
+            middle = (low + high) // 2
+            if keys[ends[middle]:ends[middle + 1]] < key:
+                low = middle + 1
+            else:
+                high = middle
+        if low == self._lists or keys[ends[low]:ends[low + 1]] != key:
+            return None
+        offset, count, universe, numbers, exceptions, frequencies, windows, low_bits, kind = (
+            column[low] for column in self._columns)
+        bits = (universe - 1) // self.window + 1 if _window_bitmap(universe, self.window, windows) else 0
+        return _Entry(offset, count, numbers, frequencies, kind, windows, bits, universe, low_bits,
+                      _GAPS.get(low_bits, 0), exceptions)
 
     def has(self, fieldname: str, term: str) -> bool:
-        return term.encode("utf-8") in self.terms.get(fieldname, {})
-
-    def _parts(self, fieldname: str, term: str) -> Entry | None:
-        return self.terms.get(fieldname, {}).get(term.encode("utf-8"))
+        return self._find(fieldname, term) is not None
 
     def postings(self, fieldname: str, term: str) -> tuple[NDArray[np.int32], NDArray[np.float32]] | None:
-        """Segment-local document numbers and frequencies, or None if the list is not here."""
-        found = self._parts(fieldname, term)
+        """Segment-local document numbers and frequencies, or None if the list
+        is not here (or cannot be read: it is then read from its W3 blocks)."""
+        found = self._find(fieldname, term)
         if found is None:
             return None
-        offset, count, width, exceptions, kind = found[:5]
-        gaps_stored, tf_stored, gaps_size, tf_size = _sizes(found)
         get = self.source.get
         try:
-            data = _inflated(get(offset, gaps_stored), gaps_size)
-            frequencies = _inflated(get(offset + gaps_stored + _pad(gaps_stored), tf_stored), tf_size)
-        except zlib.error:  # damaged: the list is read from its W3 blocks instead
+            data = get(found.offset, found.numbers)
+            frequencies = _frequencies(get(found.offset + found.numbers + _pad(found.numbers), found.frequencies),
+                                       found.count, found.kind)
+            ids = self._gaps(data, found) if found.width else _decoded(data, found.count, found.universe, found.low)
+        except (zlib.error, ValueError):
             return None
+        return None if ids is None else (ids, frequencies)
+
+    @staticmethod
+    def _gaps(data: bytes, found: _Entry) -> NDArray[np.int32]:
+        """The document numbers of a list of gaps (:func:`_gapped`)."""
+        width, count, exceptions = found.width, found.count, found.exceptions
+        size = width * count + _pad(width * count) + 4 * exceptions
+        data = _inflated(data, size)
         gaps = np.frombuffer(data, dtype=f"<u{width}", count=count).astype(np.int32)
         if exceptions:
-            gaps[gaps == _ESCAPES[width]] = np.frombuffer(data, dtype="<u4", offset=gaps_size - 4 * exceptions)
-        ids = np.cumsum(gaps, dtype=np.int32)
-        tf = np.frombuffer(frequencies, dtype=np.uint8 if kind == _BYTES else "<f4", count=count).astype(np.float32)
-        return ids, tf
+            gaps[gaps == _ESCAPES[width]] = np.frombuffer(data, dtype="<u4", offset=size - 4 * exceptions)
+        return np.cumsum(gaps, dtype=np.int32)
 
     def windows(self, fieldname: str, term: str) -> Windows | None:
         """The term's window maxima in ``fieldname``, or None if the list is not here."""
-        found = self._parts(fieldname, term)
+        found = self._find(fieldname, term)
         if found is None:
             return None
-        offset, nwindows = found[0], found[5]
-        gaps_stored, tf_stored, _, _ = _sizes(found)
-        offset += gaps_stored + _pad(gaps_stored) + tf_stored + _pad(tf_stored)
-        bits = found[8] if len(found) > 8 else 0
+        offset, nwindows, bits = found.after_frequencies, found.windows, found.bits
         get = self.source.get
         if bits:
             size = (bits + 7) // 8

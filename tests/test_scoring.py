@@ -157,15 +157,15 @@ def test_score_lists_read_as_whooshs_postings_and_bound_every_score(mixed, field
 
 
 def test_a_damaged_score_list_is_read_from_the_w3_blocks_instead(tmp_path, monkeypatch):
-    """One byte of a score list changed on disk (a gap one larger) shifts every
-    later document number of the list onto other articles: queries found the
-    wrong ones, and a phrase query could trace back (KeyError) looking for
-    their positions. The list disagrees with the segment's term table, so its
-    W3 blocks are read instead."""
+    """One byte of a score list changed on disk (its first document one later)
+    puts the list onto other articles: queries found the wrong ones, and a
+    phrase query could trace back (KeyError) looking for their positions.
+    The list disagrees with the segment's term table, so its W3 blocks are
+    read instead."""
     from searchengine import scorelists
 
     monkeypatch.setattr(scorelists, "MIN_POSTINGS", 16)
-    monkeypatch.setattr(scorelists, "_deflated", lambda raw: raw)  # gaps as they are, to change one
+    monkeypatch.setattr(scorelists, "_deflated", lambda raw: raw)  # nothing deflated: the list is a bitmap
     records = [{"id": f"a{i}", "title": f"Article {i}",
                 "body": "La grève continue ici." if i % 2 == 0 else "Le train roule encore."} for i in range(100)]
     write_jsonl(tmp_path / "a.jsonl", records)
@@ -173,10 +173,10 @@ def test_a_damaged_score_list_is_read_from_the_w3_blocks_instead(tmp_path, monke
         engine.index([tmp_path / "a.jsonl"])
         expected = [[h.id for h in engine.search(q, limit=60)] for q in ('"grève continue"', "grève")]
         (lists,) = engine._current().arrays.score_lists()
-        offset = lists.terms["body"][b"grev"][0]
-        raw = lists.source.get(offset, 40)
-        assert raw[:12] == b"\0" + b"\2" * 11  # gaps of one byte: 0, 2, 4...
-    damaged = raw[:10] + b"\3" + raw[11:]
+        entry = lists._find("body", "grev")
+        raw = lists.source.get(entry.offset, 40)
+        assert entry.low == scorelists._BITMAP and raw[:12] == b"\xaa" * 12  # documents 0, 2, 4...
+    damaged = b"\x6a" + raw[1:]  # 1, 2, 4...
     (holder,) = [p for p in (tmp_path / "ix").iterdir() if p.is_file() and raw in p.read_bytes()]
     holder.write_bytes(holder.read_bytes().replace(raw, damaged, 1))
     with SearchEngine(tmp_path / "ix") as engine:

@@ -10,7 +10,6 @@ import importlib
 import inspect
 import json
 import os
-import pickle
 import random
 import shutil
 import subprocess
@@ -640,9 +639,9 @@ def _score_list_index(tmp_path, monkeypatch):
     with SearchEngine(tmp_path / "ix") as engine:
         engine.index([tmp_path / "a.jsonl"])
         (lists,) = engine._current().arrays.score_lists()
-        directory = pickle.dumps({"b": lists.b, "window": lists.window, "averages": lists.averages,
-                                  "terms": lists.terms}, 4)  # as ScoreListWriter writes it
-        return [h.id for h in engine.search("grève", limit=60)], directory[:40]
+        data = lists.source.get(0, 1 << 30)
+        where, _ = scorelists._FOOTER.unpack(data[-scorelists._FOOTER.size:])
+        return [h.id for h in engine.search("grève", limit=60)], data[where:where + 40]
 
 
 def _damage(folder, old, new):
@@ -653,14 +652,14 @@ def _damage(folder, old, new):
     holder.write_bytes(data.replace(old, new))
 
 
-def test_a_score_list_directory_that_unpickles_to_an_error_is_no_score_list(tmp_path, monkeypatch):
-    """A byte of the pickled directory changed so that unpickling raises
-    OverflowError (or MemoryError, AttributeError: what pickle raises on
-    garbage is not only UnpicklingError) traced back; the segment is read
-    from its W3 blocks, as one without score lists."""
+def test_a_damaged_score_list_directory_is_no_score_list(tmp_path, monkeypatch):
+    """A byte of the score lists' directory changed (in its settings, JSON): its
+    CRC-32 no longer matches, and the segment is read from its W3 blocks, as
+    one without score lists (a directory that unpickled to an error, in the
+    layout before, traced back)."""
     expected, directory = _score_list_index(tmp_path, monkeypatch)
-    assert directory[:3] == b"\x80\x04\x95"  # a frame, whose length is 8 bytes on
-    _damage(tmp_path / "ix", directory, directory[:10] + b"\x80" + directory[11:])  # a length past 2**63
+    assert directory[12:13] == b"{"  # the settings follow three 4-byte numbers
+    _damage(tmp_path / "ix", directory, directory[:20] + bytes([directory[20] ^ 0x01]) + directory[21:])
     with SearchEngine(tmp_path / "ix") as engine:
         assert [h.id for h in engine.search("grève", limit=60)] == expected
 
