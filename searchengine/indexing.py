@@ -86,7 +86,9 @@ _PAUSE_DEADLINE = 600.0
 def _unindexed(field: fields.FieldType) -> fields.FieldType:
     """``field`` with no terms: nothing searches them. An article's key is in its
     ``state`` column (the field only takes the value, which the cluster's documents
-    keep), and dates are filtered and sorted on their column."""
+    keep), dates are filtered and sorted on their column, and articles are
+    found by id through each segment's id table (:mod:`~searchengine.idtable`)
+    and the ``id`` column."""
     field.indexed = False
     return field
 
@@ -103,7 +105,7 @@ def make_schema(analyzer: FrenchAnalyzer | None = None) -> fields.Schema:
     schema = fields.Schema(
         key=_unindexed(fields.ID()),
         state=fields.COLUMN(StateColumn()),
-        id=fields.ID(sortable=True),
+        id=_unindexed(fields.ID(sortable=True)),
         path=fields.STORED(),
         title=fields.TEXT(analyzer=french, stored=True),
         lede=fields.TEXT(analyzer=french, stored=True),
