@@ -100,7 +100,8 @@ def make_schema(analyzer: FrenchAnalyzer | None = None) -> fields.Schema:
     companion field of common-word bigrams, for phrases (:mod:`~searchengine.commongrams`).
     Ids and dates are kept in columns (read with the stored fields by
     :class:`~searchengine.whooshformat.StoredFields`), not in Whoosh's pickled
-    stored fields; an index made by an earlier newsearch keeps its own schema."""
+    stored fields, and ids have no terms (see :func:`_unindexed`); an index
+    made by an earlier newsearch keeps its own schema."""
     french = FrenchAnalyzer() if analyzer is None else analyzer
     schema = fields.Schema(
         key=_unindexed(fields.ID()),
