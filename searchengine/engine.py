@@ -39,7 +39,7 @@ from .ranking import Filters, RankingSettings, rank
 from .results import ArticleView, SearchResults, article_view, build_results
 from .scoring import IndexArrays
 from .snippets import ArticleText, Highlighter
-from .whooshformat import StoredFields
+from .whooshformat import StoredFields, ids_in_tables
 
 if TYPE_CHECKING:
     from .cluster import ClusterCheck, ClusterHome
@@ -58,7 +58,7 @@ _DECODING = (IndexError, ValueError, KeyError, TypeError, AttributeError)
 its format; raised anywhere else, it is a bug and is not disguised as damage."""
 _READERS = (os.path.dirname(whoosh.__file__) + os.sep,
             *(os.path.dirname(__file__) + os.sep + name for name in ("scoring.py", "whooshformat.py", "scorelists.py",
-                                                                  "storedtext.py")))
+                                                                  "storedtext.py", "idtable.py")))
 T = TypeVar("T")
 _OPEN_ATTEMPTS = 3
 """A commit can remove a segment between reading the TOC and opening it: open again."""
@@ -152,6 +152,7 @@ class _Snapshot:
         except (*_DAMAGE, *_DECODING) as exc:
             raise IndexCorrupt(path, str(exc) or type(exc).__name__) from exc
         self.analyzer: FrenchAnalyzer = self.searcher.schema["body"].analyzer
+        self.ids_in_tables = ids_in_tables(self.searcher.schema)
         self.names: NameTable = load_names(self.analyzer, names)
         self.glued = GluedFile(path, INDEX_NAME, self.arrays.reader.generation())
 
@@ -188,7 +189,7 @@ class _Snapshot:
         """An article's id as hits show it: ``path#id`` where several share it
         (the path is read only then: a stored-text file may hold it)."""
         own = str(stored.get("id", ""))
-        if len(self.live("id", own)) < 2:
+        if len(self.with_id(own)) < 2:
             return own
         path = stored["path"] if "path" in stored else self.stored(doc).get("path", "")
         return f"{path}#{own}"
@@ -205,9 +206,14 @@ class _Snapshot:
         stored = stored_groups(self.path, INDEX_NAME, self.searcher)
         return stored if stored is not None else load_groups(self.searcher, self.arrays.live)
 
-    def live(self, fieldname: str, term: str) -> list[int]:
-        ids = self.arrays.postings(fieldname, term)[0]
-        return [d for d in ids.tolist() if self.arrays.live[d]]
+    def with_id(self, article_id: str) -> list[int]:
+        """The live documents whose id is ``article_id``: found through the
+        segments' id tables, or the id's term in an index written before them."""
+        if self.ids_in_tables:
+            found = self.stored.with_id(article_id)
+        else:
+            found = self.arrays.postings("id", article_id)[0].tolist()
+        return [d for d in found if self.arrays.live[d]]
 
     def surface(self, term: str) -> str | None:
         """The word as an article writes it (accents, case) for an index term."""
@@ -234,7 +240,7 @@ class _Snapshot:
     def find(self, article_id: str) -> int:
         """The document of an id as :class:`~searchengine.results.Hit` shows it:
         the article's own id, or ``path#id`` where several articles share it."""
-        docs = self.live("id", article_id)
+        docs = self.with_id(article_id)
         if len(docs) == 1:
             return docs[0]
         if len(docs) > 1:
@@ -242,7 +248,7 @@ class _Snapshot:
             raise ArticleNotFound(article_id, f"{len(docs)} articles have the id {article_id!r}: name one as {places}")
         path, sep, own = article_id.rpartition("#")
         if sep:
-            for doc in self.live("id", own):
+            for doc in self.with_id(own):
                 if self.stored(doc).get("path") == path:
                     return doc
         raise ArticleNotFound(article_id)

@@ -14,9 +14,11 @@ postings, weights, positions, lengths and statistics, written through
 :mod:`~searchengine.whooshformat` (posting lists, and the TOC with its
 checksums). The stored values of the text fields (and paths, urls, authors)
 go to the segment's stored-text file instead (:mod:`~searchengine.storedtext`,
-:class:`_TextsApart`), merges included. Segments, deletions and merges are
-``SegmentWriter``'s own, and the commit writes the new TOC last, so a killed
-run leaves the last committed index. :class:`ParallelWriter` shares the work with worker processes.
+:class:`_TextsApart`), merges included, and each segment's id table
+(:mod:`~searchengine.idtable`) is written from its ``id`` column, ids having
+no terms. Segments, deletions and merges are ``SegmentWriter``'s own, and the
+commit writes the new TOC last, so a killed run leaves the last committed
+index. :class:`ParallelWriter` shares the work with worker processes.
 
 As subclasses, the writers use what ``SegmentWriter`` keeps for subclasses
 (its ``_check_state``, ``_added``, ``_tempstorage``, steps of its commit), and
@@ -420,6 +422,8 @@ class FastWriter(SegmentWriter):
                 current.finish()
             fieldwriter.close()
             scores.close()
+            if whooshformat.ids_in_tables(self.schema):
+                whooshformat.write_ids(self.storage, self.get_segment(), pdr, self.schema["id"].column_type)
         finally:
             pdr.close()
 

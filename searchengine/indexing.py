@@ -86,7 +86,9 @@ _PAUSE_DEADLINE = 600.0
 def _unindexed(field: fields.FieldType) -> fields.FieldType:
     """``field`` with no terms: nothing searches them. An article's key is in its
     ``state`` column (the field only takes the value, which the cluster's documents
-    keep), and dates are filtered and sorted on their column."""
+    keep), dates are filtered and sorted on their column, and articles are
+    found by id through each segment's id table (:mod:`~searchengine.idtable`)
+    and the ``id`` column."""
     field.indexed = False
     return field
 
@@ -98,12 +100,13 @@ def make_schema(analyzer: FrenchAnalyzer | None = None) -> fields.Schema:
     companion field of common-word bigrams, for phrases (:mod:`~searchengine.commongrams`).
     Ids and dates are kept in columns (read with the stored fields by
     :class:`~searchengine.whooshformat.StoredFields`), not in Whoosh's pickled
-    stored fields; an index made by an earlier newsearch keeps its own schema."""
+    stored fields, and ids have no terms (see :func:`_unindexed`); an index
+    made by an earlier newsearch keeps its own schema."""
     french = FrenchAnalyzer() if analyzer is None else analyzer
     schema = fields.Schema(
         key=_unindexed(fields.ID()),
         state=fields.COLUMN(StateColumn()),
-        id=fields.ID(sortable=True),
+        id=_unindexed(fields.ID(sortable=True)),
         path=fields.STORED(),
         title=fields.TEXT(analyzer=french, stored=True),
         lede=fields.TEXT(analyzer=french, stored=True),

@@ -17,6 +17,9 @@ layout rather than on Whoosh's API is here, both ways:
 - **stored texts**: a segment's stored-text file (:mod:`~searchengine.storedtext`)
   and each document's stored fields read with it and with its id and date
   columns (:class:`StoredFields`, :func:`with_stored_texts` for merges);
+- **id tables**: a segment's file of its articles by id (:mod:`~searchengine.idtable`),
+  written from its ``id`` column (:func:`write_ids`) and read with it
+  (:meth:`StoredFields.with_id`);
 - **columns**: a numeric column's big-endian values and default, the length
   columns, reading one segment's column without opening its terms, the
   offsets of the values of the id and stored-fields columns (:class:`_SummedOffsets`);
@@ -95,6 +98,8 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from . import postingformat, scorelists
 from .errors import IndexCorrupt, IndexNotFound, UnknownIndexFormat
+from .idtable import EXT as ID_TABLE_EXT
+from .idtable import IdTable, write_id_table
 from .postingformat import CompactPositions
 from .scorelists import EXT as SCORE_LISTS_EXT
 from .scorelists import ScoreLists, ScoreListWriter
@@ -102,14 +107,13 @@ from .storedtext import EXT as STORED_TEXT_EXT
 from .storedtext import StoredTexts, StoredTextWriter
 
 __all__ = [
-    "KNOWN_RELEASE", "ONE_POSITION", "TOC_VERSION", "Block", "CheckedIndex", "FlatPostings", "Inlined", "MappedFile",
-    "MappedStorage", "NewIndex", "PostingListWriter", "StoredFields", "Verification", "block_index", "block_postings",
-    "byte_to_length", "check_whoosh", "column_default", "commit_toc", "decode", "decode_positions", "encode_positions",
-    "field_lengths", "is_index_file", "latest_generation", "length_column", "numeric_column", "numeric_dtype",
-    "part_sizes",
-    "plain_positions", "quantised_length", "score_list_writer", "score_lists", "segment_column",
-    "stored_text_writer", "stored_texts", "term_postings", "toc_filename", "verify_files", "with_stored_texts",
-    "writes_w3",
+    "KNOWN_RELEASE", "ONE_POSITION", "TOC_VERSION", "Block", "CheckedIndex", "FlatPostings", "Inlined",
+    "MappedFile", "MappedStorage", "NewIndex", "PostingListWriter", "StoredFields", "Verification", "block_index",
+    "block_postings", "byte_to_length", "check_whoosh", "column_default", "commit_toc", "decode", "decode_positions",
+    "encode_positions", "field_lengths", "id_table", "ids_in_tables", "is_index_file", "latest_generation",
+    "length_column", "numeric_column", "numeric_dtype", "part_sizes", "plain_positions", "quantised_length",
+    "score_list_writer", "score_lists", "segment_column", "stored_text_writer", "stored_texts", "term_postings",
+    "toc_filename", "verify_files", "with_stored_texts", "write_ids", "writes_w3",
 ]
 
 KNOWN_RELEASE = (2, 7)
@@ -838,12 +842,35 @@ class StoredFields:
     """Each document's stored fields across the segments of one reader, its
     texts read from the segment's stored-text file where it has one, and its
     id and date from their columns where the schema keeps them there: what
-    Whoosh's ``stored_fields`` gave before they moved."""
+    Whoosh's ``stored_fields`` gave before they moved. Also finds documents
+    by id (:meth:`with_id`), where the schema gives ids no terms."""
 
     def __init__(self, reader: IndexReader) -> None:
         leaves = reader.leaf_readers()
         self.starts = [offset for _, offset in leaves]
         self.leaves = [(leaf, stored_texts(leaf), _column_values(leaf)) for leaf, _ in leaves]
+        self._id_tables: list[tuple[int, IdTable | None, Any]] | None = None
+
+    def with_id(self, article_id: str) -> list[int]:
+        """The documents whose id is ``article_id`` (deleted ones too), in
+        increasing order, in an index whose ids are in id tables
+        (:func:`ids_in_tables`): each segment's table gives the documents of
+        the id's hash, and the ``id`` column the ones of that very id. A
+        segment without a table (merged by stock Whoosh) has every id of its
+        column compared."""
+        value = article_id.encode("utf-8", "surrogatepass")
+        found: list[int] = []
+        if not value:
+            return found
+        tables = self._id_tables
+        if tables is None:  # opened on the first lookup: a query without hits needs none
+            tables = self._id_tables = [(start, id_table(leaf), column)
+                                        for start, (leaf, _, columns) in zip(self.starts, self.leaves, strict=True)
+                                        for name, column, _, _ in columns if name == "id"]
+        for start, table, column in tables:
+            candidates = range(len(column)) if table is None else table.candidates(value)
+            found.extend(start + docnum for docnum in candidates if column[docnum] == value)
+        return found
 
     def __call__(self, docnum: int, texts: bool = True) -> dict[str, Any]:
         """The stored fields of ``docnum`` (a document number of the reader);
@@ -887,6 +914,35 @@ def with_stored_texts(reader: IndexReader) -> IndexReader:
     among its stored fields, as a writer merging it must copy them."""
     found = stored_texts(reader)
     return reader if found is None else cast("IndexReader", _WithStoredTexts(reader, found))
+
+
+# Id tables
+
+
+def ids_in_tables(schema: wfields.Schema) -> bool:
+    """Whether an index of ``schema`` finds articles by id through id tables
+    (:mod:`~searchengine.idtable`): its ``id`` field has a column and no terms.
+    An index written before them keeps its schema, its id terms, and no tables."""
+    if "id" not in schema:
+        return False
+    field = schema["id"]
+    return not field.indexed and not field.stored and field.column_type is not None
+
+
+def write_ids(storage: Storage, segment: W3Segment, perdoc: PerDocumentReader, column_type: Column) -> None:
+    """Write the id table of a segment being written, from its ``id`` column
+    read back through ``perdoc`` (so merged documents are in it too)."""
+    ids = perdoc.column_reader("id", column_type) if perdoc.has_column("id") else ()
+    write_id_table(segment.create_file(storage, ID_TABLE_EXT), ids)
+
+
+def id_table(leaf: IndexReader) -> IdTable | None:
+    """The id table of one segment, or None if it has none."""
+    name = leaf._segment.make_filename(ID_TABLE_EXT)
+    storage = leaf._storage
+    if not storage.file_exists(name):
+        return None
+    return IdTable(storage.open_file(name), storage.file_length(name))
 
 
 def block_index(data: bytes) -> list[Block]:
@@ -1000,7 +1056,7 @@ def segment_column(storage: Storage, segment: W3Segment, name: str, column_type:
 def part_sizes(path: str | os.PathLike[str], indexname: str) -> dict[str, int]:
     """Bytes of each part of the index's segments, for size reports: by
     extension (``.pst`` postings, ``.trm`` terms, ``.nsl`` score lists,
-    ``.nst`` stored texts), columns by name (``stored.col`` for Whoosh's
+    ``.nst`` stored texts, ``.nid`` id tables), columns by name (``stored.col`` for Whoosh's
     stored fields, ``body_len.col``...), inside compound segment files too."""
     storage = FileStorage(str(path))
     sizes: dict[str, int] = {}

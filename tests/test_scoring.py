@@ -85,7 +85,7 @@ def test_bm25f_combines_fields_before_saturating(engine, term):
 
 def test_scores_of_a_few_documents_equal_the_full_lists(engine):
     arrays = engine._current().arrays
-    docs = np.array(sorted(arrays.searcher.document_number(id=i) for i in ("a0", "a7", "b1", "b2")))
+    docs = np.array(sorted(engine._current().find(i) for i in ("a0", "a7", "b1", "b2")))
     full = dict(zip(*arrays.bm25f("grev", FIELDS_BOOSTS), strict=True))
     ids, scores = arrays.bm25f("grev", FIELDS_BOOSTS, docs)
     assert ids.tolist() == docs.tolist()
@@ -100,8 +100,8 @@ def test_replaced_documents_are_not_live(engine):
 
 def test_dates_column_knows_undated_articles(engine):
     arrays = engine._current().arrays
-    dated = arrays.searcher.document_number(id="b2")
-    undated = arrays.searcher.document_number(id="b1")
+    dated = engine._current().find("b2")
+    undated = engine._current().find("b1")
     assert arrays.dates()[undated] == arrays.undated != arrays.dates()[dated]
     assert [h.id for h in engine.search("grève", sort="date", limit=2)][0] == "b2"
     assert [h.id for h in engine.search("grève", since="2023-01-01")] == ["b2"]

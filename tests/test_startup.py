@@ -127,7 +127,7 @@ before = {name: name in sys.modules for name in deferred}
 documented = numpy.ndarray.__doc__ is not None
 coroutine_seen = cached_property.asyncio.iscoroutinefunction(coroutine)
 with whoosh.index.open_dir(sys.argv[sys.argv.index("--index-dir") + 1], indexname="newsearch").searcher() as s:
-    (number,) = s.document_numbers(id=ARTICLE)  # Whoosh's searcher builds query.Term and query.And
+    (number,) = s.document_numbers(title="vladivostok")  # Whoosh's searcher builds query.Term and query.And
     found = s.reader().column_reader("id")[number]  # ids are in their column
 temporary = whoosh.filedb.filestore.tempfile.gettempdir()
 name = whoosh.util.random_name(8)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import whoosh
-from whoosh import formats
+from whoosh import fields, formats
 from whoosh import index as windex
 from whoosh import query as wquery
 from whoosh.matching import FilterMatcher
@@ -78,8 +78,9 @@ def build(folder: Path, make_writer, optimize=False, schema=None):
     ix = open_index(folder)
     writer = make_writer(ix)
     with ix.reader() as reader:
+        ids = list(reader.column_reader("id"))  # ids have no terms: a column, and an id table per segment
         for doc in REPLACED:
-            writer.delete_document(reader.first_id("id", doc["id"]))
+            writer.delete_document(ids.index(doc["id"]))
     for doc in REPLACED + SECOND:
         writer.add_document(**doc)
     writer.commit(merge=False)
@@ -673,6 +674,14 @@ def session_six_schema():
     return schema
 
 
+def session_nine_schema():
+    """The schema of an index written before id tables: a term per id, beside the ``id`` column."""
+    schema = make_schema()
+    schema.remove("id")
+    schema.add("id", fields.ID(sortable=True))
+    return schema
+
+
 def decoded(found):
     """``by_key`` terms with each value as its positions: the same whichever format wrote them."""
     return {term: [(key, weight, whooshformat.decode_positions(value) if value else value)
@@ -741,16 +750,17 @@ def test_an_index_written_before_compact_positions_opens_searches_updates_and_re
     assert answers(tmp_path / "old") == answers(tmp_path / "new")
 
 
-def test_a_list_of_one_posting_lives_in_the_term_table_and_stock_whoosh_merges_it(ours, tmp_path):
-    with windex.open_dir(str(ours), indexname=INDEX_NAME).reader() as reader:
+def test_a_list_of_one_posting_lives_in_the_term_table_and_stock_whoosh_merges_it(tmp_path):
+    terms = build(tmp_path / "terms", FastWriter, schema=session_nine_schema())  # ids with terms: no values
+    with windex.open_dir(str(terms), indexname=INDEX_NAME).reader() as reader:
         leaf, _ = reader.leaf_readers()[0]
         single = [(f, t) for f, t in leaf.all_terms() if leaf.doc_frequency(f, t) == 1]
         assert {f for f, _ in single} >= {"id", "title"}  # no value, and positions
         assert all(leaf.term_info(f, t).is_inlined() for f, t in single)
         assert not any(leaf.term_info(f, t).is_inlined() for f, t in leaf.all_terms() if leaf.doc_frequency(f, t) > 1)
     merged = tmp_path / "merged"
-    shutil.copytree(ours, merged)
+    shutil.copytree(terms, merged)
     writer = SegmentWriter(windex.open_dir(str(merged), indexname=INDEX_NAME))
     writer.commit(optimize=True)  # Whoosh's own merge reads every posting and writes them again
     assert len(windex.open_dir(str(merged), indexname=INDEX_NAME)._segments()) == 1
-    assert by_key(contents(merged, blocks=False))["terms"] == by_key(contents(ours, blocks=False))["terms"]
+    assert by_key(contents(merged, blocks=False))["terms"] == by_key(contents(terms, blocks=False))["terms"]
