@@ -18,30 +18,11 @@ from searchengine.fastwriter import FastWriter
 from searchengine.idtable import IdTable, write_id_table
 from searchengine.indexing import INDEX_NAME, open_index
 
+from .test_storedtext import _Sink, _Source
 from .test_whooshformat import session_nine_schema
 
 COLLIDING = ("dépêche-29685295", "dépêche-32060020")
 """Two ids of one CRC-32: a table gives both for either, the column tells them apart."""
-
-
-class _Sink:
-    def __init__(self):
-        self.data = b""
-        self.closed = False
-
-    def write(self, data):
-        self.data += data
-
-    def close(self):
-        self.closed = True
-
-
-class _Source:
-    def __init__(self, data):
-        self.data = data
-
-    def get(self, position, length):
-        return self.data[position:position + length]
 
 
 def test_a_table_gives_the_documents_of_an_ids_hash_in_order():
