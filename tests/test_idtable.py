@@ -83,6 +83,17 @@ def _tables(folder):
         return [whooshformat.id_table(leaf) for leaf, _ in reader.leaf_readers()]
 
 
+def _update(engine, first, second, jobs):
+    """Re-index after article a5 changed, a9 went, and ``first``'s "même" gave way to
+    another article: the updated and removed counts."""
+    records = _records(150)
+    records[5]["title"] = "Grève levée à Marseille"
+    del records[9]
+    _write(first, [*records, {"id": COLLIDING[0], "title": "Tempête", "body": "Vent."}])
+    report = engine.index([first, second], jobs=jobs)
+    return report.updated, report.removed
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_ids_are_found_through_tables_through_updates_deletions_and_merges(tmp_path, jobs):
     first, second = _news(tmp_path)
@@ -98,12 +109,7 @@ def test_ids_are_found_through_tables_through_updates_deletions_and_merges(tmp_p
         with pytest.raises(ArticleNotFound, match="2 articles have the id 'même'"):
             engine.article("même")
         # An update: a changed article, one deleted, and "même" left to one file.
-        records = _records(150)
-        records[5]["title"] = "Grève levée à Marseille"
-        del records[9]
-        _write(first, [*records, {"id": COLLIDING[0], "title": "Tempête", "body": "Vent."}])
-        report = engine.index([first, second], jobs=jobs)
-        assert (report.updated, report.removed) == (1, 2)
+        assert _update(engine, first, second, jobs) == (1, 2)
         assert engine.article("a5").article.title == "Grève levée à Marseille"
         assert engine.article("même").article.title == engine.article(f"{second}#même").article.title == \
             "Sommet à Moscou"
@@ -157,12 +163,7 @@ def test_an_index_with_id_terms_opens_shows_and_updates_as_before_and_a_rebuild_
     assert _id_terms(tmp_path / "old") >= 213 and _tables(tmp_path / "old") == [None] * len(_tables(tmp_path / "old"))
     with SearchEngine(tmp_path / "old") as engine:
         assert _seen(engine) == expected
-        records = _records(150)
-        records[5]["title"] = "Grève levée à Marseille"
-        del records[9]
-        _write(first, [*records, {"id": COLLIDING[0], "title": "Tempête", "body": "Vent."}])
-        report = engine.index([first, second], jobs=jobs)
-        assert (report.updated, report.removed) == (1, 2)
+        assert _update(engine, first, second, jobs) == (1, 2)
         assert engine.article("a5").article.title == "Grève levée à Marseille"
         assert engine.article("même").article.title == "Sommet à Moscou"
         with pytest.raises(ArticleNotFound):
