@@ -181,12 +181,16 @@ def w3_lists(engine: SearchEngine) -> list[tuple[ScoreLists, str, str, np.ndarra
     return found
 
 
-def test_score_lists_hold_what_the_w3_blocks_hold(tmp_path, monkeypatch):
+def small_lists(tmp_path, monkeypatch):
+    """400 articles in ``a.jsonl``, for lists of 16 postings and more in windows of 4."""
     monkeypatch.setattr(scorelists, "MIN_POSTINGS", 16)
     monkeypatch.setattr(scorelists, "WINDOW", 4)
-    records = articles(400)
-    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records),
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in articles(400)),
                                       encoding="utf-8")
+
+
+def test_score_lists_hold_what_the_w3_blocks_hold(tmp_path, monkeypatch):
+    small_lists(tmp_path, monkeypatch)
     with SearchEngine(tmp_path / "ix") as engine:
         engine.index([tmp_path / "a.jsonl"])
         found = w3_lists(engine)
@@ -228,11 +232,7 @@ def first_layout(lists: ScoreLists, terms: list[tuple[str, str]]) -> bytes:
 
 
 def test_score_lists_are_smaller_and_files_of_the_first_layout_read_the_same(tmp_path, monkeypatch):
-    monkeypatch.setattr(scorelists, "MIN_POSTINGS", 16)
-    monkeypatch.setattr(scorelists, "WINDOW", 4)
-    records = articles(400)
-    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records),
-                                      encoding="utf-8")
+    small_lists(tmp_path, monkeypatch)
     with SearchEngine(tmp_path / "ix") as engine:
         engine.index([tmp_path / "a.jsonl"])
         (lists,) = engine._current().arrays.score_lists()
