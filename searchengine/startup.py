@@ -38,7 +38,15 @@ tearing down at exit what it imported. Five measures, each measured with
   ``numpy._core._add_newdocs`` sets them). The stand-ins are in
   ``sys.modules`` only while NumPy, click, or Whoosh and the engine, are
   imported, and only in a process that has imported neither it nor the real
-  modules.
+  modules. After NumPy's import, ``numpy.ma`` (masked arrays, which NumPy
+  imports on first use) stands in for itself the same way: ``numpy.unique``
+  (and ``union1d``) asks ``numpy.ma.is_masked`` of every array, and
+  importing ``numpy.ma`` to hear "no" (its classes, and the signatures and
+  docstrings it builds with ``inspect`` and ``tokenize``) took 5 % of a
+  fresh query at 10× OrangeSum (44 M instructions of 930 M). The stand-in
+  answers for what has no ``_mask`` (no masked array exists before
+  ``numpy.ma`` is imported) and asks the real module for the rest; any
+  other name imports it, and ``import numpy.ma`` puts it in its place.
 - Whoosh's term tables hash keys with ``hashlib.md5``, and ``hashlib``
   loads OpenSSL: Whoosh is given Python's own ``_md5.md5`` instead, the
   same digest.
@@ -185,7 +193,20 @@ def _import_numpy() -> None:
     if "numpy" in sys.modules:
         return
     with _standing_in("numpy", _DEFERRED_BY_NUMPY):
-        import numpy  # noqa: F401
+        import numpy
+    if "numpy.ma" not in sys.modules:  # NumPy imports it on the first ``numpy.ma``
+        masked = _StandIn("numpy.ma")
+        masked.is_masked = _is_masked  # type: ignore[attr-defined]
+        numpy.ma = masked  # type: ignore[attr-defined]  # until ``import numpy.ma`` sets the real one
+
+
+def _is_masked(value: Any) -> bool:
+    """``numpy.ma.is_masked``, which ``numpy.unique`` asks of every array: only
+    what has a ``_mask`` (a masked array, which only ``numpy.ma`` makes) may
+    be masked, and for that the real module answers."""
+    if not hasattr(value, "_mask"):
+        return False
+    return bool(import_module("numpy.ma").is_masked(value))
 
 
 @contextmanager

@@ -52,6 +52,7 @@ NOT_FOR_A_QUERY = {
     "whoosh.lang.dmetaphone": "Whoosh's English phonetic code",
     "whoosh.highlight": "Whoosh's highlighter, for its searcher's Results (ours is searchengine.snippets)",
     "numpy._core._add_newdocs": "the docstrings of NumPy's C functions, which a command never shows",
+    "numpy.ma": "masked arrays, imported by numpy.unique only to ask whether an array is one",
     "numpy._core._add_newdocs_scalars": "likewise for NumPy's scalar types",
     "searchengine.facets": "the search page's facets",
     "numpy.linalg": "imported by numpy.matrix and polynomial fits, with NumPy's typing aliases",
@@ -122,8 +123,11 @@ def ctypes_pointer():
     return ctypes.POINTER(ctypes.c_int64)
 deferred = ("asyncio", "whoosh.query", "urllib.request", "tempfile", "random", "calendar", "numpy.linalg", "ctypes",
             "shutil", "html", "whoosh.lang.porter", "whoosh.lang.dmetaphone", "numpy._core._add_newdocs", "textwrap",
-            "platform", "urllib.parse", "whoosh.highlight")
+            "platform", "urllib.parse", "whoosh.highlight", "numpy.ma")
 before = {name: name in sys.modules for name in deferred}
+united = numpy.union1d(numpy.array([3, 1]), numpy.array([1, 2])).tolist()  # asks numpy.ma whether they are masked
+united_unmasked = "numpy.ma" not in sys.modules
+masked = numpy.unique(numpy.ma.masked_equal([0, 1, 0, 2, 1], 0)).tolist()
 documented = numpy.ndarray.__doc__ is not None
 coroutine_seen = cached_property.asyncio.iscoroutinefunction(coroutine)
 with whoosh.index.open_dir(sys.argv[sys.argv.index("--index-dir") + 1], indexname="newsearch").searcher() as s:
@@ -172,20 +176,23 @@ print(json.dumps({
     "indented": indented,
     "documented": [documented, numpy.ndarray.__doc__ is not None],
     "md5": whoosh.filedb.filetables.md5_hash(b"Poutine") == int(hashlib.md5(b"Poutine").hexdigest(), 16) & 0xFFFFFFFF,
+    "united": [united, united_unmasked],
+    "masked": masked,
 }))
 """
     output, checks = fresh("query", "Kim Poutine", "--index-dir", str(tmp_path / "index"), code=code)
     assert "Sommet à Vladivostok" in output
     deferred = ("asyncio", "whoosh.query", "urllib.request", "tempfile", "random", "calendar", "numpy.linalg",
                 "ctypes", "shutil", "html", "whoosh.lang.porter", "whoosh.lang.dmetaphone", "numpy._core._add_newdocs",
-                "textwrap", "platform", "urllib.parse", "whoosh.highlight")
+                "textwrap", "platform", "urllib.parse", "whoosh.highlight", "numpy.ma")
     assert checks == {"before": dict.fromkeys(deferred, False), "after": dict.fromkeys(deferred, True),
                       "real": True, "coroutine": True, "document": article, "urlretrieve": True,
                       "temporary": True, "name": 8, "days": 29, "square": [[1, 3], [0, 1]], "fit": [2.0, 1.0],
                       "pointer": 0, "copied": "Poutine", "escaped": "&lt;b&gt;Kim &amp; Poutine&lt;/b&gt;",
                       "stemmed": "meet", "sounds": ["SM0", "XMT"],
                       "highlighted": "Kim rencontre POUTINE", "linux": True, "uri": "file:///tmp/Cor%C3%A9e%20du%20Nord",
-                      "indented": "  Kim", "documented": [False, True], "md5": True}
+                      "indented": "  Kim", "documented": [False, True], "md5": True,
+                      "united": [[1, 2, 3], True], "masked": [1, 2, None]}
 
 
 _DATACLASSES = """
