@@ -945,22 +945,44 @@ def id_table(leaf: IndexReader) -> IdTable | None:
     return IdTable(storage.open_file(name), storage.file_length(name))
 
 
+_BLOCK_INFO = re.compile(
+    rb"(?:\x80\x02)?\((K.|M..|J....)(K.|M..|J....)(?:K.|M..|J....|G.{8})K(.)K.K.t(?:q.)?\.", re.DOTALL)
+"""A block's info as newsearch pickles it (no header, no memo) and as Whoosh
+does (protocol 2): the tuple (count, last document number, largest weight,
+compression, shortest and longest length bytes), each a small integer
+(BININT1, BININT2 or BININT, 1, 2 or 4 bytes, little-endian) but the weight,
+which may be a float (BINFLOAT). Matched rather than unpickled, 4-5 times as
+fast (a fresh query at 10x OrangeSum walks 6,800 blocks): any other pickle
+is unpickled."""
+
+
 def block_index(data: bytes) -> list[Block]:
     """The blocks of one W3 posting list: a header, then blocks of length,
     pickled block info and pickled, maybe compressed, data."""
     if data[:4] != WHOOSH3_HEADER_MAGIC:
         raise ValueError("not a W3 posting list")
-    stream = BytesIO(data)
+    match = _BLOCK_INFO.match
+    length_at = _BLOCK_LENGTH.unpack_from
+    number = int.from_bytes
+    stream = None
     blocks = []
     position = 4
     end = len(data)
     while position < end:
-        (length,) = _BLOCK_LENGTH.unpack_from(data, position)
+        (length,) = length_at(data, position)
         start = position + _BLOCK_LENGTH.size
-        stream.seek(start)
-        count, last, _, compression, _, _ = pickle.load(stream)
         position = start + abs(length)
-        blocks.append((count, last, compression, stream.tell(), position))
+        info = match(data, start)
+        if info is not None:
+            count, last, compression = info.groups()
+            blocks.append((count[1] if len(count) == 2 else number(count[1:], "little", signed=len(count) == 5),
+                           last[1] if len(last) == 2 else number(last[1:], "little", signed=len(last) == 5),
+                           compression[0], info.end(), position))
+        else:
+            stream = stream or BytesIO(data)
+            stream.seek(start)
+            count, last, _, compression, _, _ = pickle.load(stream)
+            blocks.append((count, last, compression, stream.tell(), position))
         if length < 0:
             break
     return blocks

@@ -10,8 +10,10 @@ import importlib
 import inspect
 import json
 import os
+import pickle
 import random
 import shutil
+import struct
 import subprocess
 import sys
 import textwrap
@@ -24,6 +26,7 @@ import whoosh
 from whoosh import fields, formats
 from whoosh import index as windex
 from whoosh import query as wquery
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.matching import FilterMatcher
 from whoosh.writing import SegmentWriter
 
@@ -257,7 +260,7 @@ def test_parallel_writer_writes_the_same_documents(stock, tmp_path):
     assert by_key(contents(folder, blocks=False)) == by_key(contents(stock, blocks=False))
 
 
-@pytest.mark.parametrize("layout", ["ours", "older"])
+@pytest.mark.parametrize("layout", ["ours", "older", "stock"])
 def test_index_arrays_read_what_stock_whoosh_reads(layout, request):
     ours = request.getfixturevalue(layout)
     with SearchEngine(ours) as engine:
@@ -284,6 +287,31 @@ def test_index_arrays_read_what_stock_whoosh_reads(layout, request):
             dates = found["columns"]["date"]
             assert arrays.dates().tolist() == dates
             assert dates.count(arrays.undated) == sum("date" not in d for d in DOCS + REPLACED) > 0
+
+
+BLOCK_INFOS = [(128, 200, 3, 1, 10, 20), (128, 70_000, 2.5, 0, 0, 255), (128, 2**31 - 1, 65_536, 6, 1, 2),
+               (100, 2**40, 1.0, 0, 3, 3), (7, 2**40 + 9, 250, 6, 4, 9)]
+
+
+@pytest.mark.parametrize("pickled", [
+    lambda info: pickle.dumps(info, 2),  # Whoosh's
+    lambda info: pickle.dumps(info, 3)[2:],  # newsearch's: no header
+    lambda info: pickle.dumps(info, 4),
+    lambda info: pickle.dumps(info, 0),
+], ids=["whoosh", "newsearch", "protocol-4", "protocol-0"])
+def test_the_blocks_of_a_posting_list_are_where_their_infos_say(pickled):
+    """Each block's count, last document, compression and data, whatever
+    pickled its info (integers of 1, 2, 4 bytes and more, float weights)."""
+    parts, expected, position = [WHOOSH3_HEADER_MAGIC], [], 4
+    for number, info in enumerate(BLOCK_INFOS):
+        head, data = pickled(info), bytes(range(number * 10, number * 10 + 30))
+        size = len(head) + len(data)
+        parts += [struct.pack("!i", size if number < len(BLOCK_INFOS) - 1 else -size), head, data]
+        start = position + 4 + len(head)
+        position = start + len(data)
+        expected.append((info[0], info[1], info[3], start, position))
+    listed = b"".join(parts)
+    assert whooshformat.block_index(listed) == expected
 
 
 def test_an_unknown_whoosh_is_refused_with_what_newsearch_knows(ours, monkeypatch):
