@@ -278,8 +278,10 @@ class _Chunks(_Cache[tuple[Term, ...]]):
         self.words = words
 
     def __missing__(self, chunk: str) -> tuple[Term, ...]:
-        word = chunk.rstrip(_TRAILING)
-        if word and len(word) < len(chunk):
+        if _plain(chunk):  # a word, as _chunk_terms would find it, without its calls
+            term = self.words[chunk]
+            terms: tuple[Term, ...] = ((term, 0, len(chunk), False),) if term else ()
+        elif (word := chunk.rstrip(_TRAILING)) and len(word) < len(chunk):
             # No token ends with this punctuation: the terms of the chunk without it, likely seen.
             terms = self[word]
         else:
