@@ -19,8 +19,9 @@ load of a shared machine does not change, unlike times; it misses what
 memory stalls cost, so the CPU times stay the measure of record.
 
 Each tree is put first on ``PYTHONPATH`` and run as ``python -c 'from
-searchengine.cli import cli; cli()' query ...``, so the installed ``newsearch``
-script (whatever checkout it points at) plays no part. Bytecode is compiled
+searchengine.cli import main; main()' query ...`` (``cli()`` in a tree from
+before ``main``), so the installed ``newsearch`` script (whatever checkout it
+points at) plays no part. Bytecode is compiled
 first: a user's installed package has it.
 """
 
@@ -39,7 +40,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S = 0.15
-_RUN_CLI = "import sys; sys.argv[0] = 'newsearch'; from searchengine.cli import cli; cli()"
+_RUN_CLI = ("import sys; sys.argv[0] = 'newsearch'; from searchengine import cli; "
+            "getattr(cli, 'main', cli.cli)()")
+"""What the ``newsearch`` script runs: ``main``, or ``cli`` in a tree from before ``main``."""
 
 
 def _env(tree: Path) -> dict[str, str]:

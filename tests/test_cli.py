@@ -192,6 +192,32 @@ def test_installed_console_script_runs_end_to_end(tmp_path):
     assert SEED in found.stdout
 
 
+def test_commands_that_only_read_print_everything_before_leaving(tmp_path):
+    """`query`, `show` and `info` end without tearing Python down: what they
+    printed into a pipe still arrives whole, with the same exit statuses."""
+    script = os.path.join(os.path.dirname(sys.executable), "newsearch")
+    env = {**os.environ, "NEWSEARCH_INDEX": str(tmp_path / "ix")}
+    subprocess.run([script, "index"], cwd=ROOT, env=env, capture_output=True, check=True)
+
+    def run(*args):
+        return subprocess.run([script, *args], cwd=ROOT, env=env, capture_output=True, text=True)
+
+    found = run("query", "Kim Poutine", "--json", "--limit", "50")
+    assert found.returncode == 0
+    hits = json.loads(found.stdout)["hits"]
+    assert hits[0]["path"].endswith(SEED)
+    nothing = run("query", "zzzxqy")
+    assert (nothing.returncode, nothing.stdout) == (1, "No article matches 'zzzxqy'\n")
+    shown = run("show", hits[0]["id"], "--json")
+    assert shown.returncode == 0
+    assert json.loads(shown.stdout)["title"] == hits[0]["title"]
+    described = run("info", "--json")
+    assert described.returncode == 0
+    assert json.loads(described.stdout)["articles"] >= len(hits)
+    missing = run("show", "no-such-id")
+    assert missing.returncode == 2 and missing.stderr.startswith("Error:")
+
+
 def as_unprivileged(args):
     """Root reads files whatever their mode: run the command as nobody so a
     file without read permission really is unreadable."""
