@@ -197,7 +197,7 @@ def _import_numpy() -> None:
     if "numpy.ma" not in sys.modules:  # NumPy imports it on the first ``numpy.ma``
         masked = _StandIn("numpy.ma")
         masked.is_masked = _is_masked  # type: ignore[attr-defined]
-        numpy.ma = masked  # type: ignore[attr-defined]  # until ``import numpy.ma`` sets the real one
+        numpy.ma = masked  # until ``import numpy.ma`` sets the real one
 
 
 def _is_masked(value: Any) -> bool:

@@ -289,8 +289,9 @@ def test_index_arrays_read_what_stock_whoosh_reads(layout, request):
             assert dates.count(arrays.undated) == sum("date" not in d for d in DOCS + REPLACED) > 0
 
 
-BLOCK_INFOS = [(128, 200, 3, 1, 10, 20), (128, 70_000, 2.5, 0, 0, 255), (128, 2**31 - 1, 65_536, 6, 1, 2),
-               (100, 2**40, 1.0, 0, 3, 3), (7, 2**40 + 9, 250, 6, 4, 9)]
+BLOCK_INFOS = [(128, 70_000, 3, 6, 10, 20), (128, 40_000, 1, 0, 5, 6), (128, 200, 3, 1, 10, 20),
+               (128, 70_000, 2.5, 0, 0, 255), (128, 2**31 - 1, 65_536, 6, 1, 2), (100, 2**40, 1.0, 0, 3, 3),
+               (7, 2**40 + 9, 250, 6, 4, 9)]
 
 
 @pytest.mark.parametrize("pickled", [
