@@ -51,9 +51,10 @@ def main() -> None:
         cli()
     except Finished as done:
         try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except OSError:  # a closed pipe (``| head``): Python's own exit reports it
+            for stream in (sys.stdout, sys.stderr):
+                if stream is not None:  # None: started without it (``>&-``)
+                    stream.flush()
+        except (OSError, ValueError):  # a closed pipe (``| head``) or file: Python's own exit reports it
             raise done from None
         os._exit(done.code if isinstance(done.code, int) else EXIT_ERROR)
 
@@ -290,7 +291,7 @@ def _use_color(choice: str) -> bool:
         return True
     if choice == "never":
         return False
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    return sys.stdout is not None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 class QueryCommand(click.Command):

@@ -216,6 +216,9 @@ def test_commands_that_only_read_print_everything_before_leaving(tmp_path):
     assert json.loads(described.stdout)["articles"] >= len(hits)
     missing = run("show", "no-such-id")
     assert missing.returncode == 2 and missing.stderr.startswith("Error:")
+    closed = subprocess.run(["sh", "-c", f'"{script}" query Kim Poutine >&-'], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
+    assert (closed.returncode, closed.stderr) == (0, "")
 
 
 def as_unprivileged(args):
