@@ -537,6 +537,7 @@ class _TermTable:
 
 _KEY_VALUE_LENGTHS = struct.Struct("!ii")
 """``filetables._lengths``: a term table entry's key and value lengths."""
+_TERM_INFO = W3TermInfo._struct
 _SLOT = struct.Struct("!Iq")
 """``filetables._pointer``: a hash table slot, the key's hash and its entry's position (0, 0 when empty)."""
 _EMPTY_SLOT = _SLOT.pack(0, 0)
@@ -564,7 +565,6 @@ def _write_hash_tables(tindex: Any) -> None:
                 slot = (slot + 1) % slots
             table[slot] = _SLOT.pack(hashed, position)
         dbfile.write(b"".join(table))
-_TERM_INFO = W3TermInfo._struct
 
 
 class PostingListWriter:
@@ -573,7 +573,9 @@ class PostingListWriter:
     ``finish_postings``, ``W3FieldWriter.finish_term``), which would otherwise
     take them a posting at a time.
 
-    Departures, all read back unchanged by Whoosh: blocks are pickled with
+    Departures, all read back unchanged by Whoosh: blocks are deflated at
+    :data:`_BLOCK_LEVEL` and the term table's hash tables have fewer empty
+    slots (:func:`_write_hash_tables`); blocks are pickled with
     ``_BLOCK_PICKLE`` (those of ``CompactPositions`` fields, with whole
     frequencies as integers, by :func:`_pickled`), their info by
     :func:`_pickled`, and those under
