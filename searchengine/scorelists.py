@@ -21,7 +21,8 @@ scored field:
 - the frequencies, one byte each when they are whole numbers under 256, else
   32-bit floats, deflated where that saves an eighth (nearly all are 1, so
   the bytes of most lists shrink fourfold);
-- for each window of :data:`WINDOW` documents holding the word, the largest
+- for a list of at least :data:`MIN_MAXIMA` postings, for each window of
+  :data:`WINDOW` documents holding the word, the largest
   ``tf / ((1 - b) + b · length / average)`` in it, rounded up to one of 255
   steps of 2.9 % from 1/16 to 96 (one byte: :data:`BOUNDS`, where the last is
   infinity; a bound a few percent high costs pruning little), with the field's average
@@ -31,19 +32,22 @@ scored field:
   the index's: a larger one raises a document's value by at most the ratio of
   the averages, so ``maximum × max(1, now / then)`` bounds it (see
   :meth:`ScoreLists.window_maxima`). These bounds let ranking skip windows
-  that cannot reach the best page (:mod:`~searchengine.ranking`).
+  that cannot reach the best page (:mod:`~searchengine.ranking`); those of
+  a shorter list, whose maxima would take about a byte a posting, are
+  computed from the list when asked for (:mod:`~searchengine.scoring`).
 
-The directory at the end of the file (layout ``NSL5``) holds the lists'
+The directory at the end of the file (layout ``NSL6``) holds the lists'
 keys (the field's number, a byte, then the term) sorted, and one array of
-the narrowest integers per property of the lists (:data:`_COLUMNS`), under a
-CRC-32: opening the file checks it and takes the arrays in place (unpickling
+the narrowest integers per property of the lists (:data:`_COLUMNS`; no
+windows for a list without maxima), under a CRC-32: opening the file checks it and takes the arrays in place (unpickling
 the directory of ``NSL4``, a dictionary per field, cost a fresh query 16 M
 instructions), and a lookup is a binary search; nothing is decoded for a
 term until it is asked for. Files of the earlier
-layouts, whose directory is a pickle (``NSL2``: nothing deflated, every
+layouts are read as before: ``NSL5``, the same with every list's maxima, and
+those whose directory is a pickle (``NSL2``: nothing deflated, every
 window's number; ``NSL3``: maxima as 16-bit floats; ``NSL4``: document
-numbers as one- or two-byte gaps, deflated where that saved an eighth), are
-read as before. Whoosh ignores the file; a segment without it (written by an
+numbers as one- or two-byte gaps, deflated where that saved an eighth).
+Whoosh ignores the file; a segment without it (written by an
 older newsearch, or by Whoosh itself) is read from its W3 blocks, and
 ranking scores every posting. A file that cannot be read is treated as
 absent: it only makes queries faster.
@@ -72,7 +76,16 @@ MIN_POSTINGS = 256
 WINDOW = 128
 """Documents per window of the score bounds (segment-local document number //
 WINDOW), as written; each file records its own."""
-_MAGIC = b"NSL5"
+MIN_MAXIMA = 4096
+"""Shorter lists are written without their window maxima. Their words are in
+so few articles that nearly each posting has a window of its own, so the
+maxima took about a byte a posting, beside the windows' bitmap: 15 of the
+85 MiB of score lists of ten times OrangeSum (84.7 → 69.5 MiB; 8 for lists
+under 1,024 postings, 12 under 2,048). Ranking computes their bounds from the list
+itself (its document numbers and frequencies, read here in microseconds)."""
+_MAGIC = b"NSL6"
+_ALL_MAXIMA = b"NSL5"
+"""The layout before, the same but with every list's window maxima."""
 _HALF_MAXIMA = (b"NSL2", b"NSL3")
 """Earlier layouts, whose window maxima are 16-bit floats."""
 _PICKLED = (*_HALF_MAXIMA, b"NSL4")
@@ -83,10 +96,10 @@ _LEVEL = 6
 """zlib's level for the parts it shrinks (inflating costs the same at any level)."""
 _FOOTER = struct.Struct("<Q4s")
 _HEAD = struct.Struct("<III")
-"""Of an ``NSL5`` directory: bytes of its settings (JSON), lists, and the
+"""Of an ``NSL5`` or ``NSL6`` directory: bytes of its settings (JSON), lists, and the
 CRC-32 of the rest (so that damage shows at opening)."""
 _COLUMNS = ("offset", "count", "universe", "numbers", "exceptions", "frequencies", "windows", "low", "kind")
-"""Of each list in an ``NSL5`` directory, one array each, in the narrowest
+"""Of each list in an ``NSL5`` or ``NSL6`` directory, one array each, in the narrowest
 unsigned integers that hold it: where it starts, postings, last document + 1,
 stored bytes of the document numbers, gaps in the exceptions, stored bytes
 of the frequencies, windows, low bits of the Elias–Fano code
@@ -252,18 +265,23 @@ class ScoreListWriter:
             exceptions = 0
         whole = bool(np.all((tf == np.round(tf)) & (tf >= 0) & (tf < 256)))
         frequencies = _deflated((tf.astype(np.uint8) if whole else tf.astype("<f4")).tobytes())
-        norm = (1 - self.b) + self.b * lengths[ids] / average
-        windows, first = np.unique(ids // self.window, return_index=True)
-        maxima = _bounding(np.maximum.reduceat(tf.astype(np.float64) / norm, first))
-        if _window_bitmap(universe, self.window, len(windows)):
-            held = np.zeros(int(windows[-1]) + 1, dtype=bool)
-            held[windows] = True
-            which = np.packbits(held).tobytes()
-        else:
-            which = windows.astype("<u4").tobytes()
+        parts = [numbers, frequencies]
+        windows = 0
+        if len(ids) >= MIN_MAXIMA:
+            norm = (1 - self.b) + self.b * lengths[ids] / average
+            held, first = np.unique(ids // self.window, return_index=True)
+            maxima = _bounding(np.maximum.reduceat(tf.astype(np.float64) / norm, first))
+            windows = len(held)
+            if _window_bitmap(universe, self.window, windows):
+                bitmap = np.zeros(int(held[-1]) + 1, dtype=bool)
+                bitmap[held] = True
+                parts.append(np.packbits(bitmap).tobytes())
+            else:
+                parts.append(held.astype("<u4").tobytes())
+            parts.append(maxima.tobytes())
         self.directory[fieldname, term] = (self.position, len(ids), universe, len(numbers), exceptions,
-                                           len(frequencies), len(windows), low, _BYTES if whole else _FLOATS)
-        for part in (numbers, frequencies, which, maxima.tobytes()):
+                                           len(frequencies), windows, low, _BYTES if whole else _FLOATS)
+        for part in parts:
             self._write(_padded(part))
 
     def close(self) -> None:
@@ -370,7 +388,7 @@ class ScoreLists:
         if size < _FOOTER.size:
             raise ValueError("too short")
         where, magic = _FOOTER.unpack(source.get(size - _FOOTER.size, _FOOTER.size))
-        if magic not in (*_PICKLED, _MAGIC) or where > size - _FOOTER.size:
+        if magic not in (*_PICKLED, _ALL_MAXIMA, _MAGIC) or where > size - _FOOTER.size:
             raise ValueError("not a score list file")
         self.half_maxima = magic in _HALF_MAXIMA
         self._pickled: dict[str, dict[bytes, tuple[int, ...]]] | None = None
@@ -384,7 +402,7 @@ class ScoreLists:
         self.averages: dict[str, float] = directory["averages"]
 
     def _open(self, where: int, size: int) -> dict[str, Any]:
-        """Reads an ``NSL5`` directory's arrays in place, leaving its lists to :meth:`_find`."""
+        """Reads an ``NSL5`` or ``NSL6`` directory's arrays in place, leaving its lists to :meth:`_find`."""
         settings_size, self._lists, crc = _HEAD.unpack(self.source.get(where, _HEAD.size))
         rest = self.source.get(where + _HEAD.size, size - _HEAD.size)
         if len(rest) != size - _HEAD.size or zlib.crc32(rest) != crc:
@@ -461,9 +479,10 @@ class ScoreLists:
         return np.cumsum(gaps, dtype=np.int32)
 
     def windows(self, fieldname: str, term: str) -> Windows | None:
-        """The term's window maxima in ``fieldname``, or None if the list is not here."""
+        """The term's window maxima in ``fieldname``, or None if the list is
+        not here or is here without them (shorter than :data:`MIN_MAXIMA`)."""
         found = self._find(fieldname, term)
-        if found is None:
+        if found is None or not found.windows:
             return None
         offset, nwindows, bits = found.after_frequencies, found.windows, found.bits
         get = self.source.get

@@ -293,7 +293,9 @@ class IndexArrays:
         window, over the whole index), a bound on
         ``tf / norm`` of ``term`` in ``fieldname`` for the documents in it (0
         where none holds it): from the score lists where each segment holding
-        the term has them for ``b``, else computed from the postings."""
+        the term has them for ``b``, else computed from the postings (from
+        the segment's own score list where it holds the term's list without
+        maxima, as it does a short one)."""
         window = self.window
         bounds = np.zeros(-(-self.size // window), dtype=np.float64)
         average = self._field_lengths(fieldname)[1]
@@ -307,11 +309,17 @@ class IndexArrays:
                 where = np.repeat(first, spans) + np.arange(spans.sum()) - np.repeat(np.cumsum(spans) - spans, spans)
                 keep = where < len(bounds)
                 np.maximum.at(bounds, where[keep], np.repeat(values, spans)[keep])
+                continue
+            own = lists.postings(fieldname, term) if lists is not None else None
+            if own is not None and _agrees(leaf, fieldname, term, own[0]):
+                ids, tf = own[0] + offset, own[1]
             elif (fieldname, term) in leaf:
                 ids, tf = self.postings(fieldname, term)
                 inside = slice(*np.searchsorted(ids, [offset, offset + leaf.doc_count_all()]).tolist())
                 ids, tf = ids[inside], tf[inside]
-                np.maximum.at(bounds, ids // window, tf.astype(np.float64) / self._norm(fieldname, b)[ids])
+            else:
+                continue
+            np.maximum.at(bounds, ids // window, tf.astype(np.float64) / self._norm(fieldname, b)[ids])
         return bounds
 
     @property

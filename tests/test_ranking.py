@@ -167,6 +167,7 @@ def collection(tmp_path_factory):
 
     patch = pytest.MonkeyPatch()
     patch.setattr(scorelists, "WINDOW", 8)
+    patch.setattr(scorelists, "MIN_MAXIMA", 400)  # bounds stored for the commonest words, computed for the others
 
     folder = tmp_path_factory.mktemp("pruning")
     records = articles(1400, seed=11)

@@ -1,8 +1,9 @@
 """Score lists: document numbers Elias–Fano coded or a bitmap, frequencies
 deflated where that pays, windows as a bitmap where shorter, window maxima in
 a byte that bounds them; the postings of a real index as its W3 blocks hold
-them, and files of the earlier layouts (NSL2 and NSL4, written by an older
-newsearch) read as before."""
+them; lists shorter than MIN_MAXIMA without their maxima; and files of the
+earlier layouts (NSL2, NSL4 and NSL5, written by an older newsearch) read as
+before."""
 
 import io
 import json
@@ -19,6 +20,7 @@ from searchengine.scorelists import BOUNDS, ScoreLists, ScoreListWriter
 from .generated import articles
 
 NSL4 = Path(__file__).parent / "data" / "scorelists-nsl4.nsl"
+NSL5 = Path(__file__).parent / "data" / "scorelists-nsl5.nsl"
 
 
 class Bytes:
@@ -39,9 +41,14 @@ class Output(io.BytesIO):
 
 
 def written(lists: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], size: int,
-            b: float = 0.75) -> tuple[bytes, np.ndarray]:
+            b: float = 0.75, maxima: int | None = None) -> tuple[bytes, np.ndarray]:
     """A score list file of ``lists`` ((field, term) -> documents, frequencies) in a segment of
-    ``size`` documents of made-up lengths, and those lengths."""
+    ``size`` documents of made-up lengths, and those lengths; with the maxima of lists of
+    ``maxima`` postings or more, if given, rather than :data:`~searchengine.scorelists.MIN_MAXIMA`."""
+    if maxima is not None:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(scorelists, "MIN_MAXIMA", maxima)
+            return written(lists, size, b)
     lengths = np.random.default_rng(size).integers(1, 300, size).astype(np.float64)
     out = Output()
     scores = ScoreListWriter(out, b)
@@ -94,6 +101,7 @@ def lists_of_every_kind() -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]
 
 def test_every_way_of_coding_a_list_reads_back(monkeypatch):
     monkeypatch.setattr(scorelists, "MIN_POSTINGS", 1)
+    monkeypatch.setattr(scorelists, "MIN_MAXIMA", 1)
     lists = lists_of_every_kind()
     data, lengths = written(lists, 200_000)
     read = ScoreLists(Bytes(data), len(data))
@@ -112,6 +120,26 @@ def test_every_way_of_coding_a_list_reads_back(monkeypatch):
     assert lows == {*scorelists._LOWS, scorelists._BITMAP, *scorelists._GAPS}  # every branch was taken
     assert read.postings("body", "absent") is None and read.windows("title", "un") is None
     assert read.has("lede", "loin") and not read.has("lede", "lo") and not read.has("lede", "loin2")
+
+
+def test_a_list_shorter_than_min_maxima_is_kept_without_its_maxima():
+    """A word in 300 articles of 200,000 has nearly a window per posting: its
+    maxima would take about a byte a posting. Its postings are kept, not
+    its windows; a list of MIN_MAXIMA postings keeps them."""
+    rng = np.random.default_rng(2)
+    rare = np.sort(rng.choice(200_000, 300, replace=False))
+    common = np.sort(rng.choice(200_000, scorelists.MIN_MAXIMA, replace=False))
+    lists = {("body", "rare"): (rare, np.ones(300)), ("body", "commun"): (common, np.ones(len(common)))}
+    data, lengths = written(lists, 200_000)
+    read = ScoreLists(Bytes(data), len(data))
+    assert data.endswith(b"NSL6")
+    assert read.postings("body", "rare")[0].tolist() == rare.tolist() and read.windows("body", "rare") is None
+    windows = read.windows("body", "commun")
+    numbers, exact = expected_windows(common, np.ones(len(common)), lengths, read.averages["body"])
+    assert windows.numbers.tolist() == numbers
+    assert_bounds(windows.maxima, exact)
+    everything, _ = written(lists, 200_000, maxima=1)
+    assert len(everything) - len(data) >= 300  # a byte a posting, and the windows' numbers or bitmap
 
 
 def test_an_empty_list_is_not_written_and_a_file_of_none_reads():
@@ -141,6 +169,34 @@ def nsl4_lists() -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
         ("lede", "loin"): (np.r_[np.arange(300) * 300, 199_999], np.ones(301)),
         ("title", "flottant"): (np.sort(rng.choice(3_000, 400, replace=False)), rng.uniform(0.5, 3, 400)),
     }
+
+
+def nsl5_lists() -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+    """What tests/data/scorelists-nsl5.nsl holds, as newsearch's ScoreListWriter
+    of layout NSL5 (commit 2ef8b96) wrote it: ``written(nsl5_lists(), 20_000)``
+    with that writer. Every list with its maxima, the shortest too."""
+    rng = np.random.default_rng(6)
+    return {
+        ("body", "commun"): (np.sort(rng.choice(20_000, 6_000, replace=False)), rng.integers(1, 4, 6_000)),
+        ("body", "rare"): (np.sort(rng.choice(20_000, 300, replace=False)), np.ones(300)),
+        ("lede", "moyen"): (np.sort(rng.choice(20_000, 1_500, replace=False)), np.ones(1_500) * 2),
+        ("title", "flottant"): (np.sort(rng.choice(20_000, 400, replace=False)), rng.uniform(0.5, 3, 400)),
+    }
+
+
+def test_a_file_of_layout_nsl5_is_read_as_before():
+    data = NSL5.read_bytes()
+    assert data.endswith(b"NSL5")
+    read = ScoreLists(Bytes(data), len(data))
+    lengths = np.random.default_rng(20_000).integers(1, 300, 20_000).astype(np.float64)
+    for (fieldname, term), (ids, tf) in nsl5_lists().items():
+        found_ids, found_tf = read.postings(fieldname, term)
+        assert found_ids.tolist() == ids.tolist() and found_tf.tolist() == tf.astype(np.float32).tolist()
+        windows = read.windows(fieldname, term)
+        numbers, exact = expected_windows(ids, tf, lengths, read.averages[fieldname])
+        assert windows.numbers.tolist() == numbers
+        assert_bounds(windows.maxima, exact)
+    assert read.postings("body", "absent") is None and read.windows("body", "absent") is None
 
 
 def test_a_file_of_layout_nsl4_is_read_as_before():
@@ -184,6 +240,7 @@ def w3_lists(engine: SearchEngine) -> list[tuple[ScoreLists, str, str, np.ndarra
 def small_lists(tmp_path, monkeypatch):
     """400 articles in ``a.jsonl``, for lists of 16 postings and more in windows of 4."""
     monkeypatch.setattr(scorelists, "MIN_POSTINGS", 16)
+    monkeypatch.setattr(scorelists, "MIN_MAXIMA", 16)
     monkeypatch.setattr(scorelists, "WINDOW", 4)
     (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in articles(400)),
                                       encoding="utf-8")

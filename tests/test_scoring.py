@@ -134,6 +134,7 @@ def mixed(tmp_path, monkeypatch):
     with SearchEngine(tmp_path / "ix") as engine:
         engine.index([tmp_path / "first.jsonl"])
         monkeypatch.setattr(scorelists, "MIN_POSTINGS", 64)
+        monkeypatch.setattr(scorelists, "MIN_MAXIMA", 200)  # the commonest words' lists with their maxima
         monkeypatch.setattr(scorelists, "WINDOW", 16)
         write_jsonl(tmp_path / "second.jsonl", records[350:])
         engine.index([tmp_path / "first.jsonl", tmp_path / "second.jsonl"])
@@ -146,6 +147,8 @@ def test_score_lists_read_as_whooshs_postings_and_bound_every_score(mixed, field
     lists = arrays.score_lists()
     assert len(lists) == 2
     assert not lists[0].has(field, term) and lists[1].has(field, term)
+    # Bounds from the maxima stored for a common word, else from the list itself.
+    assert (lists[1].windows(field, term) is None) == (len(lists[1].postings(field, term)[0]) < 200)
     ids, tf = arrays.postings(field, term)
     assert {int(d): float(w) for d, w in zip(ids, tf, strict=True) if arrays.live[d]} == whoosh_postings(
         arrays, field, term)

@@ -179,6 +179,22 @@ def test_stock_whoosh_reads_what_fastwriter_writes_as_its_own(stock, ours):
         assert found == [{k: v for k, v in s.items() if k not in kept} for s in theirs["stored"]]
 
 
+def test_term_tables_have_five_slots_for_four_terms_and_stock_whoosh_finds_each_term(ours, stock):
+    """Whoosh writes each of a term table's 256 hash tables with two slots a
+    term; ours have ``n + ceil(n / 4)`` (12 bytes a slot). Stock Whoosh finds
+    every term in them, with its entry, and no term that is not there."""
+    for folder, spare in ((ours, 4), (stock, 1)):
+        with windex.open_dir(str(folder), indexname=INDEX_NAME).reader() as reader:
+            for leaf, _ in reader.leaf_readers():
+                table = leaf._terms._tindex
+                entries = dict(table.items())
+                counts = np.bincount([table.hashfn(key) & 255 for key in entries], minlength=256)
+                assert [slots for _, slots in table.tables] == [n + -(-n // spare) for n in counts.tolist()]
+                assert len(entries) > 400
+                for key, value in entries.items():
+                    assert table[key] == value and key + b"\0" not in table
+
+
 def test_postings_spilled_to_disk_and_merged_are_the_same(stock, tmp_path, monkeypatch):
     spills = []
     spill = PostingBuffer.spill
