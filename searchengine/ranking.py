@@ -184,10 +184,7 @@ def _terms(arrays: IndexArrays, part: Terms, settings: RankingSettings, into: _M
     boosts = settings.boosts(part.fields)
     only = _phrase(arrays, part.terms, part.fields, space) if part.phrase else None
     for term in part.terms:
-        ids, found = arrays.bm25f(term, boosts, k1=settings.k1, b=settings.b, within=space.within)
-        if only is not None:
-            keep = only[ids]
-            ids, found = ids[keep], found[keep]
+        ids, found = arrays.bm25f(term, boosts, k1=settings.k1, b=settings.b, within=space.within, only=only)
         ids = space.local(ids)
         mask[ids] = True
         scores[ids] += part.weight * found
