@@ -779,6 +779,12 @@ class _PhraseSpace(_Space):
     optimistic: bool = False
 
 
+_PHRASE_SHARE = 2
+"""A plan of phrases alone is scored only on the documents that may hold one
+when they are under this share of the index (each word's scored documents
+are then found by bisection among them)."""
+
+
 class _PhraseWalk:
     """The ranking of a plan with phrases, read from positions only as far
     as needed. Every document is first scored as if each phrase stood
@@ -795,11 +801,10 @@ class _PhraseWalk:
         space = _PhraseSpace(arrays.size, phrases=phrases, optimistic=True)
         self.only_phrases = all(part.phrase for group in plan.groups for part in (*group.exact, *group.corrected))
         docs = np.flatnonzero(phrases.anywhere)
-        if len(docs) * 8 < arrays.size and self.only_phrases:
-            # Only the documents that may hold a phrase can match: few, so score them alone.
-            starts = np.flatnonzero(np.diff(docs, prepend=-2) != 1)
-            stops = np.r_[starts[1:], len(docs)] - 1
-            space = _PhraseSpace(len(docs), docs, (docs[starts], docs[stops] + 1), phrases=phrases, optimistic=True)
+        if len(docs) * _PHRASE_SHARE < arrays.size and self.only_phrases:
+            # Only the documents that may hold a phrase can match, so score them alone. Each
+            # word is scored where its phrase may stand (:func:`_phrase`), inside them: no ranges.
+            space = _PhraseSpace(len(docs), docs, phrases=phrases, optimistic=True)
         first = _first_pass(arrays, plan, settings, space)
         assert first is not None
         self.tier = np.zeros(arrays.size, dtype=np.int8)
