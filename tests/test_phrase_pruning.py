@@ -109,13 +109,13 @@ def test_phrase_pages_equal_full_scoring(collection, monkeypatch):
     path, records = collection
     queries = list(_queries(records, 300, seed=7))
     checked, skipped = [], []
-    check = ranking._Phrases.check
+    settle = ranking._PhraseWalk.settle
 
     def counting(self, docs):
         checked[-1] += len(docs)
-        return check(self, docs)
+        return settle(self, docs)
 
-    monkeypatch.setattr(ranking._Phrases, "check", counting)
+    monkeypatch.setattr(ranking._PhraseWalk, "settle", counting)
     walk = ranking._PhraseWalk.__init__
 
     def noting(self, *args):
