@@ -231,21 +231,15 @@ def items(schema: fields.Schema, fieldname: str, terms: tuple[str, ...]) -> tupl
 
 def holding(arrays: IndexArrays, items: tuple[Item, ...]) -> DocIds:
     """The documents (ascending) holding every item's term, wherever: those
-    where the phrase may stand. Each list is searched for the documents left
-    by the shorter ones, by bisection, or through a flag per document when
-    they are many (``"il y a"``: two lists of 100,000 in 361,000)."""
-    lists = sorted((arrays.postings(f, t)[0] for f, t in {(f, t) for f, t, _ in items}), key=len)
-    found = lists[0]
-    for ids in lists[1:]:
+    where the phrase may stand. The rarest term's list is read, and each
+    other term searched for the documents left (:meth:`~searchengine.scoring.IndexArrays.among`:
+    in the blocks holding them alone, when they are few and its list is long)."""
+    keys = sorted({(f, t) for f, t, _ in items}, key=lambda key: arrays.doc_frequency(*key))
+    found = arrays.postings(*keys[0])[0]
+    for key in keys[1:]:
         if not len(found):
             break
-        if len(found) * 32 > arrays.size:
-            flags = np.zeros(arrays.size, dtype=bool)
-            flags[ids] = True
-            found = found[flags[found]]
-            continue
-        where = np.minimum(np.searchsorted(ids, found), len(ids) - 1)
-        found = found[ids[where] == found]
+        found = arrays.among(*key, found)
     return found
 
 
