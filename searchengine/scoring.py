@@ -227,14 +227,15 @@ class IndexArrays:
                 continue
             blocks, lasts = self._directory(fieldname, term, offset, data)
             numbers = np.searchsorted(lasts, local)
-            breaks = np.flatnonzero(np.diff(numbers)) + 1
-            for number, some in zip(numbers[np.r_[0, breaks]].tolist(), np.split(local, breaks), strict=True):
+            starts = np.flatnonzero(np.diff(numbers, prepend=-1)).tolist()  # where each block's documents start
+            wanted = local.tolist()
+            for number, start, stop in zip(numbers[starts].tolist(), starts, [*starts[1:], len(wanted)], strict=True):
                 if number == len(blocks):
                     break
                 found, weights, values = whooshformat.block_postings(data, blocks[number])
                 ids = list(found)
                 at = 0
-                for d in some.tolist():
+                for d in wanted[start:stop]:
                     at = bisect_left(ids, d, at)
                     if at == len(ids):
                         break
