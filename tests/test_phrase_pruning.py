@@ -141,6 +141,30 @@ def test_phrase_pages_equal_full_scoring(collection, monkeypatch):
     assert sum(r.folded > 0 for r in found) > 20  # duplicates were folded on the way
 
 
+def test_phrases_alone_scored_on_their_documents_score_as_on_every_document(collection, monkeypatch):
+    """Pages, scores to the last bit, and totals, of phrases scored on the
+    documents that may hold them alone (as far as half the index) and on every one."""
+    path, records = collection
+    queries = [(q, o) for q, o in _queries(records, 200, seed=11)]
+    restricted = []
+    first_pass = ranking._first_pass
+
+    def noting(arrays, plan, settings, space=None):
+        restricted.append(isinstance(space, ranking._PhraseSpace) and space.places is not None)
+        return first_pass(arrays, plan, settings, space)
+
+    monkeypatch.setattr(ranking, "_first_pass", noting)
+    for settings in (RankingSettings(), RankingSettings(prune_postings=-1)):
+        with SearchEngine(path, settings=settings) as engine:
+            some = [engine.search(q, **o) for q, o in queries]
+            with monkeypatch.context() as everywhere:
+                everywhere.setattr(ranking, "_PHRASE_SHARE", 10**9)
+                every = [engine.search(q, **o) for q, o in queries]
+        assert [(r.total, r.total_exact, [(h.id, h.score) for h in r]) for r in some] == \
+            [(r.total, r.total_exact, [(h.id, h.score) for h in r]) for r in every]
+    assert sum(restricted) > 50
+
+
 def test_a_bound_too_low_changes_pages(collection, monkeypatch):
     """The comparison above can fail: with the best unchecked article's bound
     halved when the walk decides to stop, pages differ."""
