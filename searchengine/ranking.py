@@ -192,11 +192,17 @@ def _terms(arrays: IndexArrays, part: Terms, settings: RankingSettings, into: _M
         ids, found = arrays.bm25f(term, boosts, k1=settings.k1, b=settings.b, within=space.within, only=only)
         ids = space.local(ids)
         mask[ids] = True
-        scores[ids] += part.weight * found
+        _add(scores, ids, part.weight * found)
         if settings.title_alone and "title" in boosts and not part.phrase:
             ids, found = arrays.bm25f(term, {"title": 1.0}, k1=settings.k1, b=settings.b, within=space.within)
-            scores[space.local(ids)] += settings.title_alone * part.weight * found
+            _add(scores, space.local(ids), settings.title_alone * part.weight * found)
     return into
+
+
+def _add(scores: Floats, ids: DocIds, values: Floats) -> None:
+    """``scores[ids] += values``, ``ids`` distinct: ``np.add.at`` is twice as
+    fast, given values of the scores' own type (float32 takes its slow path)."""
+    np.add.at(scores, ids, values.astype(np.float64, copy=False))
 
 
 def _phrase(arrays: IndexArrays, terms: tuple[str, ...], fields: tuple[str, ...], space: _Space | None = None) -> Mask:
