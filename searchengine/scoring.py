@@ -73,6 +73,13 @@ def _agrees(leaf: Any, fieldname: str, term: str, ids: DocIds) -> bool:
     return bool(len(ids) == info.doc_frequency() and int(ids[0]) == info.min_id() and int(ids[-1]) == info.max_id())
 
 
+def _stored_bytes(lists: list[tuple[int, int, Inlined | bytes]]) -> int:
+    """What one term's stored lists count for in the cache of :meth:`IndexArrays._term_data`:
+    their bytes, and 100 for each short list inlined in its term's entry and for the entry
+    itself, so that terms found nowhere or in a few articles do not fill it unbounded."""
+    return 100 + sum(len(data) if isinstance(data, bytes) else 100 for _, _, data in lists)
+
+
 def bm25_idf(size: int, df: int) -> float:
     """Lucene's BM25 idf of a word held by ``df`` of ``size`` documents: the
     one formula every part of newsearch that scores uses."""
@@ -161,15 +168,13 @@ class IndexArrays:
                 return cached
         read = [(offset, leaf.doc_count_all(), data) for leaf, offset in self._leaves
                 if (data := whooshformat.term_postings(leaf, fieldname, term)) is not None]
-        size = sum(len(data) for _, _, data in read if isinstance(data, bytes))
         with self._lock:
             cached = self._lists.pop(key, None)
             if cached is None:  # else another thread read it meanwhile
                 cached = read
-                self._cached_bytes += size
+                self._cached_bytes += _stored_bytes(cached)
                 while self._cached_bytes > CACHED_LIST_BYTES and self._lists:
-                    dropped = self._lists.pop(next(iter(self._lists)))
-                    self._cached_bytes -= sum(len(data) for _, _, data in dropped if isinstance(data, bytes))
+                    self._cached_bytes -= _stored_bytes(self._lists.pop(next(iter(self._lists))))
             self._lists[key] = cached
         return cached
 
