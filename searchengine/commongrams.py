@@ -231,21 +231,15 @@ def items(schema: fields.Schema, fieldname: str, terms: tuple[str, ...]) -> tupl
 
 def holding(arrays: IndexArrays, items: tuple[Item, ...]) -> DocIds:
     """The documents (ascending) holding every item's term, wherever: those
-    where the phrase may stand. Each list is searched for the documents left
-    by the shorter ones, by bisection, or through a flag per document when
-    they are many (``"il y a"``: two lists of 100,000 in 361,000)."""
-    lists = sorted((arrays.postings(f, t)[0] for f, t in {(f, t) for f, t, _ in items}), key=len)
-    found = lists[0]
-    for ids in lists[1:]:
+    where the phrase may stand. The rarest term's list is read, and each
+    other term searched for the documents left (:meth:`~searchengine.scoring.IndexArrays.among`:
+    in the blocks holding them alone, when they are few and its list is long)."""
+    keys = sorted({(f, t) for f, t, _ in items}, key=lambda key: arrays.doc_frequency(*key))
+    found = arrays.postings(*keys[0])[0]
+    for key in keys[1:]:
         if not len(found):
             break
-        if len(found) * 32 > arrays.size:
-            flags = np.zeros(arrays.size, dtype=bool)
-            flags[ids] = True
-            found = found[flags[found]]
-            continue
-        where = np.minimum(np.searchsorted(ids, found), len(ids) - 1)
-        found = found[ids[where] == found]
+        found = arrays.among(*key, found)
     return found
 
 
@@ -253,22 +247,25 @@ def matching(arrays: IndexArrays, items: tuple[Item, ...], candidates: DocIds | 
     """The documents (ascending) where every item stands at its offset from
     one same start: of ``candidates`` (ascending, each holding every item's
     term: :func:`holding`'s or some of them), by default of every document;
-    only their positions are read."""
+    only their positions are read. Each item's starts (its positions less
+    its offset) are numbered with their document, so that the starts of all
+    the items and documents are intersected at once, as arrays."""
     if candidates is None:
         candidates = holding(arrays, items)
     if len(items) == 1 or not len(candidates):
         return candidates
-    keys = sorted({(f, t) for f, t, _ in items}, key=lambda key: len(arrays.postings(*key)[0]))
-    where = {key: arrays.positions(*key, candidates) for key in keys}
-    ordered = sorted(items, key=lambda item: keys.index(item[:2]))
-    found = []
-    for doc in candidates.tolist():
-        starts: set[int] | None = None
-        for f, term, offset in ordered:
-            here = {p - offset for p in where[f, term][doc]}
-            starts = here if starts is None else starts & here
-            if not starts:
-                break
-        if starts:
-            found.append(doc)
-    return np.array(found, dtype=np.int64)
+    where = {(f, t): arrays.positions_of(f, t, candidates) for f, t in {(f, t) for f, t, _ in items}}
+    found: DocIds | None = None
+    for f, term, offset in sorted(items, key=lambda item: len(where[item[:2]][1])):
+        docs, positions = where[f, term]
+        # Below 0 only where the phrase cannot start (the item at offset 0 stands at 0 or after).
+        starts = (docs << _START_BITS) + (positions - offset)
+        found = starts if found is None else np.intersect1d(found, starts)
+        if not len(found):
+            break
+    assert found is not None
+    return np.unique(found >> _START_BITS)
+
+
+_START_BITS = 32
+"""The bits of a start numbered with its document in :func:`matching`: positions stay under 2 ** 31."""

@@ -41,11 +41,17 @@ from __future__ import annotations
 import copyreg
 import struct
 from collections.abc import Iterable, Sequence
-from itertools import accumulate
+from itertools import accumulate, chain
+from typing import TYPE_CHECKING
 
+import numpy as np
 from whoosh import formats
 
-__all__ = ["BLOCK_CODE", "CompactPositions", "block", "decode", "encode", "frequency", "pack_block", "positions"]
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = ["BLOCK_CODE", "CompactPositions", "block", "decode", "encode", "frequency", "pack_block", "positions",
+           "positions_of"]
 
 
 def encode(where: Iterable[int]) -> bytes:
@@ -93,6 +99,38 @@ def positions(value: bytes) -> list[int]:
         found: list[int] = _OLD.decode_positions(value)
         return found
     return decode(value)
+
+
+def positions_of(values: Sequence[bytes]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """How many positions each of ``values`` holds, and all their positions
+    one value after another: :func:`positions` of each, decoded together in a
+    few array operations (a phrase checks hundreds of articles, and a value
+    read alone costs a Python call, several where a gap is over 127). Values
+    of Whoosh's ``Positions`` (an older index's) are read one by one."""
+    if not values:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    data = np.frombuffer(b"".join(values), dtype=np.uint8)
+    starts = np.cumsum(lengths) - lengths
+    if not lengths.all() or not data[starts].all():  # Whoosh's values start with a zero byte
+        each = [positions(value) for value in values]
+        return (np.fromiter(map(len, each), dtype=np.int64, count=len(each)),
+                np.fromiter(chain.from_iterable(each), dtype=np.int64))
+    last = data < 0x80  # the bytes that end a varint
+    if last.all():  # every gap under 128: the common case
+        gaps = data.astype(np.int64)
+        counts = lengths
+    else:
+        ends = np.flatnonzero(last)
+        firsts = np.concatenate(([0], ends[:-1] + 1))
+        varint: NDArray[np.int64] = np.cumsum(last, dtype=np.int64) - last
+        shifts = 7 * (np.arange(len(data)) - firsts[varint])
+        gaps = np.add.reduceat((data & 0x7F).astype(np.int64) << shifts, firsts)
+        before = np.concatenate(([0], np.cumsum(last)))
+        counts = before[starts + lengths] - before[starts]
+    summed = np.cumsum(gaps)
+    ahead = np.concatenate(([0], summed))[np.cumsum(counts) - counts]  # the gaps of the values before each
+    return counts, summed - np.repeat(ahead, counts) - 1
 
 
 class CompactPositions(formats.Positions):

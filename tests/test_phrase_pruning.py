@@ -109,13 +109,13 @@ def test_phrase_pages_equal_full_scoring(collection, monkeypatch):
     path, records = collection
     queries = list(_queries(records, 300, seed=7))
     checked, skipped = [], []
-    check = ranking._Phrases.check
+    settle = ranking._PhraseWalk.settle
 
     def counting(self, docs):
         checked[-1] += len(docs)
-        return check(self, docs)
+        return settle(self, docs)
 
-    monkeypatch.setattr(ranking._Phrases, "check", counting)
+    monkeypatch.setattr(ranking._PhraseWalk, "settle", counting)
     walk = ranking._PhraseWalk.__init__
 
     def noting(self, *args):
@@ -139,6 +139,30 @@ def test_phrase_pages_equal_full_scoring(collection, monkeypatch):
     assert sum(not r.total_exact for r in found) > 50  # counts stopped
     assert sum(r.total_exact and r.total > 40 for r in found) > 20  # and did not (no phrase to check, or few)
     assert sum(r.folded > 0 for r in found) > 20  # duplicates were folded on the way
+
+
+def test_phrases_alone_scored_on_their_documents_score_as_on_every_document(collection, monkeypatch):
+    """Pages, scores to the last bit, and totals, of phrases scored on the
+    documents that may hold them alone (as far as half the index) and on every one."""
+    path, records = collection
+    queries = [(q, o) for q, o in _queries(records, 200, seed=11)]
+    restricted = []
+    first_pass = ranking._first_pass
+
+    def noting(arrays, plan, settings, space=None):
+        restricted.append(isinstance(space, ranking._PhraseSpace) and space.places is not None)
+        return first_pass(arrays, plan, settings, space)
+
+    monkeypatch.setattr(ranking, "_first_pass", noting)
+    for settings in (RankingSettings(), RankingSettings(prune_postings=-1)):
+        with SearchEngine(path, settings=settings) as engine:
+            some = [engine.search(q, **o) for q, o in queries]
+            with monkeypatch.context() as everywhere:
+                everywhere.setattr(ranking, "_PHRASE_SHARE", 10**9)
+                every = [engine.search(q, **o) for q, o in queries]
+        assert [(r.total, r.total_exact, [(h.id, h.score) for h in r]) for r in some] == \
+            [(r.total, r.total_exact, [(h.id, h.score) for h in r]) for r in every]
+    assert sum(restricted) > 50
 
 
 def test_a_bound_too_low_changes_pages(collection, monkeypatch):

@@ -46,6 +46,20 @@ def test_whoosh_positions_values_of_older_indexes_are_still_read():
         assert postingformat.positions(old.encode(where)) == where
 
 
+def test_values_read_together_give_the_positions_of_each_read_alone():
+    rng = random.Random(9)
+    fmt, old = CompactPositions(), formats.Positions()
+    batches = [[[0, 1, 2], [5, 9], [126]]]  # every gap under 128
+    batches += [[random_positions(rng) for _ in range(size)] for size in (1, 2, 50, 300)]
+    batches.append([[3, 3, 200], [0, 0]])  # a position twice: a gap of 0
+    for lists in batches:
+        for values in ([fmt.encode(where) for where in lists], [old.encode(where) for where in lists]):
+            counts, flat = postingformat.positions_of(values)
+            assert counts.tolist() == [len(postingformat.positions(value)) for value in values]
+            assert flat.tolist() == [p for value in values for p in postingformat.positions(value)]
+    assert [found.tolist() for found in postingformat.positions_of([])] == [[], []]
+
+
 def test_the_format_pickles_by_name_and_combines_as_whoosh_does():
     fmt = pickle.loads(pickle.dumps(CompactPositions()))
     assert fmt == CompactPositions() != formats.Positions()

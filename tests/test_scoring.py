@@ -92,6 +92,41 @@ def test_scores_of_a_few_documents_equal_the_full_lists(engine):
     assert scores.tolist() == pytest.approx([full[d] for d in docs.tolist()])
 
 
+def test_scores_where_a_phrase_may_stand_are_the_full_scores_there(engine):
+    arrays = engine._current().arrays
+    only = np.zeros(arrays.size, dtype=bool)
+    only[::3] = True
+    for term in ("grev", "la", "absent"):
+        ids, scores = arrays.bm25f(term, FIELDS_BOOSTS)
+        some, theirs = arrays.bm25f(term, FIELDS_BOOSTS, only=only)
+        assert some.tolist() == ids[only[ids]].tolist()
+        assert theirs.tolist() == scores[only[ids]].tolist()  # to the last bit
+
+
+@pytest.mark.parametrize(("field", "term"), [("body", "grev"), ("body", "la"), ("title", "grev"),
+                                              ("body", "absent")])
+def test_positions_read_together_are_those_read_one_by_one(engine, field, term):
+    arrays = engine._current().arrays
+    docs = np.arange(arrays.size)[::2]
+    where = arrays.positions(field, term, docs)
+    owners, positions = arrays.positions_of(field, term, docs)
+    assert owners.tolist() == [d for d in sorted(where) for _ in where[d]]
+    assert positions.tolist() == [p for d in sorted(where) for p in where[d]]
+
+
+@pytest.mark.parametrize("few", [10**9, 1])  # only the blocks holding the documents are read, or the whole list
+def test_the_documents_holding_a_word_among_some_are_found_in_its_list(engine, monkeypatch, few):
+    monkeypatch.setattr(scoring, "FEW", few)
+    rng = np.random.default_rng(1)
+    with SearchEngine(engine.path) as fresh:
+        arrays = fresh._current().arrays
+        for field, term in (("body", "grev"), ("body", "train"), ("title", "grev"), ("body", "absent")):
+            docs = np.sort(rng.choice(arrays.size, 40, replace=False))
+            found = arrays.among(field, term, docs).tolist()
+            held = set(arrays.postings(field, term)[0].tolist())
+            assert found == [d for d in docs.tolist() if d in held]
+
+
 def test_replaced_documents_are_not_live(engine):
     arrays = engine._current().arrays
     assert arrays.live.sum() == arrays.searcher.doc_count() == 152 < arrays.size
@@ -108,13 +143,16 @@ def test_dates_column_knows_undated_articles(engine):
 
 
 def test_a_tiny_cache_changes_nothing_but_memory(engine, monkeypatch):
-    before = [(h.id, h.score) for h in engine.search("grève trains", limit=20)]
+    queries = ("grève trains", '"la grève" train')
+    before = [[(h.id, h.score) for h in engine.search(q, limit=20)] for q in queries]
     monkeypatch.setattr(scoring, "CACHED_POSTINGS", 10)
+    monkeypatch.setattr(scoring, "CACHED_LIST_BYTES", 100)
     with SearchEngine(engine.path) as again:
-        after = [(h.id, h.score) for h in again.search("grève trains", limit=20)]
+        after = [[(h.id, h.score) for h in again.search(q, limit=20)] for q in queries]
         fresh = again._current().arrays
     assert after == before
     assert fresh._cached_postings <= 10 or len(fresh._cache) == 1
+    assert fresh._cached_bytes <= 100 or len(fresh._lists) == 1
 
 
 @pytest.fixture
