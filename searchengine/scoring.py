@@ -22,8 +22,8 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from bisect import bisect_left
-from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, cast
 
 import numpy as np
 from whoosh.columns import NumericColumn
@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 
 __all__ = ["B", "K1", "IndexArrays", "bm25_idf"]
 
+V = TypeVar("V")
+
 B = 0.75
 K1 = 1.2
 CACHED_POSTINGS = 4_000_000
@@ -71,6 +73,44 @@ def _agrees(leaf: Any, fieldname: str, term: str, ids: DocIds) -> bool:
     except TermNotFound:
         return False
     return bool(len(ids) == info.doc_frequency() and int(ids[0]) == info.min_id() and int(ids[-1]) == info.max_id())
+
+
+class _Recent(Generic[V]):
+    """A least-recently-used cache bounded by the summed sizes of its values,
+    shared by threads: a value is read outside the lock (two threads may both
+    read it; the first one kept is the one every later caller gets)."""
+
+    def __init__(self, limit: int, size: Callable[[V], int]) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[tuple[str, str], V] = {}
+        self._limit = limit
+        self._size = size
+        self.total = 0
+        """The summed sizes of the values kept."""
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        return key in self._values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def get(self, key: tuple[str, str], read: Callable[[], V]) -> V:
+        """The value kept for ``key``, or ``read()``'s, kept."""
+        with self._lock:
+            value = self._values.pop(key, None)
+            if value is not None:
+                self._values[key] = value
+                return value
+        fresh = read()
+        with self._lock:
+            value = self._values.pop(key, None)
+            if value is None:  # else another thread read it meanwhile
+                value = fresh
+                self.total += self._size(value)
+                while self.total > self._limit and self._values:
+                    self.total -= self._size(self._values.pop(next(iter(self._values))))
+            self._values[key] = value
+        return value
 
 
 def _stored_bytes(lists: list[tuple[int, int, Inlined | bytes]]) -> int:
@@ -108,13 +148,8 @@ class IndexArrays:
         self._lengths: dict[str, tuple[Floats, float]] = {}
         self._norms: dict[tuple[str, float], Floats] = {}
         self._dates: Column | None = None
-        self._lock = threading.Lock()
-        """Guards the LRU caches of posting lists and their counts of postings and bytes."""
-        self._cache: dict[tuple[str, str], tuple[DocIds, Floats]] = {}
-        self._cached_postings = 0
-        self._lists: dict[tuple[str, str], list[tuple[int, int, Inlined | bytes]]] = {}
-        """An LRU cache of stored posting lists, under the lock too, and its count of bytes."""
-        self._cached_bytes = 0
+        self._postings: _Recent[tuple[DocIds, Floats]] = _Recent(CACHED_POSTINGS, lambda read: len(read[0]))
+        self._lists: _Recent[list[tuple[int, int, Inlined | bytes]]] = _Recent(CACHED_LIST_BYTES, _stored_bytes)
         self._frequencies: dict[tuple[str, str], int] = {}
         self._directories: dict[tuple[str, str, int], tuple[list[Block], DocIds]] = {}
         self._score_lists: list[ScoreLists | None] | None = None
@@ -137,22 +172,7 @@ class IndexArrays:
         topics of the day), and decoding a common word's list costs more than
         the rest of the query.
         """
-        key = (fieldname, term)
-        with self._lock:
-            cached = self._cache.pop(key, None)
-            if cached is not None:
-                self._cache[key] = cached
-                return cached
-        read = self._read_postings(fieldname, term)
-        with self._lock:
-            cached = self._cache.pop(key, None)
-            if cached is None:  # else another thread read it meanwhile
-                cached = read
-                self._cached_postings += len(cached[0])
-                while self._cached_postings > CACHED_POSTINGS and self._cache:
-                    self._cached_postings -= len(self._cache.pop(next(iter(self._cache)))[0])
-            self._cache[key] = cached
-        return cached
+        return self._postings.get((fieldname, term), lambda: self._read_postings(fieldname, term))
 
     def _term_data(self, fieldname: str, term: str) -> list[tuple[int, int, Inlined | bytes]]:
         """For each segment holding ``term``: its first document number, its
@@ -160,23 +180,9 @@ class IndexArrays:
         Kept in an LRU cache: a phrase checked in batches reads the lists of
         its words several times a query, and each read copies the whole list
         out of the file (800 KB for ``de la`` at ten times OrangeSum)."""
-        key = (fieldname, term)
-        with self._lock:
-            cached = self._lists.pop(key, None)
-            if cached is not None:
-                self._lists[key] = cached
-                return cached
-        read = [(offset, leaf.doc_count_all(), data) for leaf, offset in self._leaves
-                if (data := whooshformat.term_postings(leaf, fieldname, term)) is not None]
-        with self._lock:
-            cached = self._lists.pop(key, None)
-            if cached is None:  # else another thread read it meanwhile
-                cached = read
-                self._cached_bytes += _stored_bytes(cached)
-                while self._cached_bytes > CACHED_LIST_BYTES and self._lists:
-                    self._cached_bytes -= _stored_bytes(self._lists.pop(next(iter(self._lists))))
-            self._lists[key] = cached
-        return cached
+        return self._lists.get((fieldname, term), lambda: [
+            (offset, leaf.doc_count_all(), data) for leaf, offset in self._leaves
+            if (data := whooshformat.term_postings(leaf, fieldname, term)) is not None])
 
     def score_lists(self) -> list[ScoreLists | None]:
         """Each segment's score lists (:mod:`~searchengine.scorelists`), None
@@ -281,7 +287,7 @@ class IndexArrays:
         fair``), where a phrase's rarer word has left a few hundred. Else the
         whole list is searched for them, by bisection, or through a flag per
         document when they are many."""
-        if (len(docs) * FEW < self.doc_frequency(fieldname, term) and (fieldname, term) not in self._cache
+        if (len(docs) * FEW < self.doc_frequency(fieldname, term) and (fieldname, term) not in self._postings
                 and not any(lists is not None and lists.has(fieldname, term) for lists in self.score_lists())):
             return self.frequencies_in(fieldname, term, docs)[0]
         ids = self.postings(fieldname, term)[0]

@@ -151,8 +151,8 @@ def test_a_tiny_cache_changes_nothing_but_memory(engine, monkeypatch):
         after = [[(h.id, h.score) for h in again.search(q, limit=20)] for q in queries]
         fresh = again._current().arrays
     assert after == before
-    assert fresh._cached_postings <= 10 or len(fresh._cache) == 1
-    assert fresh._cached_bytes <= 100 or len(fresh._lists) == 1
+    assert fresh._postings.total <= 10 or len(fresh._postings) == 1
+    assert fresh._lists.total <= 100 or len(fresh._lists) == 1
 
 
 @pytest.fixture
