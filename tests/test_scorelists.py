@@ -184,12 +184,16 @@ def nsl5_lists() -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
     }
 
 
-def test_a_file_of_layout_nsl5_is_read_as_before():
-    data = NSL5.read_bytes()
-    assert data.endswith(b"NSL5")
+@pytest.mark.parametrize(("fixture", "lists", "size", "layout"), [
+    (NSL5, nsl5_lists, 20_000, b"NSL5"),
+    (NSL4, nsl4_lists, 200_000, b"NSL4"),
+])
+def test_a_file_of_an_earlier_layout_is_read_as_before(fixture, lists, size, layout):
+    data = fixture.read_bytes()
+    assert data.endswith(layout)
     read = ScoreLists(Bytes(data), len(data))
-    lengths = np.random.default_rng(20_000).integers(1, 300, 20_000).astype(np.float64)
-    for (fieldname, term), (ids, tf) in nsl5_lists().items():
+    lengths = np.random.default_rng(size).integers(1, 300, size).astype(np.float64)
+    for (fieldname, term), (ids, tf) in lists().items():
         found_ids, found_tf = read.postings(fieldname, term)
         assert found_ids.tolist() == ids.tolist() and found_tf.tolist() == tf.astype(np.float32).tolist()
         windows = read.windows(fieldname, term)
@@ -197,21 +201,6 @@ def test_a_file_of_layout_nsl5_is_read_as_before():
         assert windows.numbers.tolist() == numbers
         assert_bounds(windows.maxima, exact)
     assert read.postings("body", "absent") is None and read.windows("body", "absent") is None
-
-
-def test_a_file_of_layout_nsl4_is_read_as_before():
-    data = NSL4.read_bytes()
-    assert data.endswith(b"NSL4")
-    read = ScoreLists(Bytes(data), len(data))
-    lengths = np.random.default_rng(200_000).integers(1, 300, 200_000).astype(np.float64)
-    for (fieldname, term), (ids, tf) in nsl4_lists().items():
-        found_ids, found_tf = read.postings(fieldname, term)
-        assert found_ids.tolist() == ids.tolist() and found_tf.tolist() == tf.astype(np.float32).tolist()
-        windows = read.windows(fieldname, term)
-        numbers, exact = expected_windows(ids, tf, lengths, read.averages[fieldname])
-        assert windows.numbers.tolist() == numbers
-        assert_bounds(windows.maxima, exact)
-    assert read.postings("body", "absent") is None
 
 
 def w3_lists(engine: SearchEngine) -> list[tuple[ScoreLists, str, str, np.ndarray, np.ndarray, np.ndarray]]:
