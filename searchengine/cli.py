@@ -59,6 +59,32 @@ def main() -> None:
         os._exit(done.code if isinstance(done.code, int) else EXIT_ERROR)
 
 
+class OutputFailed(click.ClickException):
+    """A read-only command's output could not be written (standard output
+    closed, a full disk): one line and exit status 2, as for any error, never
+    a traceback nor a status that says the output was given."""
+
+    exit_code = EXIT_ERROR
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"cannot write the output: {reason}")
+
+
+def _output(text: str, color: bool | None = None) -> None:
+    """Write a command's output to stdout and flush it, so that a write that
+    fails is :class:`OutputFailed` here. A closed pipe (``| head``) is left to
+    click, which ends such a command quietly with status 1."""
+    if sys.stdout is None:  # started without it (``>&-``)
+        raise OutputFailed("standard output is closed")
+    try:
+        click.echo(text, nl=False, color=color)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputFailed(exc.strerror or str(exc)) from None
+
+
 class Terminated(BaseException):
     """SIGTERM, raised where the process is, so that an indexing run undoes
     itself as it does for Ctrl-C. A BaseException, as KeyboardInterrupt is:
@@ -188,11 +214,11 @@ def _print_results(results: Any, fmt: str, as_json: bool, color: str) -> None:
 
     fmt = "json" if as_json else fmt
     if fmt == "json":
-        click.echo(render_json(results), nl=False)
+        _output(render_json(results))
     elif fmt == "html":
-        click.echo(render_html(results), nl=False)
+        _output(render_html(results))
     else:
-        click.echo(render_text(results, color=_use_color(color)), nl=False, color=True)
+        _output(render_text(results, color=_use_color(color)), color=True)
     raise Finished(EXIT_FOUND if results.hits else EXIT_NONE)
 
 
@@ -411,7 +437,7 @@ def info(index_dir: str, as_json: bool, check: bool) -> None:
 
     with _engine(index_dir) as engine:
         verification = engine.check() if check else None
-        click.echo(render_info(engine.info(), as_json, verification), nl=False)
+        _output(render_info(engine.info(), as_json, verification))
     raise Finished(EXIT_FOUND)
 
 
@@ -434,9 +460,9 @@ def show(article_id: str, index_dir: str, as_json: bool, highlight: str | None, 
     with _engine(index_dir) as engine:
         view = engine.article(article_id, highlight=highlight)
     if as_json:
-        click.echo(dump_json(article_dict(view)), nl=False)
+        _output(dump_json(article_dict(view)))
     else:
-        click.echo(render_article(view, color=_use_color(color)), nl=False, color=True)
+        _output(render_article(view, color=_use_color(color)), color=True)
     raise Finished(EXIT_FOUND)
 
 

@@ -216,9 +216,16 @@ def test_commands_that_only_read_print_everything_before_leaving(tmp_path):
     assert json.loads(described.stdout)["articles"] >= len(hits)
     missing = run("show", "no-such-id")
     assert missing.returncode == 2 and missing.stderr.startswith("Error:")
-    closed = subprocess.run(["sh", "-c", f'"{script}" query Kim Poutine >&-'], cwd=ROOT, env=env,
-                            capture_output=True, text=True)
-    assert (closed.returncode, closed.stderr) == (0, "")
+
+    def redirected(redirection):
+        return subprocess.run(["sh", "-c", f'"{script}" query Kim Poutine {redirection}'], cwd=ROOT, env=env,
+                              capture_output=True, text=True)
+
+    # Output that cannot be written is an error, not a success that printed nothing.
+    closed = redirected(">&-")
+    assert (closed.returncode, closed.stderr) == (2, "Error: cannot write the output: standard output is closed\n")
+    full = redirected(">/dev/full")
+    assert (full.returncode, full.stderr) == (2, "Error: cannot write the output: No space left on device\n")
 
 
 def as_unprivileged(args):
