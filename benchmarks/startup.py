@@ -6,7 +6,9 @@ times swing with the load, so each run of this tree is followed by one of the
 other tree (``--against``, a checkout of another commit, e.g. from
 ``git worktree add`` or ``git archive``), and both report median wall time and
 median CPU time (user + system of the child, which the load distorts least),
-beside a bare ``python -c pass`` for scale.
+beside a bare ``python -c pass`` and ``python -c 'import numpy'`` for
+scale: NumPy's import alone (its shared libraries, with one BLAS thread as
+``newsearch`` asks) is a floor no query that ranks with NumPy goes under.
 
     python benchmarks/startup.py                     # this tree alone, on an index of seeds/
     python benchmarks/startup.py --index-dir /path/to/index --against /tmp/main-checkout --runs 30
@@ -43,6 +45,11 @@ TARGET_S = 0.15
 _RUN_CLI = ("import sys; sys.argv[0] = 'newsearch'; from searchengine import cli; "
             "getattr(cli, 'main', cli.cli)()")
 """What the ``newsearch`` script runs: ``main``, or ``cli`` in a tree from before ``main``."""
+_FLOORS = {
+    "bare python": "pass",
+    "python, import numpy": "import os; os.environ['OPENBLAS_NUM_THREADS'] = '1'; import numpy",
+}
+"""Processes timed beside each query for scale: Python alone, and Python importing NumPy."""
 
 
 def _env(tree: Path) -> dict[str, str]:
@@ -137,7 +144,7 @@ def measure(args: argparse.Namespace) -> int:
         return 0
 
     load = os.getloadavg()[0]
-    wall: dict[str, list[float]] = {name: [] for name in [*trees, "bare python"]}
+    wall: dict[str, list[float]] = {name: [] for name in [*trees, *_FLOORS]}
     cpu: dict[str, list[float]] = {name: [] for name in wall}
     for tree in trees.values():  # warm the page cache and bytecode
         timed([sys.executable, "-c", _RUN_CLI, *query], tree)
@@ -146,9 +153,10 @@ def measure(args: argparse.Namespace) -> int:
             w, c = timed([sys.executable, "-c", _RUN_CLI, *query], tree)
             wall[name].append(w)
             cpu[name].append(c)
-        w, c = timed([sys.executable, "-c", "pass"], ROOT)
-        wall["bare python"].append(w)
-        cpu["bare python"].append(c)
+        for name, code in _FLOORS.items():
+            w, c = timed([sys.executable, "-c", code], ROOT)
+            wall[name].append(w)
+            cpu[name].append(c)
 
     print(f"fresh `newsearch query {args.query}` on {args.index_dir}, {args.runs} alternating runs, "
           f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after:")
