@@ -520,12 +520,13 @@ class _Pruning:
             for part in (*group.exact, *group.corrected):
                 boosts = settings.boosts(part.fields)
                 for term in part.terms:
+                    fields = {f: arrays.window_bounds(f, term, settings.b) for f in boosts}  # the title's twice
                     weighted = np.zeros(windows, dtype=np.float64)
                     for fieldname, boost in boosts.items():
-                        weighted += boost * arrays.window_bounds(fieldname, term, settings.b)
+                        weighted += boost * fields[fieldname]
                     adds = part.weight * arrays.idf(term, list(boosts)) * weighted * (k1 + 1) / (weighted + k1)
                     if settings.title_alone and "title" in boosts:  # as _terms adds it
-                        alone = arrays.window_bounds("title", term, settings.b)
+                        alone = fields["title"]
                         adds += (settings.title_alone * part.weight * arrays.idf(term, ["title"])
                                  * alone * (k1 + 1) / (alone + k1))
                     bound += adds

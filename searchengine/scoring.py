@@ -382,7 +382,7 @@ class IndexArrays:
         if len(found) == 1:
             ids, tf = found[0]
         elif within is not None or sum(len(some) for some, _ in found) * 8 < self.size:
-            ids, where = _union([some for some, _ in found])
+            ids, where = _merged([some for some, _ in found])
             # With weights, bincount sums them as float64 (NumPy's stub says intp).
             tf = cast("Floats", np.bincount(where, weights=np.concatenate([weighted for _, weighted in found])))
         else:
@@ -466,7 +466,7 @@ Ranges: TypeAlias = "tuple[DocIds, DocIds]"
 """Ranges of document numbers: their starts and their ends (excluded), ascending and apart."""
 
 
-def _union(lists: list[DocIds]) -> tuple[DocIds, DocIds]:
+def _merged(lists: list[DocIds]) -> tuple[DocIds, DocIds]:
     """``np.unique(np.concatenate(lists), return_inverse=True)`` for lists each
     ascending: a stable sort merges their runs (``np.unique`` sorts the whole
     anew), a third faster."""
