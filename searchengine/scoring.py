@@ -94,6 +94,11 @@ class _Recent(Generic[V]):
     def __len__(self) -> int:
         return len(self._values)
 
+    def peek(self, key: tuple[str, str]) -> V | None:
+        """The value kept for ``key``, if any, left where it is in the order:
+        read without the lock (a value :meth:`get` is moving reads as absent)."""
+        return self._values.get(key)
+
     def get(self, key: tuple[str, str], read: Callable[[], V]) -> V:
         """The value kept for ``key``, or ``read()``'s, kept."""
         with self._lock:
@@ -225,7 +230,17 @@ class IndexArrays:
         that hold it. Only the blocks holding one of ``docs`` are decompressed,
         which for a common word and a page of articles is a small share, and
         each of ``docs`` is found in its block by bisection: a phrase checks
-        a tenth of the postings of the blocks it reads, or less."""
+        a tenth of the postings of the blocks it reads, or less. Where the
+        term's document numbers are cached (the words ranking scored), only
+        the blocks of the documents holding it are: half the blocks the
+        rerank of a lede decompressed held none of its articles."""
+        held = self._postings.peek((fieldname, term))
+        if held is not None:
+            if not len(listed := held[0]):
+                return
+            docs = docs[listed[np.minimum(np.searchsorted(listed, docs), len(listed) - 1)] == docs]
+            if not len(docs):
+                return
         for offset, size, data in self._term_data(fieldname, term):
             local = docs[(docs >= offset) & (docs < offset + size)] - offset
             if not len(local):
@@ -237,20 +252,20 @@ class IndexArrays:
                         yield d + offset, w, v
                 continue
             blocks, lasts = self._directory(fieldname, term, offset, data)
-            numbers = np.searchsorted(lasts, local)
-            starts = np.flatnonzero(np.diff(numbers, prepend=-1)).tolist()  # where each block's documents start
+            # Each document's block, walked in Python: the rerank asks for ten
+            # documents, where array calls cost more than the loop.
+            numbers = np.searchsorted(lasts, local).tolist()
             wanted = local.tolist()
-            for number, start, stop in zip(numbers[starts].tolist(), starts, [*starts[1:], len(wanted)], strict=True):
-                if number == len(blocks):
-                    break
+            i, count = 0, len(wanted)
+            while i < count and (number := numbers[i]) < len(blocks):
                 found, weights, values = whooshformat.block_postings(data, blocks[number])
                 ids = list(found)
                 at = 0
-                for d in wanted[start:stop]:
+                while i < count and numbers[i] == number:
+                    d = wanted[i]
+                    i += 1
                     at = bisect_left(ids, d, at)
-                    if at == len(ids):
-                        break
-                    if ids[at] == d:
+                    if at < len(ids) and ids[at] == d:
                         yield d + offset, weights[at], values[at]
 
     def _directory(self, fieldname: str, term: str, offset: int, data: bytes) -> tuple[list[Block], DocIds]:
@@ -367,7 +382,7 @@ class IndexArrays:
         if len(found) == 1:
             ids, tf = found[0]
         elif within is not None or sum(len(some) for some, _ in found) * 8 < self.size:
-            ids, where = np.unique(np.concatenate([some for some, _ in found]), return_inverse=True)
+            ids, where = _merged([some for some, _ in found])
             # With weights, bincount sums them as float64 (NumPy's stub says intp).
             tf = cast("Floats", np.bincount(where, weights=np.concatenate([weighted for _, weighted in found])))
         else:
@@ -384,12 +399,14 @@ class IndexArrays:
         window, over the whole index), a bound on
         ``tf / norm`` of ``term`` in ``fieldname`` for the documents in it (0
         where none holds it): from the score lists where each segment holding
-        the term has them for ``b``, else computed from the postings (from
-        the segment's own score list where it holds the term's list without
-        maxima, as it does a short one)."""
+        the term has them for ``b``, else computed from the term's postings
+        (:meth:`postings`, cached: ranking has read them already, where
+        decoding the segment's score list again and checking it against the
+        term table cost more than the bounds)."""
         window = self.window
         bounds = np.zeros(-(-self.size // window), dtype=np.float64)
         average = self._field_lengths(fieldname)[1]
+        listed: tuple[DocIds, Floats] | None = None
         for (leaf, offset), lists in zip(self._leaves, self.score_lists(), strict=True):
             windows = lists.windows(fieldname, term) if lists is not None and lists.b == b else None
             if lists is not None and windows is not None:
@@ -399,18 +416,12 @@ class IndexArrays:
                 spans = (offset + windows.numbers * size + size - 1) // window - first + 1
                 where = np.repeat(first, spans) + np.arange(spans.sum()) - np.repeat(np.cumsum(spans) - spans, spans)
                 keep = where < len(bounds)
-                np.maximum.at(bounds, where[keep], np.repeat(values, spans)[keep])
+                _maxima_into(bounds, where[keep], np.repeat(values, spans)[keep])
                 continue
-            own = lists.postings(fieldname, term) if lists is not None else None
-            if own is not None and _agrees(leaf, fieldname, term, own[0]):
-                ids, tf = own[0] + offset, own[1]
-            elif (fieldname, term) in leaf:
-                ids, tf = self.postings(fieldname, term)
-                inside = slice(*np.searchsorted(ids, [offset, offset + leaf.doc_count_all()]).tolist())
-                ids, tf = ids[inside], tf[inside]
-            else:
-                continue
-            np.maximum.at(bounds, ids // window, tf.astype(np.float64) / self._norm(fieldname, b)[ids])
+            ids, tf = listed = listed or self.postings(fieldname, term)
+            inside = slice(*np.searchsorted(ids, [offset, offset + leaf.doc_count_all()]).tolist())
+            ids, tf = ids[inside], tf[inside]
+            _maxima_into(bounds, ids // window, tf.astype(np.float64) / self._norm(fieldname, b)[ids])
         return bounds
 
     @property
@@ -455,10 +466,40 @@ Ranges: TypeAlias = "tuple[DocIds, DocIds]"
 """Ranges of document numbers: their starts and their ends (excluded), ascending and apart."""
 
 
+def _merged(lists: list[DocIds]) -> tuple[DocIds, DocIds]:
+    """``np.unique(np.concatenate(lists), return_inverse=True)`` for lists each
+    ascending: a stable sort merges their runs (``np.unique`` sorts the whole
+    anew), a third faster."""
+    merged = np.concatenate(lists)
+    order = np.argsort(merged, kind="stable")
+    ordered = merged[order]
+    new = np.empty(len(ordered), dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    where = np.empty(len(ordered), dtype=np.intp)
+    where[order] = np.cumsum(new) - 1
+    return ordered[new], where
+
+
+def _maxima_into(bounds: Floats, where: DocIds, values: Floats) -> None:
+    """``np.maximum.at(bounds, where, values)`` for ``where`` ascending
+    (repeats allowed), by runs: a reduction per run and one assignment."""
+    if not len(where):
+        return
+    starts = np.flatnonzero(np.r_[True, where[1:] != where[:-1]])
+    at = where[starts]
+    bounds[at] = np.maximum(bounds[at], np.maximum.reduceat(values, starts))
+
+
 def _in_ranges(ids: DocIds, ranges: Ranges) -> DocIds:
     """Where in ``ids`` (ascending) those that fall in one of ``ranges`` are:
-    found by bisection, so a long list costs no more than a short one."""
+    found by bisection, so a long list costs no more than a short one, the
+    shorter of the two sought in the longer (a lede's first batches score
+    thousands of single documents, as ranges, on lists of a few hundred)."""
     starts, stops = ranges
+    if len(ids) < len(starts):
+        which = np.minimum(np.searchsorted(stops, ids, side="right"), len(stops) - 1)
+        return np.flatnonzero((starts[which] <= ids) & (ids < stops[which]))
     first = np.searchsorted(ids, starts)
     counts = np.searchsorted(ids, stops) - first
     where: DocIds = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())

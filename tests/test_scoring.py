@@ -103,6 +103,37 @@ def test_scores_where_a_phrase_may_stand_are_the_full_scores_there(engine):
         assert theirs.tolist() == scores[only[ids]].tolist()  # to the last bit
 
 
+@pytest.mark.parametrize(("step", "every"), [(1, 1), (1, 3), (7, 21), (40, 120)])  # more ranges than postings, or fewer
+def test_scores_within_ranges_are_the_full_scores_there(engine, step, every):
+    """Ranges are found in a list, or a list's documents in the ranges, whichever is shorter: the same
+    documents, and the fields merged to the same scores, to the last bit."""
+    arrays = engine._current().arrays
+    starts = np.arange(0, arrays.size, every)
+    within = (starts, np.minimum(starts + step, arrays.size))
+    inside = np.zeros(arrays.size, dtype=bool)
+    for start, stop in zip(*within, strict=True):
+        inside[start:stop] = True
+    for term in ("grev", "la", "train", "mot", "absent"):
+        ids, scores = arrays.bm25f(term, FIELDS_BOOSTS)
+        some, theirs = arrays.bm25f(term, FIELDS_BOOSTS, within=within)
+        assert some.tolist() == ids[inside[ids]].tolist()
+        assert theirs.tolist() == scores[inside[ids]].tolist()
+
+
+@pytest.mark.parametrize(("field", "term"), [("body", "grev"), ("body", "la"), ("title", "grev"),
+                                              ("body", "train"), ("body", "absent")])
+def test_positions_are_the_same_once_the_words_list_is_cached(engine, field, term):
+    """Once a word's document numbers are cached, only the blocks of the documents holding it are read."""
+    with SearchEngine(engine.path) as fresh:
+        arrays = fresh._current().arrays
+        docs = np.arange(arrays.size)[1::3]
+        before = arrays.positions(field, term, docs), arrays.frequencies_in(field, term, docs)
+        held = arrays.postings(field, term)[0]
+        after = arrays.positions(field, term, docs), arrays.frequencies_in(field, term, docs)
+    assert after[0] == before[0] and sorted(after[0]) == [d for d in docs.tolist() if d in set(held.tolist())]
+    assert [a.tolist() for a in after[1]] == [b.tolist() for b in before[1]]
+
+
 @pytest.mark.parametrize(("field", "term"), [("body", "grev"), ("body", "la"), ("title", "grev"),
                                               ("body", "absent")])
 def test_positions_read_together_are_those_read_one_by_one(engine, field, term):
@@ -195,6 +226,23 @@ def test_score_lists_read_as_whooshs_postings_and_bound_every_score(mixed, field
     actual = tf / (1 - scoring.B + scoring.B * arrays.lengths(field)[ids] / arrays.searcher.avg_field_length(field))
     assert lists[1].window == 16  # mapped onto the index's windows, of the first segment's size
     assert np.all(bounds[ids // arrays.window] >= actual * (1 - 1e-6))
+
+
+def test_bounds_computed_from_a_list_are_each_windows_largest_normalised_frequency(mixed):
+    """Where no segment stores a word's maxima, its bounds are exact: the largest ``tf / norm`` of each window."""
+    arrays = mixed._current().arrays
+    computed = 0
+    for field in ("title", "lede", "body"):
+        norm = 1 - scoring.B + scoring.B * arrays.lengths(field) / arrays.searcher.avg_field_length(field)
+        for term in ("grev", "le", "de", "la", "train", "absent"):
+            if any(lists is not None and lists.windows(field, term) is not None for lists in arrays.score_lists()):
+                continue
+            ids, tf = arrays.postings(field, term)
+            expected = np.zeros(-(-arrays.size // arrays.window))
+            np.maximum.at(expected, ids // arrays.window, tf.astype(np.float64) / norm[ids])
+            assert arrays.window_bounds(field, term, scoring.B).tolist() == expected.tolist(), (field, term)
+            computed += len(ids) > 0
+    assert computed >= 3
 
 
 def test_a_damaged_score_list_is_read_from_the_w3_blocks_instead(tmp_path, monkeypatch):
