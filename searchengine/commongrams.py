@@ -131,31 +131,50 @@ class CommonGrams(Analyzer):
     def from_positions(self, words: Mapping[str, list[int]]) -> dict[str, list[int]]:
         """:meth:`term_positions` of a text from its terms' positions as its
         field's analyser gives them (``FrenchAnalyzer.term_positions``): the
-        fast writer pairs the terms it has, rather than analysing the text again."""
-        after: dict[int, list[str]] = {}
+        fast writer pairs the terms it has, rather than analysing the text again.
+        A position nearly always holds one common term at most, kept as itself
+        (no list per common word); a text where one holds two is paired by
+        :meth:`_paired_apart`."""
+        after: dict[int, str] = {}
+        """The common term at each position, keyed by the position after it."""
+        common = 0
         for term in self.common.intersection(words):
-            for pos in words[term]:
-                there = after.get(pos + 1)
-                if there is None:
-                    after[pos + 1] = [term]
-                else:
-                    there.append(term)
+            where = words[term]
+            common += len(where)
+            for pos in where:
+                after[pos + 1] = term
         positions: dict[str, list[int]] = {}
         if not after:
             return positions
+        if len(after) < common:
+            return self._paired_apart(words)
         found = positions.get
+        before = after.get
         for term in self.following.intersection(words):
             for pos in words[term]:
-                before = after.get(pos)
-                if before is None:
+                previous = before(pos)
+                if previous is None:
                     continue
-                for previous in before:
-                    gram = previous + SEPARATOR + term
-                    where = found(gram)
-                    if where is None:
-                        positions[gram] = [pos - 1]
-                    else:
-                        where.append(pos - 1)
+                gram = previous + SEPARATOR + term
+                there = found(gram)
+                if there is None:
+                    positions[gram] = [pos - 1]
+                else:
+                    there.append(pos - 1)
+        return positions
+
+    def _paired_apart(self, words: Mapping[str, list[int]]) -> dict[str, list[int]]:
+        """:meth:`from_positions` of terms where some position holds two common
+        terms (``afin-a`` gives ``afin`` and ``a`` at one): each pairs with the term after."""
+        after: dict[int, list[str]] = {}
+        for term in self.common.intersection(words):
+            for pos in words[term]:
+                after.setdefault(pos + 1, []).append(term)
+        positions: dict[str, list[int]] = {}
+        for term in self.following.intersection(words):
+            for pos in words[term]:
+                for previous in after.get(pos, ()):
+                    positions.setdefault(previous + SEPARATOR + term, []).append(pos - 1)
         return positions
 
     def __call__(self, value: str, positions: bool = False, chars: bool = False, keeporiginal: bool = False,

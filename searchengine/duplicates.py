@@ -157,7 +157,14 @@ def _group_keys(texts: list[bytes]) -> list[bytes]:
     triples = triples[inside]
     bodies = np.flatnonzero(keyed)
     first_triples = np.searchsorted(owner[:-2][inside], bodies)
-    signature = np.minimum.reduceat(triples[None, :] * _MULTIPLIERS, first_triples, axis=1).T
+    # One hash function at a time: its products stay in the processor's cache,
+    # where all of them at once (a 50 × triples array) go through memory, twice as slow.
+    signature = np.empty((len(_MULTIPLIERS), len(bodies)), dtype=np.uint64)
+    product = np.empty_like(triples)
+    for row, multiplier in zip(signature, _MULTIPLIERS[:, 0], strict=True):
+        np.multiply(triples, multiplier, out=product)
+        np.minimum.reduceat(product, first_triples, out=row)
+    signature = signature.T
     band = _mix((signature.reshape(len(bodies), BANDS, ROWS) * _ROW_WEIGHTS).sum(axis=2, dtype=np.uint64))
     band[band == 0] = 1  # zero means "no key"
     raw = band.astype("<u8").tobytes()

@@ -220,6 +220,17 @@ def test_bigrams_paired_from_analysed_terms_are_the_bigrams_of_the_text():
         assert paired > 1000
 
 
+def test_a_position_holding_two_common_words_pairs_each_with_the_next_term():
+    # ``afin-a`` stands for ``afin``, ``a`` and its joined form ``afina`` (the
+    # term ``afin``): ``afin`` and ``a`` share the second position.
+    analyzer = FrenchAnalyzer()
+    grams = commongrams.CommonGrams(analyzer, analyzer.stop_words, commongrams.frequent_terms())
+    words = analyzer.term_positions("afin-a la France")
+    assert words == {"afin": [0, 1], "a": [1], "la": [2], "franc": [3]}
+    assert grams.from_positions(words) == grams.term_positions("afin-a la France") == {
+        "afin a": [0], "afin afin": [0], "afin la": [1], "a la": [1], "la franc": [2]}
+
+
 def test_the_fast_writer_pairs_the_terms_it_analysed_without_analysing_again(tmp_path, monkeypatch):
     def again(self, text):
         raise AssertionError("a bigram field's text analysed a second time")

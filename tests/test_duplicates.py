@@ -89,6 +89,15 @@ def test_a_copy_has_the_same_key_an_update_shares_a_band_a_short_body_has_none()
     assert duplicate_key("Un policier a été tué à Rambouillet.") == b""
 
 
+def test_a_body_has_the_key_it_always_had():
+    """Keys are kept in the index and compared with those of articles added
+    later, by later code: a body's key never changes."""
+    text = " ".join(f"Le mot numéro {i} de cet article de presse, écrit à Paris." for i in range(4))
+    assert duplicate_key(text).hex() == (
+        "6982b9fda7067aa623b7e25e0941f118aa76a65d7c4670cb7b03243e73698d1e3be0d0bffa0a689d"
+        "68a2a511d3f69dd4ecde1793d1b689ccb33a330acf19b5436a19c9262a7bb901c67cc0c9a93bb70b")
+
+
 def test_keys_computed_together_are_each_bodys_own_key():
     """Indexing computes the keys of many bodies in one array pass: each must be
     the key the body gets alone, whatever its neighbours (short, empty, past
