@@ -161,9 +161,11 @@ def _width(numbers: Sequence[int]) -> int:
 
 def _planes(numbers: Sequence[int], code: int) -> bytes:
     """``numbers`` at width ``code``: every low byte, then every next one..."""
+    if code == 0:
+        return bytes(numbers)
     width, letter = _WIDTHS[code]
     whole = struct.pack(f"<{len(numbers)}{letter}", *numbers)
-    return whole if width == 1 else b"".join(whole[plane::width] for plane in range(width))
+    return b"".join(whole[plane::width] for plane in range(width))
 
 
 def pack_block(gaps: Sequence[int], frequencies: Sequence[int], values: Sequence[bytes]) -> bytes | None:
@@ -175,7 +177,7 @@ def pack_block(gaps: Sequence[int], frequencies: Sequence[int], values: Sequence
     joined = b"\0".join(values)
     if joined.count(0) != len(values) - 1:
         return None
-    ones = all(frequency == 1 for frequency in frequencies)
+    ones = frequencies.count(1) == len(frequencies)
     gap_width = _width(gaps)
     frequency_width = 0 if ones else 1 + _width(frequencies)
     parts = [bytes((gap_width | frequency_width << 2 | _PLANES,)), encode((len(gaps) - 1,)), _planes(gaps, gap_width)]

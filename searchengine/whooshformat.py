@@ -422,14 +422,18 @@ the same time (5.2 s of CPU either way), and inflating costs the same; level
 9 saves nothing more. Each block records its level, which Whoosh's reader
 only tests for zero."""
 
-_COMPRESS_MIN_BYTES = 60
-"""Smaller blocks (most terms occur in one or two documents) are written
-uncompressed: deflate makes them longer, or shorter by a few bytes."""
+_COMPRESS_MIN_BYTES = 120
+"""Smaller blocks (most terms occur in a few documents) are written
+uncompressed: deflate makes them longer, or shorter by a few bytes, and a
+call costs about as much whatever the size under a few KB (60 µs on this
+project's build host, most of it setting up). On the first 10,000 articles of
+OrangeSum, from 60 bytes to 120 saves a quarter of the 35,400 calls (about
+0.7 s of the build's 37 s of CPU) for 7.7 KB more of 14 MB of postings."""
 
 _COMPACT_PICKLE = 3
 """Blocks of :class:`~searchengine.postingformat.CompactPositions` fields, all
 blocks' info and inlined postings are pickled with protocol 3 without a memo
-and without the protocol header (:func:`_pickled`): protocol 4 adds a 9-byte
+and without the protocol header (:class:`_CompactPickler`): protocol 4 adds a 9-byte
 frame to every block, the memo a 2-byte entry after every value and tuple,
 which nothing reads back, and the header 2 bytes that an unpickler does not
 need (it reads any opcode): 4 of a block info's 20 or so bytes."""
@@ -482,13 +486,24 @@ def encode_positions(positions: list[int]) -> bytes:
     return encoded
 
 
-def _pickled(data: object) -> bytes:
-    """``data`` pickled as :data:`_COMPACT_PICKLE` says."""
-    out = BytesIO()
-    pickler = pickle.Pickler(out, _COMPACT_PICKLE)
-    pickler.fast = True  # no memo: a block holds no object twice
-    pickler.dump(data)
-    return out.getbuffer()[2:].tobytes()  # without PROTO 3
+class _CompactPickler:
+    """Pickles as :data:`_COMPACT_PICKLE` says, with one pickler and buffer
+    for all the calls: making them took two thirds of each call (1.4 µs a
+    block info, not 3.8), and a writer pickles two or three things a term.
+    Without a memo, a pickler keeps nothing from one call to the next; each
+    writer has its own (not shared between threads)."""
+
+    def __init__(self) -> None:
+        self.out = BytesIO()
+        self.pickler = pickle.Pickler(self.out, _COMPACT_PICKLE)
+        self.pickler.fast = True  # no memo: a block holds no object twice
+
+    def __call__(self, data: object) -> bytes:
+        out = self.out
+        out.seek(0)
+        out.truncate()
+        self.pickler.dump(data)
+        return out.getvalue()[2:]  # without PROTO 3
 
 
 def field_lengths(perdoc: PerDocumentReader, fieldname: str) -> list[int] | None:
@@ -577,11 +592,11 @@ class PostingListWriter:
     :data:`_BLOCK_LEVEL` and the term table's hash tables have fewer empty
     slots (:func:`_write_hash_tables`); blocks are pickled with
     ``_BLOCK_PICKLE`` (those of ``CompactPositions`` fields, with whole
-    frequencies as integers, by :func:`_pickled`), their info by
-    :func:`_pickled`, and those under
+    frequencies as integers, by :class:`_CompactPickler`), their info by
+    :class:`_CompactPickler`, and those under
     ``_COMPRESS_MIN_BYTES`` are stored uncompressed (each block says whether
-    it is), which saves a zlib call for most terms and makes the index no
-    larger; a list of one posting is kept in its term's entry (:meth:`_inline`);
+    it is), which saves a zlib call for most terms for 0.05 % more
+    postings; a list of one posting is kept in its term's entry (:meth:`_inline`);
     blocks of at least ``_PACKED_MIN_POSTINGS`` postings of those fields are
     pickled as one call of :func:`~searchengine.postingformat.block` on their
     packed bytes (:func:`_packed_call`), which unpickles to the same tuple.
@@ -613,7 +628,8 @@ class PostingListWriter:
         self.quantised = (np.array(_QUANTISED, dtype=np.float64)[np.array(lengths, dtype=np.intp)]
                           if self.scores is not None and lengths else np.zeros(0))
         self.compact = isinstance(fieldobj.format, CompactPositions)
-        """Whether blocks take whole frequencies as integers and are pickled by :func:`_pickled`."""
+        """Whether blocks take whole frequencies as integers and are pickled by :class:`_CompactPickler`."""
+        self.pickled = _CompactPickler()
 
     def _values(self, values: list[bytes]) -> tuple[bytes, ...] | bytes | None:
         """A block's values as ``W3PostingsWriter._write_block`` pickles them."""
@@ -663,24 +679,24 @@ class PostingListWriter:
         else:
             mini_weights = tuple(chunk)
         gaps = tuple(map(sub, ids, chain((0,), ids)))
-        block = (gaps, mini_weights, self._values(values))
-        whole = self.compact and all(map(float.is_integer, chunk))
-        packed = (postingformat.pack_block(gaps, list(map(int, chunk)), values)
-                  if whole and count >= _PACKED_MIN_POSTINGS and len(values) == count else None)
-        if whole:  # whole frequencies as integers (2 or 3 bytes pickled, not 9), read back as equal numbers
+        whole = self.compact and (mini_weights is None or all(map(float.is_integer, chunk)))
+        if not whole:
+            data = pickle.dumps((gaps, mini_weights, self._values(values)), _BLOCK_PICKLE)
+        else:  # whole frequencies as integers (2 or 3 bytes pickled, not 9), read back as equal numbers
             blockmax = int(blockmax)
-        if packed is not None:
-            data = _packed_call(packed)
-        elif whole:
-            if isinstance(mini_weights, tuple):
-                block = (block[0], tuple(map(int, mini_weights)), block[2])
-            data = _pickled(block)
-        else:
-            data = pickle.dumps(block, _BLOCK_PICKLE)
+            frequencies = (1,) * count if mini_weights is None else tuple(map(int, chunk))
+            packed = (postingformat.pack_block(gaps, frequencies, values)
+                      if count >= _PACKED_MIN_POSTINGS and len(values) == count else None)
+            if packed is not None:
+                data = _packed_call(packed)
+            else:
+                if isinstance(mini_weights, tuple):
+                    mini_weights = frequencies
+                data = self.pickled((gaps, mini_weights, self._values(values)))
         comp = self.level if len(data) >= _COMPRESS_MIN_BYTES else 0
         if comp:
             data = zlib.compress(data, comp)
-        info = _pickled((count, ids[-1], blockmax, comp, low, high))
+        info = self.pickled((count, ids[-1], blockmax, comp, low, high))
         return info, data, blockmax, low, high
 
     def _inline(self, tbytes: bytes, docnum: int, weight: float, value: bytes) -> None:
@@ -690,7 +706,7 @@ class PostingListWriter:
         length = self.lengths[docnum] if self.lengths is not None else 0
         whole = float(weight).is_integer()
         # No value is None, as Whoosh's block reader gives it (its list reader gives "" for none).
-        postings = _pickled(((docnum,), (int(weight) if whole else weight,), (value or None,)))
+        postings = self.pickled(((docnum,), (int(weight) if whole else weight,), (value or None,)))
         entry = _TERM_INFO.pack(True, weight, 1, length, length, max(0, weight), docnum, docnum)
         self.terms.add(self.prefix + tbytes, entry + postings)
 

@@ -8,6 +8,7 @@ import datetime as dt
 import functools
 import importlib
 import inspect
+import io
 import json
 import os
 import pickle
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -809,3 +811,37 @@ def test_a_list_of_one_posting_lives_in_the_term_table_and_stock_whoosh_merges_i
     writer.commit(optimize=True)  # Whoosh's own merge reads every posting and writes them again
     assert len(windex.open_dir(str(merged), indexname=INDEX_NAME)._segments()) == 1
     assert by_key(contents(merged, blocks=False))["terms"] == by_key(contents(terms, blocks=False))["terms"]
+
+
+def test_only_blocks_too_small_to_gain_from_deflate_are_stored_uncompressed(ours):
+    """Each block of the index is deflated exactly when its data takes at
+    least ``_COMPRESS_MIN_BYTES`` (stock Whoosh reads both kinds: see above)."""
+    kinds = {0: 0, 1: 0}
+    ix = windex.open_dir(str(ours), indexname=INDEX_NAME)
+    with ix.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            for fieldname, term in leaf.all_terms():
+                listed = whooshformat.term_postings(leaf, fieldname, term)
+                if not isinstance(listed, bytes):
+                    continue  # inlined in the term table
+                for _, _, compression, start, end in whooshformat.block_index(listed):
+                    data = listed[start:end]
+                    raw = zlib.decompress(data) if compression else data
+                    assert (len(raw) >= whooshformat._COMPRESS_MIN_BYTES) == bool(compression)
+                    kinds[bool(compression)] += 1
+    assert kinds[0] and kinds[1]
+
+
+def test_a_writer_pickles_each_value_alone_with_one_pickler():
+    """Pickles made one after the other by one pickler are those a fresh
+    pickler makes, without the protocol header, and read back as the values."""
+    values = [(128, 70_000, 3, 6, 10, 20), ((1, 5, 300), (1, 2, 1), (b"\x05", b"\x07\x10", b"\x0a")),
+              ((7,), (2.5,), (None,)), (128, 70_000, 3, 6, 10, 20), ((1,), None, (b"\x01" * 300,))]
+    pickled = whooshformat._CompactPickler()
+    for value in values:
+        fresh = pickle.Pickler(out := io.BytesIO(), 3)
+        fresh.fast = True
+        fresh.dump(value)
+        made = pickled(value)
+        assert made == out.getvalue()[2:]
+        assert pickle.loads(made) == value
