@@ -327,10 +327,21 @@ class _Pruning:
     at once. Articles are scored by the very code
     that scores every one, and a score does not depend on which are scored
     with it: the page is the one full scoring gives, scores to the last bit.
+
+    With duplicate groups (``groups``, each document's), the page is folded
+    as it is found: the bound to beat is the ``needed``-th best *group*'s,
+    each group counted once at its best article (as Lucene collapses while
+    collecting).
+    Folding the ``needed`` best articles afterwards fell short where copies
+    of one story filled them (a pasted lede's own story), and asking for
+    twice as many lowered the bound to beat so far that most such ledes
+    scored every article. An article below the bound cannot enter the page
+    nor be its group's best: that group's best scores above it.
     """
 
-    def __init__(self, arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filters: Filters) -> None:
-        self.arrays, self.plan, self.settings = arrays, plan, settings
+    def __init__(self, arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filters: Filters,
+                 groups: NDArray[np.int64] | None = None) -> None:
+        self.arrays, self.plan, self.settings, self.groups = arrays, plan, settings, groups
         size = arrays.size
         some = np.zeros(size, dtype=bool)
         required = np.ones(size, dtype=bool)
@@ -367,11 +378,12 @@ class _Pruning:
         as much as the rest of the walk."""
 
     def best(self, needed: int) -> Best:
-        """The ``needed`` best articles in order, with their tiers and scores."""
-        cut, above = 1, 0
-        for t in TIERS:
-            cut, above = t, above + int(np.count_nonzero(self.tier == t))
-            if above >= needed:
+        """The ``needed`` best articles in order, with their tiers and scores;
+        with groups, the best article of each of the ``needed`` best groups."""
+        cut = TIERS[-1]
+        for t in TIERS[:-1]:
+            if self._groups(self.matched[self.tier >= t]) >= needed:
+                cut = t
                 break
         if self._every is not None:
             return self._found(*self._all(needed))
@@ -384,7 +396,15 @@ class _Pruning:
                 self._score(docs) if len(docs) else (docs, np.zeros(0, dtype=np.int8), np.zeros(0)))
         else:
             found = self._by_windows(must, pool, cut, needed)
-        return self._found(*_top(*found, needed))
+        return self._found(*_top(*found, needed, self.groups))
+
+    def _groups(self, docs: DocIds) -> int:
+        """How many groups ``docs`` hold (how many articles, without groups)."""
+        if self.groups is None or len(docs) < 2:
+            return len(docs)
+        seen = np.zeros(len(self.groups), dtype=bool)
+        seen[self.groups[docs]] = True
+        return int(np.count_nonzero(seen))
 
     @staticmethod
     def _found(docs: DocIds, tier: NDArray[np.int8], scores: Floats) -> Best:
@@ -427,7 +447,7 @@ class _Pruning:
         if len(first := first[~scored[first]]):
             self._scored.append(self._score(first))
             scored[first] = True
-        best, best_tier, best_score = (_top(*_joined(*self._scored), needed) if self._scored else
+        best, best_tier, best_score = (_top(*_joined(*self._scored), needed, self.groups) if self._scored else
                                        (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int8), np.zeros(0)))
         done, batch = 0, _FIRST_BATCH
         while done < len(todo):
@@ -450,7 +470,7 @@ class _Pruning:
                     if len(picked):
                         self._scored.append(self._score(picked, chosen))
                         best, best_tier, best_score = _top(*_joined((best, best_tier, best_score),
-                                                                    self._scored[-1]), needed)
+                                                                    self._scored[-1]), needed, self.groups)
                     break
             chosen = np.sort(rest[:batch])
             done += len(chosen)
@@ -460,7 +480,8 @@ class _Pruning:
             if len(picked):
                 self._scored.append(self._score(picked, chosen))
                 scored[picked] = True
-                best, best_tier, best_score = _top(*_joined((best, best_tier, best_score), self._scored[-1]), needed)
+                best, best_tier, best_score = _top(*_joined((best, best_tier, best_score), self._scored[-1]),
+                                                   needed, self.groups)
         return best, best_tier, best_score
 
     def _rarest(self, entries: list[tuple[float, tuple[str, ...], str]], budget: int) -> Mask:
@@ -482,8 +503,15 @@ class _Pruning:
             assert first is not None
             self._every = first[0], first[1]
         tier, scores = self._every
-        docs = np.array(_best(self.matched, tier, scores, needed), dtype=np.int64)
-        return docs, tier[docs], scores[docs]
+        wanted = needed
+        while True:  # with groups, the best articles until they hold ``needed`` groups
+            docs = np.array(_best(self.matched, tier, scores, wanted), dtype=np.int64)
+            if self.groups is None:
+                return docs, tier[docs], scores[docs]
+            found = _top(docs, tier[docs], scores[docs], needed, self.groups)
+            if len(found[0]) >= needed or wanted >= len(self.matched):
+                return found
+            wanted *= 2
 
     def _essential(self, entries: list[tuple[float, tuple[str, ...], str]], least: float, budget: int) -> Mask | None:
         """Which articles hold a word that may lift them to ``least`` (MaxScore,
@@ -553,9 +581,14 @@ def _inside(docs: DocIds, windows: DocIds, window: int) -> DocIds:
 
 
 def _top(docs: DocIds, tier: NDArray[np.int8], scores: Floats, needed: int,
-         ) -> tuple[DocIds, NDArray[np.int8], Floats]:
-    """The ``needed`` best of ``docs`` by tier, then score, then document number."""
-    order = np.lexsort((docs, -scores, -tier))[:needed]
+         group: NDArray[np.int64] | None = None) -> tuple[DocIds, NDArray[np.int8], Floats]:
+    """The ``needed`` best of ``docs`` by tier, then score, then document
+    number; with ``group`` (each document's), only the best of each group."""
+    order = np.lexsort((docs, -scores, -tier))
+    if group is not None:
+        _, first = np.unique(group[docs[order]], return_index=True)
+        order = order[np.sort(first)]
+    order = order[:needed]
     return docs[order], tier[order], scores[order]
 
 
@@ -637,6 +670,11 @@ class Folding(Protocol):
         """The duplicates of ``doc``, itself included."""
         ...
 
+    @property
+    def group(self) -> NDArray[np.int64]:
+        """Each document's group, by document number: duplicates share one."""
+        ...
+
 
 def rank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filters: Filters, *,
          sort: str, start: int, stop: int, read: Callable[[int], ArticleText],
@@ -655,9 +693,9 @@ def rank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filter
     if phrased is not None:
         (matched, order, tiers, base), complete = phrased
     elif sort == "relevance" and _prunable(arrays, plan, settings, needed):
-        pruning = _Pruning(arrays, plan, settings, filters)
+        pruning = _Pruning(arrays, plan, settings, filters, folding.group if folding else None)
         matched = pruning.matched
-        order, tiers, base = _folded(pruning.best, len(matched), needed, folding, arrays.size)
+        order, tiers, base = pruning.best(needed)
     else:
         parts = [part for group in plan.groups for part in (*group.exact, *group.corrected)]
         if parts and _only_phrases(plan):
@@ -680,7 +718,7 @@ def rank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filter
             order = _best(matched, tier, scores, wanted)
             return order, {d: int(tier[d]) for d in order}, {d: float(scores[d]) for d in order}
 
-        order, tiers, base = _folded(best, len(matched), needed, folding, arrays.size, (tier, scores))
+        order, tiers, base = _folded(best, len(matched), needed, folding, tier, scores)
     folded = folding.count_folded(matched) if folding else 0
     head, tail = order[:depth], order[depth:]
     texts = {d: read(d) for d in head}
@@ -691,31 +729,22 @@ def rank(arrays: IndexArrays, plan: QueryPlan, settings: RankingSettings, filter
     return Ranking(matched, page, texts, folded, complete)
 
 
-def _folded(best: Callable[[int], Best], total: int, needed: int, folding: Folding | None, size: int,
-            arrays: tuple[NDArray[np.int8], Floats] | None = None) -> Best:
+def _folded(best: Callable[[int], Best], total: int, needed: int, folding: Folding | None,
+            tier: NDArray[np.int8], score: Floats) -> Best:
     """The first ``needed`` articles of a ranking of ``total``, duplicates
-    left out, from ``best``, its first articles with duplicates. The first
-    ``needed`` of the folded ranking are among the best ``k`` articles as soon
-    as those hold ``needed`` that are the best of their duplicates (an
-    article's better duplicates rank before it), so ``k`` doubles until they
-    do (or until it covers every match): folding sorts a page's worth of
-    articles, not every match. ``arrays``: every document's tier and score,
-    when at hand."""
+    left out, from ``best``, its first articles with duplicates (``tier``
+    and ``score`` of every document). The first ``needed`` of the folded
+    ranking are among the best ``k`` articles as soon as those hold
+    ``needed`` that are the best of their duplicates (an article's better
+    duplicates rank before it), so ``k`` doubles until they do (or until it
+    covers every match): folding sorts a page's worth of articles, not every
+    match."""
     wanted = needed
     while True:
         order, tiers, scores = best(wanted)
         if folding is None:
             return order, tiers, scores
-        docs = np.array(sorted(order), dtype=np.int64)
-        tier: NDArray[np.int8]
-        score: Floats
-        if arrays is None:
-            tier, score = np.zeros(size, dtype=np.int8), np.zeros(size, dtype=np.float64)
-            tier[docs] = [tiers[d] for d in docs.tolist()]
-            score[docs] = [scores[d] for d in docs.tolist()]
-        else:
-            tier, score = arrays
-        kept = set(folding.collapse(docs, tier, score).tolist())
+        kept = set(folding.collapse(np.array(sorted(order), dtype=np.int64), tier, score).tolist())
         chosen = [d for d in order if d in kept]
         if len(chosen) >= needed or len(order) >= total:
             return chosen[:needed], tiers, scores

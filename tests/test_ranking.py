@@ -275,6 +275,20 @@ def test_folded_pages_are_the_whole_ranking_less_the_worse_copies(collection):
     assert folded_somewhere > 3
 
 
+def test_ledes_of_copied_stories_fold_as_full_scoring(collection):
+    """Pasted ledes of stories that have a copy: the pruned walk folds
+    copies as it goes, to the page full scoring folds."""
+    from .generated import articles
+
+    copied = [r for r in articles(1400, seed=11)[:1400:20] if len(r["body"].split()) >= 40]
+    queries = [(" ".join(r["body"].split()[:30]), {"limit": (10, 3, 20)[n % 3]}) for n, r in enumerate(copied)]
+    assert len(queries) > 30
+    assert _compare(collection, queries) == []
+    with SearchEngine(collection) as engine:  # a copy was left out of many of those pages
+        pages = [engine.search(query, **options) for query, options in queries]
+    assert sum(any(hit.duplicates for hit in page) for page in pages) > len(queries) / 2
+
+
 def test_a_bound_too_low_changes_pages(collection, monkeypatch):
     """The comparison above can fail: with every window's bound halved, pages differ."""
     from searchengine.scoring import IndexArrays
