@@ -330,3 +330,34 @@ def test_an_index_without_score_lists_ranks_the_same(tmp_path, monkeypatch):
         for query in ("grève", "président réforme", "Macron -budget", "école police justice"):
             a, b = new.search(query), old.search(query)
             assert [(h.id, h.score) for h in a] == [(h.id, h.score) for h in b] and a.total == b.total > 0
+
+
+def test_a_word_repeated_past_the_last_step_of_the_score_lists_still_reaches_the_page(tmp_path, monkeypatch):
+    """A body chanting one word a hundred times holds it past 96 times its
+    length-normalised share, the largest window maximum the score lists
+    store short of "unbounded" (infinity): that window's bound is BM25's
+    ceiling, and pruned scoring finds the article as full scoring does."""
+    import json
+
+    from searchengine import RankingSettings, scorelists
+
+    from .generated import articles
+
+    monkeypatch.setattr(scorelists, "WINDOW", 8)
+    monkeypatch.setattr(scorelists, "MIN_MAXIMA", 100)
+    records = articles(400, seed=3)
+    records.insert(150, {"id": "chant", "title": "Grève générale", "body": "Grève ! " * 100})
+    source = tmp_path / "articles.jsonl"
+    source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([source])
+    monkeypatch.undo()
+    with (SearchEngine(tmp_path / "ix", settings=RankingSettings(prune_postings=0)) as pruned,
+          SearchEngine(tmp_path / "ix", settings=RankingSettings(prune_postings=-1)) as full):
+        windows = pruned._current().arrays.score_lists()[0].windows("body", "grev")
+        assert windows is not None and windows.maxima.max() == float("inf")
+        assert full.search("grève générale").hits[0].id == "chant"
+        for query in ("grève", "grève générale", "grève gouvernement"):
+            a, b = pruned.search(query, limit=40), full.search(query, limit=40)
+            assert [(h.id, h.score) for h in a] == [(h.id, h.score) for h in b], query
+        assert "chant" in [h.id for h in pruned.search("grève", limit=40)]  # the 37th, and its neighbours
