@@ -551,12 +551,12 @@ class _Pruning:
                     fields = {f: arrays.window_bounds(f, term, settings.b) for f in boosts}  # the title's twice
                     weighted = np.zeros(windows, dtype=np.float64)
                     for fieldname, boost in boosts.items():
-                        weighted += boost * fields[fieldname]
-                    adds = part.weight * arrays.idf(term, list(boosts)) * weighted * (k1 + 1) / (weighted + k1)
+                        if boost:  # nothing of the field counts, and 0 × an unbounded window is NaN
+                            weighted += boost * fields[fieldname]
+                    adds = part.weight * arrays.idf(term, list(boosts)) * _saturated(weighted, k1)
                     if settings.title_alone and "title" in boosts:  # as _terms adds it
-                        alone = fields["title"]
                         adds += (settings.title_alone * part.weight * arrays.idf(term, ["title"])
-                                 * alone * (k1 + 1) / (alone + k1))
+                                 * _saturated(fields["title"], k1))
                     bound += adds
                     entries.append((float(adds.max(initial=0.0)), part.fields, term))
                     here |= weighted > 0
@@ -564,6 +564,17 @@ class _Pruning:
         whole = sum(group.weight for group in plan.groups)
         bound *= (covered / whole) ** settings.coverage_exponent * (1 + _SLACK)
         return bound, entries
+
+
+def _saturated(weighted: Floats, k1: float) -> Floats:
+    """BM25's saturation of window maxima, ``w (k1 + 1) / (w + k1)``, and its
+    ceiling ``k1 + 1`` where a maximum is unbounded: past the score lists'
+    last step (infinity), where the formula gives NaN, a bound no score
+    reaches, and the window was never scored."""
+    with np.errstate(invalid="ignore"):
+        saturated: Floats = weighted * (k1 + 1) / (weighted + k1)
+    saturated[np.isinf(weighted)] = k1 + 1
+    return saturated
 
 
 def _joined(*found: tuple[DocIds, NDArray[np.int8], Floats]) -> tuple[DocIds, NDArray[np.int8], Floats]:

@@ -330,3 +330,71 @@ def test_an_index_without_score_lists_ranks_the_same(tmp_path, monkeypatch):
         for query in ("grève", "président réforme", "Macron -budget", "école police justice"):
             a, b = new.search(query), old.search(query)
             assert [(h.id, h.score) for h in a] == [(h.id, h.score) for h in b] and a.total == b.total > 0
+
+
+def test_a_word_repeated_past_the_last_step_of_the_score_lists_still_reaches_the_page(tmp_path, monkeypatch):
+    """A body chanting one word a hundred times holds it past 96 times its
+    length-normalised share, the largest window maximum the score lists
+    store short of "unbounded" (infinity): that window's bound is BM25's
+    ceiling, and pruned scoring finds the article as full scoring does."""
+    import json
+
+    from searchengine import RankingSettings, scorelists
+
+    from .generated import articles
+
+    monkeypatch.setattr(scorelists, "WINDOW", 8)
+    monkeypatch.setattr(scorelists, "MIN_MAXIMA", 100)
+    records = articles(400, seed=3)
+    records.insert(150, {"id": "chant", "title": "Grève générale", "body": "Grève ! " * 100})
+    source = tmp_path / "articles.jsonl"
+    source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    with SearchEngine(tmp_path / "ix") as engine:
+        engine.index([source])
+    monkeypatch.undo()
+    with (SearchEngine(tmp_path / "ix", settings=RankingSettings(prune_postings=0)) as pruned,
+          SearchEngine(tmp_path / "ix", settings=RankingSettings(prune_postings=-1)) as full):
+        windows = pruned._current().arrays.score_lists()[0].windows("body", "grev")
+        assert windows is not None and windows.maxima.max() == float("inf")
+        assert full.search("grève générale").hits[0].id == "chant"
+        for query in ("grève", "grève générale", "grève gouvernement"):
+            a, b = pruned.search(query, limit=40), full.search(query, limit=40)
+            assert [(h.id, h.score) for h in a] == [(h.id, h.score) for h in b], query
+        assert "chant" in [h.id for h in pruned.search("grève", limit=40)]  # the 37th, and its neighbours
+
+
+def test_exact_copies_tie_and_the_first_indexed_stands_for_them_pruned_as_in_full(tmp_path, monkeypatch):
+    """A dispatch and ten copies of it, spread over the windows, score the
+    same to the last bit: of those still there (the very first copy was
+    removed), the first indexed is the hit and lists the others, pruned as
+    in full scoring."""
+    import json
+
+    from searchengine import RankingSettings, scorelists
+
+    from .generated import articles
+
+    monkeypatch.setattr(scorelists, "WINDOW", 8)
+    monkeypatch.setattr(scorelists, "MIN_MAXIMA", 100)
+    records = articles(300, seed=4)
+    story = next(r for r in records if 100 <= len(r["body"].split()) <= 400)
+    for n in range(10):
+        records.insert(19 * n, {**story, "id": f"dup-{n}"})
+    source = tmp_path / "articles.jsonl"
+    with SearchEngine(tmp_path / "ix") as engine:
+        for kept in (records, [r for r in records if r["id"] != "dup-0"]):  # dup-0 removed: a second segment
+            source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in kept), encoding="utf-8")
+            engine.index([source])
+    monkeypatch.undo()
+    lede = " ".join(story["body"].split()[:30])
+    copies = {f"dup-{n}" for n in range(1, 10)} | {story["id"]}
+    with (SearchEngine(tmp_path / "ix", settings=RankingSettings(prune_postings=0)) as pruned,
+          SearchEngine(tmp_path / "ix", settings=RankingSettings(prune_postings=-1)) as full):
+        hit = next(h for h in full.search(lede) if h.id in copies)
+        assert hit.id == next(r["id"] for r in records if r["id"] in copies)
+        assert {hit.id, *hit.duplicates} == copies
+        for limit in (1, 3, 10):
+            for page in (1, 2):
+                a, b = pruned.search(lede, limit=limit, page=page), full.search(lede, limit=limit, page=page)
+                assert ([(h.id, h.score, h.duplicates) for h in a], a.total, a.folded) == (
+                    [(h.id, h.score, h.duplicates) for h in b], b.total, b.folded), (limit, page)
