@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,7 +24,6 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.test_server import DEADLINE, index_dir, serving  # noqa: F401 - index_dir is a fixture
@@ -97,11 +97,20 @@ def wait(session: WebDriver, condition: Callable[[WebDriver], object], what: str
 
 
 def navigate(session: WebDriver, action: Callable[[], object]) -> None:
-    """Does ``action`` and waits until the page it leads to has loaded."""
-    old = session.find_element(By.TAG_NAME, "html")
+    """Does ``action`` and waits until the page it leads to has loaded: a
+    document without the mark set on the one before, complete. While Chromium
+    swaps documents, a question about the old one may fail with an error
+    other than "stale" (a node "does not belong to the document"), so the
+    mark is asked about, and errors in between are polled past. Each mark is
+    new: the back button restores a page as it was, with the mark it had."""
+    mark = uuid.uuid4().hex
+    session.execute_script("document.documentElement.dataset.left = arguments[0]", mark)
     action()
-    wait(session, EC.staleness_of(old), "the next page")
-    wait(session, lambda s: s.execute_script("return document.readyState") == "complete", "the page to load")
+    WebDriverWait(session, DEADLINE, ignored_exceptions=(WebDriverException,)).until(
+        lambda s: s.execute_script(
+            "return document.readyState === 'complete' && document.documentElement.dataset.left !== arguments[0]",
+            mark),
+        "gave up waiting for the next page")
 
 
 def state(session: WebDriver) -> dict[str, list[str]]:
